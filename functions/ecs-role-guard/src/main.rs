@@ -1,0 +1,19 @@
+//! Lambda entry point: builds the IAM client once per container and serves events.
+
+use ecs_warden::aws::{self, CallLog};
+use ecs_warden::ecs_role_guard::EcsRoleGuard;
+use ecs_warden::settings::Settings;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = Settings::from_env()?;
+    let calls = CallLog::default();
+    let iam = aws::iam_client(&aws::sdk_config().await, &calls);
+    let guard = EcsRoleGuard::new(iam, settings, calls);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        guard.handle_payload(event.payload)
+    }))
+    .await
+}

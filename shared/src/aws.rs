@@ -1,0 +1,164 @@
+//! Talking to AWS: clients built once per container, the log of the calls an invocation
+//! makes, and reading the errors calls return.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// Attempts per call: the SDK's standard retry mode with backoff and jitter, one more
+/// attempt than its default because IAM throttles bursts of control-plane calls.
+pub const MAX_ATTEMPTS: u32 = 4;
+
+/// Loads the shared SDK configuration from the standard sources (`AWS_REGION`,
+/// `AWS_ENDPOINT_URL`, credentials), so the functions run unchanged against an emulator.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .load()
+        .await
+}
+
+/// An IAM client that records its calls in `calls`.
+pub fn iam_client(config: &SdkConfig, calls: &CallLog) -> aws_sdk_iam::Client {
+    let conf = aws_sdk_iam::config::Builder::from(config)
+        .interceptor(calls.clone())
+        .build();
+    aws_sdk_iam::Client::from_conf(conf)
+}
+
+/// The AWS operations made through the clients it is attached to, in order, as
+/// `service:Operation`. Lambda runs one invocation at a time per container, so draining
+/// it at the end of an invocation yields exactly that invocation's calls.
+#[derive(Clone, Default)]
+pub struct CallLog(Arc<Mutex<Vec<String>>>);
+
+impl CallLog {
+    /// Takes the calls recorded so far, leaving the log empty.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl fmt::Debug for CallLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CallLog")
+    }
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "CallLog"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(meta) = cfg.load::<Metadata>() {
+            let call = format!("{}:{}", meta.service().to_ascii_lowercase(), meta.name());
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+        }
+        Ok(())
+    }
+}
+
+/// What an AWS call's failure says, reduced to what decides the next step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallError {
+    /// The error code, e.g. `NoSuchEntity`, `AccessDenied`; empty when the call never got
+    /// an answer (timeout, connection failure).
+    pub code: String,
+    /// The service's message, or the transport failure.
+    pub message: String,
+}
+
+impl CallError {
+    /// Reads an SDK error.
+    pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: fmt::Debug,
+    {
+        let code = err.code().unwrap_or_default().to_owned();
+        let message = match err.message() {
+            Some(m) => m.to_owned(),
+            None => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+        };
+        Self { code, message }
+    }
+
+    /// The caller lacks a permission.
+    pub fn is_access_denied(&self) -> bool {
+        matches!(
+            self.code.as_str(),
+            "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"
+        )
+    }
+
+    /// The entity does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.code == "NoSuchEntity"
+    }
+
+    /// A create lost a race to another caller: IAM answers `InvalidInput ... has been taken
+    /// in this account` for service-linked roles and `EntityAlreadyExists` elsewhere.
+    pub fn is_already_exists(&self) -> bool {
+        self.code == "EntityAlreadyExists"
+            || (self.code == "InvalidInput" && self.message.contains("has been taken"))
+    }
+
+    /// A finding detail for a failed `action` on `resource`, naming the missing
+    /// permission when that is the cause.
+    pub fn explain(&self, action: &str, resource: &str) -> String {
+        if self.is_access_denied() {
+            format!(
+                "access denied: the function's role lacks {action} on {resource}; grant it \
+                 (template.yaml lists the function's permissions). AWS said: {}",
+                self.message
+            )
+        } else if self.code.is_empty() {
+            format!("{action} on {resource} failed without an answer: {}", self.message)
+        } else {
+            format!("{action} on {resource} failed: {}: {}", self.code, self.message)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(code: &str, message: &str) -> CallError {
+        CallError {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn both_race_answers_count_as_already_exists() {
+        assert!(err("EntityAlreadyExists", "Role with name x already exists.").is_already_exists());
+        assert!(err(
+            "InvalidInput",
+            "Service role name AWSServiceRoleForECS has been taken in this account, please try a different suffix."
+        )
+        .is_already_exists());
+        assert!(!err("InvalidInput", "Invalid service name").is_already_exists());
+    }
+
+    #[test]
+    fn access_denied_names_the_permission() {
+        let detail = err("AccessDenied", "User: x is not authorized")
+            .explain("iam:AttachRolePolicy", "arn:aws:iam::1:role/r");
+        assert!(detail.contains("lacks iam:AttachRolePolicy on arn:aws:iam::1:role/r"), "{detail}");
+    }
+}

@@ -1,0 +1,198 @@
+//! The roles ECS and ECS Service Auto Scaling need, as data: one table every function reads.
+//!
+//! Names, trust principals, paths, trust documents and managed policies are the ones
+//! `../shared/seeds/` gives (each entry names its seed); nothing here is computed.
+
+/// How a role comes into being, which decides how it is created and what can be repaired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleKind {
+    /// Created by IAM for a service (CreateServiceLinkedRole); its trust and policies are
+    /// owned by AWS and cannot be edited.
+    ServiceLinked {
+        /// The `AWSServiceName` passed to CreateServiceLinkedRole.
+        service: &'static str,
+    },
+    /// A customer role created with CreateRole and a managed policy attached.
+    Service,
+}
+
+/// One required role.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RoleSpec {
+    /// The role name.
+    pub name: &'static str,
+    /// How it is created.
+    pub kind: RoleKind,
+    /// The IAM path it is created under.
+    pub path: &'static str,
+    /// The service principal its trust policy must allow to `sts:AssumeRole`.
+    pub principal: &'static str,
+    /// The trust policy document, exactly as the seed gives it.
+    pub trust_policy: &'static str,
+    /// The AWS managed policy that must be attached, as its path and name.
+    pub managed_policy: Option<ManagedPolicy>,
+    /// The seed document the entry comes from.
+    pub seed: &'static str,
+}
+
+/// An AWS managed policy, named without a partition so its ARN fits any partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManagedPolicy {
+    /// The policy's IAM path, e.g. `/service-role/`.
+    pub path: &'static str,
+    /// The policy name.
+    pub name: &'static str,
+}
+
+impl ManagedPolicy {
+    /// The policy ARN in `partition` (`aws`, `aws-cn`, `aws-us-gov`).
+    pub fn arn(&self, partition: &str) -> String {
+        format!("arn:{partition}:iam::aws:policy{}{}", self.path, self.name)
+    }
+}
+
+impl RoleSpec {
+    /// The role's ARN in an account, under its catalog path.
+    pub fn arn(&self, partition: &str, account: &str) -> String {
+        format!("arn:{partition}:iam::{account}:role{}{}", self.path, self.name)
+    }
+}
+
+/// The Amazon ECS service-linked role (seed 004).
+pub const ECS_SERVICE_LINKED_ROLE: RoleSpec = RoleSpec {
+    name: "AWSServiceRoleForECS",
+    kind: RoleKind::ServiceLinked {
+        service: "ecs.amazonaws.com",
+    },
+    path: "/aws-service-role/ecs.amazonaws.com/",
+    principal: "ecs.amazonaws.com",
+    trust_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+    managed_policy: None,
+    seed: "004",
+};
+
+/// The service-linked role Application Auto Scaling uses for ECS services (seed 000).
+pub const ECS_AUTOSCALING_SERVICE_LINKED_ROLE: RoleSpec = RoleSpec {
+    name: "AWSServiceRoleForApplicationAutoScaling_ECSService",
+    kind: RoleKind::ServiceLinked {
+        service: "ecs.application-autoscaling.amazonaws.com",
+    },
+    path: "/aws-service-role/ecs.application-autoscaling.amazonaws.com/",
+    principal: "ecs.application-autoscaling.amazonaws.com",
+    trust_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs.application-autoscaling.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+    managed_policy: None,
+    seed: "000",
+};
+
+/// The legacy Service Auto Scaling role (seed 001).
+pub const ECS_AUTOSCALE_ROLE: RoleSpec = RoleSpec {
+    name: "ecsAutoscaleRole",
+    kind: RoleKind::Service,
+    path: "/",
+    principal: "application-autoscaling.amazonaws.com",
+    trust_policy: r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Principal": {
+        "Service": "application-autoscaling.amazonaws.com"
+      },
+      "Action": "sts:AssumeRole"
+    }
+  ]
+}"#,
+    managed_policy: Some(ManagedPolicy {
+        path: "/service-role/",
+        name: "AmazonEC2ContainerServiceAutoscaleRole",
+    }),
+    seed: "001",
+};
+
+/// The legacy ECS service scheduler role for load balancers (seed 003).
+pub const ECS_SERVICE_ROLE: RoleSpec = RoleSpec {
+    name: "ecsServiceRole",
+    kind: RoleKind::Service,
+    path: "/",
+    principal: "ecs.amazonaws.com",
+    trust_policy: r#"{
+  "Version": "2008-10-17",
+  "Statement": [
+    {
+      "Sid": "",
+      "Effect": "Allow",
+      "Principal": {
+        "Service": "ecs.amazonaws.com"
+      },
+      "Action": "sts:AssumeRole"
+    }
+  ]
+}"#,
+    managed_policy: Some(ManagedPolicy {
+        path: "/service-role/",
+        name: "AmazonEC2ContainerServiceRole",
+    }),
+    seed: "003",
+};
+
+/// Every required role, in the order reports list them.
+pub const ROLES: [&RoleSpec; 4] = [
+    &ECS_SERVICE_LINKED_ROLE,
+    &ECS_AUTOSCALING_SERVICE_LINKED_ROLE,
+    &ECS_AUTOSCALE_ROLE,
+    &ECS_SERVICE_ROLE,
+];
+
+/// Looks a role up by name.
+pub fn role(name: &str) -> Option<&'static RoleSpec> {
+    ROLES.into_iter().find(|spec| spec.name == name)
+}
+
+/// The partition a region belongs to, for building ARNs.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust_policy::TrustPolicy;
+
+    #[test]
+    fn every_trust_document_parses_and_grants_its_own_principal() {
+        for spec in ROLES {
+            let doc = TrustPolicy::parse(spec.trust_policy).unwrap();
+            assert!(doc.grants(spec.principal), "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn service_linked_roles_sit_under_their_service_path() {
+        for spec in ROLES {
+            if let RoleKind::ServiceLinked { service } = spec.kind {
+                assert_eq!(spec.path, format!("/aws-service-role/{service}/"));
+                assert_eq!(spec.principal, service);
+            }
+        }
+    }
+
+    #[test]
+    fn builds_arns_per_partition() {
+        let policy = ECS_SERVICE_ROLE.managed_policy.unwrap();
+        assert_eq!(
+            policy.arn(partition("eu-west-1")),
+            "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceRole"
+        );
+        assert_eq!(
+            ECS_SERVICE_LINKED_ROLE.arn(partition("cn-north-1"), "111122223333"),
+            "arn:aws-cn:iam::111122223333:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"
+        );
+        assert_eq!(role("ecsServiceRole"), Some(&ECS_SERVICE_ROLE));
+    }
+}

@@ -1,0 +1,171 @@
+//! The `ecs-role-guard` function: after ECS CreateCluster, CreateService and UpdateService
+//! calls, make sure the roles ECS needs are there and right.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::aws::CallLog;
+use crate::catalog::{self, ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
+use crate::events::{parse_api_call, ApiCallEvent, EventError};
+use crate::report::{Finding, Report, Status};
+use crate::roles::{self, RoleTarget, Scope};
+use crate::settings::{is_region_name, Settings};
+use crate::verdicts::Verdicts;
+
+/// The function's name in reports and logs.
+pub const FUNCTION: &str = "ecs-role-guard";
+
+const SOURCE: &str = "aws.ecs";
+const EVENT_NAMES: &str = "CreateCluster, CreateService, UpdateService";
+/// How ECS words a call refused because its service-linked role does not exist yet.
+const MISSING_SLR_MESSAGE: &str = "unable to assume the service linked role";
+
+/// The ECS calls this function reacts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Call {
+    CreateCluster,
+    CreateService,
+    UpdateService,
+}
+
+/// The one parameter of CreateService/UpdateService that matters here.
+#[derive(Debug, Default, Deserialize)]
+struct ServiceParameters {
+    /// The legacy load-balancer role: a name or an ARN.
+    #[serde(default)]
+    role: Option<String>,
+}
+
+/// The handler with what it keeps between invocations of a warm container.
+#[derive(Debug)]
+pub struct EcsRoleGuard {
+    iam: aws_sdk_iam::Client,
+    settings: Settings,
+    verdicts: Verdicts,
+    calls: CallLog,
+}
+
+impl EcsRoleGuard {
+    /// A guard over an IAM client whose calls are recorded in `calls`.
+    pub fn new(iam: aws_sdk_iam::Client, settings: Settings, calls: CallLog) -> Self {
+        let verdicts = Verdicts::new(settings.verdict_ttl);
+        Self {
+            iam,
+            settings,
+            verdicts,
+            calls,
+        }
+    }
+
+    /// Parses an invocation payload and handles it.
+    pub async fn handle_payload(&self, payload: Value) -> Result<Report, EventError> {
+        let event = parse_api_call(payload)?;
+        self.handle(&event).await
+    }
+
+    /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.
+    pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, EventError> {
+        let call = route(event)?;
+        let detail = &event.detail;
+        let scope = Scope {
+            mode: self.settings.mode,
+            account: detail.recipient_account_id.clone(),
+            partition: catalog::partition(&detail.aws_region),
+            event_id: event.id.clone().unwrap_or_default(),
+            cause: format!("{}:{}", event.source, detail.event_name),
+        };
+        let named_role = match call {
+            Call::CreateCluster => None,
+            Call::CreateService | Call::UpdateService => detail
+                .request::<Option<ServiceParameters>>()?
+                .and_then(|p| p.role)
+                .filter(|r| !r.is_empty()),
+        };
+        // Validate the whole input before the first AWS call.
+        let target = match &named_role {
+            Some(reference) => {
+                RoleTarget::named(&ECS_SERVICE_ROLE, reference, "requestParameters.role")?
+            }
+            None => RoleTarget::catalog(&ECS_SERVICE_LINKED_ROLE),
+        };
+        tracing::info!(event_id = %scope.event_id, event = %scope.cause, role = %target.name, "checking");
+        self.calls.take();
+        let mut findings = roles::ensure(&self.iam, &self.verdicts, &scope, &target).await;
+        if refused_for_missing_slr(event) {
+            explain_retry(&mut findings, &detail.event_name);
+        }
+        let report = Report::new(
+            FUNCTION,
+            self.settings.mode,
+            event.id.clone(),
+            Some(scope.cause),
+            findings,
+            self.calls.take(),
+        );
+        report.log();
+        Ok(report)
+    }
+}
+
+fn route(event: &ApiCallEvent) -> Result<Call, EventError> {
+    if event.source != SOURCE {
+        return Err(EventError::UnexpectedSource {
+            found: event.source.clone(),
+            expected: SOURCE,
+        });
+    }
+    let detail = &event.detail;
+    let call = match detail.event_name.as_str() {
+        "CreateCluster" => Call::CreateCluster,
+        "CreateService" => Call::CreateService,
+        "UpdateService" => Call::UpdateService,
+        other => {
+            return Err(EventError::UnexpectedEvent {
+                source_name: event.source.clone(),
+                event_name: other.to_owned(),
+                expected: EVENT_NAMES,
+            })
+        }
+    };
+    let account = &detail.recipient_account_id;
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(EventError::BadField {
+            field: "detail.recipientAccountId",
+            problem: format!("{account:?} is not a 12-digit account id"),
+        });
+    }
+    if !is_region_name(&detail.aws_region) {
+        return Err(EventError::BadField {
+            field: "detail.awsRegion",
+            problem: format!("{:?} is not a region", detail.aws_region),
+        });
+    }
+    Ok(call)
+}
+
+/// Whether the call failed because ECS could not assume its service-linked role.
+fn refused_for_missing_slr(event: &ApiCallEvent) -> bool {
+    let detail = &event.detail;
+    detail.error_code.is_some()
+        && detail
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.to_ascii_lowercase().contains(MISSING_SLR_MESSAGE))
+}
+
+/// Tells the caller, on the role finding, whether their refused call can be retried now.
+fn explain_retry(findings: &mut [Finding], event_name: &str) {
+    for finding in findings.iter_mut().filter(|f| f.check == "exists" || f.check == "role" || f.check == "path") {
+        let advice = match finding.status {
+            Status::Created | Status::Compliant => {
+                format!("; the {event_name} call that failed for want of this role can now be retried")
+            }
+            Status::WouldCreate => {
+                format!("; the {event_name} call that failed for want of this role will keep failing until it exists")
+            }
+            _ => continue,
+        };
+        finding.detail.push_str(&advice);
+        return;
+    }
+}

@@ -1,0 +1,266 @@
+//! EventBridge events that carry a CloudTrail "AWS API Call via CloudTrail" record.
+//!
+//! The envelope is `aws_lambda_events`' `EventBridgeEvent`; the detail is our own struct
+//! because that crate's `AWSAPICall` has no `errorCode`/`errorMessage` and requires
+//! fields (`userAgent`, a full `sessionContext`) that real records sometimes lack.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The `detail-type` EventBridge gives CloudTrail management events.
+pub const API_CALL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+
+/// Why an input is not an event this function can act on; every variant names what arrived.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EventError {
+    /// The input is not an EventBridge envelope at all.
+    #[error("not an EventBridge event: {0}")]
+    NotAnEvent(String),
+    /// An EventBridge event of a kind other than a CloudTrail API call.
+    #[error("unexpected detail-type {found:?} from source {source_name:?}: expected {API_CALL_DETAIL_TYPE:?}")]
+    UnexpectedDetailType {
+        /// The `detail-type` that arrived.
+        found: String,
+        /// The `source` that arrived.
+        source_name: String,
+    },
+    /// A CloudTrail record whose detail is missing fields or has the wrong types.
+    #[error("malformed CloudTrail detail: {0}")]
+    MalformedDetail(String),
+    /// A well-formed event from a source this function does not handle.
+    #[error("unexpected event source {found:?}: this function handles {expected}")]
+    UnexpectedSource {
+        /// The `source` that arrived.
+        found: String,
+        /// The sources the function accepts.
+        expected: &'static str,
+    },
+    /// A well-formed event for an API call this function does not handle.
+    #[error("unexpected event {source_name}:{event_name}: this function handles {expected}")]
+    UnexpectedEvent {
+        /// The `source` that arrived.
+        source_name: String,
+        /// The CloudTrail `eventName` that arrived.
+        event_name: String,
+        /// The event names the function accepts.
+        expected: &'static str,
+    },
+    /// A field is present but its value cannot be used (an ARN or name that does not parse).
+    #[error("bad {field}: {problem}")]
+    BadField {
+        /// Where the field sits in the event.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl EventError {
+    /// A stable name for the kind of rejection, used as the Lambda `errorType`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventError::NotAnEvent(_) => "NotAnEvent",
+            EventError::UnexpectedDetailType { .. } => "UnexpectedDetailType",
+            EventError::MalformedDetail(_) => "MalformedDetail",
+            EventError::UnexpectedSource { .. } => "UnexpectedSource",
+            EventError::UnexpectedEvent { .. } => "UnexpectedEvent",
+            EventError::BadField { .. } => "BadField",
+        }
+    }
+}
+
+impl From<EventError> for lambda_runtime::Diagnostic {
+    fn from(err: EventError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: err.kind().to_owned(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+/// The `userIdentity` of a CloudTrail record, lenient: every field may be absent.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentity {
+    /// `IAMUser`, `AssumedRole`, `Root`, `AWSService`, …
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// The caller's ARN (for an assumed role, the session ARN).
+    #[serde(default)]
+    pub arn: Option<String>,
+    /// The caller's account.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// The caller's principal id.
+    #[serde(default)]
+    pub principal_id: Option<String>,
+    /// The AWS service that made the call on the caller's behalf.
+    #[serde(default)]
+    pub invoked_by: Option<String>,
+    /// For assumed roles: the role the session came from.
+    #[serde(default)]
+    pub session_context: Option<SessionContext>,
+}
+
+/// The part of `sessionContext` that names the role behind a session.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionContext {
+    /// The role (or user) that issued the session.
+    #[serde(default)]
+    pub session_issuer: Option<SessionIssuer>,
+}
+
+/// The issuer of an assumed-role session.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionIssuer {
+    /// `Role`, …
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// The issuer's ARN: for a role session, the role ARN.
+    #[serde(default)]
+    pub arn: Option<String>,
+}
+
+/// The `detail` of an "AWS API Call via CloudTrail" event.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiCall {
+    /// The API, e.g. `CreateService`.
+    pub event_name: String,
+    /// The service endpoint, e.g. `ecs.amazonaws.com`.
+    pub event_source: String,
+    /// The region the call was made in.
+    pub aws_region: String,
+    /// The account that owns the resources the call touched.
+    pub recipient_account_id: String,
+    /// Who made the call.
+    #[serde(default)]
+    pub user_identity: UserIdentity,
+    /// Set when the call failed, e.g. `InvalidParameterException`, `AccessDenied`.
+    #[serde(default)]
+    pub error_code: Option<String>,
+    /// The failure's message, when the call failed.
+    #[serde(default)]
+    pub error_message: Option<String>,
+    /// The call's parameters; `null` for calls without any.
+    #[serde(default)]
+    pub request_parameters: Option<Value>,
+    /// The call's response; `null` for failed calls.
+    #[serde(default)]
+    pub response_elements: Option<Value>,
+    /// CloudTrail's id of the record.
+    #[serde(rename = "eventID", default)]
+    pub event_id: Option<String>,
+    /// `AwsApiCall` for API calls.
+    #[serde(default)]
+    pub event_type: Option<String>,
+    /// The caller's user agent; absent on some service-originated records.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+}
+
+impl ApiCall {
+    /// Deserializes `requestParameters` into the typed parameters of one API.
+    pub fn request<T: DeserializeOwned>(&self) -> Result<T, EventError> {
+        let params = self.request_parameters.clone().unwrap_or(Value::Null);
+        serde_json::from_value(params).map_err(|e| {
+            EventError::MalformedDetail(format!(
+                "requestParameters of {}: {e}",
+                self.event_name
+            ))
+        })
+    }
+}
+
+/// A CloudTrail API call as EventBridge delivers it.
+pub type ApiCallEvent = EventBridgeEvent<ApiCall>;
+
+/// Parses an invocation payload into a CloudTrail API-call event.
+///
+/// Two stages, so that a foreign EventBridge event is named by its detail-type rather
+/// than by whichever CloudTrail field its detail happens to lack.
+pub fn parse_api_call(payload: Value) -> Result<ApiCallEvent, EventError> {
+    let envelope =
+        Envelope::deserialize(&payload).map_err(|e| EventError::NotAnEvent(e.to_string()))?;
+    if envelope.detail_type != API_CALL_DETAIL_TYPE {
+        return Err(EventError::UnexpectedDetailType {
+            found: envelope.detail_type,
+            source_name: envelope.source,
+        });
+    }
+    serde_json::from_value(payload).map_err(|e| EventError::MalformedDetail(e.to_string()))
+}
+
+/// The two envelope fields that say what kind of event arrived.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+    source: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(detail: Value) -> Value {
+        json!({
+            "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+            "detail-type": API_CALL_DETAIL_TYPE, "source": "aws.ecs",
+            "account": "111122223333", "time": "2026-11-20T10:00:00Z",
+            "region": "eu-west-1", "resources": [], "detail": detail
+        })
+    }
+
+    #[test]
+    fn parses_a_failed_call_with_its_error_and_without_user_agent() {
+        let parsed = parse_api_call(event(json!({
+            "eventName": "CreateService", "eventSource": "ecs.amazonaws.com",
+            "awsRegion": "eu-west-1", "recipientAccountId": "111122223333",
+            "errorCode": "InvalidParameterException",
+            "errorMessage": "Unable to assume the service linked role.",
+            "requestParameters": {"serviceName": "web"}, "responseElements": null,
+            "userIdentity": {"type": "AssumedRole", "sessionContext": {"sessionIssuer":
+                {"type": "Role", "arn": "arn:aws:iam::111122223333:role/deployer"}}}
+        })))
+        .unwrap();
+        assert_eq!(parsed.source, "aws.ecs");
+        assert_eq!(parsed.detail.error_code.as_deref(), Some("InvalidParameterException"));
+        assert_eq!(parsed.detail.response_elements, None);
+        let issuer = parsed.detail.user_identity.session_context.unwrap().session_issuer;
+        assert_eq!(
+            issuer.unwrap().arn.as_deref(),
+            Some("arn:aws:iam::111122223333:role/deployer")
+        );
+    }
+
+    #[test]
+    fn names_a_foreign_detail_type() {
+        let mut foreign = event(json!({"instance-id": "i-1"}));
+        foreign["detail-type"] = json!("EC2 Instance State-change Notification");
+        foreign["source"] = json!("aws.ec2");
+        let err = parse_api_call(foreign).unwrap_err();
+        assert!(err.to_string().contains("EC2 Instance State-change Notification"), "{err}");
+        assert!(err.to_string().contains("aws.ec2"), "{err}");
+    }
+
+    #[test]
+    fn names_the_missing_field() {
+        let err = parse_api_call(event(json!({"eventName": "CreateCluster"}))).unwrap_err();
+        assert!(matches!(err, EventError::MalformedDetail(_)));
+        assert!(err.to_string().contains("eventSource"), "{err}");
+    }
+
+    #[test]
+    fn rejects_non_events() {
+        for payload in [json!("hello"), json!([1, 2]), json!({"role_name": "x"})] {
+            let err = parse_api_call(payload).unwrap_err();
+            assert!(matches!(err, EventError::NotAnEvent(_)), "{err}");
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! ecs-warden's domain, shared by every function: the events they parse, the catalog of
+//! roles the seeds require, the role checks, and the reports they return.
+
+pub mod aws;
+pub mod catalog;
+pub mod ecs_role_guard;
+pub mod events;
+pub mod report;
+pub mod roles;
+pub mod settings;
+pub mod trust_policy;
+pub mod verdicts;

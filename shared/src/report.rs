@@ -1,0 +1,143 @@
+//! The JSON report every invocation returns and logs: what was checked, found and done.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::settings::Mode;
+
+/// The outcome of one check on one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Already as required; nothing written.
+    Compliant,
+    /// Was missing and has been created.
+    Created,
+    /// Had drifted and has been repaired additively.
+    Repaired,
+    /// Missing; audit mode, so nothing written.
+    WouldCreate,
+    /// Drifted; audit mode, so nothing written.
+    WouldRepair,
+    /// Deliberately not checked or not acted on; the detail says why.
+    Skipped,
+    /// The check or the fix could not be done; the detail says what failed.
+    Failed,
+}
+
+impl Status {
+    /// Whether a person should look at this finding or it changed the account.
+    pub fn is_news(self) -> bool {
+        self != Status::Compliant
+    }
+}
+
+/// One line of a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The resource checked, as an ARN where it has one.
+    pub resource: String,
+    /// Which property was checked, e.g. `exists`, `trust`, `managed_policy`.
+    pub check: &'static str,
+    /// The outcome.
+    pub status: Status,
+    /// What was found and done, in words an operator can act on.
+    pub detail: String,
+}
+
+impl Finding {
+    /// A finding from its parts.
+    pub fn new(
+        resource: impl Into<String>,
+        check: &'static str,
+        status: Status,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            resource: resource.into(),
+            check,
+            status,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// What one invocation checked, found and did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The function that produced the report.
+    pub function: &'static str,
+    /// The mode it ran in.
+    pub mode: Mode,
+    /// The EventBridge id of the triggering event, when there is one.
+    pub event_id: Option<String>,
+    /// The triggering API call as `source:eventName`, when there is one.
+    pub event: Option<String>,
+    /// Every check's outcome.
+    pub findings: Vec<Finding>,
+    /// How many findings have each status.
+    pub summary: BTreeMap<Status, usize>,
+    /// The AWS operations the invocation called, in order.
+    pub aws_calls: Vec<String>,
+}
+
+impl Report {
+    /// A report with its findings counted.
+    pub fn new(
+        function: &'static str,
+        mode: Mode,
+        event_id: Option<String>,
+        event: Option<String>,
+        findings: Vec<Finding>,
+        aws_calls: Vec<String>,
+    ) -> Self {
+        let mut summary = BTreeMap::new();
+        for finding in &findings {
+            *summary.entry(finding.status).or_insert(0) += 1;
+        }
+        Self {
+            function,
+            mode,
+            event_id,
+            event,
+            findings,
+            summary,
+            aws_calls,
+        }
+    }
+
+    /// Logs the report as one structured record: at WARN when something failed, else INFO.
+    pub fn log(&self) {
+        let json = serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        let failed = self.findings.iter().any(|f| f.status == Status::Failed);
+        if failed {
+            tracing::warn!(event_id = self.event_id.as_deref(), report = %json, "report");
+        } else {
+            tracing::info!(event_id = self.event_id.as_deref(), report = %json, "report");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serializes_the_contract_fields_in_snake_case() {
+        let report = Report::new(
+            "ecs-role-guard",
+            Mode::Audit,
+            Some("e-1".into()),
+            Some("aws.ecs:CreateCluster".into()),
+            vec![Finding::new("arn:r", "exists", Status::WouldCreate, "missing")],
+            vec!["iam:GetRole".into()],
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["function"], "ecs-role-guard");
+        assert_eq!(json["mode"], "audit");
+        assert_eq!(json["event_id"], "e-1");
+        assert_eq!(json["findings"][0]["status"], "would_create");
+        assert_eq!(json["summary"]["would_create"], 1);
+    }
+}

@@ -1,0 +1,510 @@
+//! Verify a role against its catalog entry, create it when missing and repair it
+//! additively: attach the missing managed policy, add the missing trust statement, never
+//! remove anything.
+
+use aws_sdk_iam::types::Role;
+use aws_sdk_iam::Client;
+
+use crate::aws::CallError;
+use crate::catalog::{RoleKind, RoleSpec};
+use crate::events::EventError;
+use crate::report::{Finding, Status};
+use crate::settings::Mode;
+use crate::trust_policy::TrustPolicy;
+use crate::verdicts::Verdicts;
+
+/// Why a check runs and on which account; every write is logged with it.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// Enforce or audit.
+    pub mode: Mode,
+    /// The account the roles live in.
+    pub account: String,
+    /// The account's partition (`aws`, `aws-cn`, `aws-us-gov`).
+    pub partition: &'static str,
+    /// The id of the event that caused the check.
+    pub event_id: String,
+    /// What caused it, e.g. `aws.ecs:CreateService`.
+    pub cause: String,
+}
+
+/// A role to check: a catalog entry, under the catalog's name and path or under the name
+/// and path an API call used for a role of that kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleTarget {
+    /// What the role must look like.
+    pub spec: &'static RoleSpec,
+    /// The role's name.
+    pub name: String,
+    /// The path it is created under when missing.
+    pub path: String,
+}
+
+impl RoleTarget {
+    /// The catalog role itself.
+    pub fn catalog(spec: &'static RoleSpec) -> Self {
+        Self {
+            spec,
+            name: spec.name.to_owned(),
+            path: spec.path.to_owned(),
+        }
+    }
+
+    /// A role named by an API call (a bare name or a role ARN, possibly with a path) that
+    /// must be shaped like `spec`.
+    pub fn named(
+        spec: &'static RoleSpec,
+        reference: &str,
+        field: &'static str,
+    ) -> Result<Self, EventError> {
+        let bad = |problem: String| EventError::BadField { field, problem };
+        let (path, name) = if reference.starts_with("arn:") {
+            let parts: Vec<&str> = reference.splitn(6, ':').collect();
+            let [_, partition, service, region, account, resource] = parts[..] else {
+                return Err(bad(format!("{reference:?} is not an ARN")));
+            };
+            if partition.is_empty() || service != "iam" || !region.is_empty() {
+                return Err(bad(format!("{reference:?} is not an IAM ARN")));
+            }
+            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad(format!("{reference:?} has no 12-digit account")));
+            }
+            let Some(rest) = resource.strip_prefix("role/") else {
+                return Err(bad(format!("{reference:?} is not a role ARN")));
+            };
+            match rest.rsplit_once('/') {
+                Some((dirs, name)) => (format!("/{dirs}/"), name),
+                None => ("/".to_owned(), rest),
+            }
+        } else {
+            ("/".to_owned(), reference)
+        };
+        if !is_role_name(name) {
+            return Err(bad(format!("{reference:?} does not name a role")));
+        }
+        Ok(Self {
+            spec,
+            name: name.to_owned(),
+            path,
+        })
+    }
+
+    /// The role's ARN in the scope's account.
+    pub fn arn(&self, scope: &Scope) -> String {
+        format!(
+            "arn:{}:iam::{}:role{}{}",
+            scope.partition, scope.account, self.path, self.name
+        )
+    }
+
+    fn verdict_key(&self, scope: &Scope) -> String {
+        format!("{}/{}/{}", scope.account, self.name, self.spec.name)
+    }
+}
+
+/// IAM's rule for role names: 1–64 of letters, digits and `+=,.@_-`.
+fn is_role_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
+
+/// Checks one role and, in enforce mode, creates or repairs it.
+pub async fn ensure(
+    iam: &Client,
+    verdicts: &Verdicts,
+    scope: &Scope,
+    target: &RoleTarget,
+) -> Vec<Finding> {
+    let key = target.verdict_key(scope);
+    if let Some(age) = verdicts.fresh(&key) {
+        return vec![Finding::new(
+            target.arn(scope),
+            "role",
+            Status::Compliant,
+            format!(
+                "compliant when checked {}s ago in this container; not read again",
+                age.as_secs()
+            ),
+        )];
+    }
+    let findings = match get_role(iam, scope, target).await {
+        Ok(Some(role)) => verify(iam, scope, target, &role).await,
+        Ok(None) => create(iam, scope, target).await,
+        Err(failed) => vec![failed],
+    };
+    if findings
+        .iter()
+        .all(|f| matches!(f.status, Status::Compliant | Status::Created | Status::Repaired))
+    {
+        verdicts.remember(&key);
+    }
+    findings
+}
+
+async fn get_role(
+    iam: &Client,
+    scope: &Scope,
+    target: &RoleTarget,
+) -> Result<Option<Role>, Finding> {
+    match iam.get_role().role_name(&target.name).send().await {
+        Ok(out) => Ok(out.role),
+        Err(e) => {
+            let err = CallError::from_sdk(&e);
+            if err.is_not_found() {
+                Ok(None)
+            } else {
+                let arn = target.arn(scope);
+                Err(Finding::new(
+                    &arn,
+                    "exists",
+                    Status::Failed,
+                    err.explain("iam:GetRole", &arn),
+                ))
+            }
+        }
+    }
+}
+
+async fn verify(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Role) -> Vec<Finding> {
+    let spec = target.spec;
+    let arn = role.arn().to_owned();
+    let mut findings = Vec::new();
+    if let RoleKind::ServiceLinked { service } = spec.kind {
+        if role.path() != spec.path {
+            // A customer role squatting on the name: ECS cannot use it and ecs-warden never
+            // deletes or replaces a customer's role, so a person has to decide.
+            return vec![Finding::new(
+                arn,
+                "path",
+                Status::Failed,
+                format!(
+                    "a role named {} exists under path {}, not as the service-linked role of {service} \
+                     under {}; the service cannot use it. Rename or delete it by hand, then \
+                     ecs-warden creates the service-linked role",
+                    target.name,
+                    role.path(),
+                    spec.path
+                ),
+            )];
+        }
+        findings.push(Finding::new(
+            &arn,
+            "path",
+            Status::Compliant,
+            format!("service-linked role of {service}"),
+        ));
+    }
+    findings.push(check_trust(iam, scope, target, role).await);
+    if spec.managed_policy.is_some() {
+        findings.push(check_managed_policy(iam, scope, target, &arn).await);
+    }
+    findings
+}
+
+async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Role) -> Finding {
+    let spec = target.spec;
+    let arn = role.arn();
+    let raw = role.assume_role_policy_document().unwrap_or_default();
+    let current = match TrustPolicy::parse(raw) {
+        Ok(doc) => doc,
+        Err(problem) => return Finding::new(arn, "trust", Status::Failed, problem),
+    };
+    let others = current.other_statements(spec.principal).len();
+    let extra = match others {
+        0 => String::new(),
+        n => format!("; {n} other statement(s) present, kept as they are"),
+    };
+    if current.grants(spec.principal) {
+        return Finding::new(
+            arn,
+            "trust",
+            Status::Compliant,
+            format!("{} may sts:AssumeRole{extra}", spec.principal),
+        );
+    }
+    let missing = format!("trust policy does not let {} sts:AssumeRole", spec.principal);
+    if matches!(spec.kind, RoleKind::ServiceLinked { .. }) {
+        return Finding::new(
+            arn,
+            "trust",
+            Status::Failed,
+            format!("{missing}; a service-linked role's trust cannot be edited, ask AWS support"),
+        );
+    }
+    if scope.mode == Mode::Audit {
+        return Finding::new(
+            arn,
+            "trust",
+            Status::WouldRepair,
+            format!("{missing}; would add the seed {} statement{extra}", spec.seed),
+        );
+    }
+    let seed = TrustPolicy::parse(spec.trust_policy).expect("catalog trust policies parse");
+    let repaired = current.with_statements_of(&seed);
+    log_write(scope, "iam:UpdateAssumeRolePolicy", arn, &missing);
+    match iam
+        .update_assume_role_policy()
+        .role_name(&target.name)
+        .policy_document(repaired.to_json())
+        .send()
+        .await
+    {
+        Ok(_) => Finding::new(
+            arn,
+            "trust",
+            Status::Repaired,
+            format!("{missing}; added the seed {} statement{extra}", spec.seed),
+        ),
+        Err(e) => Finding::new(
+            arn,
+            "trust",
+            Status::Failed,
+            format!(
+                "{missing}; {}",
+                CallError::from_sdk(&e).explain("iam:UpdateAssumeRolePolicy", arn)
+            ),
+        ),
+    }
+}
+
+async fn check_managed_policy(iam: &Client, scope: &Scope, target: &RoleTarget, arn: &str) -> Finding {
+    let Some(policy) = target.spec.managed_policy else {
+        return Finding::new(arn, "managed_policy", Status::Skipped, "no policy required");
+    };
+    let policy_arn = policy.arn(scope.partition);
+    let mut pages = iam
+        .list_attached_role_policies()
+        .role_name(&target.name)
+        .into_paginator()
+        .items()
+        .send();
+    let mut attached = false;
+    while let Some(item) = pages.next().await {
+        match item {
+            Ok(p) if p.policy_arn() == Some(policy_arn.as_str()) => {
+                attached = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Finding::new(
+                    arn,
+                    "managed_policy",
+                    Status::Failed,
+                    CallError::from_sdk(&e).explain("iam:ListAttachedRolePolicies", arn),
+                )
+            }
+        }
+    }
+    if attached {
+        return Finding::new(
+            arn,
+            "managed_policy",
+            Status::Compliant,
+            format!("{} attached", policy.name),
+        );
+    }
+    let missing = format!("{} is not attached", policy.name);
+    if scope.mode == Mode::Audit {
+        return Finding::new(
+            arn,
+            "managed_policy",
+            Status::WouldRepair,
+            format!("{missing}; would attach it"),
+        );
+    }
+    attach(iam, scope, target, arn, &policy_arn, Status::Repaired, &missing).await
+}
+
+async fn attach(
+    iam: &Client,
+    scope: &Scope,
+    target: &RoleTarget,
+    arn: &str,
+    policy_arn: &str,
+    done: Status,
+    why: &str,
+) -> Finding {
+    log_write(scope, "iam:AttachRolePolicy", arn, why);
+    match iam
+        .attach_role_policy()
+        .role_name(&target.name)
+        .policy_arn(policy_arn)
+        .send()
+        .await
+    {
+        Ok(_) => Finding::new(arn, "managed_policy", done, format!("{why}; attached {policy_arn}")),
+        Err(e) => Finding::new(
+            arn,
+            "managed_policy",
+            Status::Failed,
+            format!(
+                "{why}; {}",
+                CallError::from_sdk(&e).explain("iam:AttachRolePolicy", arn)
+            ),
+        ),
+    }
+}
+
+async fn create(iam: &Client, scope: &Scope, target: &RoleTarget) -> Vec<Finding> {
+    let spec = target.spec;
+    let arn = target.arn(scope);
+    match spec.kind {
+        RoleKind::ServiceLinked { service } => {
+            if scope.mode == Mode::Audit {
+                return vec![Finding::new(
+                    arn,
+                    "exists",
+                    Status::WouldCreate,
+                    format!("missing; would call CreateServiceLinkedRole for {service}"),
+                )];
+            }
+            log_write(scope, "iam:CreateServiceLinkedRole", &arn, "role missing");
+            let finding = match iam
+                .create_service_linked_role()
+                .aws_service_name(service)
+                .send()
+                .await
+            {
+                Ok(out) => Finding::new(
+                    out.role().map(|r| r.arn().to_owned()).unwrap_or(arn),
+                    "exists",
+                    Status::Created,
+                    format!("was missing; created the service-linked role of {service}"),
+                ),
+                Err(e) => race_or_failure(&CallError::from_sdk(&e), "iam:CreateServiceLinkedRole", arn),
+            };
+            vec![finding]
+        }
+        RoleKind::Service => {
+            let policy = spec.managed_policy.map(|p| p.arn(scope.partition));
+            let attach_words = policy
+                .as_deref()
+                .map(|p| format!(" and attach {p}"))
+                .unwrap_or_default();
+            if scope.mode == Mode::Audit {
+                return vec![Finding::new(
+                    arn,
+                    "exists",
+                    Status::WouldCreate,
+                    format!(
+                        "missing; would create it under {} with the seed {} trust policy{attach_words}",
+                        target.path, spec.seed
+                    ),
+                )];
+            }
+            log_write(scope, "iam:CreateRole", &arn, "role missing");
+            let created = iam
+                .create_role()
+                .role_name(&target.name)
+                .path(&target.path)
+                .assume_role_policy_document(spec.trust_policy)
+                .description(format!(
+                    "Created by ecs-warden after {} (event {})",
+                    scope.cause, scope.event_id
+                ))
+                .send()
+                .await;
+            match created {
+                Ok(_) => {
+                    let mut findings = vec![Finding::new(
+                        &arn,
+                        "exists",
+                        Status::Created,
+                        format!("was missing; created with the seed {} trust policy", spec.seed),
+                    )];
+                    if let Some(policy_arn) = policy {
+                        // A failure here leaves a role without its policy: the finding says
+                        // so, and the next event or sweep attaches it.
+                        findings.push(
+                            attach(iam, scope, target, &arn, &policy_arn, Status::Created, "new role")
+                                .await,
+                        );
+                    }
+                    findings
+                }
+                Err(e) => {
+                    let err = CallError::from_sdk(&e);
+                    if err.is_already_exists() {
+                        // Another delivery created it in the meantime: check what it made.
+                        match get_role(iam, scope, target).await {
+                            Ok(Some(role)) => verify(iam, scope, target, &role).await,
+                            Ok(None) => vec![race_or_failure(&err, "iam:CreateRole", arn)],
+                            Err(failed) => vec![failed],
+                        }
+                    } else {
+                        vec![Finding::new(
+                            &arn,
+                            "exists",
+                            Status::Failed,
+                            err.explain("iam:CreateRole", &arn),
+                        )]
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn race_or_failure(err: &CallError, action: &str, arn: String) -> Finding {
+    if err.is_already_exists() {
+        Finding::new(
+            arn,
+            "exists",
+            Status::Compliant,
+            format!("created by another caller at the same moment ({}: {})", err.code, err.message),
+        )
+    } else {
+        let detail = err.explain(action, &arn);
+        Finding::new(arn, "exists", Status::Failed, detail)
+    }
+}
+
+fn log_write(scope: &Scope, action: &str, resource: &str, why: &str) {
+    tracing::info!(
+        event_id = %scope.event_id,
+        cause = %scope.cause,
+        action,
+        resource,
+        why,
+        "write"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::ECS_SERVICE_ROLE;
+
+    fn named(reference: &str) -> Result<RoleTarget, EventError> {
+        RoleTarget::named(&ECS_SERVICE_ROLE, reference, "requestParameters.role")
+    }
+
+    #[test]
+    fn reads_a_name_or_an_arn_with_a_path() {
+        let plain = named("ecsServiceRole").unwrap();
+        assert_eq!((plain.name.as_str(), plain.path.as_str()), ("ecsServiceRole", "/"));
+        let deep = named("arn:aws:iam::111122223333:role/ecs/legacy/lbRole").unwrap();
+        assert_eq!((deep.name.as_str(), deep.path.as_str()), ("lbRole", "/ecs/legacy/"));
+        let top = named("arn:aws-cn:iam::111122223333:role/ecsServiceRole").unwrap();
+        assert_eq!(top.path, "/");
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_role_reference() {
+        for bad in [
+            "",
+            "arn:aws:iam::111122223333:user/bob",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::12:role/x",
+            "arn:aws:iam::111122223333:role/",
+            "has space",
+            "arn:aws",
+        ] {
+            let err = named(bad).unwrap_err();
+            assert!(err.to_string().contains("requestParameters.role"), "{bad}: {err}");
+        }
+    }
+}
