@@ -1,1 +1,471 @@
+//! ecs-role-guard against moto: each test gets its own account and asserts on the IAM
+//! state moto holds afterwards, not only on the report.
 
+use std::time::Duration;
+
+use ecs_warden::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
+use ecs_warden::report::{Report, Status};
+use ecs_warden::settings::Mode;
+use ecs_warden::trust_policy::TrustPolicy;
+use serde_json::{json, Value};
+use warden_tests::{writes, Account};
+
+const NO_MEMORY: Duration = Duration::ZERO;
+const SERVICE_ROLE_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceRole";
+
+async fn run(account: &Account, mode: Mode, file: &str) -> Report {
+    let (guard, _) = account.role_guard(mode, NO_MEMORY);
+    guard
+        .handle_payload(account.event(file))
+        .await
+        .expect("event accepted")
+}
+
+fn statuses(report: &Report) -> Vec<(&'static str, Status)> {
+    report
+        .findings
+        .iter()
+        .map(|f| (f.check, f.status))
+        .collect()
+}
+
+async fn role(account: &Account, name: &str) -> Option<aws_sdk_iam::types::Role> {
+    match account.iam.get_role().role_name(name).send().await {
+        Ok(out) => out.role,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            None
+        }
+        Err(e) => panic!("GetRole {name}: {e:?}"),
+    }
+}
+
+async fn trust(account: &Account, name: &str) -> TrustPolicy {
+    let role = role(account, name).await.expect("role exists");
+    TrustPolicy::parse(role.assume_role_policy_document().unwrap()).unwrap()
+}
+
+async fn attached(account: &Account, name: &str) -> Vec<String> {
+    let out = account
+        .iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .unwrap();
+    out.attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(String::from))
+        .collect()
+}
+
+async fn make_role(account: &Account, name: &str, trust: &str, policies: &[&str]) {
+    account
+        .iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    for policy in policies {
+        account
+            .iam
+            .attach_role_policy()
+            .role_name(name)
+            .policy_arn(*policy)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn fresh_account_gets_the_service_linked_role_with_its_path_and_trust() {
+    let account = Account::new().await;
+    let report = run(&account, Mode::Enforce, "ecs-create-cluster.json").await;
+    assert_eq!(
+        statuses(&report),
+        [("exists", Status::Created)],
+        "{report:#?}"
+    );
+    assert_eq!(
+        report.event_id.as_deref(),
+        Some("0f6b7c1e-2d4a-4b5e-9c8f-1a2b3c4d5e01")
+    );
+
+    let slr = role(&account, "AWSServiceRoleForECS")
+        .await
+        .expect("created in moto");
+    assert_eq!(slr.path(), "/aws-service-role/ecs.amazonaws.com/");
+    assert_eq!(slr.arn(), ECS_SERVICE_LINKED_ROLE.arn("aws", &account.id));
+    assert!(trust(&account, "AWSServiceRoleForECS")
+        .await
+        .grants("ecs.amazonaws.com"));
+}
+
+#[tokio::test]
+async fn second_delivery_reads_once_and_writes_nothing() {
+    let account = Account::new().await;
+    let (guard, calls) = account.role_guard(Mode::Enforce, NO_MEMORY);
+    let event = account.event("ecs-create-cluster.json");
+    let first = guard.handle_payload(event.clone()).await.unwrap();
+    assert_eq!(
+        first.aws_calls,
+        ["iam:GetRole", "iam:CreateServiceLinkedRole"]
+    );
+    calls.take();
+
+    let second = guard.handle_payload(event).await.unwrap();
+    assert_eq!(
+        second.aws_calls,
+        ["iam:GetRole"],
+        "a compliant SLR costs one read"
+    );
+    assert!(
+        second
+            .findings
+            .iter()
+            .all(|f| f.status == Status::Compliant),
+        "{second:#?}"
+    );
+    let roles = account.iam.list_roles().send().await.unwrap();
+    assert_eq!(roles.roles().len(), 1);
+}
+
+#[tokio::test]
+async fn a_warm_container_remembers_a_compliant_verdict() {
+    let account = Account::new().await;
+    let (guard, _) = account.role_guard(Mode::Enforce, Duration::from_secs(60));
+    let event = account.event("ecs-create-service-legacy-role.json");
+    guard.handle_payload(event.clone()).await.unwrap();
+    for _ in 0..5 {
+        let again = guard.handle_payload(event.clone()).await.unwrap();
+        assert!(again.aws_calls.is_empty(), "{:?}", again.aws_calls);
+        assert_eq!(statuses(&again), [("role", Status::Compliant)]);
+    }
+}
+
+#[tokio::test]
+async fn ten_concurrent_deliveries_all_succeed_with_one_role() {
+    let account = Account::new().await;
+    let event = account.event("ecs-create-service.json");
+    let deliveries = (0..10).map(|_| {
+        // Ten containers, as Lambda would scale out for a burst.
+        let (guard, _) = account.role_guard(Mode::Enforce, NO_MEMORY);
+        let event = event.clone();
+        async move { guard.handle_payload(event).await }
+    });
+    let reports = futures_join_all(deliveries).await;
+    for report in &reports {
+        let report = report.as_ref().expect("accepted");
+        assert!(
+            report
+                .findings
+                .iter()
+                .all(|f| matches!(f.status, Status::Created | Status::Compliant)),
+            "{report:#?}"
+        );
+    }
+    let roles = account
+        .iam
+        .list_roles()
+        .path_prefix("/aws-service-role/ecs.amazonaws.com/")
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = roles.roles().iter().map(|r| r.role_name()).collect();
+    assert_eq!(names, ["AWSServiceRoleForECS"]);
+}
+
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.expect("task"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn missing_ecs_service_role_is_created_with_the_seed_trust_and_policy() {
+    let account = Account::new().await;
+    let report = run(
+        &account,
+        Mode::Enforce,
+        "ecs-create-service-legacy-role.json",
+    )
+    .await;
+    assert_eq!(
+        statuses(&report),
+        [
+            ("exists", Status::Created),
+            ("managed_policy", Status::Created)
+        ],
+        "{report:#?}"
+    );
+    let created = role(&account, "ecsServiceRole")
+        .await
+        .expect("created in moto");
+    assert_eq!(created.path(), "/");
+    let doc = trust(&account, "ecsServiceRole").await;
+    let seed = TrustPolicy::parse(ECS_SERVICE_ROLE.trust_policy).unwrap();
+    assert_eq!(
+        doc, seed,
+        "trust document is the seed's, Version 2008-10-17 included"
+    );
+    assert_eq!(
+        attached(&account, "ecsServiceRole").await,
+        [SERVICE_ROLE_POLICY]
+    );
+}
+
+#[tokio::test]
+async fn a_compliant_ecs_service_role_costs_two_reads() {
+    let account = Account::new().await;
+    make_role(
+        &account,
+        "ecsServiceRole",
+        ECS_SERVICE_ROLE.trust_policy,
+        &[SERVICE_ROLE_POLICY],
+    )
+    .await;
+    let report = run(
+        &account,
+        Mode::Enforce,
+        "ecs-create-service-legacy-role.json",
+    )
+    .await;
+    assert_eq!(
+        report.aws_calls,
+        ["iam:GetRole", "iam:ListAttachedRolePolicies"]
+    );
+    assert_eq!(
+        statuses(&report),
+        [
+            ("trust", Status::Compliant),
+            ("managed_policy", Status::Compliant)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_role_arn_with_a_path_is_created_under_that_path() {
+    let account = Account::new().await;
+    let report = run(&account, Mode::Enforce, "ecs-create-service-role-arn.json").await;
+    assert!(
+        report.findings.iter().all(|f| f.status == Status::Created),
+        "{report:#?}"
+    );
+    let created = role(&account, "paymentsLbRole")
+        .await
+        .expect("created in moto");
+    assert_eq!(created.path(), "/ecs/legacy/");
+    assert_eq!(
+        attached(&account, "paymentsLbRole").await,
+        [SERVICE_ROLE_POLICY]
+    );
+    assert!(role(&account, "ecsServiceRole").await.is_none());
+}
+
+#[tokio::test]
+async fn a_detached_policy_is_reattached_and_nothing_else_changes() {
+    let account = Account::new().await;
+    make_role(
+        &account,
+        "ecsServiceRole",
+        ECS_SERVICE_ROLE.trust_policy,
+        &[],
+    )
+    .await;
+    let trust_before = trust(&account, "ecsServiceRole").await;
+    let report = run(
+        &account,
+        Mode::Enforce,
+        "ecs-create-service-legacy-role.json",
+    )
+    .await;
+    assert_eq!(
+        statuses(&report),
+        [
+            ("trust", Status::Compliant),
+            ("managed_policy", Status::Repaired)
+        ]
+    );
+    assert_eq!(writes(&report.aws_calls), ["iam:AttachRolePolicy"]);
+    assert_eq!(
+        attached(&account, "ecsServiceRole").await,
+        [SERVICE_ROLE_POLICY]
+    );
+    assert_eq!(trust(&account, "ecsServiceRole").await, trust_before);
+}
+
+#[tokio::test]
+async fn a_missing_trust_statement_is_added_and_the_others_kept() {
+    let account = Account::new().await;
+    let other = json!({"Sid": "BreakGlass", "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{}:root", account.id)}, "Action": "sts:AssumeRole"});
+    let drifted = json!({"Version": "2012-10-17", "Statement": [other.clone()]});
+    make_role(
+        &account,
+        "ecsServiceRole",
+        &drifted.to_string(),
+        &[SERVICE_ROLE_POLICY],
+    )
+    .await;
+
+    let report = run(
+        &account,
+        Mode::Enforce,
+        "ecs-create-service-legacy-role.json",
+    )
+    .await;
+    assert_eq!(
+        statuses(&report),
+        [
+            ("trust", Status::Repaired),
+            ("managed_policy", Status::Compliant)
+        ]
+    );
+    assert_eq!(writes(&report.aws_calls), ["iam:UpdateAssumeRolePolicy"]);
+    let after = trust(&account, "ecsServiceRole").await;
+    assert!(after.grants("ecs.amazonaws.com"));
+    assert_eq!(after.version(), Some("2012-10-17"));
+    let statements: Vec<Value> = after.statements().into_iter().cloned().collect();
+    assert_eq!(statements.len(), 2);
+    assert_eq!(
+        statements[0], other,
+        "the customer's statement is kept as it was"
+    );
+    assert_eq!(
+        attached(&account, "ecsServiceRole").await,
+        [SERVICE_ROLE_POLICY]
+    );
+}
+
+#[tokio::test]
+async fn audit_mode_writes_nothing_and_says_what_it_would_do() {
+    let account = Account::new().await;
+    let slr = run(&account, Mode::Audit, "ecs-create-cluster.json").await;
+    assert_eq!(statuses(&slr), [("exists", Status::WouldCreate)]);
+    assert_eq!(slr.aws_calls, ["iam:GetRole"]);
+
+    let missing = run(&account, Mode::Audit, "ecs-create-service-legacy-role.json").await;
+    assert_eq!(statuses(&missing), [("exists", Status::WouldCreate)]);
+    assert!(missing.findings[0]
+        .detail
+        .contains("AmazonEC2ContainerServiceRole"));
+    assert!(writes(&missing.aws_calls).is_empty());
+
+    let drifted = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    make_role(&account, "ecsServiceRole", &drifted.to_string(), &[]).await;
+    let before = trust(&account, "ecsServiceRole").await;
+    let repair = run(&account, Mode::Audit, "ecs-create-service-legacy-role.json").await;
+    assert_eq!(
+        statuses(&repair),
+        [
+            ("trust", Status::WouldRepair),
+            ("managed_policy", Status::WouldRepair)
+        ]
+    );
+    assert!(
+        writes(&repair.aws_calls).is_empty(),
+        "{:?}",
+        repair.aws_calls
+    );
+
+    assert!(role(&account, "AWSServiceRoleForECS").await.is_none());
+    assert_eq!(trust(&account, "ecsServiceRole").await, before);
+    assert!(attached(&account, "ecsServiceRole").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_call_refused_for_want_of_the_role_gets_it_and_a_retry_hint() {
+    let account = Account::new().await;
+    for file in [
+        "ecs-create-service-failed-slr.json",
+        "ecs-create-cluster-failed.json",
+    ] {
+        let report = run(&account, Mode::Enforce, file).await;
+        let finding = &report.findings[0];
+        assert!(
+            matches!(finding.status, Status::Created | Status::Compliant),
+            "{report:#?}"
+        );
+        assert!(
+            finding.detail.contains("can now be retried"),
+            "{}",
+            finding.detail
+        );
+    }
+    assert!(role(&account, "AWSServiceRoleForECS").await.is_some());
+}
+
+#[tokio::test]
+async fn update_service_without_a_role_ensures_the_service_linked_role() {
+    let account = Account::new().await;
+    let report = run(&account, Mode::Enforce, "ecs-update-service.json").await;
+    assert_eq!(statuses(&report), [("exists", Status::Created)]);
+    assert!(role(&account, "AWSServiceRoleForECS").await.is_some());
+}
+
+#[tokio::test]
+async fn malformed_and_foreign_events_are_named_errors_without_any_aws_call() {
+    let account = Account::new().await;
+    let (guard, calls) = account.role_guard(Mode::Enforce, NO_MEMORY);
+    let good = account.event("ecs-create-service-legacy-role.json");
+    let mut cases: Vec<(Value, &str)> = vec![
+        (json!("not an event"), "NotAnEvent"),
+        (json!({"hello": "world"}), "NotAnEvent"),
+        (
+            json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}),
+            "UnexpectedDetailType",
+        ),
+    ];
+    let mut foreign = good.clone();
+    foreign["source"] = json!("aws.iam");
+    cases.push((foreign, "UnexpectedSource"));
+    let mut other_call = good.clone();
+    other_call["detail"]["eventName"] = json!("DeleteCluster");
+    cases.push((other_call, "UnexpectedEvent"));
+    let mut no_account = good.clone();
+    no_account["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("recipientAccountId");
+    cases.push((no_account, "MalformedDetail"));
+    let mut bad_role = good.clone();
+    bad_role["detail"]["requestParameters"]["role"] = json!("arn:aws:iam::12:role/x");
+    cases.push((bad_role, "BadField"));
+    let mut bad_region = good.clone();
+    bad_region["detail"]["awsRegion"] = json!("moon-base");
+    cases.push((bad_region, "BadField"));
+    let mut bad_params = good;
+    bad_params["detail"]["requestParameters"]["role"] = json!(42);
+    cases.push((bad_params, "MalformedDetail"));
+
+    for (payload, kind) in cases {
+        let err = guard.handle_payload(payload.clone()).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{payload}: {err}");
+        assert!(!err.to_string().is_empty());
+    }
+    assert!(calls.take().is_empty(), "no AWS call for bad input");
+    assert!(account
+        .iam
+        .list_roles()
+        .send()
+        .await
+        .unwrap()
+        .roles()
+        .is_empty());
+}

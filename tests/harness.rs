@@ -1,1 +1,219 @@
+//! Test harness: one moto server per test process, started here on a free 127.0.0.1 port,
+//! and one fresh AWS account per test, so tests run in parallel without seeing each
+//! other's roles.
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_iam::config::Credentials;
+use ecs_warden::aws::{self, CallLog};
+use ecs_warden::ecs_role_guard::EcsRoleGuard;
+use ecs_warden::settings::{Mode, Settings};
+use serde_json::Value;
+
+/// The account id the sample events in `events/` are written for.
+pub const SAMPLE_ACCOUNT: &str = "111122223333";
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// The project's venv, created by `scripts/venv.sh` when it is not there yet.
+pub fn venv_bin(tool: &str) -> PathBuf {
+    let venv = std::env::var_os("WARDEN_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv"));
+    let venv = if venv.is_absolute() {
+        venv
+    } else {
+        root().join(venv)
+    };
+    if !venv.join("bin").join(tool).exists() {
+        let status = Command::new(root().join("scripts/venv.sh"))
+            .status()
+            .expect("run scripts/venv.sh");
+        assert!(status.success(), "scripts/venv.sh failed");
+    }
+    venv.join("bin").join(tool)
+}
+
+struct Moto {
+    endpoint: String,
+    // Held so the server's stdin stays open: it exits when this process does.
+    _server: Child,
+}
+
+fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        let port = free_port();
+        let server = Command::new(venv_bin("python"))
+            .arg(root().join("tests/moto_server.py"))
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto server");
+        wait_for_http(port, Duration::from_secs(60));
+        Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _server: server,
+        }
+    })
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+/// Waits until something on `port` answers an HTTP request.
+pub fn wait_for_http(port: u16, limit: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = stream.write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+            let mut first = [0u8; 12];
+            if stream.read_exact(&mut first).is_ok() && first.starts_with(b"HTTP/") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("nothing answered on 127.0.0.1:{port} within {limit:?}");
+}
+
+/// The moto endpoint, starting the server on first use.
+pub fn endpoint() -> &'static str {
+    &moto().endpoint
+}
+
+fn config_with(credentials: Credentials) -> SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint())
+        .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .build()
+}
+
+/// A fresh account in the emulator, with credentials that act in it.
+pub struct Account {
+    /// The 12-digit account id.
+    pub id: String,
+    /// SDK configuration acting in this account.
+    pub config: SdkConfig,
+    /// A plain IAM client for arranging and asserting state (its calls are not counted).
+    pub iam: aws_sdk_iam::Client,
+    credentials: Credentials,
+}
+
+impl Account {
+    /// Assumes a role into a new account id, which moto gives an empty IAM of its own.
+    pub async fn new() -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        let id = format!(
+            "{:06}{:06}",
+            std::process::id() % 1_000_000,
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let root = config_with(Credentials::new(
+            "testing", "testing", None, None, "harness",
+        ));
+        let sts = aws_sdk_sts::Client::new(&root);
+        let assumed = sts
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{id}:role/warden-test"))
+            .role_session_name("warden-test")
+            .send()
+            .await
+            .expect("assume a role into a fresh account");
+        let c = assumed.credentials().expect("credentials");
+        let credentials = Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            None,
+            "account",
+        );
+        let config = config_with(credentials.clone());
+        let iam = aws_sdk_iam::Client::new(&config);
+        Self {
+            id,
+            config,
+            iam,
+            credentials,
+        }
+    }
+
+    /// The environment a function process needs to act in this account.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", endpoint().to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            (
+                "AWS_ACCESS_KEY_ID",
+                self.credentials.access_key_id().to_owned(),
+            ),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                self.credentials.secret_access_key().to_owned(),
+            ),
+            (
+                "AWS_SESSION_TOKEN",
+                self.credentials
+                    .session_token()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+        ]
+    }
+
+    /// An `ecs-role-guard` as a fresh container would build it, with its call log.
+    pub fn role_guard(&self, mode: Mode, verdict_ttl: Duration) -> (EcsRoleGuard, CallLog) {
+        let calls = CallLog::default();
+        let settings = Settings {
+            mode,
+            verdict_ttl,
+            regions: vec!["us-east-1".into()],
+        };
+        let iam = aws::iam_client(&self.config, &calls);
+        (EcsRoleGuard::new(iam, settings, calls.clone()), calls)
+    }
+
+    /// A sample event from `events/`, rewritten for this account.
+    pub fn event(&self, file: &str) -> Value {
+        let text = std::fs::read_to_string(root().join("events").join(file))
+            .unwrap_or_else(|e| panic!("read events/{file}: {e}"));
+        serde_json::from_str(&text.replace(SAMPLE_ACCOUNT, &self.id))
+            .unwrap_or_else(|e| panic!("events/{file} is not JSON: {e}"))
+    }
+}
+
+/// The write operations an IAM call log contains.
+pub fn writes(calls: &[String]) -> Vec<&String> {
+    const READS: [&str; 4] = ["Get", "List", "Simulate", "Generate"];
+    calls
+        .iter()
+        .filter(|c| {
+            let op = c.split_once(':').map_or(c.as_str(), |(_, op)| op);
+            !READS.iter().any(|r| op.starts_with(r))
+        })
+        .collect()
+}

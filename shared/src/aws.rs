@@ -11,6 +11,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 /// Attempts per call: the SDK's standard retry mode with backoff and jitter, one more
@@ -58,9 +59,13 @@ impl Intercept for CallLog {
         "CallLog"
     }
 
-    fn read_before_execution(
+    // Not read_before_execution: client interceptors run that before the operation's
+    // configuration (and so its Metadata) is in the bag. Serialization runs once per
+    // operation, before any retry.
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(meta) = cfg.load::<Metadata>() {
@@ -126,9 +131,15 @@ impl CallError {
                 self.message
             )
         } else if self.code.is_empty() {
-            format!("{action} on {resource} failed without an answer: {}", self.message)
+            format!(
+                "{action} on {resource} failed without an answer: {}",
+                self.message
+            )
         } else {
-            format!("{action} on {resource} failed: {}: {}", self.code, self.message)
+            format!(
+                "{action} on {resource} failed: {}: {}",
+                self.code, self.message
+            )
         }
     }
 }
@@ -159,6 +170,9 @@ mod tests {
     fn access_denied_names_the_permission() {
         let detail = err("AccessDenied", "User: x is not authorized")
             .explain("iam:AttachRolePolicy", "arn:aws:iam::1:role/r");
-        assert!(detail.contains("lacks iam:AttachRolePolicy on arn:aws:iam::1:role/r"), "{detail}");
+        assert!(
+            detail.contains("lacks iam:AttachRolePolicy on arn:aws:iam::1:role/r"),
+            "{detail}"
+        );
     }
 }

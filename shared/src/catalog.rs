@@ -54,7 +54,10 @@ impl ManagedPolicy {
 impl RoleSpec {
     /// The role's ARN in an account, under its catalog path.
     pub fn arn(&self, partition: &str, account: &str) -> String {
-        format!("arn:{partition}:iam::{account}:role{}{}", self.path, self.name)
+        format!(
+            "arn:{partition}:iam::{account}:role{}{}",
+            self.path, self.name
+        )
     }
 }
 

@@ -155,10 +155,15 @@ fn refused_for_missing_slr(event: &ApiCallEvent) -> bool {
 
 /// Tells the caller, on the role finding, whether their refused call can be retried now.
 fn explain_retry(findings: &mut [Finding], event_name: &str) {
-    for finding in findings.iter_mut().filter(|f| f.check == "exists" || f.check == "role" || f.check == "path") {
+    for finding in findings
+        .iter_mut()
+        .filter(|f| f.check == "exists" || f.check == "role" || f.check == "path")
+    {
         let advice = match finding.status {
             Status::Created | Status::Compliant => {
-                format!("; the {event_name} call that failed for want of this role can now be retried")
+                format!(
+                    "; the {event_name} call that failed for want of this role can now be retried"
+                )
             }
             Status::WouldCreate => {
                 format!("; the {event_name} call that failed for want of this role will keep failing until it exists")

@@ -168,10 +168,7 @@ impl ApiCall {
     pub fn request<T: DeserializeOwned>(&self) -> Result<T, EventError> {
         let params = self.request_parameters.clone().unwrap_or(Value::Null);
         serde_json::from_value(params).map_err(|e| {
-            EventError::MalformedDetail(format!(
-                "requestParameters of {}: {e}",
-                self.event_name
-            ))
+            EventError::MalformedDetail(format!("requestParameters of {}: {e}", self.event_name))
         })
     }
 }
@@ -230,9 +227,17 @@ mod tests {
         })))
         .unwrap();
         assert_eq!(parsed.source, "aws.ecs");
-        assert_eq!(parsed.detail.error_code.as_deref(), Some("InvalidParameterException"));
+        assert_eq!(
+            parsed.detail.error_code.as_deref(),
+            Some("InvalidParameterException")
+        );
         assert_eq!(parsed.detail.response_elements, None);
-        let issuer = parsed.detail.user_identity.session_context.unwrap().session_issuer;
+        let issuer = parsed
+            .detail
+            .user_identity
+            .session_context
+            .unwrap()
+            .session_issuer;
         assert_eq!(
             issuer.unwrap().arn.as_deref(),
             Some("arn:aws:iam::111122223333:role/deployer")
@@ -245,7 +250,11 @@ mod tests {
         foreign["detail-type"] = json!("EC2 Instance State-change Notification");
         foreign["source"] = json!("aws.ec2");
         let err = parse_api_call(foreign).unwrap_err();
-        assert!(err.to_string().contains("EC2 Instance State-change Notification"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("EC2 Instance State-change Notification"),
+            "{err}"
+        );
         assert!(err.to_string().contains("aws.ec2"), "{err}");
     }
 

@@ -130,7 +130,12 @@ mod tests {
             Mode::Audit,
             Some("e-1".into()),
             Some("aws.ecs:CreateCluster".into()),
-            vec![Finding::new("arn:r", "exists", Status::WouldCreate, "missing")],
+            vec![Finding::new(
+                "arn:r",
+                "exists",
+                Status::WouldCreate,
+                "missing",
+            )],
             vec!["iam:GetRole".into()],
         );
         let json = serde_json::to_value(&report).unwrap();

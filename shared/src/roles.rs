@@ -134,10 +134,12 @@ pub async fn ensure(
         Ok(None) => create(iam, scope, target).await,
         Err(failed) => vec![failed],
     };
-    if findings
-        .iter()
-        .all(|f| matches!(f.status, Status::Compliant | Status::Created | Status::Repaired))
-    {
+    if findings.iter().all(|f| {
+        matches!(
+            f.status,
+            Status::Compliant | Status::Created | Status::Repaired
+        )
+    }) {
         verdicts.remember(&key);
     }
     findings
@@ -224,7 +226,10 @@ async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Ro
             format!("{} may sts:AssumeRole{extra}", spec.principal),
         );
     }
-    let missing = format!("trust policy does not let {} sts:AssumeRole", spec.principal);
+    let missing = format!(
+        "trust policy does not let {} sts:AssumeRole",
+        spec.principal
+    );
     if matches!(spec.kind, RoleKind::ServiceLinked { .. }) {
         return Finding::new(
             arn,
@@ -238,7 +243,10 @@ async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Ro
             arn,
             "trust",
             Status::WouldRepair,
-            format!("{missing}; would add the seed {} statement{extra}", spec.seed),
+            format!(
+                "{missing}; would add the seed {} statement{extra}",
+                spec.seed
+            ),
         );
     }
     let seed = TrustPolicy::parse(spec.trust_policy).expect("catalog trust policies parse");
@@ -269,7 +277,12 @@ async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Ro
     }
 }
 
-async fn check_managed_policy(iam: &Client, scope: &Scope, target: &RoleTarget, arn: &str) -> Finding {
+async fn check_managed_policy(
+    iam: &Client,
+    scope: &Scope,
+    target: &RoleTarget,
+    arn: &str,
+) -> Finding {
     let Some(policy) = target.spec.managed_policy else {
         return Finding::new(arn, "managed_policy", Status::Skipped, "no policy required");
     };
@@ -315,7 +328,16 @@ async fn check_managed_policy(iam: &Client, scope: &Scope, target: &RoleTarget, 
             format!("{missing}; would attach it"),
         );
     }
-    attach(iam, scope, target, arn, &policy_arn, Status::Repaired, &missing).await
+    attach(
+        iam,
+        scope,
+        target,
+        arn,
+        &policy_arn,
+        Status::Repaired,
+        &missing,
+    )
+    .await
 }
 
 async fn attach(
@@ -335,7 +357,12 @@ async fn attach(
         .send()
         .await
     {
-        Ok(_) => Finding::new(arn, "managed_policy", done, format!("{why}; attached {policy_arn}")),
+        Ok(_) => Finding::new(
+            arn,
+            "managed_policy",
+            done,
+            format!("{why}; attached {policy_arn}"),
+        ),
         Err(e) => Finding::new(
             arn,
             "managed_policy",
@@ -374,7 +401,9 @@ async fn create(iam: &Client, scope: &Scope, target: &RoleTarget) -> Vec<Finding
                     Status::Created,
                     format!("was missing; created the service-linked role of {service}"),
                 ),
-                Err(e) => race_or_failure(&CallError::from_sdk(&e), "iam:CreateServiceLinkedRole", arn),
+                Err(e) => {
+                    race_or_failure(&CallError::from_sdk(&e), "iam:CreateServiceLinkedRole", arn)
+                }
             };
             vec![finding]
         }
@@ -413,14 +442,25 @@ async fn create(iam: &Client, scope: &Scope, target: &RoleTarget) -> Vec<Finding
                         &arn,
                         "exists",
                         Status::Created,
-                        format!("was missing; created with the seed {} trust policy", spec.seed),
+                        format!(
+                            "was missing; created with the seed {} trust policy",
+                            spec.seed
+                        ),
                     )];
                     if let Some(policy_arn) = policy {
                         // A failure here leaves a role without its policy: the finding says
                         // so, and the next event or sweep attaches it.
                         findings.push(
-                            attach(iam, scope, target, &arn, &policy_arn, Status::Created, "new role")
-                                .await,
+                            attach(
+                                iam,
+                                scope,
+                                target,
+                                &arn,
+                                &policy_arn,
+                                Status::Created,
+                                "new role",
+                            )
+                            .await,
                         );
                     }
                     findings
@@ -454,7 +494,10 @@ fn race_or_failure(err: &CallError, action: &str, arn: String) -> Finding {
             arn,
             "exists",
             Status::Compliant,
-            format!("created by another caller at the same moment ({}: {})", err.code, err.message),
+            format!(
+                "created by another caller at the same moment ({}: {})",
+                err.code, err.message
+            ),
         )
     } else {
         let detail = err.explain(action, &arn);
@@ -485,9 +528,15 @@ mod tests {
     #[test]
     fn reads_a_name_or_an_arn_with_a_path() {
         let plain = named("ecsServiceRole").unwrap();
-        assert_eq!((plain.name.as_str(), plain.path.as_str()), ("ecsServiceRole", "/"));
+        assert_eq!(
+            (plain.name.as_str(), plain.path.as_str()),
+            ("ecsServiceRole", "/")
+        );
         let deep = named("arn:aws:iam::111122223333:role/ecs/legacy/lbRole").unwrap();
-        assert_eq!((deep.name.as_str(), deep.path.as_str()), ("lbRole", "/ecs/legacy/"));
+        assert_eq!(
+            (deep.name.as_str(), deep.path.as_str()),
+            ("lbRole", "/ecs/legacy/")
+        );
         let top = named("arn:aws-cn:iam::111122223333:role/ecsServiceRole").unwrap();
         assert_eq!(top.path, "/");
     }
@@ -504,7 +553,10 @@ mod tests {
             "arn:aws",
         ] {
             let err = named(bad).unwrap_err();
-            assert!(err.to_string().contains("requestParameters.role"), "{bad}: {err}");
+            assert!(
+                err.to_string().contains("requestParameters.role"),
+                "{bad}: {err}"
+            );
         }
     }
 }

@@ -133,7 +133,10 @@ mod tests {
             r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"ecs.amazonaws.com"},"Action":"sts:TagSession"}]}"#,
             r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"ecs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
         ] {
-            assert!(!TrustPolicy::parse(doc).unwrap().grants("ecs.amazonaws.com"), "{doc}");
+            assert!(
+                !TrustPolicy::parse(doc).unwrap().grants("ecs.amazonaws.com"),
+                "{doc}"
+            );
         }
     }
 
