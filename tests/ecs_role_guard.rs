@@ -149,7 +149,7 @@ async fn a_warm_container_remembers_a_compliant_verdict() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_concurrent_deliveries_all_succeed_with_one_role() {
     let account = Account::new().await;
     let event = account.event("ecs-create-service.json");
@@ -159,7 +159,7 @@ async fn ten_concurrent_deliveries_all_succeed_with_one_role() {
         let event = event.clone();
         async move { guard.handle_payload(event).await }
     });
-    let reports = futures_join_all(deliveries).await;
+    let reports = join_all(deliveries).await;
     for report in &reports {
         let report = report.as_ref().expect("accepted");
         assert!(
@@ -181,11 +181,10 @@ async fn ten_concurrent_deliveries_all_succeed_with_one_role() {
     assert_eq!(names, ["AWSServiceRoleForECS"]);
 }
 
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output>
+/// Runs every future on its own task, so they really overlap, and collects the outputs.
+async fn join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.map(tokio::spawn).collect();
