@@ -1,0 +1,144 @@
+//! The built `ecs-role-guard` binary under a Lambda Runtime API (`cargo lambda watch`),
+//! invoked with a file from `events/` the way an operator does by hand.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use warden_tests::{free_port, root, venv_bin, wait_for_http, Account};
+
+/// Stops `cargo lambda watch` and the function process it started.
+struct Watch(Child);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // The watcher leads its own process group (the function it starts has a session of
+        // its own and exits when the runtime API goes away). Signal the group directly: the
+        // kill(1) command's parsing of a negative pid differs between implementations.
+        if let Ok(group) = i32::try_from(self.0.id()) {
+            if group > 1 {
+                // SAFETY: kill(2) has no memory-safety preconditions.
+                unsafe { libc::kill(-group, libc::SIGTERM) };
+            }
+        }
+        let _ = self.0.wait();
+    }
+}
+
+fn cargo_lambda() -> Command {
+    let mut cmd = Command::new(venv_bin("cargo-lambda"));
+    cmd.arg("lambda").current_dir(root());
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_serves_a_sample_event_under_cargo_lambda() {
+    use std::os::unix::process::CommandExt;
+
+    let account = Account::new().await;
+    // Build first, so the invocation does not wait on the compiler.
+    let built = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "ecs-role-guard"])
+        .current_dir(root())
+        .status()
+        .expect("cargo build");
+    assert!(built.success());
+
+    let port = free_port();
+    let mut watch = cargo_lambda();
+    watch
+        .args([
+            "watch",
+            "--ignore-changes",
+            "--invoke-port",
+            &port.to_string(),
+        ])
+        .env("WARDEN_MODE", "enforce")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    for (name, value) in account.env() {
+        watch.env(name, value);
+    }
+    let _watch = Watch(watch.spawn().expect("start cargo lambda watch"));
+    wait_for_http(port, Duration::from_secs(60));
+
+    let event = account.event("ecs-create-service-legacy-role.json");
+    let data = std::env::temp_dir().join(format!("warden-event-{}.json", account.id));
+    std::fs::write(&data, event.to_string()).unwrap();
+    let invoked = cargo_lambda()
+        .args([
+            "invoke",
+            "ecs-role-guard",
+            "--invoke-port",
+            &port.to_string(),
+            "--data-file",
+        ])
+        .arg(&data)
+        .output()
+        .expect("cargo lambda invoke");
+    let _ = std::fs::remove_file(&data);
+    assert!(
+        invoked.status.success(),
+        "invoke failed: {}",
+        String::from_utf8_lossy(&invoked.stderr)
+    );
+    let report: Value = serde_json::from_slice(&invoked.stdout).expect("the report is JSON");
+    assert_eq!(report["function"], "ecs-role-guard");
+    assert_eq!(report["event_id"], event["id"]);
+    assert_eq!(report["summary"]["created"], 2, "{report:#}");
+
+    let attached = account
+        .iam
+        .list_attached_role_policies()
+        .role_name("ecsServiceRole")
+        .send()
+        .await
+        .expect("the binary created ecsServiceRole in moto");
+    let arns: Vec<_> = attached
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
+        .collect();
+    assert_eq!(
+        arns,
+        ["arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceRole"]
+    );
+
+    // Bad input answers an error naming the problem, and the process keeps serving.
+    let bad = cargo_lambda()
+        .args([
+            "invoke",
+            "ecs-role-guard",
+            "--invoke-port",
+            &port.to_string(),
+        ])
+        .args([
+            "--data-ascii",
+            r#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#,
+        ])
+        .output()
+        .expect("cargo lambda invoke");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&bad.stdout),
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    assert!(said.contains("Scheduled Event"), "{said}");
+    let again = cargo_lambda()
+        .args([
+            "invoke",
+            "ecs-role-guard",
+            "--invoke-port",
+            &port.to_string(),
+            "--data-file",
+        ])
+        .arg(root().join("events/ecs-create-cluster.json"))
+        .output()
+        .expect("cargo lambda invoke");
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
