@@ -60,6 +60,7 @@ fn moto() -> &'static Moto {
         let server = Command::new(venv_bin("python"))
             .arg(root().join("tests/moto_server.py"))
             .arg(port.to_string())
+            .arg("--exit-with-stdin")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -1,12 +1,12 @@
 """Serves moto on 127.0.0.1 the way the ecs-warden tests and demo need it.
 
-Usage: python moto_server.py PORT
+Usage: python moto_server.py PORT [--exit-with-stdin]
 
 - AWS managed policies are loaded, so AttachRolePolicy accepts their ARNs.
 - CreateServiceLinkedRole gives ECS's two service-linked roles their real names (moto
   derives AWSServiceRoleForecs and AWSServiceRoleForApplicationAutoScaling_Ecs).
-- The server exits when its standard input closes, so a test process that dies never
-  leaves an emulator behind.
+- With --exit-with-stdin the server exits when its standard input closes, so a test
+  process that dies never leaves an emulator behind.
 """
 
 import json
@@ -62,8 +62,9 @@ def exit_when_parent_goes():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: moto_server.py PORT")
-    if not sys.stdin.isatty():
+    args = sys.argv[1:]
+    if len(args) not in (1, 2) or args[1:] not in ([], ["--exit-with-stdin"]):
+        sys.exit("usage: moto_server.py PORT [--exit-with-stdin]")
+    if args[1:]:
         threading.Thread(target=exit_when_parent_goes, daemon=True).start()
-    server.main(["-H", "127.0.0.1", "-p", sys.argv[1]])
+    server.main(["-H", "127.0.0.1", "-p", args[0]])

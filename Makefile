@@ -1,0 +1,30 @@
+# The two quick-start commands and what they are made of. Every target installs what it
+# needs (the venv with moto, cargo-lambda, SAM CLI and cfn-lint) through scripts/venv.sh.
+
+VENV ?= .venv
+export SAM_CLI_TELEMETRY = 0
+
+.PHONY: demo test venv fmt-check lint cargo-test template-check
+
+## Run the product locally end to end on moto: replay events/ through the real functions.
+demo:
+	scripts/demo.sh
+
+## Every check CI runs: formatting, clippy, all tests (unit, moto, built binary), template.
+test: venv fmt-check lint cargo-test template-check
+
+venv:
+	scripts/venv.sh
+
+fmt-check:
+	cargo fmt --all -- --check
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+cargo-test: venv
+	cargo test --workspace
+
+template-check: venv
+	$(VENV)/bin/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/sam validate --lint --region us-east-1

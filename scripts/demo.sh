@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The product end to end on a local AWS emulator: starts moto on 127.0.0.1, runs the real
+# function binaries under a Lambda Runtime API (cargo lambda watch), replays every file in
+# events/, then drifts a role by hand and replays again, and prints what the functions
+# found and did and the roles moto holds at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/venv.sh
+VENV=${WARDEN_VENV:-.venv}
+PY="$VENV/bin/python"
+ACCOUNT=111122223333 # the account the sample events are written for
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 300); do
+    if "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null; then return 0; fi
+    sleep 0.2
+  done
+  echo "nothing listens on 127.0.0.1:$1" >&2
+  return 1
+}
+
+echo "== building the functions"
+cargo build --quiet --bins
+
+MOTO_PORT=$(free_port)
+LAMBDA_PORT=$(free_port)
+LOGS=$(mktemp -d)
+cleanup() {
+  [ -n "${WATCH_PID:-}" ] && kill -s TERM -- "-$WATCH_PID" 2>/dev/null || true
+  [ -n "${MOTO_PID:-}" ] && kill "$MOTO_PID" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+echo "== starting moto on 127.0.0.1:$MOTO_PORT (account $ACCOUNT)"
+MOTO_ACCOUNT_ID=$ACCOUNT "$PY" tests/moto_server.py "$MOTO_PORT" </dev/null >"$LOGS/moto.log" 2>&1 &
+MOTO_PID=$!
+wait_port "$MOTO_PORT"
+
+export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1
+export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
+# Every replay reads AWS afresh, so the drift below is seen at once.
+export WARDEN_MODE=enforce WARDEN_VERDICT_TTL_SECONDS=0
+
+echo "== starting the Lambda Runtime API on 127.0.0.1:$LAMBDA_PORT (function logs: $LOGS/functions.log)"
+setsid "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --invoke-port "$LAMBDA_PORT" \
+  </dev/null >"$LOGS/functions.log" 2>&1 &
+WATCH_PID=$!
+wait_port "$LAMBDA_PORT"
+
+function_for() {
+  case "$(basename "$1")" in
+    ecs-*) echo ecs-role-guard ;;
+    *) return 1 ;;
+  esac
+}
+
+invoke() { # FUNCTION DATA-FILE
+  local out
+  if out=$("$VENV/bin/cargo-lambda" lambda invoke "$1" --invoke-port "$LAMBDA_PORT" --data-file "$2" 2>&1); then
+    "$PY" scripts/show_report.py <<<"$out"
+  else
+    echo "   rejected: $(tr -s " \n" " " <<<"$out")"
+  fi
+}
+
+echo
+echo "== replaying events/"
+for event in events/*.json; do
+  fn=$(function_for "$event") || { echo "-- $event: no function handles it yet, skipped"; continue; }
+  echo "-- $event -> $fn"
+  invoke "$fn" "$event"
+done
+
+echo
+echo "-- a foreign event (an EC2 state change) -> ecs-role-guard"
+FOREIGN="$LOGS/foreign.json"
+echo '{"version":"0","id":"7e1d-demo","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","account":"111122223333","time":"2026-11-20T10:00:00Z","region":"eu-west-1","resources":[],"detail":{"instance-id":"i-0abc","state":"running"}}' >"$FOREIGN"
+invoke ecs-role-guard "$FOREIGN"
+
+echo
+echo "== drift: detach AmazonEC2ContainerServiceRole and replace ecsServiceRole's trust by hand"
+"$PY" - <<'EOF'
+import json, boto3
+iam = boto3.client("iam")
+iam.detach_role_policy(RoleName="ecsServiceRole",
+    PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceRole")
+iam.update_assume_role_policy(RoleName="ecsServiceRole", PolicyDocument=json.dumps({
+    "Version": "2012-10-17", "Statement": [{"Sid": "BreakGlass", "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}]}))
+EOF
+echo "-- events/ecs-create-service-legacy-role.json -> ecs-role-guard"
+invoke ecs-role-guard events/ecs-create-service-legacy-role.json
+
+echo
+echo "== audit mode would only report (same event, role deleted first)"
+"$PY" - <<'EOF'
+import boto3
+iam = boto3.client("iam")
+for p in iam.list_attached_role_policies(RoleName="ecsServiceRole")["AttachedPolicies"]:
+    iam.detach_role_policy(RoleName="ecsServiceRole", PolicyArn=p["PolicyArn"])
+iam.delete_role(RoleName="ecsServiceRole")
+EOF
+kill -s TERM -- "-$WATCH_PID" 2>/dev/null || true
+wait "$WATCH_PID" 2>/dev/null || true
+WARDEN_MODE=audit setsid "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --invoke-port "$LAMBDA_PORT" \
+  </dev/null >>"$LOGS/functions.log" 2>&1 &
+WATCH_PID=$!
+wait_port "$LAMBDA_PORT"
+echo "-- events/ecs-create-service-legacy-role.json -> ecs-role-guard (WARDEN_MODE=audit)"
+invoke ecs-role-guard events/ecs-create-service-legacy-role.json
+
+echo
+echo "== roles moto holds now"
+"$PY" scripts/show_roles.py

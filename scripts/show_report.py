@@ -1,0 +1,16 @@
+"""Prints a function's JSON report (read from stdin) as lines an operator can scan."""
+
+import json
+import sys
+
+raw = sys.stdin.read()
+try:
+    report = json.loads(raw)
+except json.JSONDecodeError:
+    print("   (not a report) " + raw.strip())
+    sys.exit(0)
+for f in report.get("findings", []):
+    print(f"   {f['status']:<12} {f['check']:<15} {f['resource']}")
+    print(f"   {'':<12} {f['detail']}")
+calls = report.get("aws_calls", [])
+print(f"   mode={report.get('mode')} aws_calls={len(calls)} {' '.join(calls)}")
