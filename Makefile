@@ -4,7 +4,7 @@
 VENV ?= .venv
 export SAM_CLI_TELEMETRY = 0
 
-.PHONY: demo test venv fmt-check lint cargo-test template-check
+.PHONY: demo test build venv fmt-check lint cargo-test template-check
 
 ## Run the product locally end to end on moto: replay events/ through the real functions.
 demo:
@@ -12,6 +12,10 @@ demo:
 
 ## Every check CI runs: formatting, clippy, all tests (unit, moto, built binary), template.
 test: venv fmt-check lint cargo-test template-check
+
+## sam build: every function as a release arm64 bootstrap, through cargo-lambda and zig.
+build: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam build
 
 venv:
 	scripts/venv.sh

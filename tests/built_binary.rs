@@ -25,6 +25,20 @@ impl Drop for Watch {
     }
 }
 
+/// `cargo lambda invoke ecs-role-guard` on the watcher's port with `input` arguments.
+fn invoke(port: u16, input: &[&std::ffi::OsStr]) -> std::process::Output {
+    cargo_lambda()
+        .args([
+            "invoke",
+            "ecs-role-guard",
+            "--invoke-port",
+            &port.to_string(),
+        ])
+        .args(input)
+        .output()
+        .expect("cargo lambda invoke")
+}
+
 fn cargo_lambda() -> Command {
     let mut cmd = Command::new(venv_bin("cargo-lambda"));
     cmd.arg("lambda").current_dir(root());
@@ -54,6 +68,7 @@ async fn the_binary_serves_a_sample_event_under_cargo_lambda() {
             &port.to_string(),
         ])
         .env("WARDEN_MODE", "enforce")
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0);
@@ -66,17 +81,7 @@ async fn the_binary_serves_a_sample_event_under_cargo_lambda() {
     let event = account.event("ecs-create-service-legacy-role.json");
     let data = std::env::temp_dir().join(format!("warden-event-{}.json", account.id));
     std::fs::write(&data, event.to_string()).unwrap();
-    let invoked = cargo_lambda()
-        .args([
-            "invoke",
-            "ecs-role-guard",
-            "--invoke-port",
-            &port.to_string(),
-            "--data-file",
-        ])
-        .arg(&data)
-        .output()
-        .expect("cargo lambda invoke");
+    let invoked = invoke(port, &["--data-file".as_ref(), data.as_os_str()]);
     let _ = std::fs::remove_file(&data);
     assert!(
         invoked.status.success(),
@@ -106,36 +111,16 @@ async fn the_binary_serves_a_sample_event_under_cargo_lambda() {
     );
 
     // Bad input answers an error naming the problem, and the process keeps serving.
-    let bad = cargo_lambda()
-        .args([
-            "invoke",
-            "ecs-role-guard",
-            "--invoke-port",
-            &port.to_string(),
-        ])
-        .args([
-            "--data-ascii",
-            r#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#,
-        ])
-        .output()
-        .expect("cargo lambda invoke");
+    let foreign = r#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#;
+    let bad = invoke(port, &["--data-ascii".as_ref(), foreign.as_ref()]);
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&bad.stdout),
         String::from_utf8_lossy(&bad.stderr)
     );
     assert!(said.contains("Scheduled Event"), "{said}");
-    let again = cargo_lambda()
-        .args([
-            "invoke",
-            "ecs-role-guard",
-            "--invoke-port",
-            &port.to_string(),
-            "--data-file",
-        ])
-        .arg(root().join("events/ecs-create-cluster.json"))
-        .output()
-        .expect("cargo lambda invoke");
+    let cluster_event = root().join("events/ecs-create-cluster.json");
+    let again = invoke(port, &["--data-file".as_ref(), cluster_event.as_os_str()]);
     assert!(
         again.status.success(),
         "{}",

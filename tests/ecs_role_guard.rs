@@ -11,6 +11,9 @@ use serde_json::{json, Value};
 use warden_tests::{writes, Account};
 
 const NO_MEMORY: Duration = Duration::ZERO;
+/// A CreateService naming `ecsServiceRole` for its classic load balancer.
+const LEGACY_ROLE_EVENT: &str = "ecs-create-service-legacy-role.json";
+const LB_ROLE: &str = "ecsServiceRole";
 const SERVICE_ROLE_POLICY: &str =
     "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceRole";
 
@@ -140,7 +143,7 @@ async fn second_delivery_reads_once_and_writes_nothing() {
 async fn a_warm_container_remembers_a_compliant_verdict() {
     let account = Account::new().await;
     let (guard, _) = account.role_guard(Mode::Enforce, Duration::from_secs(60));
-    let event = account.event("ecs-create-service-legacy-role.json");
+    let event = account.event(LEGACY_ROLE_EVENT);
     guard.handle_payload(event.clone()).await.unwrap();
     for _ in 0..5 {
         let again = guard.handle_payload(event.clone()).await.unwrap();
@@ -198,12 +201,7 @@ where
 #[tokio::test]
 async fn missing_ecs_service_role_is_created_with_the_seed_trust_and_policy() {
     let account = Account::new().await;
-    let report = run(
-        &account,
-        Mode::Enforce,
-        "ecs-create-service-legacy-role.json",
-    )
-    .await;
+    let report = run(&account, Mode::Enforce, LEGACY_ROLE_EVENT).await;
     assert_eq!(
         statuses(&report),
         [
@@ -212,20 +210,15 @@ async fn missing_ecs_service_role_is_created_with_the_seed_trust_and_policy() {
         ],
         "{report:#?}"
     );
-    let created = role(&account, "ecsServiceRole")
-        .await
-        .expect("created in moto");
+    let created = role(&account, LB_ROLE).await.expect("created in moto");
     assert_eq!(created.path(), "/");
-    let doc = trust(&account, "ecsServiceRole").await;
+    let doc = trust(&account, LB_ROLE).await;
     let seed = TrustPolicy::parse(ECS_SERVICE_ROLE.trust_policy).unwrap();
     assert_eq!(
         doc, seed,
         "trust document is the seed's, Version 2008-10-17 included"
     );
-    assert_eq!(
-        attached(&account, "ecsServiceRole").await,
-        [SERVICE_ROLE_POLICY]
-    );
+    assert_eq!(attached(&account, LB_ROLE).await, [SERVICE_ROLE_POLICY]);
 }
 
 #[tokio::test]
@@ -233,17 +226,12 @@ async fn a_compliant_ecs_service_role_costs_two_reads() {
     let account = Account::new().await;
     make_role(
         &account,
-        "ecsServiceRole",
+        LB_ROLE,
         ECS_SERVICE_ROLE.trust_policy,
         &[SERVICE_ROLE_POLICY],
     )
     .await;
-    let report = run(
-        &account,
-        Mode::Enforce,
-        "ecs-create-service-legacy-role.json",
-    )
-    .await;
+    let report = run(&account, Mode::Enforce, LEGACY_ROLE_EVENT).await;
     assert_eq!(
         report.aws_calls,
         ["iam:GetRole", "iam:ListAttachedRolePolicies"]
@@ -273,26 +261,15 @@ async fn a_role_arn_with_a_path_is_created_under_that_path() {
         attached(&account, "paymentsLbRole").await,
         [SERVICE_ROLE_POLICY]
     );
-    assert!(role(&account, "ecsServiceRole").await.is_none());
+    assert!(role(&account, LB_ROLE).await.is_none());
 }
 
 #[tokio::test]
 async fn a_detached_policy_is_reattached_and_nothing_else_changes() {
     let account = Account::new().await;
-    make_role(
-        &account,
-        "ecsServiceRole",
-        ECS_SERVICE_ROLE.trust_policy,
-        &[],
-    )
-    .await;
-    let trust_before = trust(&account, "ecsServiceRole").await;
-    let report = run(
-        &account,
-        Mode::Enforce,
-        "ecs-create-service-legacy-role.json",
-    )
-    .await;
+    make_role(&account, LB_ROLE, ECS_SERVICE_ROLE.trust_policy, &[]).await;
+    let trust_before = trust(&account, LB_ROLE).await;
+    let report = run(&account, Mode::Enforce, LEGACY_ROLE_EVENT).await;
     assert_eq!(
         statuses(&report),
         [
@@ -301,11 +278,8 @@ async fn a_detached_policy_is_reattached_and_nothing_else_changes() {
         ]
     );
     assert_eq!(writes(&report.aws_calls), ["iam:AttachRolePolicy"]);
-    assert_eq!(
-        attached(&account, "ecsServiceRole").await,
-        [SERVICE_ROLE_POLICY]
-    );
-    assert_eq!(trust(&account, "ecsServiceRole").await, trust_before);
+    assert_eq!(attached(&account, LB_ROLE).await, [SERVICE_ROLE_POLICY]);
+    assert_eq!(trust(&account, LB_ROLE).await, trust_before);
 }
 
 #[tokio::test]
@@ -316,18 +290,13 @@ async fn a_missing_trust_statement_is_added_and_the_others_kept() {
     let drifted = json!({"Version": "2012-10-17", "Statement": [other.clone()]});
     make_role(
         &account,
-        "ecsServiceRole",
+        LB_ROLE,
         &drifted.to_string(),
         &[SERVICE_ROLE_POLICY],
     )
     .await;
 
-    let report = run(
-        &account,
-        Mode::Enforce,
-        "ecs-create-service-legacy-role.json",
-    )
-    .await;
+    let report = run(&account, Mode::Enforce, LEGACY_ROLE_EVENT).await;
     assert_eq!(
         statuses(&report),
         [
@@ -336,7 +305,7 @@ async fn a_missing_trust_statement_is_added_and_the_others_kept() {
         ]
     );
     assert_eq!(writes(&report.aws_calls), ["iam:UpdateAssumeRolePolicy"]);
-    let after = trust(&account, "ecsServiceRole").await;
+    let after = trust(&account, LB_ROLE).await;
     assert!(after.grants("ecs.amazonaws.com"));
     assert_eq!(after.version(), Some("2012-10-17"));
     let statements: Vec<Value> = after.statements().into_iter().cloned().collect();
@@ -345,10 +314,7 @@ async fn a_missing_trust_statement_is_added_and_the_others_kept() {
         statements[0], other,
         "the customer's statement is kept as it was"
     );
-    assert_eq!(
-        attached(&account, "ecsServiceRole").await,
-        [SERVICE_ROLE_POLICY]
-    );
+    assert_eq!(attached(&account, LB_ROLE).await, [SERVICE_ROLE_POLICY]);
 }
 
 #[tokio::test]
@@ -358,7 +324,7 @@ async fn audit_mode_writes_nothing_and_says_what_it_would_do() {
     assert_eq!(statuses(&slr), [("exists", Status::WouldCreate)]);
     assert_eq!(slr.aws_calls, ["iam:GetRole"]);
 
-    let missing = run(&account, Mode::Audit, "ecs-create-service-legacy-role.json").await;
+    let missing = run(&account, Mode::Audit, LEGACY_ROLE_EVENT).await;
     assert_eq!(statuses(&missing), [("exists", Status::WouldCreate)]);
     assert!(missing.findings[0]
         .detail
@@ -367,9 +333,9 @@ async fn audit_mode_writes_nothing_and_says_what_it_would_do() {
 
     let drifted = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
-    make_role(&account, "ecsServiceRole", &drifted.to_string(), &[]).await;
-    let before = trust(&account, "ecsServiceRole").await;
-    let repair = run(&account, Mode::Audit, "ecs-create-service-legacy-role.json").await;
+    make_role(&account, LB_ROLE, &drifted.to_string(), &[]).await;
+    let before = trust(&account, LB_ROLE).await;
+    let repair = run(&account, Mode::Audit, LEGACY_ROLE_EVENT).await;
     assert_eq!(
         statuses(&repair),
         [
@@ -384,8 +350,8 @@ async fn audit_mode_writes_nothing_and_says_what_it_would_do() {
     );
 
     assert!(role(&account, "AWSServiceRoleForECS").await.is_none());
-    assert_eq!(trust(&account, "ecsServiceRole").await, before);
-    assert!(attached(&account, "ecsServiceRole").await.is_empty());
+    assert_eq!(trust(&account, LB_ROLE).await, before);
+    assert!(attached(&account, LB_ROLE).await.is_empty());
 }
 
 #[tokio::test]
@@ -422,7 +388,7 @@ async fn update_service_without_a_role_ensures_the_service_linked_role() {
 async fn malformed_and_foreign_events_are_named_errors_without_any_aws_call() {
     let account = Account::new().await;
     let (guard, calls) = account.role_guard(Mode::Enforce, NO_MEMORY);
-    let good = account.event("ecs-create-service-legacy-role.json");
+    let good = account.event(LEGACY_ROLE_EVENT);
     let mut cases: Vec<(Value, &str)> = vec![
         (json!("not an event"), "NotAnEvent"),
         (json!({"hello": "world"}), "NotAnEvent"),

@@ -59,8 +59,14 @@ impl EcsRoleGuard {
 
     /// Parses an invocation payload and handles it.
     pub async fn handle_payload(&self, payload: Value) -> Result<Report, EventError> {
-        let event = parse_api_call(payload)?;
-        self.handle(&event).await
+        let result = match parse_api_call(payload) {
+            Ok(event) => self.handle(&event).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            tracing::warn!(kind = e.kind(), error = %e, "rejected input; no AWS call made");
+        }
+        result
     }
 
     /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.
