@@ -146,11 +146,6 @@ pub const ROLES: [&RoleSpec; 4] = [
     &ECS_SERVICE_ROLE,
 ];
 
-/// Looks a role up by name.
-pub fn role(name: &str) -> Option<&'static RoleSpec> {
-    ROLES.into_iter().find(|spec| spec.name == name)
-}
-
 /// The partition a region belongs to, for building ARNs.
 pub fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
@@ -196,6 +191,5 @@ mod tests {
             ECS_SERVICE_LINKED_ROLE.arn(partition("cn-north-1"), "111122223333"),
             "arn:aws-cn:iam::111122223333:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"
         );
-        assert_eq!(role("ecsServiceRole"), Some(&ECS_SERVICE_ROLE));
     }
 }

@@ -26,13 +26,6 @@ pub enum Status {
     Failed,
 }
 
-impl Status {
-    /// Whether a person should look at this finding or it changed the account.
-    pub fn is_news(self) -> bool {
-        self != Status::Compliant
-    }
-}
-
 /// One line of a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {

@@ -40,14 +40,6 @@ impl Verdicts {
         seen.retain(|_, at| at.elapsed() < ttl);
         seen.insert(key.to_owned(), Instant::now());
     }
-
-    /// Drops `key`, so the next check reads AWS again.
-    pub fn forget(&self, key: &str) {
-        self.seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
-    }
 }
 
 #[cfg(test)]
@@ -65,13 +57,9 @@ mod tests {
     }
 
     #[test]
-    fn zero_ttl_remembers_nothing_and_forget_forgets() {
+    fn zero_ttl_remembers_nothing() {
         let off = Verdicts::new(Duration::ZERO);
         off.remember("a");
         assert_eq!(off.fresh("a"), None);
-        let on = Verdicts::new(Duration::from_secs(60));
-        on.remember("a");
-        on.forget("a");
-        assert_eq!(on.fresh("a"), None);
     }
 }
