@@ -265,6 +265,20 @@ async fn a_role_arn_with_a_path_is_created_under_that_path() {
 }
 
 #[tokio::test]
+async fn another_accounts_role_is_skipped_and_nothing_is_created() {
+    let account = Account::new().await;
+    let mut event = account.event("ecs-create-service-role-arn.json");
+    event["detail"]["requestParameters"]["role"] =
+        json!("arn:aws:iam::999988887777:role/ecs/legacy/paymentsLbRole");
+    let (guard, _) = account.role_guard(Mode::Enforce, NO_MEMORY);
+    let report = guard.handle_payload(event).await.unwrap();
+    assert_eq!(statuses(&report), [("exists", Status::Skipped)]);
+    assert!(report.findings[0].detail.contains("999988887777"));
+    assert!(report.aws_calls.is_empty());
+    assert!(role(&account, "paymentsLbRole").await.is_none());
+}
+
+#[tokio::test]
 async fn a_detached_policy_is_reattached_and_nothing_else_changes() {
     let account = Account::new().await;
     make_role(&account, LB_ROLE, ECS_SERVICE_ROLE.trust_policy, &[]).await;

@@ -38,6 +38,8 @@ pub struct RoleTarget {
     pub name: String,
     /// The path it is created under when missing.
     pub path: String,
+    /// The account an ARN reference named; `None` for a bare name (the caller's account).
+    pub account: Option<String>,
 }
 
 impl RoleTarget {
@@ -47,6 +49,7 @@ impl RoleTarget {
             spec,
             name: spec.name.to_owned(),
             path: spec.path.to_owned(),
+            account: None,
         }
     }
 
@@ -58,7 +61,7 @@ impl RoleTarget {
         field: &'static str,
     ) -> Result<Self, EventError> {
         let bad = |problem: String| EventError::BadField { field, problem };
-        let (path, name) = if reference.starts_with("arn:") {
+        let (path, name, owner) = if reference.starts_with("arn:") {
             let parts: Vec<&str> = reference.splitn(6, ':').collect();
             let [_, partition, service, region, account, resource] = parts[..] else {
                 return Err(bad(format!("{reference:?} is not an ARN")));
@@ -72,12 +75,13 @@ impl RoleTarget {
             let Some(rest) = resource.strip_prefix("role/") else {
                 return Err(bad(format!("{reference:?} is not a role ARN")));
             };
-            match rest.rsplit_once('/') {
+            let (path, name) = match rest.rsplit_once('/') {
                 Some((dirs, name)) => (format!("/{dirs}/"), name),
                 None => ("/".to_owned(), rest),
-            }
+            };
+            (path, name, Some(account.to_owned()))
         } else {
-            ("/".to_owned(), reference)
+            ("/".to_owned(), reference, None)
         };
         if !is_role_name(name) {
             return Err(bad(format!("{reference:?} does not name a role")));
@@ -86,6 +90,7 @@ impl RoleTarget {
             spec,
             name: name.to_owned(),
             path,
+            account: owner,
         })
     }
 
@@ -117,6 +122,19 @@ pub async fn ensure(
     scope: &Scope,
     target: &RoleTarget,
 ) -> Vec<Finding> {
+    if let Some(owner) = target.account.as_deref().filter(|a| *a != scope.account) {
+        // Another account's role: the function's credentials cannot see it, and creating
+        // one of that name here would be a different role.
+        return vec![Finding::new(
+            format!("arn:{}:iam::{owner}:role{}{}", scope.partition, target.path, target.name),
+            "exists",
+            Status::Skipped,
+            format!(
+                "the role belongs to account {owner}, not {}; it is checked where ecs-warden runs in that account",
+                scope.account
+            ),
+        )];
+    }
     let key = target.verdict_key(scope);
     if let Some(age) = verdicts.fresh(&key) {
         return vec![Finding::new(
@@ -537,8 +555,10 @@ mod tests {
             (deep.name.as_str(), deep.path.as_str()),
             ("lbRole", "/ecs/legacy/")
         );
+        assert_eq!(deep.account.as_deref(), Some("111122223333"));
         let top = named("arn:aws-cn:iam::111122223333:role/ecsServiceRole").unwrap();
         assert_eq!(top.path, "/");
+        assert_eq!(plain.account, None);
     }
 
     #[test]
