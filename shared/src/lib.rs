@@ -1,6 +1,8 @@
 //! ecs-warden's domain, shared by every function: the events they parse, the catalog of
 //! roles the seeds require, the role checks, and the reports they return.
 
+#![warn(missing_docs)]
+
 pub mod aws;
 pub mod catalog;
 pub mod ecs_role_guard;
