@@ -59,10 +59,7 @@ impl EcsRoleGuard {
 
     /// Parses an invocation payload and handles it.
     pub async fn handle_payload(&self, payload: Value) -> Result<Report, EventError> {
-        let result = match parse_api_call(payload) {
-            Ok(event) => self.handle(&event).await,
-            Err(e) => Err(e),
-        };
+        let result = async { self.handle(&parse_api_call(payload)?).await }.await;
         if let Err(e) = &result {
             tracing::warn!(kind = e.kind(), error = %e, "rejected input; no AWS call made");
         }

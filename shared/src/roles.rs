@@ -6,7 +6,7 @@ use aws_sdk_iam::types::Role;
 use aws_sdk_iam::Client;
 
 use crate::aws::CallError;
-use crate::catalog::{RoleKind, RoleSpec};
+use crate::catalog::{ManagedPolicy, RoleKind, RoleSpec};
 use crate::events::EventError;
 use crate::report::{Finding, Status};
 use crate::settings::Mode;
@@ -94,11 +94,12 @@ impl RoleTarget {
         })
     }
 
-    /// The role's ARN in the scope's account.
+    /// The role's ARN: in the account its reference named, else in the scope's account.
     pub fn arn(&self, scope: &Scope) -> String {
+        let account = self.account.as_deref().unwrap_or(&scope.account);
         format!(
-            "arn:{}:iam::{}:role{}{}",
-            scope.partition, scope.account, self.path, self.name
+            "arn:{}:iam::{account}:role{}{}",
+            scope.partition, self.path, self.name
         )
     }
 
@@ -126,7 +127,7 @@ pub async fn ensure(
         // Another account's role: the function's credentials cannot see it, and creating
         // one of that name here would be a different role.
         return vec![Finding::new(
-            format!("arn:{}:iam::{owner}:role{}{}", scope.partition, target.path, target.name),
+            target.arn(scope),
             "exists",
             Status::Skipped,
             format!(
@@ -217,8 +218,8 @@ async fn verify(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Role) -
         ));
     }
     findings.push(check_trust(iam, scope, target, role).await);
-    if spec.managed_policy.is_some() {
-        findings.push(check_managed_policy(iam, scope, target, &arn).await);
+    if let Some(policy) = spec.managed_policy {
+        findings.push(check_managed_policy(iam, scope, target, &arn, policy).await);
     }
     findings
 }
@@ -300,10 +301,8 @@ async fn check_managed_policy(
     scope: &Scope,
     target: &RoleTarget,
     arn: &str,
+    policy: ManagedPolicy,
 ) -> Finding {
-    let Some(policy) = target.spec.managed_policy else {
-        return Finding::new(arn, "managed_policy", Status::Skipped, "no policy required");
-    };
     let policy_arn = policy.arn(scope.partition);
     let mut pages = iam
         .list_attached_role_policies()
