@@ -6,13 +6,14 @@ use std::sync::{Arc, Mutex};
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Attempts per call: the SDK's standard retry mode with backoff and jitter, one more
 /// attempt than its default because IAM throttles bursts of control-plane calls.
@@ -27,12 +28,69 @@ pub async fn sdk_config() -> SdkConfig {
         .await
 }
 
-/// An IAM client that records its calls in `calls`.
-pub fn iam_client(config: &SdkConfig, calls: &CallLog) -> aws_sdk_iam::Client {
-    let conf = aws_sdk_iam::config::Builder::from(config)
-        .interceptor(calls.clone())
-        .build();
-    aws_sdk_iam::Client::from_conf(conf)
+// Each SDK crate has its own config builder type with an inherent `interceptor` method, so
+// one generic function cannot build them all.
+macro_rules! recorded_client {
+    ($(#[$doc:meta])* $name:ident, $sdk:ident) => {
+        $(#[$doc])*
+        pub fn $name(config: &SdkConfig, calls: &CallLog) -> $sdk::Client {
+            let conf = $sdk::config::Builder::from(config)
+                .interceptor(calls.clone())
+                .build();
+            $sdk::Client::from_conf(conf)
+        }
+    };
+}
+
+recorded_client!(
+    /// An IAM client that records its calls in `calls`.
+    iam_client,
+    aws_sdk_iam
+);
+recorded_client!(
+    /// An Application Auto Scaling client that records its calls in `calls`.
+    autoscaling_client,
+    aws_sdk_applicationautoscaling
+);
+recorded_client!(
+    /// A CloudWatch client that records its calls in `calls`.
+    cloudwatch_client,
+    aws_sdk_cloudwatch
+);
+recorded_client!(
+    /// An ECS client that records its calls in `calls`.
+    ecs_client,
+    aws_sdk_ecs
+);
+
+/// The clients of one region, built once per container and shared by its invocations.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// IAM (global).
+    pub iam: aws_sdk_iam::Client,
+    /// Application Auto Scaling.
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    /// CloudWatch.
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// ECS.
+    pub ecs: aws_sdk_ecs::Client,
+}
+
+impl Clients {
+    /// Every client, over one configuration, recording into one log.
+    pub fn new(config: &SdkConfig, calls: &CallLog) -> Self {
+        Self {
+            iam: iam_client(config, calls),
+            autoscaling: autoscaling_client(config, calls),
+            cloudwatch: cloudwatch_client(config, calls),
+            ecs: ecs_client(config, calls),
+        }
+    }
+
+    /// The region the regional clients act in.
+    pub fn region(&self) -> Option<&str> {
+        self.cloudwatch.config().region().map(|r| r.as_ref())
+    }
 }
 
 /// The AWS operations made through the clients it is attached to, in order, as
@@ -69,10 +127,19 @@ impl Intercept for CallLog {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(meta) = cfg.load::<Metadata>() {
-            let call = format!("{}:{}", meta.service().to_ascii_lowercase(), meta.name());
+            let call = format!("{}:{}", action_prefix(meta.service()), meta.name());
             self.0.lock().unwrap_or_else(|e| e.into_inner()).push(call);
         }
         Ok(())
+    }
+}
+
+/// The IAM action prefix of an SDK service name, so the report's calls read like the
+/// permissions they need (`application-autoscaling:PutScalingPolicy`).
+fn action_prefix(service: &str) -> String {
+    match service {
+        "Application Auto Scaling" => "application-autoscaling".to_owned(),
+        other => other.to_ascii_lowercase(),
     }
 }
 

@@ -5,18 +5,18 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::aws::CallLog;
-use crate::catalog::{self, ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
-use crate::events::{parse_api_call, ApiCallEvent, EventError};
+use crate::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
+use crate::events::{accept, dispatch, ApiCallEvent, EventError};
 use crate::report::{Finding, Report, Status};
 use crate::roles::{self, RoleTarget, Scope};
-use crate::settings::{is_region_name, Settings};
+use crate::settings::Settings;
 use crate::verdicts::Verdicts;
 
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "ecs-role-guard";
 
 const SOURCE: &str = "aws.ecs";
-const EVENT_NAMES: &str = "CreateCluster, CreateService, UpdateService";
+const EVENT_NAMES: &[&str] = &["CreateCluster", "CreateService", "UpdateService"];
 /// How ECS words a call refused because its service-linked role does not exist yet.
 const MISSING_SLR_MESSAGE: &str = "unable to assume the service linked role";
 
@@ -59,24 +59,14 @@ impl EcsRoleGuard {
 
     /// Parses an invocation payload and handles it.
     pub async fn handle_payload(&self, payload: Value) -> Result<Report, EventError> {
-        let result = async { self.handle(&parse_api_call(payload)?).await }.await;
-        if let Err(e) = &result {
-            tracing::warn!(kind = e.kind(), error = %e, "rejected input; no AWS call made");
-        }
-        result
+        dispatch(payload, |event| async move { self.handle(&event).await }).await
     }
 
     /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.
     pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, EventError> {
         let call = route(event)?;
         let detail = &event.detail;
-        let scope = Scope {
-            mode: self.settings.mode,
-            account: detail.recipient_account_id.clone(),
-            partition: catalog::partition(&detail.aws_region),
-            event_id: event.id.clone().unwrap_or_default(),
-            cause: format!("{}:{}", event.source, detail.event_name),
-        };
+        let scope = Scope::from_event(self.settings.mode, event);
         let named_role = match call {
             Call::CreateCluster => None,
             Call::CreateService | Call::UpdateService => detail
@@ -111,39 +101,11 @@ impl EcsRoleGuard {
 }
 
 fn route(event: &ApiCallEvent) -> Result<Call, EventError> {
-    if event.source != SOURCE {
-        return Err(EventError::UnexpectedSource {
-            found: event.source.clone(),
-            expected: SOURCE,
-        });
-    }
-    let detail = &event.detail;
-    let call = match detail.event_name.as_str() {
+    Ok(match accept(event, SOURCE, EVENT_NAMES)? {
         "CreateCluster" => Call::CreateCluster,
         "CreateService" => Call::CreateService,
-        "UpdateService" => Call::UpdateService,
-        other => {
-            return Err(EventError::UnexpectedEvent {
-                source_name: event.source.clone(),
-                event_name: other.to_owned(),
-                expected: EVENT_NAMES,
-            })
-        }
-    };
-    let account = &detail.recipient_account_id;
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(EventError::BadField {
-            field: "detail.recipientAccountId",
-            problem: format!("{account:?} is not a 12-digit account id"),
-        });
-    }
-    if !is_region_name(&detail.aws_region) {
-        return Err(EventError::BadField {
-            field: "detail.awsRegion",
-            problem: format!("{:?} is not a region", detail.aws_region),
-        });
-    }
-    Ok(call)
+        _ => Call::UpdateService,
+    })
 }
 
 /// Whether the call failed because ECS could not assume its service-linked role.

@@ -9,6 +9,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::settings::is_region_name;
+
 /// The `detail-type` EventBridge gives CloudTrail management events.
 pub const API_CALL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 
@@ -38,14 +40,14 @@ pub enum EventError {
         expected: &'static str,
     },
     /// A well-formed event for an API call this function does not handle.
-    #[error("unexpected event {source_name}:{event_name}: this function handles {expected}")]
+    #[error("unexpected event {source_name}:{event_name}: this function handles {}", .expected.join(", "))]
     UnexpectedEvent {
         /// The `source` that arrived.
         source_name: String,
         /// The CloudTrail `eventName` that arrived.
         event_name: String,
         /// The event names the function accepts.
-        expected: &'static str,
+        expected: &'static [&'static str],
     },
     /// A field is present but its value cannot be used (an ARN or name that does not parse).
     #[error("bad {field}: {problem}")]
@@ -176,6 +178,43 @@ impl ApiCall {
 /// A CloudTrail API call as EventBridge delivers it.
 pub type ApiCallEvent = EventBridgeEvent<ApiCall>;
 
+/// Checks that an event is one of `names` from `source`, with a usable account and region,
+/// and returns its event name.
+pub fn accept<'e>(
+    event: &'e ApiCallEvent,
+    source: &'static str,
+    names: &'static [&'static str],
+) -> Result<&'e str, EventError> {
+    if event.source != source {
+        return Err(EventError::UnexpectedSource {
+            found: event.source.clone(),
+            expected: source,
+        });
+    }
+    let detail = &event.detail;
+    if !names.contains(&detail.event_name.as_str()) {
+        return Err(EventError::UnexpectedEvent {
+            source_name: event.source.clone(),
+            event_name: detail.event_name.clone(),
+            expected: names,
+        });
+    }
+    let account = &detail.recipient_account_id;
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(EventError::BadField {
+            field: "detail.recipientAccountId",
+            problem: format!("{account:?} is not a 12-digit account id"),
+        });
+    }
+    if !is_region_name(&detail.aws_region) {
+        return Err(EventError::BadField {
+            field: "detail.awsRegion",
+            problem: format!("{:?} is not a region", detail.aws_region),
+        });
+    }
+    Ok(&detail.event_name)
+}
+
 /// Parses an invocation payload into a CloudTrail API-call event.
 ///
 /// Two stages, so that a foreign EventBridge event is named by its detail-type rather
@@ -190,6 +229,23 @@ pub fn parse_api_call(payload: Value) -> Result<ApiCallEvent, EventError> {
         });
     }
     serde_json::from_value(payload).map_err(|e| EventError::MalformedDetail(e.to_string()))
+}
+
+/// Parses an invocation payload and hands the event to `handle`; a payload rejected at
+/// any stage is logged before the error goes back to Lambda.
+pub async fn dispatch<T, F, Fut>(payload: Value, handle: F) -> Result<T, EventError>
+where
+    F: FnOnce(ApiCallEvent) -> Fut,
+    Fut: std::future::Future<Output = Result<T, EventError>>,
+{
+    let result = match parse_api_call(payload) {
+        Ok(event) => handle(event).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &result {
+        tracing::warn!(kind = e.kind(), error = %e, "rejected input; no AWS call made");
+    }
+    result
 }
 
 /// The two envelope fields that say what kind of event arrived.

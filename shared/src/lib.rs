@@ -1,14 +1,16 @@
 //! ecs-warden's domain, shared by every function: the events they parse, the catalog of
-//! roles the seeds require, the role checks, and the reports they return.
+//! roles the seeds require, the role and alarm checks, and the reports they return.
 
 #![warn(missing_docs)]
 
+pub mod alarms;
 pub mod aws;
 pub mod catalog;
 pub mod ecs_role_guard;
 pub mod events;
 pub mod report;
 pub mod roles;
+pub mod scaling_guard;
 pub mod settings;
 pub mod trust_policy;
 pub mod verdicts;

@@ -6,8 +6,8 @@ use aws_sdk_iam::types::Role;
 use aws_sdk_iam::Client;
 
 use crate::aws::CallError;
-use crate::catalog::{ManagedPolicy, RoleKind, RoleSpec};
-use crate::events::EventError;
+use crate::catalog::{self, ManagedPolicy, RoleKind, RoleSpec};
+use crate::events::{ApiCallEvent, EventError};
 use crate::report::{Finding, Status};
 use crate::settings::Mode;
 use crate::trust_policy::TrustPolicy;
@@ -26,6 +26,32 @@ pub struct Scope {
     pub event_id: String,
     /// What caused it, e.g. `aws.ecs:CreateService`.
     pub cause: String,
+}
+
+impl Scope {
+    /// The scope of a check caused by a CloudTrail event.
+    pub fn from_event(mode: Mode, event: &ApiCallEvent) -> Self {
+        let detail = &event.detail;
+        Self {
+            mode,
+            account: detail.recipient_account_id.clone(),
+            partition: catalog::partition(&detail.aws_region),
+            event_id: event.id.clone().unwrap_or_default(),
+            cause: format!("{}:{}", event.source, detail.event_name),
+        }
+    }
+
+    /// Logs a write before it is made, with the event that caused it.
+    pub fn log_write(&self, action: &str, resource: &str, why: &str) {
+        tracing::info!(
+            event_id = %self.event_id,
+            cause = %self.cause,
+            action,
+            resource,
+            why,
+            "write"
+        );
+    }
 }
 
 /// A role to check: a catalog entry, under the catalog's name and path or under the name
@@ -270,7 +296,7 @@ async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Ro
     }
     let seed = TrustPolicy::parse(spec.trust_policy).expect("catalog trust policies parse");
     let repaired = current.with_statements_of(&seed);
-    log_write(scope, "iam:UpdateAssumeRolePolicy", arn, &missing);
+    scope.log_write("iam:UpdateAssumeRolePolicy", arn, &missing);
     match iam
         .update_assume_role_policy()
         .role_name(&target.name)
@@ -366,7 +392,7 @@ async fn attach(
     done: Status,
     why: &str,
 ) -> Finding {
-    log_write(scope, "iam:AttachRolePolicy", arn, why);
+    scope.log_write("iam:AttachRolePolicy", arn, why);
     match iam
         .attach_role_policy()
         .role_name(&target.name)
@@ -405,7 +431,7 @@ async fn create(iam: &Client, scope: &Scope, target: &RoleTarget) -> Vec<Finding
                     format!("missing; would call CreateServiceLinkedRole for {service}"),
                 )];
             }
-            log_write(scope, "iam:CreateServiceLinkedRole", &arn, "role missing");
+            scope.log_write("iam:CreateServiceLinkedRole", &arn, "role missing");
             let finding = match iam
                 .create_service_linked_role()
                 .aws_service_name(service)
@@ -441,7 +467,7 @@ async fn create(iam: &Client, scope: &Scope, target: &RoleTarget) -> Vec<Finding
                     ),
                 )];
             }
-            log_write(scope, "iam:CreateRole", &arn, "role missing");
+            scope.log_write("iam:CreateRole", &arn, "role missing");
             let created = iam
                 .create_role()
                 .role_name(&target.name)
@@ -520,17 +546,6 @@ fn race_or_failure(err: &CallError, action: &str, arn: String) -> Finding {
         let detail = err.explain(action, &arn);
         Finding::new(arn, "exists", Status::Failed, detail)
     }
-}
-
-fn log_write(scope: &Scope, action: &str, resource: &str, why: &str) {
-    tracing::info!(
-        event_id = %scope.event_id,
-        cause = %scope.cause,
-        action,
-        resource,
-        why,
-        "write"
-    );
 }
 
 #[cfg(test)]

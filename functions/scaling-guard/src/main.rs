@@ -1,0 +1,21 @@
+//! Lambda entry point: builds the AWS clients once per container and serves events.
+
+use ecs_warden::alarms::AlarmSettings;
+use ecs_warden::aws::{self, CallLog, Clients};
+use ecs_warden::scaling_guard::ScalingGuard;
+use ecs_warden::settings::Settings;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = Settings::from_env()?;
+    let alarm_defaults = AlarmSettings::from_env()?;
+    let calls = CallLog::default();
+    let clients = Clients::new(&aws::sdk_config().await, &calls);
+    let guard = ScalingGuard::new(clients, settings, alarm_defaults, calls);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        guard.handle_payload(event.payload)
+    }))
+    .await
+}

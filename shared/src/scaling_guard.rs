@@ -1,0 +1,447 @@
+//! The `scaling-guard` function: after Application Auto Scaling calls on ECS services, make
+//! sure the role the service uses exists and every scaling policy has the alarms that
+//! drive it.
+
+use aws_sdk_applicationautoscaling::types::{
+    PolicyType, ScalableDimension, ScalingPolicy, ServiceNamespace,
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::alarms::{self, AlarmSettings, ServiceTarget};
+use crate::aws::{CallError, CallLog, Clients};
+use crate::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
+use crate::events::{accept, dispatch, ApiCallEvent, EventError};
+use crate::report::{Finding, Report, Status};
+use crate::roles::{self, RoleTarget, Scope};
+use crate::settings::Settings;
+use crate::verdicts::Verdicts;
+
+/// The function's name in reports and logs.
+pub const FUNCTION: &str = "scaling-guard";
+
+const SOURCE: &str = "aws.application-autoscaling";
+const EVENT_NAMES: &[&str] = &[
+    "RegisterScalableTarget",
+    "PutScalingPolicy",
+    "DeleteScalingPolicy",
+];
+const ECS_NAMESPACE: &str = "ecs";
+const DESIRED_COUNT: &str = "ecs:service:DesiredCount";
+
+/// The parameters the three calls share, as CloudTrail records them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Parameters {
+    #[serde(default)]
+    service_namespace: Option<String>,
+    #[serde(default)]
+    resource_id: Option<String>,
+    #[serde(default)]
+    scalable_dimension: Option<String>,
+    /// RegisterScalableTarget: the role Application Auto Scaling is to use.
+    #[serde(default, rename = "roleARN")]
+    role_arn: Option<String>,
+    /// PutScalingPolicy, DeleteScalingPolicy.
+    #[serde(default)]
+    policy_name: Option<String>,
+}
+
+/// What one event asks for, validated before any AWS call.
+enum Work {
+    /// Not an ECS service's desired count: nothing of ecs-warden's.
+    OutOfScope(String),
+    /// The role Application Auto Scaling uses for the service.
+    Role(RoleTarget),
+    /// A policy that was put: its alarms.
+    PolicyPut(ServiceTarget, String),
+    /// A policy that was deleted: ecs-warden's alarm for it.
+    PolicyDeleted(ServiceTarget, String),
+}
+
+/// The handler with what it keeps between invocations of a warm container.
+#[derive(Debug)]
+pub struct ScalingGuard {
+    clients: Clients,
+    settings: Settings,
+    alarm_defaults: AlarmSettings,
+    verdicts: Verdicts,
+    calls: CallLog,
+}
+
+impl ScalingGuard {
+    /// A guard over clients whose calls are recorded in `calls`.
+    pub fn new(
+        clients: Clients,
+        settings: Settings,
+        alarm_defaults: AlarmSettings,
+        calls: CallLog,
+    ) -> Self {
+        let verdicts = Verdicts::new(settings.verdict_ttl);
+        Self {
+            clients,
+            settings,
+            alarm_defaults,
+            verdicts,
+            calls,
+        }
+    }
+
+    /// Parses an invocation payload and handles it.
+    pub async fn handle_payload(&self, payload: Value) -> Result<Report, EventError> {
+        dispatch(payload, |event| async move { self.handle(&event).await }).await
+    }
+
+    /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.
+    pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, EventError> {
+        let work = plan(event)?;
+        let scope = Scope::from_event(self.settings.mode, event);
+        tracing::info!(event_id = %scope.event_id, event = %scope.cause, "checking");
+        self.calls.take();
+        let findings = match work {
+            Work::OutOfScope(why) => vec![Finding::new(
+                event.detail.aws_region.clone(),
+                "scope",
+                Status::Skipped,
+                why,
+            )],
+            Work::Role(target) => {
+                roles::ensure(&self.clients.iam, &self.verdicts, &scope, &target).await
+            }
+            Work::PolicyPut(target, name) => vec![match self.region_of(event, &target) {
+                Ok(region) => {
+                    self.policy_put(event, &scope, &region, &target, &name)
+                        .await
+                }
+                Err(skipped) => skipped,
+            }],
+            Work::PolicyDeleted(target, name) => vec![match self.region_of(event, &target) {
+                Ok(region) => self.policy_deleted(&scope, &region, &target, &name).await,
+                Err(skipped) => skipped,
+            }],
+        };
+        let report = Report::new(
+            FUNCTION,
+            self.settings.mode,
+            event.id.clone(),
+            Some(scope.cause),
+            findings,
+            self.calls.take(),
+        );
+        report.log();
+        Ok(report)
+    }
+
+    /// The region the alarm clients act in, when it is the event's; otherwise a finding
+    /// saying where the event should be handled.
+    fn region_of(&self, event: &ApiCallEvent, target: &ServiceTarget) -> Result<String, Finding> {
+        let here = self.clients.region().unwrap_or_default();
+        let there = &event.detail.aws_region;
+        if here == there {
+            Ok(here.to_owned())
+        } else {
+            Err(Finding::new(
+                target.resource_id(),
+                "region",
+                Status::Skipped,
+                format!(
+                    "the event comes from {there} but this function acts in {here}; alarms are regional, so the scaling-guard deployed in {there} handles it"
+                ),
+            ))
+        }
+    }
+
+    async fn policy_put(
+        &self,
+        event: &ApiCallEvent,
+        scope: &Scope,
+        region: &str,
+        target: &ServiceTarget,
+        name: &str,
+    ) -> Finding {
+        let policy = match self.current_policy(target, name).await {
+            Ok(Some(policy)) => policy,
+            Ok(None) => {
+                let failed_call = event
+                    .detail
+                    .error_code
+                    .as_deref()
+                    .map(|code| format!(" (the call itself failed: {code})"))
+                    .unwrap_or_default();
+                return Finding::new(
+                    target.resource_id(),
+                    "policy",
+                    Status::Skipped,
+                    format!(
+                        "no scaling policy {name:?} exists on {} now{failed_call}; nothing to check",
+                        target.resource_id()
+                    ),
+                );
+            }
+            Err(e) => {
+                return Finding::new(
+                    target.resource_id(),
+                    "policy",
+                    Status::Failed,
+                    e.explain(
+                        "application-autoscaling:DescribeScalingPolicies",
+                        &target.resource_id(),
+                    ),
+                )
+            }
+        };
+        match policy.policy_type() {
+            PolicyType::StepScaling => {
+                alarms::ensure_step_alarm(
+                    &self.clients,
+                    scope,
+                    region,
+                    &self.alarm_defaults,
+                    target,
+                    &policy,
+                )
+                .await
+            }
+            PolicyType::TargetTrackingScaling => {
+                alarms::ensure_target_tracking_alarms(&self.clients, scope, &policy).await
+            }
+            other => Finding::new(
+                policy.policy_arn(),
+                "policy",
+                Status::Skipped,
+                format!(
+                    "a {} policy has no alarms for ecs-warden to check",
+                    other.as_str()
+                ),
+            ),
+        }
+    }
+
+    async fn policy_deleted(
+        &self,
+        scope: &Scope,
+        region: &str,
+        target: &ServiceTarget,
+        name: &str,
+    ) -> Finding {
+        // Deliveries can arrive late: if the policy exists again, its alarm is needed.
+        match self.current_policy(target, name).await {
+            Ok(None) => {}
+            Ok(Some(policy)) => {
+                return Finding::new(
+                    policy.policy_arn(),
+                    "alarm_cleanup",
+                    Status::Skipped,
+                    format!(
+                        "a policy {name:?} exists on {} now (not deleted, or put again since); its alarm stays",
+                        target.resource_id()
+                    ),
+                )
+            }
+            Err(e) => {
+                return Finding::new(
+                    target.resource_id(),
+                    "alarm_cleanup",
+                    Status::Failed,
+                    e.explain(
+                        "application-autoscaling:DescribeScalingPolicies",
+                        &target.resource_id(),
+                    ),
+                )
+            }
+        }
+        alarms::remove_warden_alarm(&self.clients, scope, region, target, name).await
+    }
+
+    /// The service's scaling policy called `name`, as Application Auto Scaling holds it now.
+    async fn current_policy(
+        &self,
+        target: &ServiceTarget,
+        name: &str,
+    ) -> Result<Option<ScalingPolicy>, CallError> {
+        let resource_id = target.resource_id();
+        let mut items = self
+            .clients
+            .autoscaling
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(&resource_id)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .policy_names(name)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = items.next().await {
+            let policy = item.map_err(|e| CallError::from_sdk(&e))?;
+            if policy.policy_name() == name && policy.resource_id() == resource_id {
+                return Ok(Some(policy));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Reads and validates what the event asks for, before any AWS call.
+fn plan(event: &ApiCallEvent) -> Result<Work, EventError> {
+    let name = accept(event, SOURCE, EVENT_NAMES)?;
+    let params = event
+        .detail
+        .request::<Option<Parameters>>()?
+        .unwrap_or_default();
+    let namespace = required(params.service_namespace, "serviceNamespace")?;
+    let resource_id = required(params.resource_id, "resourceId")?;
+    let dimension = required(params.scalable_dimension, "scalableDimension")?;
+    if namespace != ECS_NAMESPACE || dimension != DESIRED_COUNT {
+        return Ok(Work::OutOfScope(format!(
+            "{namespace} {dimension} of {resource_id} is not an ECS service's desired count; ecs-warden only watches ECS"
+        )));
+    }
+    let target =
+        ServiceTarget::from_resource_id(&resource_id).map_err(|problem| EventError::BadField {
+            field: "requestParameters.resourceId",
+            problem,
+        })?;
+    Ok(match name {
+        "RegisterScalableTarget" => Work::Role(role_target(params.role_arn)?),
+        "PutScalingPolicy" => Work::PolicyPut(target, policy_name(params.policy_name)?),
+        _ => Work::PolicyDeleted(target, policy_name(params.policy_name)?),
+    })
+}
+
+/// The role a RegisterScalableTarget call relies on: the one it named, else the
+/// service-linked role Application Auto Scaling creates and uses by default.
+fn role_target(role_arn: Option<String>) -> Result<RoleTarget, EventError> {
+    let Some(reference) = role_arn.filter(|r| !r.is_empty()) else {
+        return Ok(RoleTarget::catalog(&ECS_AUTOSCALING_SERVICE_LINKED_ROLE));
+    };
+    let named = RoleTarget::named(&ECS_AUTOSCALE_ROLE, &reference, "requestParameters.roleARN")?;
+    if named.name == ECS_AUTOSCALING_SERVICE_LINKED_ROLE.name {
+        // The call passed the service-linked role's own ARN.
+        let mut slr = RoleTarget::catalog(&ECS_AUTOSCALING_SERVICE_LINKED_ROLE);
+        slr.account = named.account;
+        return Ok(slr);
+    }
+    Ok(named)
+}
+
+fn required(value: Option<String>, field: &'static str) -> Result<String, EventError> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| EventError::MalformedDetail(format!("requestParameters.{field} is missing")))
+}
+
+/// Application Auto Scaling's rule for policy names: 1–256 printable characters.
+fn policy_name(value: Option<String>) -> Result<String, EventError> {
+    let name = required(value, "policyName")?;
+    if name.chars().count() > 256 || name.chars().any(char::is_control) {
+        return Err(EventError::BadField {
+            field: "requestParameters.policyName",
+            problem: format!("{name:?} is not a scaling policy name"),
+        });
+    }
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::parse_api_call;
+    use serde_json::json;
+
+    fn event(name: &str, params: Value) -> ApiCallEvent {
+        parse_api_call(json!({
+            "version": "0", "id": "e-1", "detail-type": "AWS API Call via CloudTrail",
+            "source": SOURCE, "account": "111122223333", "time": "2026-11-20T10:00:00Z",
+            "region": "eu-west-1", "resources": [],
+            "detail": {
+                "eventName": name, "eventSource": "application-autoscaling.amazonaws.com",
+                "awsRegion": "eu-west-1", "recipientAccountId": "111122223333",
+                "requestParameters": params
+            }
+        }))
+        .unwrap()
+    }
+
+    fn ecs(extra: Value) -> Value {
+        let mut params = json!({
+            "serviceNamespace": "ecs", "resourceId": "service/payments/web",
+            "scalableDimension": "ecs:service:DesiredCount"
+        });
+        params
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        params
+    }
+
+    #[test]
+    fn picks_the_role_a_registration_relies_on() {
+        let Work::Role(none) = plan(&event("RegisterScalableTarget", ecs(json!({})))).unwrap()
+        else {
+            panic!("a role check")
+        };
+        assert_eq!(none.name, ECS_AUTOSCALING_SERVICE_LINKED_ROLE.name);
+        let named = json!({"roleARN": "arn:aws:iam::111122223333:role/ecsAutoscaleRole"});
+        let Work::Role(named) = plan(&event("RegisterScalableTarget", ecs(named))).unwrap() else {
+            panic!("a role check")
+        };
+        assert_eq!(named.spec.name, ECS_AUTOSCALE_ROLE.name);
+        let slr = json!({"roleARN": "arn:aws:iam::111122223333:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"});
+        let Work::Role(slr) = plan(&event("RegisterScalableTarget", ecs(slr))).unwrap() else {
+            panic!("a role check")
+        };
+        assert_eq!(slr.spec, &ECS_AUTOSCALING_SERVICE_LINKED_ROLE);
+        assert_eq!(slr.path, ECS_AUTOSCALING_SERVICE_LINKED_ROLE.path);
+    }
+
+    #[test]
+    fn other_namespaces_are_out_of_scope_not_errors() {
+        let dynamo = json!({"serviceNamespace": "dynamodb", "resourceId": "table/t",
+            "scalableDimension": "dynamodb:table:ReadCapacityUnits", "policyName": "p"});
+        assert!(matches!(
+            plan(&event("PutScalingPolicy", dynamo)).unwrap(),
+            Work::OutOfScope(_)
+        ));
+    }
+
+    #[test]
+    fn rejects_what_it_cannot_act_on_by_name() {
+        let cases = [
+            (event("PutScalingPolicy", ecs(json!({}))), "policyName"),
+            (
+                event("PutScalingPolicy", json!({"serviceNamespace": "ecs"})),
+                "resourceId",
+            ),
+            (
+                event(
+                    "DeleteScalingPolicy",
+                    ecs(json!({"resourceId": "service/payments", "policyName": "p"})),
+                ),
+                "requestParameters.resourceId",
+            ),
+            (
+                event(
+                    "RegisterScalableTarget",
+                    ecs(json!({"roleARN": "arn:aws:iam::111122223333:user/bob"})),
+                ),
+                "requestParameters.roleARN",
+            ),
+            (
+                event("PutScalingPolicy", ecs(json!({"policyName": "a\u{7}b"}))),
+                "policyName",
+            ),
+            (
+                event("DescribeScalingPolicies", ecs(json!({}))),
+                "DescribeScalingPolicies",
+            ),
+            (
+                event("PutScalingPolicy", json!("text")),
+                "requestParameters",
+            ),
+        ];
+        for (event, words) in cases {
+            let err = plan(&event).err().expect("rejected");
+            assert!(err.to_string().contains(words), "{words}: {err}");
+        }
+    }
+}
