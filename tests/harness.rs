@@ -12,13 +12,17 @@ use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_iam::config::Credentials;
-use ecs_warden::aws::{self, CallLog};
+use ecs_warden::alarms::AlarmSettings;
+use ecs_warden::aws::{self, CallLog, Clients};
 use ecs_warden::ecs_role_guard::EcsRoleGuard;
+use ecs_warden::scaling_guard::ScalingGuard;
 use ecs_warden::settings::{Mode, Settings};
 use serde_json::Value;
 
 /// The account id the sample events in `events/` are written for.
 pub const SAMPLE_ACCOUNT: &str = "111122223333";
+/// The region the sample events come from, and the one the harness's clients act in.
+pub const SAMPLE_REGION: &str = "eu-west-1";
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -106,7 +110,7 @@ pub fn endpoint() -> &'static str {
 fn config_with(credentials: Credentials) -> SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+        .region(Region::new(SAMPLE_REGION))
         .endpoint_url(endpoint())
         .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
             credentials,
@@ -167,7 +171,7 @@ impl Account {
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ENDPOINT_URL", endpoint().to_owned()),
-            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_REGION", SAMPLE_REGION.to_owned()),
             (
                 "AWS_ACCESS_KEY_ID",
                 self.credentials.access_key_id().to_owned(),
@@ -189,13 +193,22 @@ impl Account {
     /// An `ecs-role-guard` as a fresh container would build it, with its call log.
     pub fn role_guard(&self, mode: Mode, verdict_ttl: Duration) -> (EcsRoleGuard, CallLog) {
         let calls = CallLog::default();
-        let settings = Settings {
-            mode,
-            verdict_ttl,
-            regions: vec!["us-east-1".into()],
-        };
         let iam = aws::iam_client(&self.config, &calls);
-        (EcsRoleGuard::new(iam, settings, calls.clone()), calls)
+        let guard = EcsRoleGuard::new(iam, settings(mode, verdict_ttl), calls.clone());
+        (guard, calls)
+    }
+
+    /// A `scaling-guard` as a fresh container would build it, with its call log.
+    pub fn scaling_guard(
+        &self,
+        mode: Mode,
+        alarm_defaults: AlarmSettings,
+    ) -> (ScalingGuard, CallLog) {
+        let calls = CallLog::default();
+        let clients = Clients::new(&self.config, &calls);
+        let settings = settings(mode, Duration::ZERO);
+        let guard = ScalingGuard::new(clients, settings, alarm_defaults, calls.clone());
+        (guard, calls)
     }
 
     /// A sample event from `events/`, rewritten for this account.
@@ -207,9 +220,17 @@ impl Account {
     }
 }
 
-/// The write operations an IAM call log contains.
+fn settings(mode: Mode, verdict_ttl: Duration) -> Settings {
+    Settings {
+        mode,
+        verdict_ttl,
+        regions: vec![SAMPLE_REGION.into()],
+    }
+}
+
+/// The write operations a call log contains.
 pub fn writes(calls: &[String]) -> Vec<&String> {
-    const READS: [&str; 4] = ["Get", "List", "Simulate", "Generate"];
+    const READS: [&str; 5] = ["Get", "List", "Describe", "Simulate", "Generate"];
     calls
         .iter()
         .filter(|c| {
