@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The product end to end on a local AWS emulator: starts moto on 127.0.0.1, runs the real
 # function binaries under a Lambda Runtime API (cargo lambda watch), replays every file in
-# events/, then drifts a role by hand and replays again, and prints what the functions
-# found and did and the roles moto holds at the end.
+# events/ (making the scaling calls they record on moto first), then drifts a role and an
+# alarm by hand and replays again, and prints what the functions found and did and the
+# roles and alarms moto holds at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/venv.sh
@@ -52,6 +53,7 @@ wait_port "$LAMBDA_PORT"
 function_for() {
   case "$(basename "$1")" in
     ecs-*) echo ecs-role-guard ;;
+    autoscaling-*) echo scaling-guard ;;
     *) return 1 ;;
   esac
 }
@@ -66,12 +68,43 @@ invoke() { # FUNCTION DATA-FILE
 }
 
 echo
-echo "== replaying events/"
+echo "== replaying events/ (the ECS calls)"
 for event in events/*.json; do
+  case "$(basename "$event")" in autoscaling-*) continue ;; esac
   fn=$(function_for "$event") || { echo "-- $event: no function handles it yet, skipped"; continue; }
   echo "-- $event -> $fn"
   invoke "$fn" "$event"
 done
+
+echo
+echo "== Service Auto Scaling: each recorded call is made on moto, then its event replayed"
+# The service overrides one alarm default with a tag; the README lists the keys.
+"$PY" scripts/perform_call.py --service payments/web ecs-warden:scale-in-threshold=20
+replay_call() { # EVENT-FILE: make the call it records, then replay it
+  echo "-- $1 -> scaling-guard"
+  "$PY" scripts/perform_call.py "$1"
+  invoke scaling-guard "$1"
+}
+for name in register-scalable-target register-scalable-target-role put-step-policy \
+  put-step-policy-scale-in put-step-policy-mixed put-target-tracking-policy; do
+  replay_call "events/autoscaling-$name.json"
+done
+echo "-- events/autoscaling-put-step-policy.json delivered a second time -> scaling-guard"
+invoke scaling-guard events/autoscaling-put-step-policy.json
+
+echo
+echo "== drift: delete one of the target-tracking policy's alarms by hand"
+"$PY" - <<'EOF'
+import boto3
+policy = boto3.client("application-autoscaling").describe_scaling_policies(
+    ServiceNamespace="ecs", ResourceId="service/payments/web", PolicyNames=["cpu-target-60"])
+name = next(p for p in policy["ScalingPolicies"] if p["PolicyName"] == "cpu-target-60")["Alarms"][0]["AlarmName"]
+boto3.client("cloudwatch").delete_alarms(AlarmNames=[name])
+print(f"   deleted {name}")
+EOF
+echo "-- events/autoscaling-put-target-tracking-policy.json -> scaling-guard"
+invoke scaling-guard events/autoscaling-put-target-tracking-policy.json
+replay_call events/autoscaling-delete-scaling-policy.json
 
 echo
 echo "-- a foreign event (an EC2 state change) -> ecs-role-guard"
@@ -94,13 +127,18 @@ echo "-- events/ecs-create-service-legacy-role.json -> ecs-role-guard"
 invoke ecs-role-guard events/ecs-create-service-legacy-role.json
 
 echo
-echo "== audit mode would only report (same event, role deleted first)"
+echo "== alarms moto holds now"
+"$PY" scripts/show_alarms.py
+
+echo
+echo "== audit mode would only report (role and scale-in alarm deleted first)"
 "$PY" - <<'EOF'
 import boto3
 iam = boto3.client("iam")
 for p in iam.list_attached_role_policies(RoleName="ecsServiceRole")["AttachedPolicies"]:
     iam.detach_role_policy(RoleName="ecsServiceRole", PolicyArn=p["PolicyArn"])
 iam.delete_role(RoleName="ecsServiceRole")
+boto3.client("cloudwatch").delete_alarms(AlarmNames=["ecs-warden/payments/web/cpu-scale-in"])
 EOF
 kill -s TERM -- "-$WATCH_PID" 2>/dev/null || true
 wait "$WATCH_PID" 2>/dev/null || true
@@ -110,6 +148,8 @@ WATCH_PID=$!
 wait_port "$LAMBDA_PORT"
 echo "-- events/ecs-create-service-legacy-role.json -> ecs-role-guard (WARDEN_MODE=audit)"
 invoke ecs-role-guard events/ecs-create-service-legacy-role.json
+echo "-- events/autoscaling-put-step-policy-scale-in.json -> scaling-guard (WARDEN_MODE=audit)"
+invoke scaling-guard events/autoscaling-put-step-policy-scale-in.json
 
 echo
 echo "== roles moto holds now"

@@ -1,5 +1,5 @@
-//! The built `ecs-role-guard` binary under a Lambda Runtime API (`cargo lambda watch`),
-//! invoked with a file from `events/` the way an operator does by hand.
+//! The built binaries under a Lambda Runtime API (`cargo lambda watch`), invoked with
+//! files from `events/` the way an operator does by hand.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -25,15 +25,10 @@ impl Drop for Watch {
     }
 }
 
-/// `cargo lambda invoke ecs-role-guard` on the watcher's port with `input` arguments.
-fn invoke(port: u16, input: &[&std::ffi::OsStr]) -> std::process::Output {
+/// `cargo lambda invoke FUNCTION` on the watcher's port with `input` arguments.
+fn invoke(port: u16, function: &str, input: &[&std::ffi::OsStr]) -> std::process::Output {
     cargo_lambda()
-        .args([
-            "invoke",
-            "ecs-role-guard",
-            "--invoke-port",
-            &port.to_string(),
-        ])
+        .args(["invoke", function, "--invoke-port", &port.to_string()])
         .args(input)
         .output()
         .expect("cargo lambda invoke")
@@ -46,13 +41,20 @@ fn cargo_lambda() -> Command {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_binary_serves_a_sample_event_under_cargo_lambda() {
+async fn the_binaries_serve_sample_events_under_cargo_lambda() {
     use std::os::unix::process::CommandExt;
 
     let account = Account::new().await;
     // Build first, so the invocation does not wait on the compiler.
     let built = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "ecs-role-guard"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "ecs-role-guard",
+            "-p",
+            "scaling-guard",
+        ])
         .current_dir(root())
         .status()
         .expect("cargo build");
@@ -78,17 +80,12 @@ async fn the_binary_serves_a_sample_event_under_cargo_lambda() {
     let _watch = Watch(watch.spawn().expect("start cargo lambda watch"));
     wait_for_http(port, Duration::from_secs(60));
 
-    let event = account.event("ecs-create-service-legacy-role.json");
-    let data = std::env::temp_dir().join(format!("warden-event-{}.json", account.id));
-    std::fs::write(&data, event.to_string()).unwrap();
-    let invoked = invoke(port, &["--data-file".as_ref(), data.as_os_str()]);
-    let _ = std::fs::remove_file(&data);
-    assert!(
-        invoked.status.success(),
-        "invoke failed: {}",
-        String::from_utf8_lossy(&invoked.stderr)
+    let (event, report) = invoke_sample(
+        port,
+        &account,
+        "ecs-role-guard",
+        "ecs-create-service-legacy-role.json",
     );
-    let report: Value = serde_json::from_slice(&invoked.stdout).expect("the report is JSON");
     assert_eq!(report["function"], "ecs-role-guard");
     assert_eq!(report["event_id"], event["id"]);
     assert_eq!(report["summary"]["created"], 2, "{report:#}");
@@ -112,7 +109,11 @@ async fn the_binary_serves_a_sample_event_under_cargo_lambda() {
 
     // Bad input answers an error naming the problem, and the process keeps serving.
     let foreign = r#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#;
-    let bad = invoke(port, &["--data-ascii".as_ref(), foreign.as_ref()]);
+    let bad = invoke(
+        port,
+        "ecs-role-guard",
+        &["--data-ascii".as_ref(), foreign.as_ref()],
+    );
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&bad.stdout),
@@ -120,10 +121,47 @@ async fn the_binary_serves_a_sample_event_under_cargo_lambda() {
     );
     assert!(said.contains("Scheduled Event"), "{said}");
     let cluster_event = root().join("events/ecs-create-cluster.json");
-    let again = invoke(port, &["--data-file".as_ref(), cluster_event.as_os_str()]);
+    let again = invoke(
+        port,
+        "ecs-role-guard",
+        &["--data-file".as_ref(), cluster_event.as_os_str()],
+    );
     assert!(
         again.status.success(),
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
+
+    let (_, report) = invoke_sample(
+        port,
+        &account,
+        "scaling-guard",
+        "autoscaling-register-scalable-target.json",
+    );
+    assert_eq!(report["function"], "scaling-guard");
+    assert_eq!(report["summary"]["created"], 1, "{report:#}");
+    let role = account
+        .iam
+        .get_role()
+        .role_name("AWSServiceRoleForApplicationAutoScaling_ECSService")
+        .send()
+        .await
+        .expect("the binary created the scaling service-linked role in moto");
+    assert!(role.role.is_some());
+}
+
+/// Invokes `function` with a sample event rewritten for `account`; returns event and report.
+fn invoke_sample(port: u16, account: &Account, function: &str, file: &str) -> (Value, Value) {
+    let event = account.event(file);
+    let data = std::env::temp_dir().join(format!("warden-event-{}-{file}", account.id));
+    std::fs::write(&data, event.to_string()).unwrap();
+    let invoked = invoke(port, function, &["--data-file".as_ref(), data.as_os_str()]);
+    let _ = std::fs::remove_file(&data);
+    assert!(
+        invoked.status.success(),
+        "invoke {function} failed: {}",
+        String::from_utf8_lossy(&invoked.stderr)
+    );
+    let report = serde_json::from_slice(&invoked.stdout).expect("the report is JSON");
+    (event, report)
 }

@@ -1,0 +1,239 @@
+//! Alarm checks against answers moto cannot give: a paginated DescribeAlarms whose prefix
+//! match includes another policy's alarm, CloudWatch refusing a write, and a target-tracking
+//! policy put again whose alarms do not come back.
+
+use aws_sdk_applicationautoscaling::operation::put_scaling_policy::PutScalingPolicyOutput;
+use aws_sdk_applicationautoscaling::primitives::DateTime;
+use aws_sdk_applicationautoscaling::types::{
+    AdjustmentType, Alarm, MetricType, PolicyType, PredefinedMetricSpecification,
+    ScalableDimension, ScalingPolicy, ServiceNamespace, StepAdjustment,
+    StepScalingPolicyConfiguration, TargetTrackingScalingPolicyConfiguration,
+};
+use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
+use aws_sdk_cloudwatch::types::MetricAlarm;
+use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+use aws_sdk_ecs::types::Service;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use ecs_warden::alarms::{
+    ensure_step_alarm, ensure_target_tracking_alarms, AlarmSettings, ServiceTarget,
+};
+use ecs_warden::aws::Clients;
+use ecs_warden::report::Status;
+use ecs_warden::roles::Scope;
+use ecs_warden::settings::Mode;
+
+const POLICY_ARN: &str = "arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:1f2e3d4c-0000-4000-8000-000000000001:resource/ecs/service/payments/web:policyName/cpu-scale-out";
+
+fn scope() -> Scope {
+    Scope {
+        mode: Mode::Enforce,
+        account: "111122223333".into(),
+        partition: "aws",
+        event_id: "test-event".into(),
+        cause: "aws.application-autoscaling:PutScalingPolicy".into(),
+    }
+}
+
+fn target() -> ServiceTarget {
+    ServiceTarget::from_resource_id("service/payments/web").unwrap()
+}
+
+fn clients(autoscaling: &[&Rule], cloudwatch: &[&Rule], ecs: &[&Rule]) -> Clients {
+    Clients {
+        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[] as &[&Rule]),
+        autoscaling: mock_client!(
+            aws_sdk_applicationautoscaling,
+            RuleMode::MatchAny,
+            autoscaling
+        ),
+        cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, cloudwatch),
+        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, ecs),
+    }
+}
+
+fn step_policy() -> ScalingPolicy {
+    let config = StepScalingPolicyConfiguration::builder()
+        .adjustment_type(AdjustmentType::ChangeInCapacity)
+        .step_adjustments(
+            StepAdjustment::builder()
+                .metric_interval_lower_bound(0.0)
+                .scaling_adjustment(1)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    policy(PolicyType::StepScaling)
+        .step_scaling_policy_configuration(config)
+        .build()
+        .unwrap()
+}
+
+fn policy(
+    kind: PolicyType,
+) -> aws_sdk_applicationautoscaling::types::builders::ScalingPolicyBuilder {
+    ScalingPolicy::builder()
+        .policy_arn(POLICY_ARN)
+        .policy_name("cpu-scale-out")
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id("service/payments/web")
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .policy_type(kind)
+        .creation_time(DateTime::from_secs(0))
+}
+
+fn alarm(name: &str, action: &str) -> MetricAlarm {
+    MetricAlarm::builder()
+        .alarm_name(name)
+        .alarm_arn(format!(
+            "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:{name}"
+        ))
+        .alarm_actions(action)
+        .build()
+}
+
+fn cloudwatch_error(code: &str, message: &str) -> Option<String> {
+    Some(format!(
+        "<ErrorResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\"><Error><Type>Sender</Type>\
+         <Code>{code}</Code><Message>{message}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"
+    ))
+}
+
+#[tokio::test]
+async fn only_an_exact_action_counts_and_every_page_is_read() {
+    use aws_sdk_cloudwatch::Client;
+    // The prefix also matches cpu-scale-out-2's alarm, on the first page.
+    let first = mock!(Client::describe_alarms)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(|| {
+            DescribeAlarmsOutput::builder()
+                .metric_alarms(alarm("other", &format!("{POLICY_ARN}-2")))
+                .next_token("page-2")
+                .build()
+        });
+    let second = mock!(Client::describe_alarms)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_output(|| {
+            DescribeAlarmsOutput::builder()
+                .metric_alarms(alarm("team-cpu-high", POLICY_ARN))
+                .build()
+        });
+    let clients = clients(&[], &[&first, &second], &[]);
+    let finding = ensure_step_alarm(
+        &clients,
+        &scope(),
+        "eu-west-1",
+        &AlarmSettings::default(),
+        &target(),
+        &step_policy(),
+    )
+    .await;
+    assert_eq!(finding.status, Status::Compliant, "{}", finding.detail);
+    assert!(
+        finding.detail.contains("team-cpu-high"),
+        "{}",
+        finding.detail
+    );
+    assert!(!finding.detail.contains("other"), "{}", finding.detail);
+    assert_eq!(second.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_alarm_write_is_a_failed_finding_naming_the_permission() {
+    use aws_sdk_cloudwatch::Client;
+    let none =
+        mock!(Client::describe_alarms).then_output(|| DescribeAlarmsOutput::builder().build());
+    let denied = mock!(Client::put_metric_alarm)
+        .sequence()
+        .http_status(
+            403,
+            cloudwatch_error(
+                "AccessDenied",
+                "User is not authorized to perform: cloudwatch:PutMetricAlarm",
+            ),
+        )
+        .build();
+    let service = mock!(aws_sdk_ecs::Client::describe_services).then_output(|| {
+        DescribeServicesOutput::builder()
+            .services(
+                Service::builder()
+                    .service_name("web")
+                    .status("ACTIVE")
+                    .build(),
+            )
+            .build()
+    });
+    let clients = clients(&[], &[&none, &denied], &[&service]);
+    let finding = ensure_step_alarm(
+        &clients,
+        &scope(),
+        "eu-west-1",
+        &AlarmSettings::default(),
+        &target(),
+        &step_policy(),
+    )
+    .await;
+    assert_eq!(finding.status, Status::Failed);
+    assert!(
+        finding.detail.contains("lacks cloudwatch:PutMetricAlarm"),
+        "{}",
+        finding.detail
+    );
+    assert_eq!(denied.num_calls(), 1, "access denied is not retried");
+}
+
+/// The two alarms Application Auto Scaling lists for the target-tracking policy.
+fn tt_alarms() -> Vec<Alarm> {
+    ["tt-high", "tt-low"]
+        .map(|name| {
+            Alarm::builder()
+                .alarm_name(name)
+                .alarm_arn(format!("arn:{name}"))
+                .build()
+                .unwrap()
+        })
+        .to_vec()
+}
+
+#[tokio::test]
+async fn a_re_put_whose_alarms_do_not_come_back_is_failed_not_repaired() {
+    use aws_sdk_cloudwatch::Client;
+    let tracked = policy(PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(
+            TargetTrackingScalingPolicyConfiguration::builder()
+                .target_value(60.0)
+                .predefined_metric_specification(
+                    PredefinedMetricSpecification::builder()
+                        .predefined_metric_type(MetricType::EcsServiceAverageCpuUtilization)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .set_alarms(Some(tt_alarms()))
+        .build()
+        .unwrap();
+    let only_low = mock!(Client::describe_alarms).then_output(|| {
+        DescribeAlarmsOutput::builder()
+            .metric_alarms(alarm("tt-low", "x"))
+            .build()
+    });
+    let put = mock!(aws_sdk_applicationautoscaling::Client::put_scaling_policy)
+        .match_requests(|r| {
+            r.policy_type() == Some(&PolicyType::TargetTrackingScaling)
+                && r.target_tracking_scaling_policy_configuration()
+                    .is_some_and(|c| c.target_value() == 60.0)
+        })
+        .then_output(|| {
+            PutScalingPolicyOutput::builder()
+                .policy_arn(POLICY_ARN)
+                .set_alarms(Some(tt_alarms()))
+                .build()
+                .unwrap()
+        });
+    let clients = clients(&[&put], &[&only_low], &[]);
+    let finding = ensure_target_tracking_alarms(&clients, &scope(), &tracked).await;
+    assert_eq!(finding.status, Status::Failed, "{}", finding.detail);
+    assert!(finding.detail.contains("tt-high"), "{}", finding.detail);
+    assert_eq!(put.num_calls(), 1, "the same configuration was put once");
+}
