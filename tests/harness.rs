@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_iam::config::Credentials;
 use ecs_warden::alarms::AlarmSettings;
-use ecs_warden::aws::{self, CallLog, Clients};
+use ecs_warden::aws::{self, CallLog, Clients, Regional};
+use ecs_warden::deletion::SlrDeletion;
 use ecs_warden::ecs_role_guard::EcsRoleGuard;
 use ecs_warden::scaling_guard::ScalingGuard;
 use ecs_warden::settings::{Mode, Settings};
@@ -209,6 +210,35 @@ impl Account {
         let settings = settings(mode, Duration::ZERO);
         let guard = ScalingGuard::new(clients, settings, alarm_defaults, calls.clone());
         (guard, calls)
+    }
+
+    /// An `slr-deletion` as a fresh container would build it, with its call log.
+    pub fn slr_deletion(&self, mode: Mode) -> (SlrDeletion, CallLog) {
+        let calls = CallLog::default();
+        let deletion = SlrDeletion::new(
+            Clients::new(&self.config, &calls),
+            Regional::new(&self.config, &calls),
+            settings(mode, Duration::ZERO),
+            calls.clone(),
+        );
+        (deletion, calls)
+    }
+
+    /// Starts `count` EC2 instances in `region` (through boto3: the EC2 SDK crate is too
+    /// heavy to build for this) and returns their ids.
+    pub fn run_instances(&self, region: &str, count: usize) -> Vec<String> {
+        let out = Command::new(venv_bin("python"))
+            .arg(root().join("tests/arrange.py"))
+            .args(["run-instances", region, &count.to_string()])
+            .envs(self.env())
+            .output()
+            .expect("run tests/arrange.py");
+        assert!(
+            out.status.success(),
+            "arrange.py: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("instance ids")
     }
 
     /// A sample event from `events/`, rewritten for this account.

@@ -1,11 +1,12 @@
 //! Talking to AWS: clients built once per container, the log of the calls an invocation
 //! makes, and reading the errors calls return.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -62,6 +63,11 @@ recorded_client!(
     ecs_client,
     aws_sdk_ecs
 );
+recorded_client!(
+    /// An STS client that records its calls in `calls`.
+    sts_client,
+    aws_sdk_sts
+);
 
 /// The clients of one region, built once per container and shared by its invocations.
 #[derive(Debug, Clone)]
@@ -74,6 +80,8 @@ pub struct Clients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// ECS.
     pub ecs: aws_sdk_ecs::Client,
+    /// STS: who the function is.
+    pub sts: aws_sdk_sts::Client,
 }
 
 impl Clients {
@@ -84,12 +92,68 @@ impl Clients {
             autoscaling: autoscaling_client(config, calls),
             cloudwatch: cloudwatch_client(config, calls),
             ecs: ecs_client(config, calls),
+            sts: sts_client(config, calls),
         }
     }
 
     /// The region the regional clients act in.
     pub fn region(&self) -> Option<&str> {
         self.cloudwatch.config().region().map(|r| r.as_ref())
+    }
+}
+
+/// Clients for any region, built on first use and kept for the container's life: sweeps
+/// and the deletion inventory act in several regions from one function.
+#[derive(Debug, Clone)]
+pub struct Regional(Arc<RegionalSource>);
+
+#[derive(Debug)]
+enum RegionalSource {
+    Config {
+        config: Box<SdkConfig>,
+        calls: CallLog,
+        built: Mutex<HashMap<String, Clients>>,
+    },
+    Fixed(Clients),
+}
+
+impl Regional {
+    /// Clients over `config` with the region replaced, recording into `calls`.
+    pub fn new(config: &SdkConfig, calls: &CallLog) -> Self {
+        Self(Arc::new(RegionalSource::Config {
+            config: Box::new(config.clone()),
+            calls: calls.clone(),
+            built: Mutex::default(),
+        }))
+    }
+
+    /// The same clients whatever the region: for tests whose mocks do not care.
+    pub fn fixed(clients: Clients) -> Self {
+        Self(Arc::new(RegionalSource::Fixed(clients)))
+    }
+
+    /// The clients acting in `region`.
+    pub fn clients(&self, region: &str) -> Clients {
+        match &*self.0 {
+            RegionalSource::Fixed(clients) => clients.clone(),
+            RegionalSource::Config {
+                config,
+                calls,
+                built,
+            } => {
+                let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+                built
+                    .entry(region.to_owned())
+                    .or_insert_with(|| {
+                        let regional = config
+                            .to_builder()
+                            .region(Region::new(region.to_owned()))
+                            .build();
+                        Clients::new(&regional, calls)
+                    })
+                    .clone()
+            }
+        }
     }
 }
 

@@ -6,6 +6,8 @@
 pub mod alarms;
 pub mod aws;
 pub mod catalog;
+pub mod clusters;
+pub mod deletion;
 pub mod ecs_role_guard;
 pub mod events;
 pub mod report;

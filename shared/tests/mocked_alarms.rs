@@ -48,6 +48,7 @@ fn clients(autoscaling: &[&Rule], cloudwatch: &[&Rule], ecs: &[&Rule]) -> Client
         ),
         cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, cloudwatch),
         ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, ecs),
+        sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[] as &[&Rule]),
     }
 }
 

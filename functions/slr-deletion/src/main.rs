@@ -1,0 +1,24 @@
+//! Lambda entry point: builds the AWS clients once per container and serves deletion steps.
+
+use ecs_warden::aws::{self, CallLog, Clients, Regional};
+use ecs_warden::deletion::SlrDeletion;
+use ecs_warden::settings::Settings;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = Settings::from_env()?;
+    let calls = CallLog::default();
+    let config = aws::sdk_config().await;
+    let deletion = SlrDeletion::new(
+        Clients::new(&config, &calls),
+        Regional::new(&config, &calls),
+        settings,
+        calls,
+    );
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        deletion.handle_payload(event.payload)
+    }))
+    .await
+}

@@ -1,0 +1,374 @@
+//! ECS clusters in one region: what uses `AWSServiceRoleForECS` there, and removing it in
+//! seed 004's order (scale services to 0, delete them, force-deregister container
+//! instances, delete the clusters), one step at a time.
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws::CallError;
+use crate::report::{Finding, Status};
+use crate::roles::Scope;
+use crate::settings::Mode;
+
+/// The most clusters one DescribeClusters call accepts.
+const DESCRIBE_CLUSTERS_MAX: usize = 100;
+/// The most services one DescribeServices call accepts.
+const DESCRIBE_SERVICES_MAX: usize = 10;
+/// ECS's answers to DeleteCluster while something still runs in it: worth retrying later.
+const STILL_IN_USE: [&str; 3] = [
+    "ClusterContainsServicesException",
+    "ClusterContainsContainerInstancesException",
+    "ClusterContainsTasksException",
+];
+
+/// One service, as the inventory saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceInventory {
+    /// The service ARN.
+    pub arn: String,
+    /// `ACTIVE` or `DRAINING` (`INACTIVE` services are left out).
+    pub status: String,
+    /// Tasks the service asks for.
+    pub desired_count: i32,
+    /// Tasks running now.
+    pub running_count: i32,
+}
+
+/// One cluster and what runs in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterInventory {
+    /// The cluster ARN.
+    pub arn: String,
+    /// Its services that are not yet inactive.
+    pub services: Vec<ServiceInventory>,
+    /// Its registered container instances' ARNs.
+    pub container_instances: Vec<String>,
+}
+
+/// The clusters of one region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionInventory {
+    /// The region.
+    pub region: String,
+    /// Its clusters.
+    pub clusters: Vec<ClusterInventory>,
+}
+
+impl RegionInventory {
+    /// "2 cluster(s), 3 service(s) (2 above 0 tasks), 1 container instance(s)".
+    pub fn summary(&self) -> String {
+        let services: Vec<&ServiceInventory> =
+            self.clusters.iter().flat_map(|c| &c.services).collect();
+        let scaled = services.iter().filter(|s| s.desired_count > 0).count();
+        let instances: usize = self
+            .clusters
+            .iter()
+            .map(|c| c.container_instances.len())
+            .sum();
+        format!(
+            "{} cluster(s), {} service(s) ({scaled} above 0 tasks), {instances} container instance(s)",
+            self.clusters.len(),
+            services.len()
+        )
+    }
+}
+
+/// Lists every cluster of the region with its services and container instances, paginated.
+pub async fn inventory(
+    ecs: &aws_sdk_ecs::Client,
+    region: &str,
+) -> Result<RegionInventory, CallError> {
+    let mut listed = Vec::new();
+    let mut arns = ecs.list_clusters().into_paginator().items().send();
+    while let Some(arn) = arns.next().await {
+        listed.push(arn.map_err(|e| CallError::from_sdk(&e))?);
+    }
+    let mut clusters = Vec::new();
+    for chunk in listed.chunks(DESCRIBE_CLUSTERS_MAX) {
+        let out = ecs
+            .describe_clusters()
+            .set_clusters(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| CallError::from_sdk(&e))?;
+        // A deleted cluster stays listed as INACTIVE for a while; it no longer uses the role.
+        for cluster in out
+            .clusters()
+            .iter()
+            .filter(|c| c.status() != Some("INACTIVE"))
+        {
+            let arn = cluster.cluster_arn().unwrap_or_default().to_owned();
+            clusters.push(cluster_inventory(ecs, arn).await?);
+        }
+    }
+    Ok(RegionInventory {
+        region: region.to_owned(),
+        clusters,
+    })
+}
+
+async fn cluster_inventory(
+    ecs: &aws_sdk_ecs::Client,
+    arn: String,
+) -> Result<ClusterInventory, CallError> {
+    let mut service_arns = Vec::new();
+    let mut pages = ecs
+        .list_services()
+        .cluster(&arn)
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(service) = pages.next().await {
+        service_arns.push(service.map_err(|e| CallError::from_sdk(&e))?);
+    }
+    let mut services = Vec::new();
+    for chunk in service_arns.chunks(DESCRIBE_SERVICES_MAX) {
+        let out = ecs
+            .describe_services()
+            .cluster(&arn)
+            .set_services(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| CallError::from_sdk(&e))?;
+        // ListServices can still name a service that has just become inactive.
+        services.extend(
+            out.services()
+                .iter()
+                .filter(|s| s.status() != Some("INACTIVE"))
+                .map(|s| ServiceInventory {
+                    arn: s.service_arn().unwrap_or_default().to_owned(),
+                    status: s.status().unwrap_or_default().to_owned(),
+                    desired_count: s.desired_count(),
+                    running_count: s.running_count(),
+                }),
+        );
+    }
+    let mut container_instances = Vec::new();
+    let mut pages = ecs
+        .list_container_instances()
+        .cluster(&arn)
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(instance) = pages.next().await {
+        container_instances.push(instance.map_err(|e| CallError::from_sdk(&e))?);
+    }
+    Ok(ClusterInventory {
+        arn,
+        services,
+        container_instances,
+    })
+}
+
+/// What one drain step did in a region.
+#[derive(Debug, Default)]
+pub struct DrainStep {
+    /// Every resource deleted (services, deregistered container instances, clusters).
+    pub deleted: Vec<String>,
+    /// One finding per write made (or, in audit mode, that would be made) and per failure.
+    pub findings: Vec<Finding>,
+    /// What is still in the way and why the step does not go further now.
+    pub waiting: Vec<String>,
+    /// A failure that more waiting will not cure (access denied, an unexpected answer).
+    pub stuck: bool,
+    /// The region has no cluster left.
+    pub clear: bool,
+}
+
+/// Takes the region one step further towards having no cluster, never sleeping: services
+/// still draining and clusters ECS refuses to delete yet are left for the next step.
+pub async fn drain_step(ecs: &aws_sdk_ecs::Client, region: &str, scope: &Scope) -> DrainStep {
+    let mut step = DrainStep::default();
+    let found = match inventory(ecs, region).await {
+        Ok(found) => found,
+        Err(e) => {
+            note_failure(&mut step, region, &e, e.explain("ecs:ListClusters", region));
+            return step;
+        }
+    };
+    for cluster in &found.clusters {
+        drain_cluster(ecs, scope, cluster, &mut step).await;
+    }
+    step.clear = found.clusters.len()
+        == step
+            .deleted
+            .iter()
+            .filter(|arn| found.clusters.iter().any(|c| &c.arn == *arn))
+            .count();
+    step
+}
+
+async fn drain_cluster(
+    ecs: &aws_sdk_ecs::Client,
+    scope: &Scope,
+    cluster: &ClusterInventory,
+    step: &mut DrainStep,
+) {
+    let audit = scope.mode == Mode::Audit;
+    for service in &cluster.services {
+        if service.status != "ACTIVE" {
+            step.waiting.push(format!(
+                "service {} is {} with {} task(s) running",
+                service.arn, service.status, service.running_count
+            ));
+            continue;
+        }
+        if service.desired_count > 0 {
+            let why = format!(
+                "scale to 0 from {} before deleting it",
+                service.desired_count
+            );
+            if audit {
+                step.findings
+                    .push(would(&service.arn, "scale_service", &why));
+            } else {
+                scope.log_write("ecs:UpdateService", &service.arn, &why);
+                let scaled = ecs
+                    .update_service()
+                    .cluster(&cluster.arn)
+                    .service(&service.arn)
+                    .desired_count(0)
+                    .send()
+                    .await;
+                if let Err(e) = scaled {
+                    let err = CallError::from_sdk(&e);
+                    let detail = err.explain("ecs:UpdateService", &service.arn);
+                    note_failure(step, &service.arn, &err, detail);
+                    continue;
+                }
+                step.findings
+                    .push(done(&service.arn, "scale_service", &why));
+            }
+        }
+        let why = "delete the service (scaled to 0)";
+        if audit {
+            step.findings
+                .push(would(&service.arn, "delete_service", why));
+            continue;
+        }
+        scope.log_write("ecs:DeleteService", &service.arn, why);
+        match ecs
+            .delete_service()
+            .cluster(&cluster.arn)
+            .service(&service.arn)
+            .send()
+            .await
+        {
+            Ok(_) => {
+                step.findings
+                    .push(done(&service.arn, "delete_service", why));
+                step.deleted.push(service.arn.clone());
+                step.waiting
+                    .push(format!("service {} is draining", service.arn));
+            }
+            Err(e) => {
+                let err = CallError::from_sdk(&e);
+                let detail = err.explain("ecs:DeleteService", &service.arn);
+                note_failure(step, &service.arn, &err, detail);
+            }
+        }
+    }
+    for instance in &cluster.container_instances {
+        let why = "force-deregister the container instance";
+        if audit {
+            step.findings
+                .push(would(instance, "deregister_instance", why));
+            continue;
+        }
+        scope.log_write("ecs:DeregisterContainerInstance", instance, why);
+        match ecs
+            .deregister_container_instance()
+            .cluster(&cluster.arn)
+            .container_instance(instance)
+            .force(true)
+            .send()
+            .await
+        {
+            Ok(_) => {
+                step.findings
+                    .push(done(instance, "deregister_instance", why));
+                step.deleted.push(instance.clone());
+            }
+            Err(e) => {
+                let err = CallError::from_sdk(&e);
+                let detail = err.explain("ecs:DeregisterContainerInstance", instance);
+                note_failure(step, instance, &err, detail);
+            }
+        }
+    }
+    // Services deleted this step are still draining: the cluster goes in a later step.
+    if !cluster.services.is_empty() {
+        step.waiting.push(format!(
+            "cluster {} waits for its services to go inactive",
+            cluster.arn
+        ));
+        return;
+    }
+    let why = "delete the cluster (no service left)";
+    if audit {
+        step.findings
+            .push(would(&cluster.arn, "delete_cluster", why));
+        return;
+    }
+    scope.log_write("ecs:DeleteCluster", &cluster.arn, why);
+    match ecs.delete_cluster().cluster(&cluster.arn).send().await {
+        Ok(_) => {
+            step.findings
+                .push(done(&cluster.arn, "delete_cluster", why));
+            step.deleted.push(cluster.arn.clone());
+        }
+        Err(e) => {
+            let err = CallError::from_sdk(&e);
+            if STILL_IN_USE.contains(&err.code.as_str()) {
+                step.waiting.push(format!(
+                    "cluster {} not deleted yet ({}: {}); retried next step",
+                    cluster.arn, err.code, err.message
+                ));
+            } else {
+                let detail = err.explain("ecs:DeleteCluster", &cluster.arn);
+                note_failure(step, &cluster.arn, &err, detail);
+            }
+        }
+    }
+}
+
+fn done(resource: &str, check: &'static str, why: &str) -> Finding {
+    Finding::new(resource, check, Status::Repaired, format!("done: {why}"))
+}
+
+fn would(resource: &str, check: &'static str, why: &str) -> Finding {
+    Finding::new(
+        resource,
+        check,
+        Status::WouldRepair,
+        format!("audit mode; would {why}"),
+    )
+}
+
+/// Records a failed call; only a throttle or a fault without an answer is worth retrying.
+fn note_failure(step: &mut DrainStep, resource: &str, err: &CallError, detail: String) {
+    if is_transient(err) {
+        step.waiting
+            .push(format!("{resource}: {detail}; retried next step"));
+    } else {
+        step.stuck = true;
+    }
+    step.findings
+        .push(Finding::new(resource, "drain", Status::Failed, detail));
+}
+
+/// A failure that the same call can get past later: throttling, a server fault, no answer.
+pub fn is_transient(err: &CallError) -> bool {
+    err.code.is_empty()
+        || err.code.contains("Throttl")
+        || matches!(
+            err.code.as_str(),
+            "RequestLimitExceeded"
+                | "TooManyRequestsException"
+                | "ServiceUnavailable"
+                | "ServiceUnavailableException"
+                | "InternalFailure"
+                | "InternalError"
+                | "ServerException"
+                | "ServiceFailure"
+        )
+}

@@ -1,0 +1,376 @@
+//! slr-deletion against moto: two regions with clusters, services (some scaled above 0) and
+//! container instances. Every step's output goes through JSON and back in as the next
+//! input, as the state machine does; the tests assert on the ECS and IAM state moto holds.
+
+use aws_config::Region;
+use ecs_warden::catalog::ECS_SERVICE_LINKED_ROLE;
+use ecs_warden::deletion::{Answer, DeletionState, SlrDeletion};
+use ecs_warden::report::Status;
+use ecs_warden::settings::Mode;
+use serde_json::{json, Value};
+use warden_tests::{writes, Account};
+
+const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
+const START: i64 = 1_790_000_000;
+
+struct World {
+    account: Account,
+}
+
+impl World {
+    /// The ECS role, and in each region clusters with services and container instances.
+    async fn new() -> Self {
+        let account = Account::new().await;
+        account
+            .iam
+            .create_service_linked_role()
+            .aws_service_name("ecs.amazonaws.com")
+            .send()
+            .await
+            .unwrap();
+        let world = Self { account };
+        world
+            .cluster("eu-west-1", "payments", &[("web", 3), ("worker", 0)], 2)
+            .await;
+        world.cluster("us-east-1", "batch", &[("jobs", 1)], 1).await;
+        world.cluster("us-east-1", "spare", &[], 0).await;
+        world
+    }
+
+    fn ecs(&self, region: &str) -> aws_sdk_ecs::Client {
+        let config = self
+            .account
+            .config
+            .to_builder()
+            .region(Region::new(region.to_owned()))
+            .build();
+        aws_sdk_ecs::Client::new(&config)
+    }
+
+    async fn cluster(&self, region: &str, name: &str, services: &[(&str, i32)], instances: usize) {
+        let ecs = self.ecs(region);
+        ecs.create_cluster()
+            .cluster_name(name)
+            .send()
+            .await
+            .unwrap();
+        for (service, desired) in services {
+            ecs.create_service()
+                .cluster(name)
+                .service_name(*service)
+                .desired_count(*desired)
+                .send()
+                .await
+                .unwrap();
+        }
+        for instance in self.account.run_instances(region, instances) {
+            ecs.register_container_instance()
+                .cluster(name)
+                .instance_identity_document(json!({ "instanceId": instance }).to_string())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
+    /// How many clusters that are not INACTIVE each region holds.
+    async fn clusters(&self) -> Vec<(String, usize)> {
+        let mut all = Vec::new();
+        for region in REGIONS {
+            let ecs = self.ecs(region);
+            let listed = ecs.list_clusters().send().await.unwrap();
+            let described = ecs
+                .describe_clusters()
+                .set_clusters(Some(listed.cluster_arns().to_vec()))
+                .send()
+                .await
+                .unwrap();
+            let live = described
+                .clusters()
+                .iter()
+                .filter(|c| c.status() != Some("INACTIVE"))
+                .count();
+            all.push((region.to_owned(), live));
+        }
+        all
+    }
+
+    async fn role_exists(&self) -> bool {
+        self.account
+            .iam
+            .get_role()
+            .role_name(ECS_SERVICE_LINKED_ROLE.name)
+            .send()
+            .await
+            .is_ok()
+    }
+
+    /// Runs the deletion to its end, feeding each output back through JSON and honouring
+    /// `wait_seconds` on a simulated clock; returns every step's output.
+    async fn run(&self, mode: Mode, start: Value) -> Vec<Value> {
+        let (deletion, _) = self.account.slr_deletion(mode);
+        drive(&deletion, start).await
+    }
+}
+
+async fn drive(deletion: &SlrDeletion, start: Value) -> Vec<Value> {
+    let mut input = start;
+    let mut now = START as u64;
+    let mut outputs = Vec::new();
+    for _ in 0..30 {
+        let Answer::Step(out) = deletion.handle_at(input, now).await.expect("accepted") else {
+            panic!("a deletion step")
+        };
+        let json = serde_json::to_value(&*out).unwrap();
+        let back: DeletionState = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, out.state, "the state round-trips through JSON");
+        outputs.push(json.clone());
+        if out.state.done {
+            return outputs;
+        }
+        now += out.state.wait_seconds;
+        input = json;
+    }
+    panic!("no end after 30 steps: {outputs:#?}")
+}
+
+fn all_writes(outputs: &[Value]) -> Vec<String> {
+    let calls: Vec<String> = outputs
+        .iter()
+        .flat_map(|o| o["aws_calls"].as_array().unwrap().clone())
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    writes(&calls).into_iter().cloned().collect()
+}
+
+#[tokio::test]
+async fn without_drain_clusters_block_the_deletion_and_nothing_changes() {
+    let world = World::new().await;
+    let outputs = world
+        .run(
+            Mode::Enforce,
+            world.account.event("slr-deletion-start.json"),
+        )
+        .await;
+    assert_eq!(outputs.len(), 1, "the plan ends it");
+    let last = &outputs[0];
+    assert_eq!(last["outcome"], "blocked");
+    assert_eq!(last["done"], true);
+    let inventory = last["inventory"].as_array().unwrap();
+    assert_eq!(inventory.len(), 2);
+    let eu = &inventory[0];
+    assert_eq!(eu["region"], "eu-west-1");
+    let payments = &eu["clusters"][0];
+    assert!(payments["arn"]
+        .as_str()
+        .unwrap()
+        .ends_with("cluster/payments"));
+    let desired: Vec<i64> = payments["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["desired_count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(desired, [3, 0]);
+    assert_eq!(payments["container_instances"].as_array().unwrap().len(), 2);
+    let us = &inventory[1];
+    assert_eq!(us["clusters"].as_array().unwrap().len(), 2);
+    assert!(last["reason"].as_str().unwrap().contains("drain"));
+
+    assert!(all_writes(&outputs).is_empty());
+    assert_eq!(
+        world.clusters().await,
+        [("eu-west-1".into(), 1), ("us-east-1".into(), 2)]
+    );
+    assert!(world.role_exists().await);
+}
+
+#[tokio::test]
+async fn with_drain_and_the_right_confirm_everything_goes_and_so_does_the_role() {
+    let world = World::new().await;
+    let outputs = world
+        .run(
+            Mode::Enforce,
+            world.account.event("slr-deletion-start-drain.json"),
+        )
+        .await;
+    let last = outputs.last().unwrap();
+    assert_eq!(last["outcome"], "deleted", "{last:#}");
+    let phases: Vec<&str> = outputs
+        .iter()
+        .map(|o| o["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases.first(), Some(&"drain"));
+    assert!(phases.contains(&"poll"), "{phases:?}");
+
+    assert_eq!(
+        world.clusters().await,
+        [("eu-west-1".into(), 0), ("us-east-1".into(), 0)]
+    );
+    assert!(!world.role_exists().await);
+    // Every service, instance and cluster is listed as deleted, in the seed's order.
+    let deleted: Vec<&str> = last["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        deleted.iter().filter(|d| d.contains(":service/")).count(),
+        3
+    );
+    assert_eq!(
+        deleted
+            .iter()
+            .filter(|d| d.contains(":container-instance/"))
+            .count(),
+        3
+    );
+    assert_eq!(
+        deleted.iter().filter(|d| d.contains(":cluster/")).count(),
+        3
+    );
+    let writes = all_writes(&outputs);
+    let first = |call: &str| writes.iter().position(|w| w == call).unwrap();
+    assert!(first("ecs:UpdateService") < first("ecs:DeleteService"));
+    assert!(first("ecs:DeleteService") < first("ecs:DeleteCluster"));
+    assert!(first("ecs:DeregisterContainerInstance") < first("ecs:DeleteCluster"));
+    assert_eq!(writes.last().unwrap(), "iam:DeleteServiceLinkedRole");
+    assert_eq!(
+        writes.iter().filter(|w| *w == "ecs:UpdateService").count(),
+        2,
+        "only the two services above 0 are scaled"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_confirm_is_refused_before_any_write() {
+    let world = World::new().await;
+    let mut start = world.account.event("slr-deletion-start-drain.json");
+    start["confirm_account"] = "999999999999".into();
+    let outputs = world.run(Mode::Enforce, start).await;
+    let last = outputs.last().unwrap();
+    assert_eq!(last["outcome"], "failed");
+    let refusal = last["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "confirm")
+        .expect("a confirm finding");
+    assert!(refusal["detail"]
+        .as_str()
+        .unwrap()
+        .contains(&world.account.id));
+    assert!(all_writes(&outputs).is_empty());
+    assert_eq!(
+        world.clusters().await,
+        [("eu-west-1".into(), 1), ("us-east-1".into(), 2)]
+    );
+    assert!(world.role_exists().await);
+}
+
+#[tokio::test]
+async fn drain_without_a_confirm_is_bad_input_and_makes_no_call() {
+    let world = World::new().await;
+    let (deletion, calls) = world.account.slr_deletion(Mode::Enforce);
+    let mut start = world.account.event("slr-deletion-start-drain.json");
+    start.as_object_mut().unwrap().remove("confirm_account");
+    let err = deletion.handle_at(start, START as u64).await.unwrap_err();
+    assert!(err.to_string().contains("confirm_account"), "{err}");
+    assert!(calls.take().is_empty());
+}
+
+#[tokio::test]
+async fn audit_mode_reports_the_drain_and_writes_nothing() {
+    let world = World::new().await;
+    let outputs = world
+        .run(
+            Mode::Audit,
+            world.account.event("slr-deletion-start-drain.json"),
+        )
+        .await;
+    let last = outputs.last().unwrap();
+    assert_eq!(last["outcome"], "blocked");
+    let would: Vec<&str> = last["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "would_repair")
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    assert!(would.contains(&"scale_service") && would.contains(&"deregister_instance"));
+    assert!(all_writes(&outputs).is_empty());
+    assert!(world.role_exists().await);
+    assert_eq!(
+        world.clusters().await,
+        [("eu-west-1".into(), 1), ("us-east-1".into(), 2)]
+    );
+}
+
+#[tokio::test]
+async fn a_deletion_made_elsewhere_is_polled_to_its_end() {
+    let world = World::new().await;
+    for region in REGIONS {
+        let ecs = world.ecs(region);
+        for arn in ecs
+            .list_clusters()
+            .send()
+            .await
+            .unwrap()
+            .cluster_arns()
+            .to_vec()
+        {
+            ecs.delete_cluster().cluster(arn).send().await.unwrap();
+        }
+    }
+    world
+        .account
+        .iam
+        .delete_service_linked_role()
+        .role_name(ECS_SERVICE_LINKED_ROLE.name)
+        .send()
+        .await
+        .unwrap();
+    let outputs = world
+        .run(
+            Mode::Enforce,
+            world.account.event("iam-delete-service-linked-role.json"),
+        )
+        .await;
+    let last = outputs.last().unwrap();
+    assert_eq!(last["outcome"], "deleted");
+    assert_eq!(last["event_id"], "5b4a3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c01");
+    assert!(all_writes(&outputs).is_empty(), "it only polls");
+}
+
+#[tokio::test]
+async fn only_the_description_can_be_edited() {
+    let world = World::new().await;
+    let (deletion, _) = world.account.slr_deletion(Mode::Enforce);
+    let edit = world.account.event("slr-update-description.json");
+    let Answer::Edit(report) = deletion.handle_at(edit.clone(), 0).await.unwrap() else {
+        panic!("an edit report")
+    };
+    assert_eq!(report.findings[0].status, Status::Repaired);
+    let role = world
+        .account
+        .iam
+        .get_role()
+        .role_name(ECS_SERVICE_LINKED_ROLE.name)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    assert_eq!(role.description(), edit["description"].as_str());
+
+    for action in ["update_trust", "rename", "attach_role_policy"] {
+        let mut other = edit.clone();
+        other["action"] = action.into();
+        let err = deletion.handle_at(other, 0).await.unwrap_err();
+        assert!(
+            err.to_string().contains("description") && err.to_string().contains("seed 004"),
+            "{err}"
+        );
+    }
+}
