@@ -4,14 +4,15 @@
 VENV ?= .venv
 export SAM_CLI_TELEMETRY = 0
 
-.PHONY: demo test build venv fmt-check lint cargo-test template-check
+.PHONY: demo test build venv fmt-check lint cargo-test template-check asl-check
 
 ## Run the product locally end to end on moto: replay events/ through the real functions.
 demo:
 	scripts/demo.sh
 
-## Every check CI runs: formatting, clippy, all tests (unit, moto, built binary), template.
-test: venv fmt-check lint cargo-test template-check
+## Every check CI runs: formatting, clippy, all tests (unit, moto, built binary), template,
+## state machine definitions.
+test: venv fmt-check lint cargo-test template-check asl-check
 
 ## sam build: every function as a release arm64 bootstrap, through cargo-lambda and zig.
 build: venv
@@ -32,3 +33,9 @@ cargo-test: venv
 template-check: venv
 	$(VENV)/bin/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/sam validate --lint --region us-east-1
+
+# cfn-lint does not read a DefinitionUri's ASL: a real validator (npm asl-validator, pinned
+# in scripts/asl/package-lock.json) does.
+asl-check:
+	npm ci --prefix scripts/asl --no-audit --no-fund --loglevel=error
+	scripts/asl/node_modules/.bin/asl-validator --json-path statemachine/slr-deletion.asl.json

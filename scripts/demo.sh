@@ -54,6 +54,7 @@ function_for() {
   case "$(basename "$1")" in
     ecs-*) echo ecs-role-guard ;;
     autoscaling-*) echo scaling-guard ;;
+    slr-* | iam-*) echo slr-deletion ;;
     *) return 1 ;;
   esac
 }
@@ -70,7 +71,7 @@ invoke() { # FUNCTION DATA-FILE
 echo
 echo "== replaying events/ (the ECS calls)"
 for event in events/*.json; do
-  case "$(basename "$event")" in autoscaling-*) continue ;; esac
+  case "$(basename "$event")" in ecs-*) ;; *) continue ;; esac
   fn=$(function_for "$event") || { echo "-- $event: no function handles it yet, skipped"; continue; }
   echo "-- $event -> $fn"
   invoke "$fn" "$event"
@@ -154,3 +155,31 @@ invoke scaling-guard events/autoscaling-put-step-policy-scale-in.json
 echo
 echo "== roles moto holds now"
 "$PY" scripts/show_roles.py
+
+echo
+echo "== deleting AWSServiceRoleForECS: slr-deletion driven step by step as the state machine"
+echo "   drives it (scripts/drive_deletion.py; waits scaled down 50x)"
+kill -s TERM -- "-$WATCH_PID" 2>/dev/null || true
+wait "$WATCH_PID" 2>/dev/null || true
+setsid "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --invoke-port "$LAMBDA_PORT" \
+  </dev/null >>"$LOGS/functions.log" 2>&1 &
+WATCH_PID=$!
+wait_port "$LAMBDA_PORT"
+"$PY" scripts/perform_call.py --fleet eu-west-1 checkout api=3 worker=0 2
+"$PY" scripts/perform_call.py --fleet us-east-1 batch jobs=1 1
+echo "-- events/slr-update-description.json -> slr-deletion (the one edit seed 004 allows)"
+invoke slr-deletion events/slr-update-description.json
+echo "-- events/slr-deletion-start.json: no drain, so the clusters block it"
+"$PY" scripts/drive_deletion.py events/slr-deletion-start.json --port "$LAMBDA_PORT" || true
+echo "-- events/slr-deletion-start-drain.json: drain, account $ACCOUNT confirmed"
+"$PY" scripts/drive_deletion.py events/slr-deletion-start-drain.json --port "$LAMBDA_PORT"
+echo "-- a deletion made elsewhere: the role is created again and deleted by hand; its"
+echo "   CloudTrail event (events/iam-delete-service-linked-role.json) starts a poll"
+"$PY" - <<'EOF'
+import boto3
+iam = boto3.client("iam")
+iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+task = iam.delete_service_linked_role(RoleName="AWSServiceRoleForECS")["DeletionTaskId"]
+print(f"   DeleteServiceLinkedRole by hand: task {task}")
+EOF
+"$PY" scripts/drive_deletion.py events/iam-delete-service-linked-role.json --port "$LAMBDA_PORT"

@@ -2,7 +2,9 @@
 replaying the event afterwards meets the state the real call would have left.
 
 Usage: python perform_call.py EVENT.json   (or --service CLUSTER/SERVICE [KEY=VALUE ...]
-to create the ECS cluster and service the samples scale, with those service tags)
+to create the ECS cluster and service the samples scale, with those service tags, or
+--fleet REGION CLUSTER SERVICE=DESIRED... INSTANCES to create a cluster with services and
+container instances for the deletion demo)
 """
 
 import json
@@ -33,6 +35,26 @@ def create_service(cluster_service, tags):
     print(f"   made ECS service {cluster}/{service}" + (f" tagged {' '.join(tags)}" if tags else ""))
 
 
+def create_fleet(region, cluster, rest):
+    *services, instances = rest
+    ecs = boto3.client("ecs", region_name=region)
+    ecs.create_cluster(clusterName=cluster)
+    for spec in services:
+        name, desired = spec.split("=")
+        ecs.create_service(cluster=cluster, serviceName=name, desiredCount=int(desired))
+    ec2 = boto3.client("ec2", region_name=region)
+    if int(instances):
+        image = ec2.describe_images(Owners=["amazon"], MaxResults=5)["Images"][0]["ImageId"]
+        started = ec2.run_instances(ImageId=image, MinCount=int(instances), MaxCount=int(instances))
+        for instance in started["Instances"]:
+            ecs.register_container_instance(
+                cluster=cluster,
+                instanceIdentityDocument=json.dumps({"instanceId": instance["InstanceId"]}),
+            )
+    print(f"   made ECS cluster {cluster} in {region}: services {' '.join(services) or '-'}, "
+          f"{instances} container instance(s)")
+
+
 def perform(path):
     detail = json.load(open(path))["detail"]
     name, params = detail["eventName"], pascal(detail["requestParameters"])
@@ -49,6 +71,8 @@ def perform(path):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--service"] and len(sys.argv) >= 3:
         create_service(sys.argv[2], sys.argv[3:])
+    elif sys.argv[1:2] == ["--fleet"] and len(sys.argv) >= 5:
+        create_fleet(sys.argv[2], sys.argv[3], sys.argv[4:])
     elif len(sys.argv) == 2:
         perform(sys.argv[1])
     else:

@@ -54,6 +54,8 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
             "ecs-role-guard",
             "-p",
             "scaling-guard",
+            "-p",
+            "slr-deletion",
         ])
         .current_dir(root())
         .status()
@@ -148,6 +150,12 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
         .await
         .expect("the binary created the scaling service-linked role in moto");
     assert!(role.role.is_some());
+
+    // A fresh account has no cluster: the plan step hands over to the submit step.
+    let (_, step) = invoke_sample(port, &account, "slr-deletion", "slr-deletion-start.json");
+    assert_eq!(step["function"], "slr-deletion");
+    assert_eq!(step["phase"], "submit", "{step:#}");
+    assert_eq!(step["done"], false);
 }
 
 /// Invokes `function` with a sample event rewritten for `account`; returns event and report.
