@@ -105,6 +105,16 @@ impl World {
             .is_ok()
     }
 
+    /// No write was made and the clusters and the role are all still there.
+    async fn assert_untouched(&self, outputs: &[Value]) {
+        assert!(all_writes(outputs).is_empty());
+        assert_eq!(
+            self.clusters().await,
+            [("eu-west-1".into(), 1), ("us-east-1".into(), 2)]
+        );
+        assert!(self.role_exists().await);
+    }
+
     /// Runs the deletion to its end, feeding each output back through JSON and honouring
     /// `wait_seconds` on a simulated clock; returns every step's output.
     async fn run(&self, mode: Mode, start: Value) -> Vec<Value> {
@@ -177,12 +187,7 @@ async fn without_drain_clusters_block_the_deletion_and_nothing_changes() {
     assert_eq!(us["clusters"].as_array().unwrap().len(), 2);
     assert!(last["reason"].as_str().unwrap().contains("drain"));
 
-    assert!(all_writes(&outputs).is_empty());
-    assert_eq!(
-        world.clusters().await,
-        [("eu-west-1".into(), 1), ("us-east-1".into(), 2)]
-    );
-    assert!(world.role_exists().await);
+    world.assert_untouched(&outputs).await;
 }
 
 #[tokio::test]
@@ -261,12 +266,7 @@ async fn a_wrong_confirm_is_refused_before_any_write() {
         .as_str()
         .unwrap()
         .contains(&world.account.id));
-    assert!(all_writes(&outputs).is_empty());
-    assert_eq!(
-        world.clusters().await,
-        [("eu-west-1".into(), 1), ("us-east-1".into(), 2)]
-    );
-    assert!(world.role_exists().await);
+    world.assert_untouched(&outputs).await;
 }
 
 #[tokio::test]
@@ -299,12 +299,7 @@ async fn audit_mode_reports_the_drain_and_writes_nothing() {
         .map(|f| f["check"].as_str().unwrap())
         .collect();
     assert!(would.contains(&"scale_service") && would.contains(&"deregister_instance"));
-    assert!(all_writes(&outputs).is_empty());
-    assert!(world.role_exists().await);
-    assert_eq!(
-        world.clusters().await,
-        [("eu-west-1".into(), 1), ("us-east-1".into(), 2)]
-    );
+    world.assert_untouched(&outputs).await;
 }
 
 #[tokio::test]
