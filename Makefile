@@ -4,7 +4,7 @@
 VENV ?= .venv
 export SAM_CLI_TELEMETRY = 0
 
-.PHONY: demo test build venv fmt-check lint cargo-test template-check asl-check
+.PHONY: demo test build venv fmt-check lint cargo-test template-check asl-check bench-reconcile
 
 ## Run the product locally end to end on moto: replay events/ through the real functions.
 demo:
@@ -39,3 +39,7 @@ template-check: venv
 asl-check:
 	npm ci --prefix scripts/asl --no-audit --no-fund --loglevel=error
 	scripts/asl/node_modules/.bin/asl-validator --json-path statemachine/slr-deletion.asl.json
+
+## The reconcile benchmark the README quotes: 3 regions x 20 clusters x 10 services on moto.
+bench-reconcile: venv
+	cargo test --release -p warden-tests --test reconcile bench -- --ignored --nocapture

@@ -16,6 +16,8 @@ use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{self, CallLog, Clients, Regional};
 use ecs_warden::deletion::SlrDeletion;
 use ecs_warden::ecs_role_guard::EcsRoleGuard;
+use ecs_warden::reconcile::Reconcile;
+use ecs_warden::role_drift_guard::{watched_roles, RoleDriftGuard};
 use ecs_warden::scaling_guard::ScalingGuard;
 use ecs_warden::settings::{Mode, Settings};
 use serde_json::Value;
@@ -222,6 +224,44 @@ impl Account {
             calls.clone(),
         );
         (deletion, calls)
+    }
+
+    /// A `role-drift-guard` watching the catalog's roles, with usage looked up in `regions`.
+    pub fn drift_guard(&self, mode: Mode, regions: &[&str]) -> (RoleDriftGuard, CallLog) {
+        let calls = CallLog::default();
+        let mut settings = settings(mode, Duration::ZERO);
+        settings.regions = regions.iter().map(|r| r.to_string()).collect();
+        let guard = RoleDriftGuard::new(
+            Clients::new(&self.config, &calls),
+            Regional::new(&self.config, &calls),
+            settings,
+            watched_roles(None).expect("the catalog's roles"),
+            calls.clone(),
+        );
+        (guard, calls)
+    }
+
+    /// A `reconcile` sweeping `regions`, with the default alarm settings.
+    pub fn reconcile(&self, mode: Mode, regions: &[&str]) -> (Reconcile, CallLog) {
+        let calls = CallLog::default();
+        let mut settings = settings(mode, Duration::ZERO);
+        settings.regions = regions.iter().map(|r| r.to_string()).collect();
+        let reconcile = Reconcile::new(
+            Clients::new(&self.config, &calls),
+            Regional::new(&self.config, &calls),
+            settings,
+            AlarmSettings::default(),
+            calls.clone(),
+        );
+        (reconcile, calls)
+    }
+
+    /// This account's SDK configuration acting in `region`.
+    pub fn config_in(&self, region: &str) -> SdkConfig {
+        self.config
+            .to_builder()
+            .region(Region::new(region.to_owned()))
+            .build()
     }
 
     /// Starts `count` EC2 instances in `region` (through boto3: the EC2 SDK crate is too

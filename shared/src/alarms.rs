@@ -5,7 +5,7 @@
 //! ecs-warden's own alarms carry a deterministic name and tags, so they can be found again
 //! and removed with their policy; every other alarm is only ever read.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use aws_sdk_applicationautoscaling::types::{
     AdjustmentType, PolicyType, ScalingPolicy, StepScalingPolicyConfiguration,
@@ -420,8 +420,77 @@ fn tag_value(value: &str) -> String {
     truncate(value, TAG_VALUE_MAX)
 }
 
+/// Every alarm of a region, read once for a sweep instead of once per policy.
+#[derive(Debug, Default)]
+pub struct AlarmIndex {
+    /// Action ARN → the alarms (metric or composite) with it among their actions.
+    invoking: HashMap<String, Vec<String>>,
+    /// Every alarm name.
+    names: HashSet<String>,
+}
+
+impl AlarmIndex {
+    /// Reads every metric and composite alarm of the clients' region, paginated.
+    pub async fn load(clients: &Clients) -> Result<Self, CallError> {
+        let mut index = Self::default();
+        let mut pages = clients
+            .cloudwatch
+            .describe_alarms()
+            .alarm_types(AlarmType::MetricAlarm)
+            .alarm_types(AlarmType::CompositeAlarm)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| CallError::from_sdk(&e))?;
+            let metric = page.metric_alarms().iter().map(|a| {
+                (
+                    a.alarm_name(),
+                    [
+                        a.alarm_actions(),
+                        a.ok_actions(),
+                        a.insufficient_data_actions(),
+                    ],
+                )
+            });
+            let composite = page.composite_alarms().iter().map(|a| {
+                (
+                    a.alarm_name(),
+                    [
+                        a.alarm_actions(),
+                        a.ok_actions(),
+                        a.insufficient_data_actions(),
+                    ],
+                )
+            });
+            for (name, actions) in metric.chain(composite) {
+                let Some(name) = name else { continue };
+                index.names.insert(name.to_owned());
+                for action in actions.iter().flat_map(|a| a.iter()) {
+                    let invokers = index.invoking.entry(action.clone()).or_default();
+                    if !invokers.iter().any(|n| n == name) {
+                        invokers.push(name.to_owned());
+                    }
+                }
+            }
+        }
+        Ok(index)
+    }
+
+    fn invoking(&self, action: &str) -> Vec<String> {
+        self.invoking.get(action).cloned().unwrap_or_default()
+    }
+
+    fn present(&self, names: &[String]) -> HashSet<String> {
+        names
+            .iter()
+            .filter(|n| self.names.contains(*n))
+            .cloned()
+            .collect()
+    }
+}
+
 /// Makes sure a step-scaling policy has an alarm that invokes it, creating ecs-warden's
-/// own when none does. Costs one read when an alarm exists.
+/// own when none does. Without an `index`, costs one read when an alarm exists.
 pub async fn ensure_step_alarm(
     clients: &Clients,
     scope: &Scope,
@@ -429,11 +498,16 @@ pub async fn ensure_step_alarm(
     defaults: &AlarmSettings,
     target: &ServiceTarget,
     policy: &ScalingPolicy,
+    index: Option<&AlarmIndex>,
 ) -> Finding {
     const CHECK: &str = "step_alarm";
     let policy_arn = policy.policy_arn();
     let finding = |status, detail: String| Finding::new(policy_arn, CHECK, status, detail);
-    let invoking = match alarms_invoking(clients, policy_arn).await {
+    let invoking = match index {
+        Some(index) => Ok(index.invoking(policy_arn)),
+        None => alarms_invoking(clients, policy_arn).await,
+    };
+    let invoking = match invoking {
         Ok(names) => names,
         Err(e) => {
             return finding(
@@ -623,11 +697,12 @@ pub async fn ensure_step_alarm(
 
 /// Makes sure the alarms Application Auto Scaling created for a target-tracking policy
 /// still exist; when some were deleted, puts the same policy again so the service
-/// recreates them. Costs one read when they all exist.
+/// recreates them. Without an `index`, costs one read when they all exist.
 pub async fn ensure_target_tracking_alarms(
     clients: &Clients,
     scope: &Scope,
     policy: &ScalingPolicy,
+    index: Option<&AlarmIndex>,
 ) -> Finding {
     const CHECK: &str = "target_tracking_alarms";
     let policy_arn = policy.policy_arn();
@@ -643,7 +718,11 @@ pub async fn ensure_target_tracking_alarms(
             "the policy lists no alarms; nothing to compare".into(),
         );
     }
-    let present = match existing_alarms(clients, &listed).await {
+    let present = match index {
+        Some(index) => Ok(index.present(&listed)),
+        None => existing_alarms(clients, &listed).await,
+    };
+    let present = match present {
         Ok(present) => present,
         Err(e) => {
             return finding(

@@ -31,6 +31,9 @@ pub struct ServiceInventory {
     pub desired_count: i32,
     /// Tasks running now.
     pub running_count: i32,
+    /// The legacy load-balancer role the service names, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
 }
 
 /// One cluster and what runs in it.
@@ -139,6 +142,7 @@ async fn cluster_inventory(
                     status: s.status().unwrap_or_default().to_owned(),
                     desired_count: s.desired_count(),
                     running_count: s.running_count(),
+                    role_arn: s.role_arn().map(String::from),
                 }),
         );
     }

@@ -120,6 +120,24 @@ impl RoleTarget {
         })
     }
 
+    /// A role named by an API call or a resource, shaped like `spec` unless it is the
+    /// service-linked role `linked` itself (calls may pass its ARN too).
+    pub fn named_or_linked(
+        spec: &'static RoleSpec,
+        linked: &'static RoleSpec,
+        reference: &str,
+        field: &'static str,
+    ) -> Result<Self, EventError> {
+        let named = Self::named(spec, reference, field)?;
+        if named.name != linked.name {
+            return Ok(named);
+        }
+        Ok(Self {
+            account: named.account,
+            ..Self::catalog(linked)
+        })
+    }
+
     /// The role's ARN: in the account its reference named, else in the scope's account.
     pub fn arn(&self, scope: &Scope) -> String {
         let account = self.account.as_deref().unwrap_or(&scope.account);

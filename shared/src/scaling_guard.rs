@@ -2,18 +2,17 @@
 //! sure the role the service uses exists and every scaling policy has the alarms that
 //! drive it.
 
-use aws_sdk_applicationautoscaling::types::{
-    PolicyType, ScalableDimension, ScalingPolicy, ServiceNamespace,
-};
+use aws_sdk_applicationautoscaling::types::PolicyType;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::alarms::{self, AlarmSettings, ServiceTarget};
-use crate::aws::{CallError, CallLog, Clients};
+use crate::aws::{CallLog, Clients};
 use crate::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
 use crate::events::{accept, dispatch, ApiCallEvent, EventError};
 use crate::report::{Finding, Report, Status};
 use crate::roles::{self, RoleTarget, Scope};
+use crate::scaling;
 use crate::settings::Settings;
 use crate::verdicts::Verdicts;
 
@@ -159,7 +158,7 @@ impl ScalingGuard {
         target: &ServiceTarget,
         name: &str,
     ) -> Finding {
-        let policy = match self.current_policy(target, name).await {
+        let policy = match scaling::current_policy(&self.clients.autoscaling, target, name).await {
             Ok(Some(policy)) => policy,
             Ok(None) => {
                 let failed_call = event
@@ -199,11 +198,12 @@ impl ScalingGuard {
                     &self.alarm_defaults,
                     target,
                     &policy,
+                    None,
                 )
                 .await
             }
             PolicyType::TargetTrackingScaling => {
-                alarms::ensure_target_tracking_alarms(&self.clients, scope, &policy).await
+                alarms::ensure_target_tracking_alarms(&self.clients, scope, &policy, None).await
             }
             other => Finding::new(
                 policy.policy_arn(),
@@ -225,7 +225,7 @@ impl ScalingGuard {
         name: &str,
     ) -> Finding {
         // Deliveries can arrive late: if the policy exists again, its alarm is needed.
-        match self.current_policy(target, name).await {
+        match scaling::current_policy(&self.clients.autoscaling, target, name).await {
             Ok(None) => {}
             Ok(Some(policy)) => {
                 return Finding::new(
@@ -251,33 +251,6 @@ impl ScalingGuard {
             }
         }
         alarms::remove_warden_alarm(&self.clients, scope, region, target, name).await
-    }
-
-    /// The service's scaling policy called `name`, as Application Auto Scaling holds it now.
-    async fn current_policy(
-        &self,
-        target: &ServiceTarget,
-        name: &str,
-    ) -> Result<Option<ScalingPolicy>, CallError> {
-        let resource_id = target.resource_id();
-        let mut items = self
-            .clients
-            .autoscaling
-            .describe_scaling_policies()
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(&resource_id)
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .policy_names(name)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(item) = items.next().await {
-            let policy = item.map_err(|e| CallError::from_sdk(&e))?;
-            if policy.policy_name() == name && policy.resource_id() == resource_id {
-                return Ok(Some(policy));
-            }
-        }
-        Ok(None)
     }
 }
 
@@ -311,17 +284,15 @@ fn plan(event: &ApiCallEvent) -> Result<Work, EventError> {
 /// The role a RegisterScalableTarget call relies on: the one it named, else the
 /// service-linked role Application Auto Scaling creates and uses by default.
 fn role_target(role_arn: Option<String>) -> Result<RoleTarget, EventError> {
-    let Some(reference) = role_arn.filter(|r| !r.is_empty()) else {
-        return Ok(RoleTarget::catalog(&ECS_AUTOSCALING_SERVICE_LINKED_ROLE));
-    };
-    let named = RoleTarget::named(&ECS_AUTOSCALE_ROLE, &reference, "requestParameters.roleARN")?;
-    if named.name == ECS_AUTOSCALING_SERVICE_LINKED_ROLE.name {
-        // The call passed the service-linked role's own ARN.
-        let mut slr = RoleTarget::catalog(&ECS_AUTOSCALING_SERVICE_LINKED_ROLE);
-        slr.account = named.account;
-        return Ok(slr);
+    match role_arn.filter(|r| !r.is_empty()) {
+        None => Ok(RoleTarget::catalog(&ECS_AUTOSCALING_SERVICE_LINKED_ROLE)),
+        Some(reference) => RoleTarget::named_or_linked(
+            &ECS_AUTOSCALE_ROLE,
+            &ECS_AUTOSCALING_SERVICE_LINKED_ROLE,
+            &reference,
+            "requestParameters.roleARN",
+        ),
     }
-    Ok(named)
 }
 
 fn required(value: Option<String>, field: &'static str) -> Result<String, EventError> {

@@ -126,6 +126,7 @@ async fn only_an_exact_action_counts_and_every_page_is_read() {
         &AlarmSettings::default(),
         &target(),
         &step_policy(),
+        None,
     )
     .await;
     assert_eq!(finding.status, Status::Compliant, "{}", finding.detail);
@@ -171,6 +172,7 @@ async fn a_refused_alarm_write_is_a_failed_finding_naming_the_permission() {
         &AlarmSettings::default(),
         &target(),
         &step_policy(),
+        None,
     )
     .await;
     assert_eq!(finding.status, Status::Failed);
@@ -233,7 +235,7 @@ async fn a_re_put_whose_alarms_do_not_come_back_is_failed_not_repaired() {
                 .unwrap()
         });
     let clients = clients(&[&put], &[&only_low], &[]);
-    let finding = ensure_target_tracking_alarms(&clients, &scope(), &tracked).await;
+    let finding = ensure_target_tracking_alarms(&clients, &scope(), &tracked, None).await;
     assert_eq!(finding.status, Status::Failed, "{}", finding.detail);
     assert!(finding.detail.contains("tt-high"), "{}", finding.detail);
     assert_eq!(put.num_calls(), 1, "the same configuration was put once");

@@ -1,0 +1,27 @@
+//! Lambda entry point: builds the AWS clients once per container and serves sweeps.
+
+use ecs_warden::alarms::AlarmSettings;
+use ecs_warden::aws::{self, CallLog, Clients, Regional};
+use ecs_warden::reconcile::Reconcile;
+use ecs_warden::settings::Settings;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = Settings::from_env()?;
+    let alarm_defaults = AlarmSettings::from_env()?;
+    let calls = CallLog::default();
+    let config = aws::sdk_config().await;
+    let reconcile = Reconcile::new(
+        Clients::new(&config, &calls),
+        Regional::new(&config, &calls),
+        settings,
+        alarm_defaults,
+        calls,
+    );
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        reconcile.handle_payload(event.payload)
+    }))
+    .await
+}

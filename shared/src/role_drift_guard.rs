@@ -1,0 +1,271 @@
+//! The `role-drift-guard` function: after IAM changes a watched role (CloudTrail `aws.iam`,
+//! delivered in us-east-1), re-verify it and repair it additively within seconds.
+//!
+//! Its own writes come back as IAM events too; they leave the role compliant, so the
+//! re-check they cause costs reads only and never loops.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::aws::{CallLog, Clients, Regional};
+use crate::catalog::{RoleKind, RoleSpec, ROLES};
+use crate::events::{accept, dispatch, ApiCallEvent, EventError};
+use crate::report::{Finding, Report, Status};
+use crate::roles::{self, RoleTarget, Scope};
+use crate::settings::{Settings, SettingsError};
+use crate::usage;
+use crate::verdicts::Verdicts;
+
+/// The function's name in reports and logs.
+pub const FUNCTION: &str = "role-drift-guard";
+
+const SOURCE: &str = "aws.iam";
+const EVENT_NAMES: &[&str] = &[
+    "DeleteRole",
+    "DetachRolePolicy",
+    "DeleteRolePolicy",
+    "PutRolePolicy",
+    "UpdateAssumeRolePolicy",
+];
+
+/// A role the function watches, and the catalog entry it must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedRole {
+    /// The role's name.
+    pub name: String,
+    /// What it must look like.
+    pub spec: &'static RoleSpec,
+}
+
+/// Reads `WARDEN_WATCHED_ROLES`: comma-separated catalog role names, or `NAME=CATALOG_NAME`
+/// for a role of another name that must look like a catalog role. Unset or empty, every
+/// catalog role.
+pub fn watched_roles(raw: Option<&str>) -> Result<Vec<WatchedRole>, SettingsError> {
+    let raw = raw.unwrap_or_default().trim();
+    if raw.is_empty() {
+        return Ok(ROLES
+            .iter()
+            .map(|spec| WatchedRole {
+                name: spec.name.to_owned(),
+                spec,
+            })
+            .collect());
+    }
+    raw.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let (name, like) = entry.split_once('=').unwrap_or((entry, entry));
+            let spec = ROLES
+                .iter()
+                .find(|s| s.name == like.trim())
+                .ok_or_else(|| SettingsError {
+                    name: "WARDEN_WATCHED_ROLES",
+                    value: entry.to_owned(),
+                    problem: "expected a catalog role name, or NAME=CATALOG_ROLE_NAME",
+                })?;
+            Ok(WatchedRole {
+                name: name.trim().to_owned(),
+                spec,
+            })
+        })
+        .collect()
+}
+
+/// The parameters the five IAM calls share.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Parameters {
+    #[serde(default)]
+    role_name: Option<String>,
+    #[serde(default)]
+    policy_arn: Option<String>,
+    #[serde(default)]
+    policy_name: Option<String>,
+}
+
+/// The handler with what it keeps between invocations of a warm container.
+#[derive(Debug)]
+pub struct RoleDriftGuard {
+    clients: Clients,
+    regional: Regional,
+    settings: Settings,
+    watched: Vec<WatchedRole>,
+    // Each event is a change: never trust an earlier verdict.
+    verdicts: Verdicts,
+    calls: CallLog,
+}
+
+impl RoleDriftGuard {
+    /// A guard over global clients (IAM) and regional ones (for who uses a deleted role).
+    pub fn new(
+        clients: Clients,
+        regional: Regional,
+        settings: Settings,
+        watched: Vec<WatchedRole>,
+        calls: CallLog,
+    ) -> Self {
+        Self {
+            clients,
+            regional,
+            settings,
+            watched,
+            verdicts: Verdicts::new(Duration::ZERO),
+            calls,
+        }
+    }
+
+    /// Parses an invocation payload and handles it.
+    pub async fn handle_payload(&self, payload: Value) -> Result<Report, EventError> {
+        dispatch(payload, |event| async move { self.handle(&event).await }).await
+    }
+
+    /// Handles one parsed event: re-verifies the role, repairs it, returns and logs the report.
+    pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, EventError> {
+        let call = accept(event, SOURCE, EVENT_NAMES)?;
+        let params = event
+            .detail
+            .request::<Option<Parameters>>()?
+            .unwrap_or_default();
+        let name = params.role_name.filter(|n| !n.is_empty()).ok_or_else(|| {
+            EventError::MalformedDetail("requestParameters.roleName is missing".into())
+        })?;
+        let watched = self.watched.iter().find(|w| w.name == name);
+        // Validates the name before any call.
+        let target = watched
+            .map(|w| RoleTarget::named(w.spec, &name, "requestParameters.roleName"))
+            .transpose()?;
+        let scope = Scope::from_event(self.settings.mode, event);
+        tracing::info!(event_id = %scope.event_id, event = %scope.cause, role = %name, "checking");
+        self.calls.take();
+        let what = drift_words(call, &params.policy_arn, &params.policy_name);
+        let findings = match (target, &event.detail.error_code) {
+            (None, _) => vec![Finding::new(
+                &name,
+                "watched",
+                Status::Skipped,
+                format!("{name} is not a watched role (WARDEN_WATCHED_ROLES); nothing checked"),
+            )],
+            (Some(target), Some(code)) => vec![Finding::new(
+                target.arn(&scope),
+                "drift",
+                Status::Skipped,
+                format!("{what} failed ({code}): nothing changed, nothing checked"),
+            )],
+            // Boxed: the usage search nests deep enough to overflow the compiler's
+            // layout depth in the binary otherwise.
+            (Some(target), None) if call == "DeleteRole" => {
+                Box::pin(self.deleted(&scope, target)).await
+            }
+            (Some(target), None) => {
+                tracing::info!(event_id = %scope.event_id, drift = %what, "re-verifying");
+                roles::ensure(&self.clients.iam, &self.verdicts, &scope, &target).await
+            }
+        };
+        let report = Report::new(
+            FUNCTION,
+            self.settings.mode,
+            event.id.clone(),
+            Some(scope.cause),
+            findings,
+            self.calls.take(),
+        );
+        report.log();
+        Ok(report)
+    }
+
+    /// A deleted role comes back only while something in the configured regions uses it.
+    async fn deleted(&self, scope: &Scope, target: RoleTarget) -> Vec<Finding> {
+        let arn = target.arn(scope);
+        if matches!(target.spec.kind, RoleKind::ServiceLinked { .. }) {
+            return vec![Finding::new(
+                arn,
+                "drift",
+                Status::Skipped,
+                "a service-linked role is deleted through DeleteServiceLinkedRole (slr-deletion), not recreated here",
+            )];
+        }
+        let regions = &self.settings.regions;
+        let found = usage::users_of(&self.regional, regions, &target.name).await;
+        let Some((user, role_arn)) = found.users.first() else {
+            if !found.unread.is_empty() {
+                let unread: Vec<String> = found
+                    .unread
+                    .iter()
+                    .map(|(r, why)| format!("{r}: {why}"))
+                    .collect();
+                return vec![Finding::new(
+                    arn,
+                    "in_use",
+                    Status::Failed,
+                    format!(
+                        "the role was deleted; no user found, but some regions could not be read, so it is left deleted: {}",
+                        unread.join("; ")
+                    ),
+                )];
+            }
+            return vec![Finding::new(
+                arn,
+                "in_use",
+                Status::Skipped,
+                format!(
+                    "the role was deleted and nothing in {} uses it (no ECS service names it, no scalable target's RoleARN is it); left deleted",
+                    regions.join(", ")
+                ),
+            )];
+        };
+        // Recreate it where its user expects it: the same path.
+        let target = RoleTarget::named(target.spec, role_arn, "usage").unwrap_or(target);
+        let mut findings = vec![Finding::new(
+            target.arn(scope),
+            "in_use",
+            Status::Compliant,
+            format!(
+                "the role was deleted but {user} still uses it{}; recreating it",
+                match found.users.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                }
+            ),
+        )];
+        findings.extend(roles::ensure(&self.clients.iam, &self.verdicts, scope, &target).await);
+        findings
+    }
+}
+
+fn drift_words(call: &str, policy_arn: &Option<String>, policy_name: &Option<String>) -> String {
+    match call {
+        "DetachRolePolicy" => format!(
+            "managed policy {} was detached",
+            policy_arn.as_deref().unwrap_or("?")
+        ),
+        "DeleteRolePolicy" => format!(
+            "inline policy {} was deleted (ecs-warden requires none)",
+            policy_name.as_deref().unwrap_or("?")
+        ),
+        "PutRolePolicy" => format!(
+            "inline policy {} was put (ecs-warden requires none)",
+            policy_name.as_deref().unwrap_or("?")
+        ),
+        "UpdateAssumeRolePolicy" => "the trust policy was replaced".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watches_the_catalog_by_default_and_named_look_alikes_on_request() {
+        let all = watched_roles(None).unwrap();
+        assert_eq!(all.len(), ROLES.len());
+        let some = watched_roles(Some("ecsServiceRole, paymentsLbRole=ecsServiceRole")).unwrap();
+        assert_eq!(some[1].name, "paymentsLbRole");
+        assert_eq!(some[1].spec.name, "ecsServiceRole");
+        let err = watched_roles(Some("paymentsLbRole")).unwrap_err();
+        assert_eq!(err.name, "WARDEN_WATCHED_ROLES");
+    }
+}

@@ -1,0 +1,450 @@
+//! reconcile against moto: three regions with clusters, services, scalable targets and
+//! policies, broken in every way the guards repair; one sweep must fix all of it, its
+//! counts must match what moto holds, and a region that fails must not stop the others.
+//! Also the sweep benchmark (ignored by default; `make bench-reconcile` runs it).
+
+use std::time::Instant;
+
+use aws_config::SdkConfig;
+use aws_sdk_applicationautoscaling::types::{
+    AdjustmentType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
+    StepAdjustment, StepScalingPolicyConfiguration, TargetTrackingScalingPolicyConfiguration,
+};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+use ecs_warden::catalog::{
+    ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE,
+    ECS_SERVICE_ROLE,
+};
+use ecs_warden::reconcile::SweepReport;
+use ecs_warden::report::Status;
+use ecs_warden::settings::Mode;
+use serde_json::json;
+use warden_tests::{writes, Account};
+
+const REGIONS: [&str; 3] = ["eu-west-1", "us-east-1", "ap-southeast-2"];
+
+/// One region's clients for arranging and asserting.
+struct Region {
+    ecs: aws_sdk_ecs::Client,
+    autoscaling: aws_sdk_applicationautoscaling::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+}
+
+impl Region {
+    fn new(config: &SdkConfig) -> Self {
+        Self {
+            ecs: aws_sdk_ecs::Client::new(config),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+        }
+    }
+
+    async fn service(&self, cluster: &str, service: &str, role: Option<&str>) {
+        let _ = self.ecs.create_cluster().cluster_name(cluster).send().await;
+        self.ecs
+            .create_service()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_count(2)
+            .set_role(role.map(String::from))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn target(&self, cluster: &str, service: &str, role_arn: &str) {
+        self.autoscaling
+            .register_scalable_target()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(format!("service/{cluster}/{service}"))
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .min_capacity(1)
+            .max_capacity(10)
+            .role_arn(role_arn)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// A step policy with steps `(lower, upper, adjustment)`; returns its ARN.
+    async fn step(
+        &self,
+        cluster: &str,
+        service: &str,
+        name: &str,
+        steps: &[(Option<f64>, Option<f64>, i32)],
+    ) -> String {
+        let config = StepScalingPolicyConfiguration::builder()
+            .adjustment_type(AdjustmentType::ChangeInCapacity)
+            .set_step_adjustments(Some(
+                steps
+                    .iter()
+                    .map(|(l, u, a)| {
+                        StepAdjustment::builder()
+                            .set_metric_interval_lower_bound(*l)
+                            .set_metric_interval_upper_bound(*u)
+                            .scaling_adjustment(*a)
+                            .build()
+                            .unwrap()
+                    })
+                    .collect(),
+            ))
+            .build();
+        self.autoscaling
+            .put_scaling_policy()
+            .policy_name(name)
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(format!("service/{cluster}/{service}"))
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .policy_type(PolicyType::StepScaling)
+            .step_scaling_policy_configuration(config)
+            .send()
+            .await
+            .unwrap()
+            .policy_arn()
+            .to_owned()
+    }
+
+    /// A target-tracking policy; returns the names of the alarms it lists.
+    async fn tracking(&self, cluster: &str, service: &str, name: &str) -> Vec<String> {
+        let config = TargetTrackingScalingPolicyConfiguration::builder()
+            .target_value(60.0)
+            .predefined_metric_specification(
+                PredefinedMetricSpecification::builder()
+                    .predefined_metric_type("ECSServiceAverageCPUUtilization".into())
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let out = self
+            .autoscaling
+            .put_scaling_policy()
+            .policy_name(name)
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(format!("service/{cluster}/{service}"))
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .policy_type(PolicyType::TargetTrackingScaling)
+            .target_tracking_scaling_policy_configuration(config)
+            .send()
+            .await
+            .unwrap();
+        out.alarms()
+            .iter()
+            .map(|a| a.alarm_name().to_owned())
+            .collect()
+    }
+
+    async fn customer_alarm(&self, name: &str, action: &str) {
+        self.cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/ECS")
+            .metric_name("CPUUtilization")
+            .statistic(Statistic::Maximum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(95.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .alarm_actions(action)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Whether every step policy has an alarm invoking it and every target-tracking
+    /// policy's alarms exist; returns the policies that are not so.
+    async fn broken_policies(&self) -> Vec<String> {
+        let alarms = self.cloudwatch.describe_alarms().send().await.unwrap();
+        let names: Vec<&str> = alarms
+            .metric_alarms()
+            .iter()
+            .filter_map(|a| a.alarm_name())
+            .collect();
+        let policies = self
+            .autoscaling
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Ecs)
+            .send()
+            .await
+            .unwrap();
+        let mut broken = Vec::new();
+        for policy in policies.scaling_policies() {
+            let ok = match policy.policy_type() {
+                PolicyType::StepScaling => alarms
+                    .metric_alarms()
+                    .iter()
+                    .any(|a| a.alarm_actions().iter().any(|x| x == policy.policy_arn())),
+                _ => policy
+                    .alarms()
+                    .iter()
+                    .all(|a| names.contains(&a.alarm_name())),
+            };
+            if !ok {
+                broken.push(policy.policy_name().to_owned());
+            }
+        }
+        broken
+    }
+}
+
+fn slr_arn(account: &str) -> String {
+    let spec = &ECS_AUTOSCALING_SERVICE_LINKED_ROLE;
+    format!("arn:aws:iam::{account}:role{}{}", spec.path, spec.name)
+}
+
+/// Three regions broken in every way a sweep repairs, one case each; returns the regions.
+async fn broken_world(account: &Account) -> Vec<Region> {
+    let regions: Vec<Region> = REGIONS
+        .iter()
+        .map(|r| Region::new(&account.config_in(r)))
+        .collect();
+    let [eu, us, ap] = &regions[..] else {
+        unreachable!()
+    };
+    let autoscale = format!("arn:aws:iam::{}:role/ecsAutoscaleRole", account.id);
+    // eu-west-1: a legacy role and an autoscale role that do not exist, a step policy
+    // without alarm, a target-tracking policy with a deleted alarm.
+    eu.service("shop", "cart", Some("ecsServiceRole")).await;
+    eu.service("shop", "api", None).await;
+    eu.target("shop", "cart", &autoscale).await;
+    eu.step("shop", "cart", "cart-out", &[(Some(0.0), None, 2)])
+        .await;
+    let listed = eu.tracking("shop", "cart", "cart-cpu").await;
+    eu.cloudwatch
+        .delete_alarms()
+        .alarm_names(&listed[0])
+        .send()
+        .await
+        .unwrap();
+    // us-east-1: the scaling service-linked role missing, a scale-in policy without alarm,
+    // a policy a customer alarm already drives.
+    us.service("batch", "jobs", None).await;
+    us.target("batch", "jobs", &slr_arn(&account.id)).await;
+    us.step("batch", "jobs", "jobs-in", &[(None, Some(0.0), -1)])
+        .await;
+    let driven = us
+        .step("batch", "jobs", "jobs-out", &[(Some(0.0), None, 1)])
+        .await;
+    us.customer_alarm("team-jobs-high", &driven).await;
+    // ap-southeast-2: an ambiguous step policy (needs a person), a healthy tracking policy.
+    ap.service("edge", "cdn", None).await;
+    ap.target("edge", "cdn", &slr_arn(&account.id)).await;
+    ap.step(
+        "edge",
+        "cdn",
+        "cdn-both",
+        &[(None, Some(0.0), -1), (Some(0.0), None, 1)],
+    )
+    .await;
+    ap.tracking("edge", "cdn", "cdn-cpu").await;
+    regions
+}
+
+fn count(report: &SweepReport, check: &str, status: Status) -> usize {
+    report
+        .counts
+        .get(check)
+        .and_then(|c| c.get(&status))
+        .copied()
+        .unwrap_or(0)
+}
+
+async fn role_exists(account: &Account, name: &str) -> bool {
+    account.iam.get_role().role_name(name).send().await.is_ok()
+}
+
+#[tokio::test]
+async fn one_sweep_fixes_every_region_and_its_counts_match_moto() {
+    let account = Account::new().await;
+    let regions = broken_world(&account).await;
+    let (reconcile, _) = account.reconcile(Mode::Enforce, &REGIONS);
+    let report = reconcile
+        .handle_payload(account.event("reconcile-scheduled.json"))
+        .await
+        .unwrap();
+
+    for name in [
+        ECS_SERVICE_LINKED_ROLE.name,
+        ECS_AUTOSCALING_SERVICE_LINKED_ROLE.name,
+        ECS_SERVICE_ROLE.name,
+        ECS_AUTOSCALE_ROLE.name,
+    ] {
+        assert!(role_exists(&account, name).await, "{name} exists");
+    }
+    let mut broken = Vec::new();
+    for region in &regions {
+        broken.extend(region.broken_policies().await);
+    }
+    assert_eq!(broken, ["cdn-both"], "only the ambiguous policy is left");
+
+    assert_eq!(count(&report, "exists", Status::Created), 4);
+    assert_eq!(count(&report, "managed_policy", Status::Created), 2);
+    assert_eq!(count(&report, "step_alarm", Status::Created), 2);
+    assert_eq!(count(&report, "step_alarm", Status::Compliant), 1);
+    assert_eq!(count(&report, "step_alarm", Status::Skipped), 1);
+    assert_eq!(
+        count(&report, "target_tracking_alarms", Status::Repaired),
+        1
+    );
+    assert_eq!(
+        count(&report, "target_tracking_alarms", Status::Compliant),
+        1
+    );
+    assert!(
+        report
+            .report
+            .findings
+            .iter()
+            .all(|f| f.status != Status::Compliant),
+        "only findings worth reading are listed"
+    );
+    let held: Vec<_> = report
+        .regions
+        .iter()
+        .map(|r| {
+            (
+                r.region.as_str(),
+                r.ok,
+                r.clusters,
+                r.services,
+                r.scaling_policies,
+            )
+        })
+        .collect();
+    assert_eq!(
+        held,
+        [
+            ("ap-southeast-2", true, 1, 1, 2),
+            ("eu-west-1", true, 1, 2, 2),
+            ("us-east-1", true, 1, 1, 2)
+        ]
+    );
+
+    // A second sweep finds everything as the first left it: reads only.
+    let (again, _) = account.reconcile(Mode::Enforce, &REGIONS);
+    // By hand, with the configured regions.
+    let second = again.handle_payload(json!({})).await.unwrap();
+    assert!(writes(&second.report.aws_calls).is_empty());
+    assert_eq!(
+        second.report.findings.len(),
+        1,
+        "{:?}",
+        second.report.findings
+    );
+    assert_eq!(second.report.findings[0].status, Status::Skipped);
+}
+
+#[tokio::test]
+async fn a_region_that_fails_is_a_finding_and_the_others_are_swept() {
+    let account = Account::new().await;
+    broken_world(&account).await;
+    let (reconcile, _) = account.reconcile(Mode::Enforce, &REGIONS);
+    let report = reconcile
+        .handle_payload(json!({"regions": ["eu-west-1", "xx-fake-1", "us-east-1"]}))
+        .await
+        .unwrap();
+    let failed: Vec<&str> = report
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.check == "region")
+        .map(|f| f.resource.as_str())
+        .collect();
+    assert_eq!(failed, ["xx-fake-1"]);
+    assert_eq!(count(&report, "step_alarm", Status::Created), 2);
+    assert!(role_exists(&account, ECS_SERVICE_ROLE.name).await);
+    let ok: Vec<(&str, bool)> = report
+        .regions
+        .iter()
+        .map(|r| (r.region.as_str(), r.ok))
+        .collect();
+    assert_eq!(
+        ok,
+        [
+            ("eu-west-1", true),
+            ("us-east-1", true),
+            ("xx-fake-1", false)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn audit_mode_reports_and_writes_nothing() {
+    let account = Account::new().await;
+    let regions = broken_world(&account).await;
+    let (reconcile, _) = account.reconcile(Mode::Audit, &REGIONS);
+    let report = reconcile
+        .handle_payload(account.event("reconcile-manual.json"))
+        .await
+        .unwrap();
+    assert!(writes(&report.report.aws_calls).is_empty());
+    assert_eq!(count(&report, "exists", Status::WouldCreate), 4);
+    // cart-out in eu-west-1 and jobs-in in us-east-1, the two regions of the manual input.
+    assert_eq!(count(&report, "step_alarm", Status::WouldCreate), 2);
+    assert!(!role_exists(&account, ECS_SERVICE_ROLE.name).await);
+    assert_eq!(regions[0].broken_policies().await, ["cart-out", "cart-cpu"]);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_before_any_call() {
+    let account = Account::new().await;
+    let (reconcile, calls) = account.reconcile(Mode::Enforce, &REGIONS);
+    for bad in [
+        json!({"regions": ["Europe"]}),
+        json!({"region": "eu-west-1"}),
+        json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2"}),
+        json!("sweep"),
+    ] {
+        assert!(reconcile.handle_payload(bad).await.is_err());
+    }
+    assert!(calls.take().is_empty());
+}
+
+/// The benchmark the README quotes: 3 regions × 20 clusters × 10 services, each service a
+/// scalable target with a step policy. Not a timed test: it prints, it does not assert.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark; run with make bench-reconcile"]
+async fn bench_reconcile_3_regions_20_clusters_10_services() {
+    let account = Account::new().await;
+    let setup = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for region in REGIONS {
+        let config = account.config_in(region);
+        let slr = slr_arn(&account.id);
+        tasks.spawn(async move {
+            let r = Region::new(&config);
+            for c in 0..20 {
+                for s in 0..10 {
+                    let (cluster, service) = (format!("c{c:02}"), format!("s{s:02}"));
+                    r.service(&cluster, &service, None).await;
+                    r.target(&cluster, &service, &slr).await;
+                    r.step(&cluster, &service, "out", &[(Some(0.0), None, 1)])
+                        .await;
+                }
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    println!("setup: {:.1} s", setup.elapsed().as_secs_f64());
+    for run in [
+        "first sweep (creates 600 alarms)",
+        "second sweep (all compliant)",
+    ] {
+        let (reconcile, _) = account.reconcile(Mode::Enforce, &REGIONS);
+        let started = Instant::now();
+        let report = reconcile.sweep(&REGIONS.map(String::from), None).await;
+        let took = started.elapsed();
+        let per_region: Vec<String> = report
+            .regions
+            .iter()
+            .map(|r| format!("{} {} ms", r.region, r.millis))
+            .collect();
+        println!(
+            "{run}: {:.2} s, {} AWS calls, regions: {}",
+            took.as_secs_f64(),
+            report.report.aws_calls.len(),
+            per_region.join(", ")
+        );
+    }
+}
