@@ -43,6 +43,8 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=eu-west-1 AWS_D
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
 # Every replay reads AWS afresh, so the drift below is seen at once.
 export WARDEN_MODE=enforce WARDEN_VERDICT_TTL_SECONDS=0
+# The regions role-drift-guard looks in for users of a deleted role, and reconcile sweeps.
+export WARDEN_REGIONS=eu-west-1,us-east-1
 
 echo "== starting the Lambda Runtime API on 127.0.0.1:$LAMBDA_PORT (function logs: $LOGS/functions.log)"
 setsid "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --invoke-port "$LAMBDA_PORT" \
@@ -54,7 +56,9 @@ function_for() {
   case "$(basename "$1")" in
     ecs-*) echo ecs-role-guard ;;
     autoscaling-*) echo scaling-guard ;;
-    slr-* | iam-*) echo slr-deletion ;;
+    slr-* | iam-delete-service-linked-role.json) echo slr-deletion ;;
+    iam-*) echo role-drift-guard ;;
+    reconcile-*) echo reconcile ;;
     *) return 1 ;;
   esac
 }
@@ -114,7 +118,8 @@ echo '{"version":"0","id":"7e1d-demo","detail-type":"EC2 Instance State-change N
 invoke ecs-role-guard "$FOREIGN"
 
 echo
-echo "== drift: detach AmazonEC2ContainerServiceRole and replace ecsServiceRole's trust by hand"
+echo "== IAM drift, made by hand, then the CloudTrail event that records it replayed"
+echo "-- ecsServiceRole: trust replaced by a BreakGlass statement and its policy detached"
 "$PY" - <<'EOF'
 import json, boto3
 iam = boto3.client("iam")
@@ -124,23 +129,50 @@ iam.update_assume_role_policy(RoleName="ecsServiceRole", PolicyDocument=json.dum
     "Version": "2012-10-17", "Statement": [{"Sid": "BreakGlass", "Effect": "Allow",
     "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}]}))
 EOF
-echo "-- events/ecs-create-service-legacy-role.json -> ecs-role-guard"
-invoke ecs-role-guard events/ecs-create-service-legacy-role.json
-
-echo
-echo "== alarms moto holds now"
-"$PY" scripts/show_alarms.py
-
-echo
-echo "== audit mode would only report (role and scale-in alarm deleted first)"
+echo "-- events/iam-update-assume-role-policy.json -> role-drift-guard"
+invoke role-drift-guard events/iam-update-assume-role-policy.json
+echo "-- events/iam-update-assume-role-policy-by-warden.json (its own write, echoed back) -> role-drift-guard"
+invoke role-drift-guard events/iam-update-assume-role-policy-by-warden.json
+echo "-- ecsAutoscaleRole: AmazonEC2ContainerServiceAutoscaleRole detached"
+"$PY" -c 'import boto3; boto3.client("iam").detach_role_policy(RoleName="ecsAutoscaleRole", PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceAutoscaleRole")'
+echo "-- events/iam-detach-role-policy.json -> role-drift-guard"
+invoke role-drift-guard events/iam-detach-role-policy.json
+for name in delete-role-policy put-role-policy; do
+  echo "-- events/iam-$name.json (an inline policy ecs-warden does not require) -> role-drift-guard"
+  invoke role-drift-guard "events/iam-$name.json"
+done
+echo "-- ecsServiceRole deleted; no ECS service names it"
 "$PY" - <<'EOF'
 import boto3
 iam = boto3.client("iam")
 for p in iam.list_attached_role_policies(RoleName="ecsServiceRole")["AttachedPolicies"]:
     iam.detach_role_policy(RoleName="ecsServiceRole", PolicyArn=p["PolicyArn"])
 iam.delete_role(RoleName="ecsServiceRole")
-boto3.client("cloudwatch").delete_alarms(AlarmNames=["ecs-warden/payments/web/cpu-scale-in"])
 EOF
+echo "-- events/iam-delete-role.json -> role-drift-guard"
+invoke role-drift-guard events/iam-delete-role.json
+
+echo
+echo "== reconcile: what events missed, swept in eu-west-1 and us-east-1"
+"$PY" - <<'EOF'
+import boto3
+cloudwatch = boto3.client("cloudwatch")
+policy = boto3.client("application-autoscaling").describe_scaling_policies(
+    ServiceNamespace="ecs", ResourceId="service/payments/web", PolicyNames=["cpu-target-60"])
+tracking = next(p for p in policy["ScalingPolicies"] if p["PolicyName"] == "cpu-target-60")["Alarms"][-1]["AlarmName"]
+cloudwatch.delete_alarms(AlarmNames=["ecs-warden/payments/web/cpu-scale-in", tracking])
+print(f"   deleted ecs-warden's cpu-scale-in alarm and {tracking}, with no event to say so")
+EOF
+echo "-- events/reconcile-manual.json -> reconcile"
+invoke reconcile events/reconcile-manual.json
+
+echo
+echo "== alarms moto holds now"
+"$PY" scripts/show_alarms.py
+
+echo
+echo "== audit mode would only report (ecsServiceRole is deleted; the scale-in alarm deleted again)"
+"$PY" -c 'import boto3; boto3.client("cloudwatch").delete_alarms(AlarmNames=["ecs-warden/payments/web/cpu-scale-in"])'
 kill -s TERM -- "-$WATCH_PID" 2>/dev/null || true
 wait "$WATCH_PID" 2>/dev/null || true
 WARDEN_MODE=audit setsid "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --invoke-port "$LAMBDA_PORT" \

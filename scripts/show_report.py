@@ -14,3 +14,8 @@ for f in report.get("findings", []):
     print(f"   {'':<12} {f['detail']}")
 calls = report.get("aws_calls", [])
 print(f"   mode={report.get('mode')} aws_calls={len(calls)} {' '.join(calls)}")
+counts = report.get("counts")
+if counts:
+    print("   counts: " + "; ".join(
+        f"{check} " + ", ".join(f"{status}={n}" for status, n in by_status.items())
+        for check, by_status in counts.items()))

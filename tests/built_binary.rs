@@ -56,6 +56,10 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
             "scaling-guard",
             "-p",
             "slr-deletion",
+            "-p",
+            "role-drift-guard",
+            "-p",
+            "reconcile",
         ])
         .current_dir(root())
         .status()
@@ -156,6 +160,19 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
     assert_eq!(step["function"], "slr-deletion");
     assert_eq!(step["phase"], "submit", "{step:#}");
     assert_eq!(step["done"], false);
+
+    // Nothing uses the deleted ecsServiceRole in a fresh account: left deleted.
+    let (_, drift) = invoke_sample(port, &account, "role-drift-guard", "iam-delete-role.json");
+    assert_eq!(drift["findings"][0]["check"], "in_use", "{drift:#}");
+    assert_eq!(drift["findings"][0]["status"], "skipped");
+
+    let (_, sweep) = invoke_sample(port, &account, "reconcile", "reconcile-manual.json");
+    assert_eq!(sweep["function"], "reconcile");
+    assert_eq!(
+        sweep["regions"].as_array().map(Vec::len),
+        Some(2),
+        "{sweep:#}"
+    );
 }
 
 /// Invokes `function` with a sample event rewritten for `account`; returns event and report.

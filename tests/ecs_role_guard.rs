@@ -8,7 +8,7 @@ use ecs_warden::report::{Report, Status};
 use ecs_warden::settings::Mode;
 use ecs_warden::trust_policy::TrustPolicy;
 use serde_json::{json, Value};
-use warden_tests::{writes, Account};
+use warden_tests::{statuses, writes, Account};
 
 const NO_MEMORY: Duration = Duration::ZERO;
 /// A CreateService naming `ecsServiceRole` for its classic load balancer.
@@ -23,46 +23,6 @@ async fn run(account: &Account, mode: Mode, file: &str) -> Report {
         .handle_payload(account.event(file))
         .await
         .expect("event accepted")
-}
-
-fn statuses(report: &Report) -> Vec<(&'static str, Status)> {
-    report
-        .findings
-        .iter()
-        .map(|f| (f.check, f.status))
-        .collect()
-}
-
-async fn role(account: &Account, name: &str) -> Option<aws_sdk_iam::types::Role> {
-    match account.iam.get_role().role_name(name).send().await {
-        Ok(out) => out.role,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            None
-        }
-        Err(e) => panic!("GetRole {name}: {e:?}"),
-    }
-}
-
-async fn trust(account: &Account, name: &str) -> TrustPolicy {
-    let role = role(account, name).await.expect("role exists");
-    TrustPolicy::parse(role.assume_role_policy_document().unwrap()).unwrap()
-}
-
-async fn attached(account: &Account, name: &str) -> Vec<String> {
-    let out = account
-        .iam
-        .list_attached_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .unwrap();
-    out.attached_policies()
-        .iter()
-        .filter_map(|p| p.policy_arn().map(String::from))
-        .collect()
 }
 
 async fn make_role(account: &Account, name: &str, trust: &str, policies: &[&str]) {
@@ -100,12 +60,14 @@ async fn fresh_account_gets_the_service_linked_role_with_its_path_and_trust() {
         Some("0f6b7c1e-2d4a-4b5e-9c8f-1a2b3c4d5e01")
     );
 
-    let slr = role(&account, "AWSServiceRoleForECS")
+    let slr = account
+        .role("AWSServiceRoleForECS")
         .await
         .expect("created in moto");
     assert_eq!(slr.path(), "/aws-service-role/ecs.amazonaws.com/");
     assert_eq!(slr.arn(), ECS_SERVICE_LINKED_ROLE.arn("aws", &account.id));
-    assert!(trust(&account, "AWSServiceRoleForECS")
+    assert!(account
+        .trust("AWSServiceRoleForECS")
         .await
         .grants("ecs.amazonaws.com"));
 }
@@ -210,15 +172,15 @@ async fn missing_ecs_service_role_is_created_with_the_seed_trust_and_policy() {
         ],
         "{report:#?}"
     );
-    let created = role(&account, LB_ROLE).await.expect("created in moto");
+    let created = account.role(LB_ROLE).await.expect("created in moto");
     assert_eq!(created.path(), "/");
-    let doc = trust(&account, LB_ROLE).await;
+    let doc = account.trust(LB_ROLE).await;
     let seed = TrustPolicy::parse(ECS_SERVICE_ROLE.trust_policy).unwrap();
     assert_eq!(
         doc, seed,
         "trust document is the seed's, Version 2008-10-17 included"
     );
-    assert_eq!(attached(&account, LB_ROLE).await, [SERVICE_ROLE_POLICY]);
+    assert_eq!(account.attached(LB_ROLE).await, [SERVICE_ROLE_POLICY]);
 }
 
 #[tokio::test]
@@ -253,15 +215,16 @@ async fn a_role_arn_with_a_path_is_created_under_that_path() {
         report.findings.iter().all(|f| f.status == Status::Created),
         "{report:#?}"
     );
-    let created = role(&account, "paymentsLbRole")
+    let created = account
+        .role("paymentsLbRole")
         .await
         .expect("created in moto");
     assert_eq!(created.path(), "/ecs/legacy/");
     assert_eq!(
-        attached(&account, "paymentsLbRole").await,
+        account.attached("paymentsLbRole").await,
         [SERVICE_ROLE_POLICY]
     );
-    assert!(role(&account, LB_ROLE).await.is_none());
+    assert!(account.role(LB_ROLE).await.is_none());
 }
 
 #[tokio::test]
@@ -275,14 +238,14 @@ async fn another_accounts_role_is_skipped_and_nothing_is_created() {
     assert_eq!(statuses(&report), [("exists", Status::Skipped)]);
     assert!(report.findings[0].detail.contains("999988887777"));
     assert!(report.aws_calls.is_empty());
-    assert!(role(&account, "paymentsLbRole").await.is_none());
+    assert!(account.role("paymentsLbRole").await.is_none());
 }
 
 #[tokio::test]
 async fn a_detached_policy_is_reattached_and_nothing_else_changes() {
     let account = Account::new().await;
     make_role(&account, LB_ROLE, ECS_SERVICE_ROLE.trust_policy, &[]).await;
-    let trust_before = trust(&account, LB_ROLE).await;
+    let trust_before = account.trust(LB_ROLE).await;
     let report = run(&account, Mode::Enforce, LEGACY_ROLE_EVENT).await;
     assert_eq!(
         statuses(&report),
@@ -292,8 +255,8 @@ async fn a_detached_policy_is_reattached_and_nothing_else_changes() {
         ]
     );
     assert_eq!(writes(&report.aws_calls), ["iam:AttachRolePolicy"]);
-    assert_eq!(attached(&account, LB_ROLE).await, [SERVICE_ROLE_POLICY]);
-    assert_eq!(trust(&account, LB_ROLE).await, trust_before);
+    assert_eq!(account.attached(LB_ROLE).await, [SERVICE_ROLE_POLICY]);
+    assert_eq!(account.trust(LB_ROLE).await, trust_before);
 }
 
 #[tokio::test]
@@ -319,7 +282,7 @@ async fn a_missing_trust_statement_is_added_and_the_others_kept() {
         ]
     );
     assert_eq!(writes(&report.aws_calls), ["iam:UpdateAssumeRolePolicy"]);
-    let after = trust(&account, LB_ROLE).await;
+    let after = account.trust(LB_ROLE).await;
     assert!(after.grants("ecs.amazonaws.com"));
     assert_eq!(after.version(), Some("2012-10-17"));
     let statements: Vec<Value> = after.statements().into_iter().cloned().collect();
@@ -328,7 +291,7 @@ async fn a_missing_trust_statement_is_added_and_the_others_kept() {
         statements[0], other,
         "the customer's statement is kept as it was"
     );
-    assert_eq!(attached(&account, LB_ROLE).await, [SERVICE_ROLE_POLICY]);
+    assert_eq!(account.attached(LB_ROLE).await, [SERVICE_ROLE_POLICY]);
 }
 
 #[tokio::test]
@@ -348,7 +311,7 @@ async fn audit_mode_writes_nothing_and_says_what_it_would_do() {
     let drifted = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
     make_role(&account, LB_ROLE, &drifted.to_string(), &[]).await;
-    let before = trust(&account, LB_ROLE).await;
+    let before = account.trust(LB_ROLE).await;
     let repair = run(&account, Mode::Audit, LEGACY_ROLE_EVENT).await;
     assert_eq!(
         statuses(&repair),
@@ -363,9 +326,9 @@ async fn audit_mode_writes_nothing_and_says_what_it_would_do() {
         repair.aws_calls
     );
 
-    assert!(role(&account, "AWSServiceRoleForECS").await.is_none());
-    assert_eq!(trust(&account, LB_ROLE).await, before);
-    assert!(attached(&account, LB_ROLE).await.is_empty());
+    assert!(account.role("AWSServiceRoleForECS").await.is_none());
+    assert_eq!(account.trust(LB_ROLE).await, before);
+    assert!(account.attached(LB_ROLE).await.is_empty());
 }
 
 #[tokio::test]
@@ -387,7 +350,7 @@ async fn a_call_refused_for_want_of_the_role_gets_it_and_a_retry_hint() {
             finding.detail
         );
     }
-    assert!(role(&account, "AWSServiceRoleForECS").await.is_some());
+    assert!(account.role("AWSServiceRoleForECS").await.is_some());
 }
 
 #[tokio::test]
@@ -395,7 +358,7 @@ async fn update_service_without_a_role_ensures_the_service_linked_role() {
     let account = Account::new().await;
     let report = run(&account, Mode::Enforce, "ecs-update-service.json").await;
     assert_eq!(statuses(&report), [("exists", Status::Created)]);
-    assert!(role(&account, "AWSServiceRoleForECS").await.is_some());
+    assert!(account.role("AWSServiceRoleForECS").await.is_some());
 }
 
 #[tokio::test]

@@ -11,15 +11,23 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_applicationautoscaling::types::{
+    AdjustmentType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ScalingPolicy,
+    ServiceNamespace, StepAdjustment, StepScalingPolicyConfiguration,
+    TargetTrackingScalingPolicyConfiguration,
+};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm, Statistic};
 use aws_sdk_iam::config::Credentials;
 use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{self, CallLog, Clients, Regional};
 use ecs_warden::deletion::SlrDeletion;
 use ecs_warden::ecs_role_guard::EcsRoleGuard;
 use ecs_warden::reconcile::Reconcile;
+use ecs_warden::report::{Report, Status};
 use ecs_warden::role_drift_guard::{watched_roles, RoleDriftGuard};
 use ecs_warden::scaling_guard::ScalingGuard;
 use ecs_warden::settings::{Mode, Settings};
+use ecs_warden::trust_policy::TrustPolicy;
 use serde_json::Value;
 
 /// The account id the sample events in `events/` are written for.
@@ -170,6 +178,45 @@ impl Account {
         }
     }
 
+    /// The role called `name`, if moto holds one.
+    pub async fn role(&self, name: &str) -> Option<aws_sdk_iam::types::Role> {
+        match self.iam.get_role().role_name(name).send().await {
+            Ok(out) => out.role,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                None
+            }
+            Err(e) => panic!("GetRole {name}: {e:?}"),
+        }
+    }
+
+    /// The trust policy of the role called `name`, which must exist.
+    pub async fn trust(&self, name: &str) -> TrustPolicy {
+        let role = self.role(name).await.expect("role exists");
+        TrustPolicy::parse(role.assume_role_policy_document().unwrap_or_default())
+            .expect("a trust policy that parses")
+    }
+
+    /// The ARNs of the managed policies attached to the role called `name`, sorted.
+    pub async fn attached(&self, name: &str) -> Vec<String> {
+        let out = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .expect("list attached role policies");
+        let mut arns: Vec<String> = out
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(String::from))
+            .collect();
+        arns.sort();
+        arns
+    }
+
     /// The environment a function process needs to act in this account.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -307,5 +354,193 @@ pub fn writes(calls: &[String]) -> Vec<&String> {
             let op = c.split_once(':').map_or(c.as_str(), |(_, op)| op);
             !READS.iter().any(|r| op.starts_with(r))
         })
+        .collect()
+}
+
+/// One region's ECS, Application Auto Scaling and CloudWatch, for arranging what a test
+/// needs and reading what moto holds afterwards (calls here are not counted).
+pub struct RegionClients {
+    /// ECS.
+    pub ecs: aws_sdk_ecs::Client,
+    /// Application Auto Scaling.
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    /// CloudWatch.
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+}
+
+/// A step adjustment: metric interval bounds relative to the threshold, and the change.
+pub type Step = (Option<f64>, Option<f64>, i32);
+
+impl RegionClients {
+    /// The clients of the region `config` acts in.
+    pub fn new(config: &SdkConfig) -> Self {
+        Self {
+            ecs: aws_sdk_ecs::Client::new(config),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+        }
+    }
+
+    /// An ECS service (and its cluster, if new) naming `role`, tagged with `tags`.
+    pub async fn service(
+        &self,
+        cluster: &str,
+        service: &str,
+        role: Option<&str>,
+        tags: &[(&str, &str)],
+    ) {
+        self.ecs
+            .create_cluster()
+            .cluster_name(cluster)
+            .send()
+            .await
+            .expect("create cluster");
+        self.ecs
+            .create_service()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_count(2)
+            .set_role(role.map(String::from))
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(*k).value(*v).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .expect("create service");
+    }
+
+    /// Registers the service as a scalable target, naming `role_arn` when given.
+    pub async fn target(&self, cluster: &str, service: &str, role_arn: Option<&str>) {
+        self.autoscaling
+            .register_scalable_target()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(format!("service/{cluster}/{service}"))
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .min_capacity(1)
+            .max_capacity(10)
+            .set_role_arn(role_arn.map(String::from))
+            .send()
+            .await
+            .expect("register scalable target");
+    }
+
+    /// Puts a ChangeInCapacity step policy; returns its ARN.
+    pub async fn step(&self, cluster: &str, service: &str, name: &str, steps: &[Step]) -> String {
+        let config = StepScalingPolicyConfiguration::builder()
+            .adjustment_type(AdjustmentType::ChangeInCapacity)
+            .set_step_adjustments(Some(
+                steps
+                    .iter()
+                    .map(|(lower, upper, change)| {
+                        StepAdjustment::builder()
+                            .set_metric_interval_lower_bound(*lower)
+                            .set_metric_interval_upper_bound(*upper)
+                            .scaling_adjustment(*change)
+                            .build()
+                            .expect("step")
+                    })
+                    .collect(),
+            ))
+            .cooldown(60)
+            .build();
+        self.autoscaling
+            .put_scaling_policy()
+            .policy_name(name)
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(format!("service/{cluster}/{service}"))
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .policy_type(PolicyType::StepScaling)
+            .step_scaling_policy_configuration(config)
+            .send()
+            .await
+            .expect("put step policy")
+            .policy_arn()
+            .to_owned()
+    }
+
+    /// Puts a target-tracking policy on average CPU at 60 %; returns the alarms it lists.
+    pub async fn tracking(&self, cluster: &str, service: &str, name: &str) -> Vec<String> {
+        let config = TargetTrackingScalingPolicyConfiguration::builder()
+            .target_value(60.0)
+            .predefined_metric_specification(
+                PredefinedMetricSpecification::builder()
+                    .predefined_metric_type("ECSServiceAverageCPUUtilization".into())
+                    .build()
+                    .expect("metric"),
+            )
+            .build()
+            .expect("configuration");
+        let out = self
+            .autoscaling
+            .put_scaling_policy()
+            .policy_name(name)
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(format!("service/{cluster}/{service}"))
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .policy_type(PolicyType::TargetTrackingScaling)
+            .target_tracking_scaling_policy_configuration(config)
+            .send()
+            .await
+            .expect("put target-tracking policy");
+        out.alarms()
+            .iter()
+            .map(|a| a.alarm_name().to_owned())
+            .collect()
+    }
+
+    /// The policy called `name` on `resource_id`, as moto holds it.
+    pub async fn policy(&self, resource_id: &str, name: &str) -> Option<ScalingPolicy> {
+        let out = self
+            .autoscaling
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(resource_id)
+            .send()
+            .await
+            .expect("describe scaling policies");
+        out.scaling_policies()
+            .iter()
+            .find(|p| p.policy_name() == name && p.resource_id() == resource_id)
+            .cloned()
+    }
+
+    /// A customer's own alarm whose action is `action`.
+    pub async fn customer_alarm(&self, name: &str, action: &str) {
+        self.cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/ECS")
+            .metric_name("MemoryUtilization")
+            .statistic(Statistic::Maximum)
+            .period(300)
+            .evaluation_periods(1)
+            .threshold(90.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .alarm_actions(action)
+            .send()
+            .await
+            .expect("put customer alarm");
+    }
+
+    /// Every metric alarm of the region.
+    pub async fn alarms(&self) -> Vec<MetricAlarm> {
+        let out = self
+            .cloudwatch
+            .describe_alarms()
+            .send()
+            .await
+            .expect("describe alarms");
+        out.metric_alarms().to_vec()
+    }
+}
+
+/// Each finding's check and status, in order.
+pub fn statuses(report: &Report) -> Vec<(&'static str, Status)> {
+    report
+        .findings
+        .iter()
+        .map(|f| (f.check, f.status))
         .collect()
 }

@@ -5,12 +5,7 @@
 
 use std::time::Instant;
 
-use aws_config::SdkConfig;
-use aws_sdk_applicationautoscaling::types::{
-    AdjustmentType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
-    StepAdjustment, StepScalingPolicyConfiguration, TargetTrackingScalingPolicyConfiguration,
-};
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+use aws_sdk_applicationautoscaling::types::{PolicyType, ServiceNamespace};
 use ecs_warden::catalog::{
     ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE,
     ECS_SERVICE_ROLE,
@@ -19,173 +14,43 @@ use ecs_warden::reconcile::SweepReport;
 use ecs_warden::report::Status;
 use ecs_warden::settings::Mode;
 use serde_json::json;
-use warden_tests::{writes, Account};
+use warden_tests::{writes, Account, RegionClients};
 
 const REGIONS: [&str; 3] = ["eu-west-1", "us-east-1", "ap-southeast-2"];
 
-/// One region's clients for arranging and asserting.
-struct Region {
-    ecs: aws_sdk_ecs::Client,
-    autoscaling: aws_sdk_applicationautoscaling::Client,
-    cloudwatch: aws_sdk_cloudwatch::Client,
-}
-
-impl Region {
-    fn new(config: &SdkConfig) -> Self {
-        Self {
-            ecs: aws_sdk_ecs::Client::new(config),
-            autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+/// Whether every step policy has an alarm invoking it and every target-tracking
+/// policy's alarms exist; returns the policies that are not so.
+async fn broken_policies(region: &RegionClients) -> Vec<String> {
+    let alarms = region.cloudwatch.describe_alarms().send().await.unwrap();
+    let names: Vec<&str> = alarms
+        .metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name())
+        .collect();
+    let policies = region
+        .autoscaling
+        .describe_scaling_policies()
+        .service_namespace(ServiceNamespace::Ecs)
+        .send()
+        .await
+        .unwrap();
+    let mut broken = Vec::new();
+    for policy in policies.scaling_policies() {
+        let ok = match policy.policy_type() {
+            PolicyType::StepScaling => alarms
+                .metric_alarms()
+                .iter()
+                .any(|a| a.alarm_actions().iter().any(|x| x == policy.policy_arn())),
+            _ => policy
+                .alarms()
+                .iter()
+                .all(|a| names.contains(&a.alarm_name())),
+        };
+        if !ok {
+            broken.push(policy.policy_name().to_owned());
         }
     }
-
-    async fn service(&self, cluster: &str, service: &str, role: Option<&str>) {
-        let _ = self.ecs.create_cluster().cluster_name(cluster).send().await;
-        self.ecs
-            .create_service()
-            .cluster(cluster)
-            .service_name(service)
-            .desired_count(2)
-            .set_role(role.map(String::from))
-            .send()
-            .await
-            .unwrap();
-    }
-
-    async fn target(&self, cluster: &str, service: &str, role_arn: &str) {
-        self.autoscaling
-            .register_scalable_target()
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(format!("service/{cluster}/{service}"))
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .min_capacity(1)
-            .max_capacity(10)
-            .role_arn(role_arn)
-            .send()
-            .await
-            .unwrap();
-    }
-
-    /// A step policy with steps `(lower, upper, adjustment)`; returns its ARN.
-    async fn step(
-        &self,
-        cluster: &str,
-        service: &str,
-        name: &str,
-        steps: &[(Option<f64>, Option<f64>, i32)],
-    ) -> String {
-        let config = StepScalingPolicyConfiguration::builder()
-            .adjustment_type(AdjustmentType::ChangeInCapacity)
-            .set_step_adjustments(Some(
-                steps
-                    .iter()
-                    .map(|(l, u, a)| {
-                        StepAdjustment::builder()
-                            .set_metric_interval_lower_bound(*l)
-                            .set_metric_interval_upper_bound(*u)
-                            .scaling_adjustment(*a)
-                            .build()
-                            .unwrap()
-                    })
-                    .collect(),
-            ))
-            .build();
-        self.autoscaling
-            .put_scaling_policy()
-            .policy_name(name)
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(format!("service/{cluster}/{service}"))
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .policy_type(PolicyType::StepScaling)
-            .step_scaling_policy_configuration(config)
-            .send()
-            .await
-            .unwrap()
-            .policy_arn()
-            .to_owned()
-    }
-
-    /// A target-tracking policy; returns the names of the alarms it lists.
-    async fn tracking(&self, cluster: &str, service: &str, name: &str) -> Vec<String> {
-        let config = TargetTrackingScalingPolicyConfiguration::builder()
-            .target_value(60.0)
-            .predefined_metric_specification(
-                PredefinedMetricSpecification::builder()
-                    .predefined_metric_type("ECSServiceAverageCPUUtilization".into())
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        let out = self
-            .autoscaling
-            .put_scaling_policy()
-            .policy_name(name)
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(format!("service/{cluster}/{service}"))
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .policy_type(PolicyType::TargetTrackingScaling)
-            .target_tracking_scaling_policy_configuration(config)
-            .send()
-            .await
-            .unwrap();
-        out.alarms()
-            .iter()
-            .map(|a| a.alarm_name().to_owned())
-            .collect()
-    }
-
-    async fn customer_alarm(&self, name: &str, action: &str) {
-        self.cloudwatch
-            .put_metric_alarm()
-            .alarm_name(name)
-            .namespace("AWS/ECS")
-            .metric_name("CPUUtilization")
-            .statistic(Statistic::Maximum)
-            .period(60)
-            .evaluation_periods(1)
-            .threshold(95.0)
-            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .alarm_actions(action)
-            .send()
-            .await
-            .unwrap();
-    }
-
-    /// Whether every step policy has an alarm invoking it and every target-tracking
-    /// policy's alarms exist; returns the policies that are not so.
-    async fn broken_policies(&self) -> Vec<String> {
-        let alarms = self.cloudwatch.describe_alarms().send().await.unwrap();
-        let names: Vec<&str> = alarms
-            .metric_alarms()
-            .iter()
-            .filter_map(|a| a.alarm_name())
-            .collect();
-        let policies = self
-            .autoscaling
-            .describe_scaling_policies()
-            .service_namespace(ServiceNamespace::Ecs)
-            .send()
-            .await
-            .unwrap();
-        let mut broken = Vec::new();
-        for policy in policies.scaling_policies() {
-            let ok = match policy.policy_type() {
-                PolicyType::StepScaling => alarms
-                    .metric_alarms()
-                    .iter()
-                    .any(|a| a.alarm_actions().iter().any(|x| x == policy.policy_arn())),
-                _ => policy
-                    .alarms()
-                    .iter()
-                    .all(|a| names.contains(&a.alarm_name())),
-            };
-            if !ok {
-                broken.push(policy.policy_name().to_owned());
-            }
-        }
-        broken
-    }
+    broken
 }
 
 fn slr_arn(account: &str) -> String {
@@ -194,10 +59,10 @@ fn slr_arn(account: &str) -> String {
 }
 
 /// Three regions broken in every way a sweep repairs, one case each; returns the regions.
-async fn broken_world(account: &Account) -> Vec<Region> {
-    let regions: Vec<Region> = REGIONS
+async fn broken_world(account: &Account) -> Vec<RegionClients> {
+    let regions: Vec<RegionClients> = REGIONS
         .iter()
-        .map(|r| Region::new(&account.config_in(r)))
+        .map(|r| RegionClients::new(&account.config_in(r)))
         .collect();
     let [eu, us, ap] = &regions[..] else {
         unreachable!()
@@ -205,9 +70,10 @@ async fn broken_world(account: &Account) -> Vec<Region> {
     let autoscale = format!("arn:aws:iam::{}:role/ecsAutoscaleRole", account.id);
     // eu-west-1: a legacy role and an autoscale role that do not exist, a step policy
     // without alarm, a target-tracking policy with a deleted alarm.
-    eu.service("shop", "cart", Some("ecsServiceRole")).await;
-    eu.service("shop", "api", None).await;
-    eu.target("shop", "cart", &autoscale).await;
+    eu.service("shop", "cart", Some("ecsServiceRole"), &[])
+        .await;
+    eu.service("shop", "api", None, &[]).await;
+    eu.target("shop", "cart", Some(&autoscale)).await;
     eu.step("shop", "cart", "cart-out", &[(Some(0.0), None, 2)])
         .await;
     let listed = eu.tracking("shop", "cart", "cart-cpu").await;
@@ -219,8 +85,9 @@ async fn broken_world(account: &Account) -> Vec<Region> {
         .unwrap();
     // us-east-1: the scaling service-linked role missing, a scale-in policy without alarm,
     // a policy a customer alarm already drives.
-    us.service("batch", "jobs", None).await;
-    us.target("batch", "jobs", &slr_arn(&account.id)).await;
+    us.service("batch", "jobs", None, &[]).await;
+    us.target("batch", "jobs", Some(&slr_arn(&account.id)))
+        .await;
     us.step("batch", "jobs", "jobs-in", &[(None, Some(0.0), -1)])
         .await;
     let driven = us
@@ -228,8 +95,8 @@ async fn broken_world(account: &Account) -> Vec<Region> {
         .await;
     us.customer_alarm("team-jobs-high", &driven).await;
     // ap-southeast-2: an ambiguous step policy (needs a person), a healthy tracking policy.
-    ap.service("edge", "cdn", None).await;
-    ap.target("edge", "cdn", &slr_arn(&account.id)).await;
+    ap.service("edge", "cdn", None, &[]).await;
+    ap.target("edge", "cdn", Some(&slr_arn(&account.id))).await;
     ap.step(
         "edge",
         "cdn",
@@ -274,7 +141,7 @@ async fn one_sweep_fixes_every_region_and_its_counts_match_moto() {
     }
     let mut broken = Vec::new();
     for region in &regions {
-        broken.extend(region.broken_policies().await);
+        broken.extend(broken_policies(region).await);
     }
     assert_eq!(broken, ["cdn-both"], "only the ambiguous policy is left");
 
@@ -383,7 +250,7 @@ async fn audit_mode_reports_and_writes_nothing() {
     // cart-out in eu-west-1 and jobs-in in us-east-1, the two regions of the manual input.
     assert_eq!(count(&report, "step_alarm", Status::WouldCreate), 2);
     assert!(!role_exists(&account, ECS_SERVICE_ROLE.name).await);
-    assert_eq!(regions[0].broken_policies().await, ["cart-out", "cart-cpu"]);
+    assert_eq!(broken_policies(&regions[0]).await, ["cart-out", "cart-cpu"]);
 }
 
 #[tokio::test]
@@ -413,12 +280,12 @@ async fn bench_reconcile_3_regions_20_clusters_10_services() {
         let config = account.config_in(region);
         let slr = slr_arn(&account.id);
         tasks.spawn(async move {
-            let r = Region::new(&config);
+            let r = RegionClients::new(&config);
             for c in 0..20 {
                 for s in 0..10 {
                     let (cluster, service) = (format!("c{c:02}"), format!("s{s:02}"));
-                    r.service(&cluster, &service, None).await;
-                    r.target(&cluster, &service, &slr).await;
+                    r.service(&cluster, &service, None, &[]).await;
+                    r.target(&cluster, &service, Some(&slr)).await;
                     r.step(&cluster, &service, "out", &[(Some(0.0), None, 1)])
                         .await;
                 }

@@ -6,8 +6,7 @@ use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace}
 use ecs_warden::catalog::{RoleSpec, ECS_AUTOSCALE_ROLE, ECS_SERVICE_ROLE};
 use ecs_warden::report::{Report, Status};
 use ecs_warden::settings::Mode;
-use ecs_warden::trust_policy::TrustPolicy;
-use warden_tests::{writes, Account};
+use warden_tests::{statuses, writes, Account};
 
 const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
@@ -38,42 +37,12 @@ async fn compliant(account: &Account, spec: &RoleSpec) {
     }
 }
 
-async fn attached(account: &Account, name: &str) -> Vec<String> {
-    let out = account
-        .iam
-        .list_attached_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .unwrap();
-    let mut arns: Vec<String> = out
-        .attached_policies()
-        .iter()
-        .filter_map(|p| p.policy_arn().map(String::from))
-        .collect();
-    arns.sort();
-    arns
-}
-
-async fn trust(account: &Account, name: &str) -> TrustPolicy {
-    let role = account.iam.get_role().role_name(name).send().await.unwrap();
-    TrustPolicy::parse(role.role.unwrap().assume_role_policy_document().unwrap()).unwrap()
-}
-
 async fn replay(account: &Account, mode: Mode, file: &str) -> Report {
     let (guard, _) = account.drift_guard(mode, &REGIONS);
     guard
         .handle_payload(account.event(file))
         .await
         .expect("accepted")
-}
-
-fn statuses(report: &Report) -> Vec<(&'static str, Status)> {
-    report
-        .findings
-        .iter()
-        .map(|f| (f.check, f.status))
-        .collect()
 }
 
 #[tokio::test]
@@ -89,23 +58,20 @@ async fn a_detached_required_policy_is_reattached_and_nothing_else_changes() {
         .send()
         .await
         .unwrap();
-    let before = trust(&account, ECS_AUTOSCALE_ROLE.name).await;
+    let before = account.trust(ECS_AUTOSCALE_ROLE.name).await;
 
     let audit = replay(&account, Mode::Audit, "iam-detach-role-policy.json").await;
     assert!(writes(&audit.aws_calls).is_empty());
     assert!(statuses(&audit).contains(&("managed_policy", Status::WouldRepair)));
-    assert_eq!(
-        attached(&account, ECS_AUTOSCALE_ROLE.name).await,
-        [READ_ONLY]
-    );
+    assert_eq!(account.attached(ECS_AUTOSCALE_ROLE.name).await, [READ_ONLY]);
 
     let report = replay(&account, Mode::Enforce, "iam-detach-role-policy.json").await;
     assert_eq!(writes(&report.aws_calls), ["iam:AttachRolePolicy"]);
     assert!(statuses(&report).contains(&("managed_policy", Status::Repaired)));
     let mut expected = vec![required, READ_ONLY.to_owned()];
     expected.sort();
-    assert_eq!(attached(&account, ECS_AUTOSCALE_ROLE.name).await, expected);
-    assert_eq!(trust(&account, ECS_AUTOSCALE_ROLE.name).await, before);
+    assert_eq!(account.attached(ECS_AUTOSCALE_ROLE.name).await, expected);
+    assert_eq!(account.trust(ECS_AUTOSCALE_ROLE.name).await, before);
 }
 
 #[tokio::test]
@@ -120,7 +86,7 @@ async fn a_removed_trust_statement_is_added_back_and_the_others_kept() {
         .send()
         .await
         .unwrap();
-    let policies = attached(&account, ECS_SERVICE_ROLE.name).await;
+    let policies = account.attached(ECS_SERVICE_ROLE.name).await;
 
     let report = replay(
         &account,
@@ -129,14 +95,14 @@ async fn a_removed_trust_statement_is_added_back_and_the_others_kept() {
     )
     .await;
     assert_eq!(writes(&report.aws_calls), ["iam:UpdateAssumeRolePolicy"]);
-    let now = trust(&account, ECS_SERVICE_ROLE.name).await;
+    let now = account.trust(ECS_SERVICE_ROLE.name).await;
     assert!(now.grants("ecs.amazonaws.com"));
     assert_eq!(
         now.other_statements("ecs.amazonaws.com").len(),
         1,
         "BreakGlass kept"
     );
-    assert_eq!(attached(&account, ECS_SERVICE_ROLE.name).await, policies);
+    assert_eq!(account.attached(ECS_SERVICE_ROLE.name).await, policies);
 
     // Its own UpdateAssumeRolePolicy comes back as an event: reads only.
     let echo = replay(
@@ -225,7 +191,7 @@ async fn a_deleted_role_still_in_use_is_recreated_where_its_user_expects_it() {
         .unwrap();
     assert_eq!(role.arn(), role_arn);
     assert_eq!(
-        attached(&account, ECS_SERVICE_ROLE.name).await,
+        account.attached(ECS_SERVICE_ROLE.name).await,
         [ECS_SERVICE_ROLE.managed_policy.unwrap().arn("aws")]
     );
 }
@@ -267,7 +233,8 @@ async fn a_deleted_autoscale_role_a_scalable_target_uses_is_recreated() {
         "{:?}",
         report.findings
     );
-    assert!(trust(&account, ECS_AUTOSCALE_ROLE.name)
+    assert!(account
+        .trust(ECS_AUTOSCALE_ROLE.name)
         .await
         .grants("application-autoscaling.amazonaws.com"));
 }

@@ -3,19 +3,16 @@
 //! CloudWatch state moto holds afterwards.
 
 use aws_sdk_applicationautoscaling::types::{
-    AdjustmentType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ScalingPolicy,
-    ServiceNamespace, StepAdjustment, StepScalingPolicyConfiguration,
-    TargetTrackingScalingPolicyConfiguration,
+    PolicyType, ScalableDimension, ScalingPolicy, ServiceNamespace,
 };
 use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm, Statistic};
-use aws_sdk_ecs::types::Tag as EcsTag;
 use ecs_warden::alarms::{AlarmSettings, CREATED_BY_TAG, CREATED_BY_VALUE};
 use ecs_warden::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
 use ecs_warden::report::{Report, Status};
 use ecs_warden::settings::Mode;
 use ecs_warden::trust_policy::TrustPolicy;
 use serde_json::Value;
-use warden_tests::{writes, Account};
+use warden_tests::{statuses, writes, Account, RegionClients, Step};
 
 const CLUSTER: &str = "payments";
 const SERVICE: &str = "web";
@@ -30,18 +27,14 @@ const OUR_SCALE_OUT_ALARM: &str = "ecs-warden/payments/web/cpu-scale-out";
 /// One account's emulated AWS, with clients for arranging and asserting (not counted).
 struct World {
     account: Account,
-    autoscaling: aws_sdk_applicationautoscaling::Client,
-    cloudwatch: aws_sdk_cloudwatch::Client,
-    ecs: aws_sdk_ecs::Client,
+    region: RegionClients,
 }
 
 impl World {
     async fn new() -> Self {
         let account = Account::new().await;
         Self {
-            autoscaling: aws_sdk_applicationautoscaling::Client::new(&account.config),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&account.config),
-            ecs: aws_sdk_ecs::Client::new(&account.config),
+            region: RegionClients::new(&account.config),
             account,
         }
     }
@@ -49,72 +42,14 @@ impl World {
     /// The ECS service the samples scale, with `tags`, registered as a scalable target.
     async fn with_service(tags: &[(&str, &str)]) -> Self {
         let world = Self::new().await;
-        world
-            .ecs
-            .create_cluster()
-            .cluster_name(CLUSTER)
-            .send()
-            .await
-            .unwrap();
-        world
-            .ecs
-            .create_service()
-            .cluster(CLUSTER)
-            .service_name(SERVICE)
-            .desired_count(2)
-            .set_tags(Some(
-                tags.iter()
-                    .map(|(k, v)| EcsTag::builder().key(*k).value(*v).build())
-                    .collect(),
-            ))
-            .send()
-            .await
-            .unwrap();
-        world
-            .autoscaling
-            .register_scalable_target()
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(RESOURCE_ID)
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .min_capacity(2)
-            .max_capacity(10)
-            .send()
-            .await
-            .unwrap();
+        world.region.service(CLUSTER, SERVICE, None, tags).await;
+        world.region.target(CLUSTER, SERVICE, None).await;
         world
     }
 
-    /// Puts a step policy with steps `(lower, upper, adjustment)`; returns its ARN.
-    async fn put_step(&self, name: &str, steps: &[(Option<f64>, Option<f64>, i32)]) -> String {
-        let steps = steps
-            .iter()
-            .map(|(lower, upper, adjustment)| {
-                StepAdjustment::builder()
-                    .set_metric_interval_lower_bound(*lower)
-                    .set_metric_interval_upper_bound(*upper)
-                    .scaling_adjustment(*adjustment)
-                    .build()
-                    .unwrap()
-            })
-            .collect();
-        let config = StepScalingPolicyConfiguration::builder()
-            .adjustment_type(AdjustmentType::ChangeInCapacity)
-            .set_step_adjustments(Some(steps))
-            .cooldown(60)
-            .build();
-        let out = self
-            .autoscaling
-            .put_scaling_policy()
-            .policy_name(name)
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(RESOURCE_ID)
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .policy_type(PolicyType::StepScaling)
-            .step_scaling_policy_configuration(config)
-            .send()
-            .await
-            .unwrap();
-        out.policy_arn().to_owned()
+    /// Puts a step policy on the sample service; returns its ARN.
+    async fn put_step(&self, name: &str, steps: &[Step]) -> String {
+        self.region.step(CLUSTER, SERVICE, name, steps).await
     }
 
     /// The scale-out policy of `events/autoscaling-put-step-policy.json`.
@@ -127,46 +62,18 @@ impl World {
     }
 
     async fn put_target_tracking(&self) {
-        let config = TargetTrackingScalingPolicyConfiguration::builder()
-            .target_value(60.0)
-            .predefined_metric_specification(
-                PredefinedMetricSpecification::builder()
-                    .predefined_metric_type("ECSServiceAverageCPUUtilization".into())
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        self.autoscaling
-            .put_scaling_policy()
-            .policy_name(TARGET_TRACKING)
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(RESOURCE_ID)
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .policy_type(PolicyType::TargetTrackingScaling)
-            .target_tracking_scaling_policy_configuration(config)
-            .send()
-            .await
-            .unwrap();
+        self.region
+            .tracking(CLUSTER, SERVICE, TARGET_TRACKING)
+            .await;
     }
 
     async fn policy(&self, name: &str) -> Option<ScalingPolicy> {
-        let out = self
-            .autoscaling
-            .describe_scaling_policies()
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(RESOURCE_ID)
-            .send()
-            .await
-            .unwrap();
-        out.scaling_policies()
-            .iter()
-            .find(|p| p.policy_name() == name && p.resource_id() == RESOURCE_ID)
-            .cloned()
+        self.region.policy(RESOURCE_ID, name).await
     }
 
     async fn delete_policy(&self, name: &str) {
-        self.autoscaling
+        self.region
+            .autoscaling
             .delete_scaling_policy()
             .policy_name(name)
             .service_namespace(ServiceNamespace::Ecs)
@@ -177,10 +84,8 @@ impl World {
             .unwrap();
     }
 
-    /// Every metric alarm in the account's region.
     async fn alarms(&self) -> Vec<MetricAlarm> {
-        let out = self.cloudwatch.describe_alarms().send().await.unwrap();
-        out.metric_alarms().to_vec()
+        self.region.alarms().await
     }
 
     async fn alarm(&self, name: &str) -> Option<MetricAlarm> {
@@ -192,6 +97,7 @@ impl World {
 
     async fn alarm_tags(&self, alarm: &MetricAlarm) -> Vec<(String, String)> {
         let out = self
+            .region
             .cloudwatch
             .list_tags_for_resource()
             .resource_arn(alarm.alarm_arn().unwrap())
@@ -209,22 +115,8 @@ impl World {
             .collect()
     }
 
-    /// A customer's own alarm whose action is `policy_arn`.
     async fn customer_alarm(&self, name: &str, policy_arn: &str) {
-        self.cloudwatch
-            .put_metric_alarm()
-            .alarm_name(name)
-            .namespace("AWS/ECS")
-            .metric_name("MemoryUtilization")
-            .statistic(Statistic::Maximum)
-            .period(300)
-            .evaluation_periods(1)
-            .threshold(90.0)
-            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .alarm_actions(policy_arn)
-            .send()
-            .await
-            .unwrap();
+        self.region.customer_alarm(name, policy_arn).await
     }
 
     /// Replays a sample event through a fresh scaling-guard; returns its report and calls.
@@ -244,14 +136,6 @@ impl World {
         let calls = report.aws_calls.clone();
         (report, calls)
     }
-}
-
-fn statuses(report: &Report) -> Vec<(&'static str, Status)> {
-    report
-        .findings
-        .iter()
-        .map(|f| (f.check, f.status))
-        .collect()
 }
 
 fn dimensions(alarm: &MetricAlarm) -> Vec<(String, String)> {
@@ -517,6 +401,7 @@ async fn a_deleted_target_tracking_alarm_is_restored() {
     assert_eq!(calls.len(), 2, "{calls:?}");
 
     world
+        .region
         .cloudwatch
         .delete_alarms()
         .alarm_names(&listed[0])

@@ -87,16 +87,13 @@ impl EcsRoleGuard {
         if refused_for_missing_slr(event) {
             explain_retry(&mut findings, &detail.event_name);
         }
-        let report = Report::new(
+        Ok(Report::logged_for_event(
             FUNCTION,
             self.settings.mode,
-            event.id.clone(),
-            Some(scope.cause),
+            event,
             findings,
             self.calls.take(),
-        );
-        report.log();
-        Ok(report)
+        ))
     }
 }
 

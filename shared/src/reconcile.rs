@@ -311,6 +311,11 @@ impl Reconcile {
                 }
             }
             for target in &facts.targets {
+                // No RoleARN: Application Auto Scaling uses its service-linked role.
+                if target.role_arn.is_empty() {
+                    add(RoleTarget::catalog(&ECS_AUTOSCALING_SERVICE_LINKED_ROLE));
+                    continue;
+                }
                 match RoleTarget::named_or_linked(
                     &ECS_AUTOSCALE_ROLE,
                     &ECS_AUTOSCALING_SERVICE_LINKED_ROLE,

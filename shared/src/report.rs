@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::events::ApiCallEvent;
 use crate::settings::Mode;
 
 /// The outcome of one check on one resource.
@@ -98,6 +99,27 @@ impl Report {
             summary,
             aws_calls,
         }
+    }
+
+    /// The report of a check a CloudTrail event caused, logged before it is returned.
+    pub fn logged_for_event(
+        function: &'static str,
+        mode: Mode,
+        event: &ApiCallEvent,
+        findings: Vec<Finding>,
+        aws_calls: Vec<String>,
+    ) -> Self {
+        let cause = format!("{}:{}", event.source, event.detail.event_name);
+        let report = Self::new(
+            function,
+            mode,
+            event.id.clone(),
+            Some(cause),
+            findings,
+            aws_calls,
+        );
+        report.log();
+        report
     }
 
     /// Logs the report as one structured record: at WARN when something failed, else INFO.

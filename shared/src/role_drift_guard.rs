@@ -164,16 +164,13 @@ impl RoleDriftGuard {
                 roles::ensure(&self.clients.iam, &self.verdicts, &scope, &target).await
             }
         };
-        let report = Report::new(
+        Ok(Report::logged_for_event(
             FUNCTION,
             self.settings.mode,
-            event.id.clone(),
-            Some(scope.cause),
+            event,
             findings,
             self.calls.take(),
-        );
-        report.log();
-        Ok(report)
+        ))
     }
 
     /// A deleted role comes back only while something in the configured regions uses it.

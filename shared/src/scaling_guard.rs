@@ -119,16 +119,13 @@ impl ScalingGuard {
                 Err(skipped) => skipped,
             }],
         };
-        let report = Report::new(
+        Ok(Report::logged_for_event(
             FUNCTION,
             self.settings.mode,
-            event.id.clone(),
-            Some(scope.cause),
+            event,
             findings,
             self.calls.take(),
-        );
-        report.log();
-        Ok(report)
+        ))
     }
 
     /// The region the alarm clients act in, when it is the event's; otherwise a finding
