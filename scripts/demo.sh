@@ -59,6 +59,7 @@ function_for() {
     slr-* | iam-delete-service-linked-role.json) echo slr-deletion ;;
     iam-*) echo role-drift-guard ;;
     reconcile-*) echo reconcile ;;
+    access-* | unauthorized-*) echo access-doctor ;;
     *) return 1 ;;
   esac
 }
@@ -165,6 +166,26 @@ print(f"   deleted ecs-warden's cpu-scale-in alarm and {tracking}, with no event
 EOF
 echo "-- events/reconcile-manual.json -> reconcile"
 invoke reconcile events/reconcile-manual.json
+
+echo
+echo "== access-doctor: refused calls explained with the seeds' permissions"
+"$PY" - <<'EOF'
+import json, boto3
+iam = boto3.client("iam")
+iam.create_role(RoleName="PlatformDeployer", Path="/", AssumeRolePolicyDocument=json.dumps({
+    "Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}]}))
+iam.put_role_policy(RoleName="PlatformDeployer", PolicyName="deploy", PolicyDocument=json.dumps({
+    "Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+    "Action": ["application-autoscaling:*", "autoscaling:*", "ecs:*"], "Resource": "*"}]}))
+iam.create_user(UserName="bob")
+print("   PlatformDeployer may use application-autoscaling:*, autoscaling:*, ecs:*; bob may do nothing")
+EOF
+for name in access-denied-put-scaling-policy unauthorized-create-auto-scaling-group \
+  access-denied-create-service-linked-role access-doctor-manual; do
+  echo "-- events/$name.json -> access-doctor"
+  invoke access-doctor "events/$name.json"
+done
 
 echo
 echo "== alarms moto holds now"

@@ -19,3 +19,11 @@ if counts:
     print("   counts: " + "; ".join(
         f"{check} " + ", ".join(f"{status}={n}" for status, n in by_status.items())
         for check, by_status in counts.items()))
+if report.get("principal"):
+    print(f"   principal: {report['principal']}; intents: {', '.join(report.get('intents', []))}")
+for m in report.get("missing", []):
+    print(f"   missing: {m['action']} on {m['resource']} ({m['decision']}, seed {m['seed']}: {m['why']})")
+if report.get("minimal_policy"):
+    print("   minimal policy:")
+    for line in json.dumps(report["minimal_policy"], indent=2).splitlines():
+        print(f"      {line}")

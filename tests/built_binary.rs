@@ -60,6 +60,8 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
             "role-drift-guard",
             "-p",
             "reconcile",
+            "-p",
+            "access-doctor",
         ])
         .current_dir(root())
         .status()
@@ -172,6 +174,25 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
         sweep["regions"].as_array().map(Vec::len),
         Some(2),
         "{sweep:#}"
+    );
+
+    // bob exists and may do nothing: the seed 004 permission is what he lacks.
+    account
+        .iam
+        .create_user()
+        .user_name("bob")
+        .send()
+        .await
+        .unwrap();
+    let (_, diagnosis) = invoke_sample(
+        port,
+        &account,
+        "access-doctor",
+        "access-denied-create-service-linked-role.json",
+    );
+    assert_eq!(
+        diagnosis["missing"][0]["action"], "iam:CreateServiceLinkedRole",
+        "{diagnosis:#}"
     );
 }
 

@@ -18,6 +18,7 @@ use aws_sdk_applicationautoscaling::types::{
 };
 use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm, Statistic};
 use aws_sdk_iam::config::Credentials;
+use ecs_warden::access_doctor::AccessDoctor;
 use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{self, CallLog, Clients, Regional};
 use ecs_warden::deletion::SlrDeletion;
@@ -286,6 +287,17 @@ impl Account {
             calls.clone(),
         );
         (guard, calls)
+    }
+
+    /// An `access-doctor` as a fresh container would build it, with its call log.
+    pub fn access_doctor(&self) -> (AccessDoctor, CallLog) {
+        let calls = CallLog::default();
+        let doctor = AccessDoctor::new(
+            Clients::new(&self.config, &calls),
+            settings(Mode::Enforce, Duration::ZERO),
+            calls.clone(),
+        );
+        (doctor, calls)
     }
 
     /// A `reconcile` sweeping `regions`, with the default alarm settings.

@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod access_doctor;
 pub mod alarms;
 pub mod aws;
 pub mod catalog;
@@ -10,6 +11,7 @@ pub mod clusters;
 pub mod deletion;
 pub mod ecs_role_guard;
 pub mod events;
+pub mod permissions;
 pub mod reconcile;
 pub mod report;
 pub mod role_drift_guard;

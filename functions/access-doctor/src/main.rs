@@ -1,0 +1,22 @@
+//! Lambda entry point: builds the IAM client once per container and explains refusals.
+
+use ecs_warden::access_doctor::AccessDoctor;
+use ecs_warden::aws::{self, CallLog, Clients};
+use ecs_warden::settings::Settings;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = Settings::from_env()?;
+    let calls = CallLog::default();
+    let doctor = AccessDoctor::new(
+        Clients::new(&aws::sdk_config().await, &calls),
+        settings,
+        calls,
+    );
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        doctor.handle_payload(event.payload)
+    }))
+    .await
+}

@@ -1,0 +1,658 @@
+//! The `access-doctor` function: after a call is refused (AccessDenied,
+//! UnauthorizedOperation), explain which of the permissions the seeds require the caller
+//! lacks, and write the smallest policy that would grant them. It never changes a policy.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, PolicyEvaluationDecisionType};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::aws::{CallError, CallLog, Clients};
+use crate::catalog;
+use crate::events::{parse_api_call, ApiCallEvent, EventError};
+use crate::permissions::{self, Condition, Intent, Requirement, Resource, When};
+use crate::report::{Finding, Report, Status};
+use crate::settings::Settings;
+
+/// The function's name in reports and logs.
+pub const FUNCTION: &str = "access-doctor";
+
+/// The error codes of a refused call.
+pub const DENIED: [&str; 4] = [
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "Client.UnauthorizedOperation",
+];
+
+/// A question asked by hand.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Question {
+    principal_arn: String,
+    intent: String,
+    /// The call's parameters, as CloudTrail records them, to decide conditional needs.
+    #[serde(default)]
+    request_parameters: Option<Value>,
+}
+
+/// One permission the principal lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Missing {
+    /// `service:Action`.
+    pub action: String,
+    /// Where it is needed.
+    pub resource: String,
+    /// `implicitDeny` (nothing grants it) or `explicitDeny` (a Deny statement, a boundary
+    /// or an SCP refuses it: an Allow will not help).
+    pub decision: String,
+    /// The intent that needs it.
+    pub intent: &'static str,
+    /// The seed it comes from.
+    pub seed: &'static str,
+    /// Why it is needed.
+    pub why: &'static str,
+}
+
+/// The diagnosis: the usual report plus what is missing and the policy that grants it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnosis {
+    /// Function, mode, findings (one per requirement), AWS calls.
+    #[serde(flatten)]
+    pub report: Report,
+    /// The principal whose permissions were simulated (a role for a role session).
+    pub principal: Option<String>,
+    /// The intents the call belongs to.
+    pub intents: Vec<&'static str>,
+    /// Every permission the principal lacks.
+    pub missing: Vec<Missing>,
+    /// The smallest policy granting the implicitly denied permissions, with the seeds'
+    /// conditions; `None` when nothing an Allow can fix is missing.
+    pub minimal_policy: Option<Value>,
+}
+
+/// What the call asked for, as far as the requirements' conditions care.
+struct Facts<'a> {
+    /// The request parameters; `None` when asked by hand without them (every conditional
+    /// requirement is then shown, marked with its condition).
+    params: Option<&'a Value>,
+}
+
+/// The handler with the clients it keeps between invocations of a warm container.
+#[derive(Debug)]
+pub struct AccessDoctor {
+    clients: Clients,
+    settings: Settings,
+    calls: CallLog,
+}
+
+impl AccessDoctor {
+    /// A doctor over global clients (IAM: GetRole, SimulatePrincipalPolicy).
+    pub fn new(clients: Clients, settings: Settings, calls: CallLog) -> Self {
+        Self {
+            clients,
+            settings,
+            calls,
+        }
+    }
+
+    /// A refused call's CloudTrail event, or `{"principal_arn", "intent"}` by hand.
+    pub async fn handle_payload(&self, payload: Value) -> Result<Diagnosis, EventError> {
+        let result = self.handle(payload).await;
+        if let Err(e) = &result {
+            tracing::warn!(kind = e.kind(), error = %e, "rejected input; no AWS call made");
+        }
+        result
+    }
+
+    async fn handle(&self, payload: Value) -> Result<Diagnosis, EventError> {
+        if payload.get("detail-type").is_some() {
+            let event = parse_api_call(payload)?;
+            return self.explain_event(&event).await;
+        }
+        let question: Question = serde_json::from_value(payload).map_err(|e| {
+            EventError::NotAnEvent(format!(
+                "expected a refused call's CloudTrail event or {{\"principal_arn\": \"...\", \"intent\": \"...\"}}: {e}"
+            ))
+        })?;
+        let intent = permissions::intent(&question.intent).ok_or_else(|| EventError::BadField {
+            field: "intent",
+            problem: format!(
+                "{:?} is not one of {}",
+                question.intent,
+                permissions::INTENTS
+                    .iter()
+                    .map(|i| i.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })?;
+        let principal = Principal::parse(&question.principal_arn)?;
+        let facts = Facts {
+            params: question.request_parameters.as_ref(),
+        };
+        Ok(self
+            .diagnose(None, None, principal, &[intent], &facts)
+            .await)
+    }
+
+    async fn explain_event(&self, event: &ApiCallEvent) -> Result<Diagnosis, EventError> {
+        let detail = &event.detail;
+        let cause = format!("{}:{}", event.source, detail.event_name);
+        let intents = intents_for(event)?;
+        let skip = |why: String| {
+            let report = Report::new(
+                FUNCTION,
+                self.settings.mode,
+                event.id.clone(),
+                Some(cause.clone()),
+                vec![Finding::new(&cause, "diagnosis", Status::Skipped, why)],
+                Vec::new(),
+            );
+            report.log();
+            Diagnosis {
+                report,
+                principal: None,
+                intents: intents.iter().map(|i| i.name).collect(),
+                missing: Vec::new(),
+                minimal_policy: None,
+            }
+        };
+        match detail.error_code.as_deref() {
+            Some(code) if DENIED.contains(&code) => {}
+            Some(code) => {
+                return Ok(skip(format!(
+                    "the call failed with {code}, not for want of a permission"
+                )))
+            }
+            None => return Ok(skip("the call was not refused".into())),
+        }
+        if intents.is_empty() {
+            return Ok(skip(format!(
+                "{cause} is not part of what the seeds list permissions for"
+            )));
+        }
+        let principal = match Principal::of_caller(event) {
+            Ok(principal) => principal,
+            Err(why) => return Ok(skip(why)),
+        };
+        let facts = Facts {
+            params: detail.request_parameters.as_ref(),
+        };
+        Ok(self
+            .diagnose(event.id.clone(), Some(cause), principal, &intents, &facts)
+            .await)
+    }
+
+    async fn diagnose(
+        &self,
+        event_id: Option<String>,
+        cause: Option<String>,
+        principal: Principal,
+        intents: &[&'static Intent],
+        facts: &Facts<'_>,
+    ) -> Diagnosis {
+        self.calls.take();
+        let mut findings = Vec::new();
+        let mut missing = Vec::new();
+        let arn = match self.principal_arn(&principal).await {
+            Ok(arn) => arn,
+            Err(failed) => {
+                findings.push(failed);
+                return self.finish(event_id, cause, None, intents, findings, missing);
+            }
+        };
+        let (partition, account) = arn_parts(&arn);
+        for intent in intents {
+            let mut needed: Vec<(&Requirement, Option<&'static str>)> = Vec::new();
+            for requirement in intent.requirements {
+                match self.applies(requirement.when, facts).await {
+                    Applies::Yes => needed.push((requirement, None)),
+                    Applies::Maybe => needed.push((requirement, Some(requirement.when.words()))),
+                    Applies::No => findings.push(Finding::new(
+                        &arn,
+                        "permission",
+                        Status::Skipped,
+                        format!(
+                            "{} not needed for this call: {} (seed {})",
+                            requirement.action,
+                            requirement.when.words(),
+                            intent.seed
+                        ),
+                    )),
+                }
+            }
+            // One simulation per resource: every action of an intent on the same resource.
+            let mut by_resource: BTreeMap<String, Vec<(&Requirement, Option<&'static str>)>> =
+                BTreeMap::new();
+            for item in needed {
+                by_resource
+                    .entry(item.0.resource.arn(partition, account))
+                    .or_default()
+                    .push(item);
+            }
+            for (resource, items) in by_resource {
+                let actions: Vec<&str> = items.iter().map(|(r, _)| r.action).collect();
+                let service_linked = items
+                    .iter()
+                    .any(|(r, _)| r.resource == Resource::EcsServiceLinkedRole);
+                match self
+                    .simulate(&arn, &actions, &resource, service_linked)
+                    .await
+                {
+                    Ok(decisions) => {
+                        for (requirement, only_when) in items {
+                            let decision = decisions
+                                .get(requirement.action)
+                                .cloned()
+                                .unwrap_or_else(|| "implicitDeny".into());
+                            let note = only_when.map(|w| format!(" ({w})")).unwrap_or_default();
+                            let advice = if decision == "explicitDeny" {
+                                "; a Deny (a statement, a permissions boundary or an SCP) refuses it, so an Allow will not help"
+                            } else {
+                                ""
+                            };
+                            let what = format!(
+                                "{} on {resource}{note}: {}{advice} (seed {}: {})",
+                                requirement.action, decision, intent.seed, requirement.why
+                            );
+                            if decision == "allowed" {
+                                findings.push(Finding::new(
+                                    &arn,
+                                    "permission",
+                                    Status::Compliant,
+                                    what,
+                                ));
+                            } else {
+                                findings.push(Finding::new(
+                                    &arn,
+                                    "permission",
+                                    Status::Failed,
+                                    what,
+                                ));
+                                missing.push(Missing {
+                                    action: requirement.action.to_owned(),
+                                    resource: resource.clone(),
+                                    decision,
+                                    intent: intent.name,
+                                    seed: intent.seed,
+                                    why: requirement.why,
+                                });
+                            }
+                        }
+                    }
+                    Err(e) => findings.push(Finding::new(
+                        &arn,
+                        "permission",
+                        Status::Failed,
+                        e.explain("iam:SimulatePrincipalPolicy", &arn),
+                    )),
+                }
+            }
+        }
+        self.finish(event_id, cause, Some(arn), intents, findings, missing)
+    }
+
+    fn finish(
+        &self,
+        event_id: Option<String>,
+        cause: Option<String>,
+        principal: Option<String>,
+        intents: &[&'static Intent],
+        findings: Vec<Finding>,
+        missing: Vec<Missing>,
+    ) -> Diagnosis {
+        let minimal_policy = minimal_policy(&missing, intents);
+        let report = Report::new(
+            FUNCTION,
+            self.settings.mode,
+            event_id,
+            cause,
+            findings,
+            self.calls.take(),
+        );
+        report.log();
+        Diagnosis {
+            report,
+            principal,
+            intents: intents.iter().map(|i| i.name).collect(),
+            missing,
+            minimal_policy,
+        }
+    }
+
+    /// The ARN IAM can simulate: a role session becomes its role, looked up for its path.
+    async fn principal_arn(&self, principal: &Principal) -> Result<String, Finding> {
+        match principal {
+            Principal::Arn(arn) => Ok(arn.clone()),
+            Principal::RoleNamed(name) => {
+                match self.clients.iam.get_role().role_name(name).send().await {
+                    Ok(out) => Ok(out.role.map(|r| r.arn().to_owned()).unwrap_or_default()),
+                    Err(e) => Err(Finding::new(
+                        name,
+                        "principal",
+                        Status::Failed,
+                        CallError::from_sdk(&e).explain("iam:GetRole", name),
+                    )),
+                }
+            }
+        }
+    }
+
+    async fn applies(&self, when: When, facts: &Facts<'_>) -> Applies {
+        let Some(params) = facts.params else {
+            return if when == When::Always {
+                Applies::Yes
+            } else {
+                Applies::Maybe
+            };
+        };
+        let has = |pointer: &str| params.pointer(pointer).is_some_and(|v| !v.is_null());
+        let launch_template = has("/launchTemplate") || has("/mixedInstancesPolicy/launchTemplate");
+        let yes = match when {
+            When::Always => true,
+            When::RoleOrLaunchTemplate => {
+                has("/serviceLinkedRoleARN")
+                    || launch_template
+                    || params
+                        .get("lifecycleHookSpecificationList")
+                        .and_then(Value::as_array)
+                        .is_some_and(|hooks| hooks.iter().any(|h| h.get("roleARN").is_some()))
+            }
+            When::InstanceProfile => has("/iamInstanceProfile"),
+            When::HookRole => has("/roleARN"),
+            When::LaunchTemplate => launch_template,
+            When::VpcLattice => params
+                .get("trafficSources")
+                .and_then(Value::as_array)
+                .is_some_and(|sources| {
+                    sources.iter().any(|s| {
+                        s.get("type").and_then(Value::as_str) == Some("vpc-lattice")
+                            || s.get("identifier")
+                                .and_then(Value::as_str)
+                                .is_some_and(|i| i.contains(":vpc-lattice:"))
+                    })
+                }),
+            When::RoleMissing(name) => {
+                // Absent, or unreadable: then show it, since it may be what is missing.
+                match self.clients.iam.get_role().role_name(name).send().await {
+                    Ok(_) => false,
+                    Err(e) => {
+                        CallError::from_sdk(&e).is_not_found()
+                            || !CallError::from_sdk(&e).is_access_denied()
+                    }
+                }
+            }
+        };
+        if yes {
+            Applies::Yes
+        } else {
+            Applies::No
+        }
+    }
+
+    /// Each action's decision for the principal on `resource`.
+    async fn simulate(
+        &self,
+        principal: &str,
+        actions: &[&str],
+        resource: &str,
+        service_linked: bool,
+    ) -> Result<BTreeMap<String, String>, CallError> {
+        let mut request = self
+            .clients
+            .iam
+            .simulate_principal_policy()
+            .policy_source_arn(principal)
+            .set_action_names(Some(actions.iter().map(|a| a.to_string()).collect()));
+        if resource != "*" {
+            request = request.resource_arns(resource.trim_end_matches('*'));
+        }
+        if service_linked {
+            request = request.context_entries(
+                ContextEntry::builder()
+                    .context_key_name("iam:AWSServiceName")
+                    .context_key_type(ContextKeyTypeEnum::String)
+                    .context_key_values("ecs.amazonaws.com")
+                    .build(),
+            );
+        }
+        let mut results = request.into_paginator().items().send();
+        let mut decisions = BTreeMap::new();
+        while let Some(result) = results.next().await {
+            let result = result.map_err(|e| CallError::from_sdk(&e))?;
+            let decision = match result.eval_decision() {
+                PolicyEvaluationDecisionType::Allowed => "allowed",
+                PolicyEvaluationDecisionType::ExplicitDeny => "explicitDeny",
+                _ => "implicitDeny",
+            };
+            // Several resources: the weakest decision counts.
+            let entry = decisions
+                .entry(result.eval_action_name().to_owned())
+                .or_insert_with(|| decision.to_owned());
+            if decision != "allowed" {
+                *entry = decision.to_owned();
+            }
+        }
+        Ok(decisions)
+    }
+}
+
+enum Applies {
+    Yes,
+    /// Asked by hand without the request: shown with its condition.
+    Maybe,
+    No,
+}
+
+/// Who made the call, in a form IAM can simulate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Principal {
+    /// A role or user ARN.
+    Arn(String),
+    /// A role known only by name (from a session ARN): its ARN, with path, comes from IAM.
+    RoleNamed(String),
+}
+
+impl Principal {
+    fn parse(arn: &str) -> Result<Self, EventError> {
+        let bad = |problem: String| EventError::BadField {
+            field: "principal_arn",
+            problem,
+        };
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let [_, _, service, _, account, resource] = parts[..] else {
+            return Err(bad(format!("{arn:?} is not an ARN")));
+        };
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad(format!("{arn:?} has no 12-digit account")));
+        }
+        match (service, resource.split_once('/')) {
+            ("iam", Some(("role" | "user", rest))) if !rest.is_empty() => {
+                Ok(Principal::Arn(arn.to_owned()))
+            }
+            ("sts", Some(("assumed-role", rest))) => match rest.split_once('/') {
+                Some((role, _session)) if !role.is_empty() => {
+                    Ok(Principal::RoleNamed(role.to_owned()))
+                }
+                _ => Err(bad(format!("{arn:?} names no role"))),
+            },
+            _ => Err(bad(format!(
+                "{arn:?} is not a role, user or assumed-role session ARN"
+            ))),
+        }
+    }
+
+    fn of_caller(event: &ApiCallEvent) -> Result<Self, String> {
+        let who = &event.detail.user_identity;
+        match who.kind.as_deref() {
+            Some("AssumedRole") => {
+                let issuer = who
+                    .session_context
+                    .as_ref()
+                    .and_then(|c| c.session_issuer.as_ref())
+                    .and_then(|i| i.arn.clone());
+                match issuer {
+                    Some(role) => Ok(Principal::Arn(role)),
+                    None => who
+                        .arn
+                        .as_deref()
+                        .ok_or_else(|| "the event names no caller".to_owned())
+                        .and_then(|arn| Principal::parse(arn).map_err(|e| e.to_string())),
+                }
+            }
+            Some("IAMUser") => who.arn.clone().map(Principal::Arn).ok_or_else(|| "the event names no caller".into()),
+            Some("Root") => Err("the account root user was refused: no identity policy can lack a permission there, so a service control policy or a resource policy refused it".into()),
+            other => Err(format!("a {} caller cannot be simulated", other.unwrap_or("nameless"))),
+        }
+    }
+}
+
+/// The intents a refused call belongs to.
+fn intents_for(event: &ApiCallEvent) -> Result<Vec<&'static Intent>, EventError> {
+    let detail = &event.detail;
+    let param = |name: &str| {
+        detail
+            .request_parameters
+            .as_ref()
+            .and_then(|p| p.get(name))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let names: &[&str] = match (event.source.as_str(), detail.event_name.as_str()) {
+        ("aws.ecs", "CreateService") => {
+            &["ecs-service-auto-scaling", "create-ecs-service-linked-role"]
+        }
+        ("aws.ecs", "UpdateService") => &["ecs-service-auto-scaling"],
+        ("aws.application-autoscaling", _) if param("serviceNamespace") == "ecs" => {
+            &["ecs-service-auto-scaling"]
+        }
+        ("aws.monitoring", "PutMetricAlarm" | "DescribeAlarms") => &["ecs-service-auto-scaling"],
+        ("aws.autoscaling", "CreateAutoScalingGroup") => &["create-auto-scaling-group"],
+        ("aws.autoscaling", "CreateLaunchConfiguration") => &["create-launch-configuration"],
+        ("aws.autoscaling", "PutLifecycleHook") => &["put-lifecycle-hook"],
+        ("aws.autoscaling", "AttachTrafficSources") => &["attach-traffic-sources"],
+        ("aws.autoscaling", "DetachTrafficSources") => &["detach-traffic-sources"],
+        ("aws.iam", "CreateServiceLinkedRole")
+            if param("aWSServiceName") == "ecs.amazonaws.com"
+                || param("awsServiceName") == "ecs.amazonaws.com" =>
+        {
+            &["create-ecs-service-linked-role"]
+        }
+        ("aws.iam", "UpdateRoleDescription")
+            if param("roleName").starts_with(catalog::ECS_SERVICE_LINKED_ROLE.name) =>
+        {
+            &["edit-ecs-service-linked-role"]
+        }
+        ("aws.iam", "DeleteServiceLinkedRole" | "GetServiceLinkedRoleDeletionStatus") => {
+            &["delete-ecs-service-linked-role"]
+        }
+        (
+            "aws.ecs"
+            | "aws.application-autoscaling"
+            | "aws.monitoring"
+            | "aws.autoscaling"
+            | "aws.iam",
+            _,
+        ) => &[],
+        (source, _) => {
+            return Err(EventError::UnexpectedSource {
+                found: source.to_owned(),
+                expected:
+                    "aws.ecs, aws.application-autoscaling, aws.monitoring, aws.autoscaling, aws.iam",
+            })
+        }
+    };
+    Ok(names
+        .iter()
+        .filter_map(|n| permissions::intent(n))
+        .collect())
+}
+
+/// `(partition, account)` of an ARN.
+fn arn_parts(arn: &str) -> (&str, &str) {
+    let mut parts = arn.split(':');
+    let partition = parts.nth(1).unwrap_or("aws");
+    let account = parts.nth(2).unwrap_or_default();
+    (partition, account)
+}
+
+/// A statement of the minimal policy: its Sid, resource and condition.
+type StatementKey = (String, String, Option<Condition>);
+
+/// The smallest policy granting what is implicitly denied: one statement per intent and
+/// resource, with the seed's condition. Explicit denies are left out: an Allow cannot
+/// override them.
+pub fn minimal_policy(missing: &[Missing], intents: &[&'static Intent]) -> Option<Value> {
+    let mut statements: BTreeMap<StatementKey, Vec<String>> = BTreeMap::new();
+    for m in missing.iter().filter(|m| m.decision == "implicitDeny") {
+        let condition = intents
+            .iter()
+            .flat_map(|i| i.requirements)
+            .find(|r| r.action == m.action)
+            .and_then(|r| r.condition);
+        let sid = format!(
+            "Seed{}{}",
+            m.seed,
+            m.intent.split('-').map(capitalized).collect::<String>()
+        );
+        let actions = statements
+            .entry((sid, m.resource.clone(), condition))
+            .or_default();
+        if !actions.contains(&m.action) {
+            actions.push(m.action.clone());
+        }
+    }
+    if statements.is_empty() {
+        return None;
+    }
+    let statement: Vec<Value> = statements
+        .into_iter()
+        .map(|((sid, resource, condition), mut actions)| {
+            actions.sort();
+            let mut s =
+                json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource});
+            if let Some(c) = condition {
+                s["Condition"] = json!({ c.operator: { c.key: c.value } });
+            }
+            s
+        })
+        .collect();
+    Some(json!({"Version": "2012-10-17", "Statement": statement}))
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_resolves_to_its_role_and_bad_arns_are_named() {
+        assert_eq!(
+            Principal::parse("arn:aws:sts::111122223333:assumed-role/PlatformDeployer/alice")
+                .unwrap(),
+            Principal::RoleNamed("PlatformDeployer".into())
+        );
+        assert_eq!(
+            Principal::parse("arn:aws:iam::111122223333:user/bob").unwrap(),
+            Principal::Arn("arn:aws:iam::111122223333:user/bob".into())
+        );
+        for bad in [
+            "bob",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::1:role/x",
+            "arn:aws:sts::111122223333:assumed-role/",
+        ] {
+            assert!(Principal::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

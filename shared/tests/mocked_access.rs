@@ -1,0 +1,125 @@
+//! access-doctor against IAM answers moto cannot give: a simulation answered over two pages,
+//! and the function's own role refused SimulatePrincipalPolicy.
+
+use std::time::Duration;
+
+use aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOutput;
+use aws_sdk_iam::types::{EvaluationResult, PolicyEvaluationDecisionType};
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use ecs_warden::access_doctor::AccessDoctor;
+use ecs_warden::aws::Clients;
+use ecs_warden::report::Status;
+use ecs_warden::settings::{Mode, Settings};
+use serde_json::json;
+
+const PRINCIPAL: &str = "arn:aws:iam::111122223333:role/PlatformDeployer";
+
+fn doctor(iam: &[&Rule]) -> AccessDoctor {
+    let clients = Clients {
+        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, iam),
+        autoscaling: mock_client!(
+            aws_sdk_applicationautoscaling,
+            RuleMode::MatchAny,
+            &[] as &[&Rule]
+        ),
+        cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[] as &[&Rule]),
+        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[] as &[&Rule]),
+        sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[] as &[&Rule]),
+    };
+    let settings = Settings {
+        mode: Mode::Enforce,
+        verdict_ttl: Duration::ZERO,
+        regions: vec!["eu-west-1".into()],
+    };
+    AccessDoctor::new(clients, settings, Default::default())
+}
+
+fn result(action: &str, decision: PolicyEvaluationDecisionType) -> EvaluationResult {
+    EvaluationResult::builder()
+        .eval_action_name(action)
+        .eval_decision(decision)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_page_of_a_simulation_is_read() {
+    let first = mock!(aws_sdk_iam::Client::simulate_principal_policy)
+        .match_requests(|r| r.marker().is_none())
+        .then_compute_output(|r| {
+            // Real IAM answers in request order, here the first half of the actions.
+            let actions = r.action_names();
+            let half = actions.len() / 2;
+            SimulatePrincipalPolicyOutput::builder()
+                .set_evaluation_results(Some(
+                    actions[..half]
+                        .iter()
+                        .map(|a| result(a, PolicyEvaluationDecisionType::Allowed))
+                        .collect(),
+                ))
+                .is_truncated(true)
+                .marker("page-2")
+                .build()
+        });
+    let second = mock!(aws_sdk_iam::Client::simulate_principal_policy)
+        .match_requests(|r| r.marker() == Some("page-2"))
+        .then_compute_output(|r| {
+            let actions = r.action_names();
+            let half = actions.len() / 2;
+            SimulatePrincipalPolicyOutput::builder()
+                .set_evaluation_results(Some(
+                    actions[half..]
+                        .iter()
+                        .map(|a| result(a, PolicyEvaluationDecisionType::ImplicitDeny))
+                        .collect(),
+                ))
+                .is_truncated(false)
+                .build()
+        });
+    let doctor = doctor(&[&first, &second]);
+    let d = doctor
+        .handle_payload(json!({"principal_arn": PRINCIPAL, "intent": "ecs-service-auto-scaling"}))
+        .await
+        .unwrap();
+    assert_eq!(d.missing.len(), 4, "{:?}", d.missing);
+    assert_eq!(second.num_calls(), 1);
+    let statement = &d.minimal_policy.unwrap()["Statement"][0];
+    assert_eq!(statement["Action"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_refused_simulation_names_the_permission_the_function_lacks() {
+    let refused = mock!(aws_sdk_iam::Client::simulate_principal_policy)
+        .sequence()
+        .http_status(
+            403,
+            Some(
+                "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type>\
+                 <Code>AccessDenied</Code><Message>not authorized to perform iam:SimulatePrincipalPolicy</Message>\
+                 </Error><RequestId>r-1</RequestId></ErrorResponse>"
+                    .into(),
+            ),
+        )
+        .build();
+    let doctor = doctor(&[&refused]);
+    let d = doctor
+        .handle_payload(json!({"principal_arn": PRINCIPAL, "intent": "put-lifecycle-hook"}))
+        .await
+        .unwrap();
+    let failed = d
+        .report
+        .findings
+        .iter()
+        .find(|f| f.status == Status::Failed)
+        .expect("a failed finding");
+    assert!(
+        failed.detail.contains("lacks iam:SimulatePrincipalPolicy"),
+        "{}",
+        failed.detail
+    );
+    assert!(
+        d.missing.is_empty(),
+        "nothing is claimed missing when nothing could be asked"
+    );
+    assert_eq!(d.minimal_policy, None);
+}

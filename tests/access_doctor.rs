@@ -1,0 +1,257 @@
+//! access-doctor against moto, whose SimulatePrincipalPolicy the harness's launcher
+//! supplies from moto's own policy evaluation: the principal's real policies decide what is
+//! missing, and the minimal policy must pass the parliament linter.
+
+use std::process::Command;
+
+use ecs_warden::access_doctor::Diagnosis;
+use serde_json::{json, Value};
+use warden_tests::{venv_bin, writes, Account};
+
+const DEPLOYER_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// The role behind the sample sessions, under a path, with `actions` allowed on `*`.
+async fn deployer(account: &Account, actions: &[&str]) {
+    account
+        .iam
+        .create_role()
+        .role_name("PlatformDeployer")
+        .path("/platform/")
+        .assume_role_policy_document(DEPLOYER_TRUST)
+        .send()
+        .await
+        .unwrap();
+    grant_role(account, actions).await;
+}
+
+async fn grant_role(account: &Account, actions: &[&str]) {
+    if actions.is_empty() {
+        return;
+    }
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": actions, "Resource": "*"}]});
+    account
+        .iam
+        .put_role_policy()
+        .role_name("PlatformDeployer")
+        .policy_name("deploy")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn diagnose(account: &Account, payload: Value) -> Diagnosis {
+    let (doctor, _) = account.access_doctor();
+    let diagnosis = doctor.handle_payload(payload).await.expect("accepted");
+    assert!(
+        writes(&diagnosis.report.aws_calls)
+            .iter()
+            .all(|c| c.as_str() == "iam:SimulatePrincipalPolicy"),
+        "it only reads: {:?}",
+        diagnosis.report.aws_calls
+    );
+    diagnosis
+}
+
+fn missing(diagnosis: &Diagnosis) -> Vec<&str> {
+    diagnosis
+        .missing
+        .iter()
+        .map(|m| m.action.as_str())
+        .collect()
+}
+
+/// The policy is IAM JSON parliament finds nothing wrong with at MEDIUM or above (the
+/// seeds themselves give `*` for most of these actions, which parliament notes as LOW).
+fn assert_lints_clean(policy: &Value) {
+    let out = Command::new(venv_bin("parliament"))
+        .args(["--minimum_severity", "MEDIUM", "--json", "--string"])
+        .arg(policy.to_string())
+        .output()
+        .expect("run parliament");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.trim().is_empty() && out.status.success(),
+        "parliament: {said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn an_assumed_role_denied_put_scaling_policy_lacks_the_alarm_permissions() {
+    let account = Account::new().await;
+    deployer(&account, &["application-autoscaling:*"]).await;
+    let d = diagnose(
+        &account,
+        account.event("access-denied-put-scaling-policy.json"),
+    )
+    .await;
+    assert_eq!(
+        d.principal.as_deref(),
+        Some(format!("arn:aws:iam::{}:role/PlatformDeployer", account.id).as_str()),
+        "the session issuer from the event"
+    );
+    assert_eq!(d.intents, ["ecs-service-auto-scaling"]);
+    assert_eq!(
+        missing(&d),
+        ["cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm"]
+    );
+    assert!(d.missing.iter().all(|m| m.seed == "000"));
+    let policy = d.minimal_policy.expect("a policy");
+    assert_eq!(
+        policy["Statement"][0]["Action"],
+        json!(["cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm"])
+    );
+    assert_lints_clean(&policy);
+}
+
+#[tokio::test]
+async fn all_none_and_some_permissions() {
+    let all = Account::new().await;
+    deployer(
+        &all,
+        &[
+            "application-autoscaling:*",
+            "cloudwatch:DescribeAlarms",
+            "cloudwatch:PutMetricAlarm",
+        ],
+    )
+    .await;
+    let d = diagnose(&all, all.event("access-denied-put-scaling-policy.json")).await;
+    assert!(d.missing.is_empty(), "{:?}", d.missing);
+    assert_eq!(d.minimal_policy, None);
+
+    // A Deny cannot be fixed by an Allow: reported, left out of the policy.
+    let denied = Account::new().await;
+    deployer(&denied, &["application-autoscaling:*", "cloudwatch:*"]).await;
+    denied
+        .iam
+        .put_role_policy()
+        .role_name("PlatformDeployer")
+        .policy_name("no-alarms")
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+                "Action": "cloudwatch:PutMetricAlarm", "Resource": "*"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let d = diagnose(
+        &denied,
+        denied.event("access-denied-put-scaling-policy.json"),
+    )
+    .await;
+    assert_eq!(missing(&d), ["cloudwatch:PutMetricAlarm"]);
+    assert_eq!(d.missing[0].decision, "explicitDeny");
+    assert_eq!(d.minimal_policy, None);
+
+    let none = Account::new().await;
+    deployer(&none, &[]).await;
+    let d = diagnose(&none, none.event("access-denied-put-scaling-policy.json")).await;
+    assert_eq!(d.missing.len(), 8);
+    assert_lints_clean(&d.minimal_policy.unwrap());
+}
+
+#[tokio::test]
+async fn a_launch_template_brings_its_conditional_needs_and_their_absence_drops_them() {
+    let account = Account::new().await;
+    deployer(&account, &["autoscaling:*"]).await;
+    let with_template = diagnose(
+        &account,
+        account.event("unauthorized-create-auto-scaling-group.json"),
+    )
+    .await;
+    assert_eq!(
+        missing(&with_template),
+        [
+            "iam:CreateServiceLinkedRole",
+            "iam:PassRole",
+            "ec2:RunInstances",
+            "ec2:CreateTags"
+        ]
+    );
+    assert!(with_template.missing.iter().all(|m| m.seed == "002"));
+    assert_lints_clean(with_template.minimal_policy.as_ref().unwrap());
+
+    let mut plain = account.event("unauthorized-create-auto-scaling-group.json");
+    let params = plain["detail"]["requestParameters"]
+        .as_object_mut()
+        .unwrap();
+    params.remove("launchTemplate");
+    params.insert("launchConfigurationName".into(), "legacy-lc".into());
+    let without = diagnose(&account, plain).await;
+    assert_eq!(missing(&without), ["iam:CreateServiceLinkedRole"]);
+    let skipped = without
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.status == ecs_warden::report::Status::Skipped)
+        .count();
+    assert_eq!(skipped, 3, "PassRole, RunInstances, CreateTags not needed");
+}
+
+#[tokio::test]
+async fn a_user_denied_the_ecs_service_linked_role_gets_the_seed_004_statement() {
+    let account = Account::new().await;
+    account
+        .iam
+        .create_user()
+        .user_name("bob")
+        .send()
+        .await
+        .unwrap();
+    let d = diagnose(
+        &account,
+        account.event("access-denied-create-service-linked-role.json"),
+    )
+    .await;
+    assert_eq!(
+        d.principal.as_deref(),
+        Some(format!("arn:aws:iam::{}:user/bob", account.id).as_str())
+    );
+    assert_eq!(missing(&d), ["iam:CreateServiceLinkedRole"]);
+    let policy = d.minimal_policy.unwrap();
+    let statement = &policy["Statement"][0];
+    assert_eq!(
+        statement["Resource"],
+        format!(
+            "arn:aws:iam::{}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS*",
+            account.id
+        )
+    );
+    assert_eq!(
+        statement["Condition"],
+        json!({"StringLike": {"iam:AWSServiceName": "ecs.amazonaws.com"}})
+    );
+    assert_lints_clean(&policy);
+}
+
+#[tokio::test]
+async fn by_hand_a_session_resolves_to_its_role_with_its_path() {
+    let account = Account::new().await;
+    deployer(&account, &["iam:GetServiceLinkedRoleDeletionStatus"]).await;
+    let d = diagnose(&account, account.event("access-doctor-manual.json")).await;
+    assert_eq!(
+        d.principal.as_deref(),
+        Some(format!("arn:aws:iam::{}:role/platform/PlatformDeployer", account.id).as_str())
+    );
+    assert_eq!(missing(&d), ["iam:DeleteServiceLinkedRole"]);
+    assert_eq!(d.report.aws_calls[0], "iam:GetRole");
+}
+
+#[tokio::test]
+async fn bad_questions_are_refused_before_any_call() {
+    let account = Account::new().await;
+    let (doctor, calls) = account.access_doctor();
+    for bad in [
+        json!({"principal_arn": "bob", "intent": "ecs-service-auto-scaling"}),
+        json!({"principal_arn": format!("arn:aws:iam::{}:user/bob", account.id), "intent": "fly"}),
+        json!({"principal": "x"}),
+    ] {
+        let err = doctor.handle_payload(bad).await.unwrap_err();
+        assert!(!err.to_string().is_empty());
+    }
+    assert!(calls.take().is_empty());
+}
