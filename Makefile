@@ -4,15 +4,15 @@
 VENV ?= .venv
 export SAM_CLI_TELEMETRY = 0
 
-.PHONY: demo test build venv fmt-check lint cargo-test template-check asl-check bench-reconcile
+.PHONY: demo test build build-check venv fmt-check lint cargo-test template-check asl-check policy-check bench-reconcile
 
 ## Run the product locally end to end on moto: replay events/ through the real functions.
 demo:
 	scripts/demo.sh
 
 ## Every check CI runs: formatting, clippy, all tests (unit, moto, built binary), template,
-## state machine definitions.
-test: venv fmt-check lint cargo-test template-check asl-check
+## state machine definitions, least privilege, and the deploy build.
+test: venv fmt-check lint cargo-test template-check asl-check policy-check build-check
 
 ## sam build: every function as a release arm64 bootstrap, through cargo-lambda and zig.
 build: venv
@@ -29,6 +29,14 @@ lint:
 
 cargo-test: venv
 	cargo test --workspace
+
+## sam build must give every function of the template its arm64 bootstrap.
+build-check: build
+	$(VENV)/bin/python scripts/check_build.py
+
+## parliament on every inline policy, and ecs-warden's own least-privilege rules.
+policy-check: venv
+	$(VENV)/bin/python scripts/check_policies.py
 
 template-check: venv
 	$(VENV)/bin/cfn-lint template.yaml
