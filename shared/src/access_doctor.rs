@@ -379,8 +379,8 @@ impl AccessDoctor {
                 match self.clients.iam.get_role().role_name(name).send().await {
                     Ok(_) => false,
                     Err(e) => {
-                        CallError::from_sdk(&e).is_not_found()
-                            || !CallError::from_sdk(&e).is_access_denied()
+                        let err = CallError::from_sdk(&e);
+                        err.is_not_found() || !err.is_access_denied()
                     }
                 }
             }

@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use aws_sdk_applicationautoscaling::types::{
     AdjustmentType, PolicyType, ScalingPolicy, StepScalingPolicyConfiguration,
 };
+use aws_sdk_cloudwatch::operation::describe_alarms::builders::DescribeAlarmsFluentBuilder;
 use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, Statistic, Tag};
 use aws_sdk_ecs::types::ServiceField;
 
@@ -432,10 +433,13 @@ pub struct AlarmIndex {
 impl AlarmIndex {
     /// Reads every metric and composite alarm of the clients' region, paginated.
     pub async fn load(clients: &Clients) -> Result<Self, CallError> {
+        Self::read(clients.cloudwatch.describe_alarms()).await
+    }
+
+    /// Reads the metric and composite alarms a DescribeAlarms request selects, every page.
+    async fn read(request: DescribeAlarmsFluentBuilder) -> Result<Self, CallError> {
         let mut index = Self::default();
-        let mut pages = clients
-            .cloudwatch
-            .describe_alarms()
+        let mut pages = request
             .alarm_types(AlarmType::MetricAlarm)
             .alarm_types(AlarmType::CompositeAlarm)
             .into_paginator()
@@ -876,41 +880,14 @@ pub async fn remove_warden_alarm(
     }
 }
 
-/// The alarms (metric or composite) with `policy_arn` among their actions.
+/// The alarms (metric or composite) with `policy_arn` among their actions. The prefix
+/// also matches a policy whose name extends this one's; the index keys on exact actions.
 async fn alarms_invoking(clients: &Clients, policy_arn: &str) -> Result<Vec<String>, CallError> {
-    let mut pages = clients
+    let request = clients
         .cloudwatch
         .describe_alarms()
-        .action_prefix(policy_arn)
-        .alarm_types(AlarmType::MetricAlarm)
-        .alarm_types(AlarmType::CompositeAlarm)
-        .into_paginator()
-        .send();
-    let invokes = |lists: [&[String]; 3]| lists.iter().any(|l| l.iter().any(|a| a == policy_arn));
-    let mut names = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| CallError::from_sdk(&e))?;
-        // The prefix also matches a policy whose name extends this one's: compare exactly.
-        for alarm in page.metric_alarms() {
-            if invokes([
-                alarm.alarm_actions(),
-                alarm.ok_actions(),
-                alarm.insufficient_data_actions(),
-            ]) {
-                names.extend(alarm.alarm_name().map(String::from));
-            }
-        }
-        for alarm in page.composite_alarms() {
-            if invokes([
-                alarm.alarm_actions(),
-                alarm.ok_actions(),
-                alarm.insufficient_data_actions(),
-            ]) {
-                names.extend(alarm.alarm_name().map(String::from));
-            }
-        }
-    }
-    Ok(names)
+        .action_prefix(policy_arn);
+    Ok(AlarmIndex::read(request).await?.invoking(policy_arn))
 }
 
 /// Which of `names` exist, in as few DescribeAlarms calls as the API allows.
