@@ -15,7 +15,10 @@ demo:
 test: venv fmt-check lint cargo-test template-check asl-check policy-check build-check
 
 ## sam build: every function as a release arm64 bootstrap, through cargo-lambda and zig.
+## One cargo-lambda build of all the binaries first, so their LTO links run in parallel and
+## sam's per-function builds (same tool, same flags) find them up to date.
 build: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --workspace --bins
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam build
 
 venv:
