@@ -16,7 +16,8 @@ from parliament import analyze_policy_string
 
 TEMPLATE = "template.yaml"
 PSEUDO = {"AWS::Partition": "aws", "AWS::AccountId": "111122223333", "AWS::Region": "us-east-1",
-          "AWS::StackName": "ecs-warden"}
+          "AWS::StackName": "ecs-warden",
+          "NotificationTopicArn": "arn:aws:sns:us-east-1:111122223333:ops-alerts"}
 SLR_ACTIONS = {"iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole",
                "iam:GetServiceLinkedRoleDeletionStatus", "iam:UpdateRoleDescription"}
 DESTRUCTIVE = {"ecs:UpdateService", "ecs:DeleteService", "ecs:DeregisterContainerInstance", "ecs:DeleteCluster"}
@@ -65,6 +66,9 @@ def policies(template):
         props = res.get("Properties", {})
         if res["Type"] == "AWS::Serverless::Function":
             for doc in props.get("Policies", []):
+                # A conditional policy is checked as granted: its true branch.
+                if isinstance(doc, dict) and list(doc) == ["Fn::If"]:
+                    doc = doc["Fn::If"][1]
                 if isinstance(doc, dict) and "Statement" in doc:
                     yield name, resolve(doc, resources)
         elif res["Type"] == "AWS::IAM::Role":

@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -23,6 +23,7 @@ use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{self, CallLog, Clients, Regional};
 use ecs_warden::deletion::SlrDeletion;
 use ecs_warden::ecs_role_guard::EcsRoleGuard;
+use ecs_warden::notify::Notifier;
 use ecs_warden::reconcile::Reconcile;
 use ecs_warden::report::{Report, Status};
 use ecs_warden::role_drift_guard::{watched_roles, RoleDriftGuard};
@@ -139,6 +140,8 @@ pub struct Account {
     /// A plain IAM client for arranging and asserting state (its calls are not counted).
     pub iam: aws_sdk_iam::Client,
     credentials: Credentials,
+    /// Where the handlers built from now on publish their notifications.
+    topic: Mutex<Option<String>>,
 }
 
 impl Account {
@@ -176,6 +179,20 @@ impl Account {
             config,
             iam,
             credentials,
+            topic: Mutex::default(),
+        }
+    }
+
+    /// Makes every handler built from now on publish its notifications to `topic_arn`.
+    pub fn notify_to(&self, topic_arn: &str) {
+        *self.topic.lock().unwrap() = Some(topic_arn.to_owned());
+    }
+
+    /// The notifier a handler gets: off unless [`Self::notify_to`] named a topic.
+    fn notifier(&self, calls: &CallLog) -> Notifier {
+        match &*self.topic.lock().unwrap() {
+            Some(arn) => Notifier::to_topic(&self.config, calls, arn).expect("a topic ARN"),
+            None => Notifier::off(),
         }
     }
 
@@ -245,7 +262,12 @@ impl Account {
     pub fn role_guard(&self, mode: Mode, verdict_ttl: Duration) -> (EcsRoleGuard, CallLog) {
         let calls = CallLog::default();
         let iam = aws::iam_client(&self.config, &calls);
-        let guard = EcsRoleGuard::new(iam, settings(mode, verdict_ttl), calls.clone());
+        let guard = EcsRoleGuard::new(
+            iam,
+            settings(mode, verdict_ttl),
+            calls.clone(),
+            self.notifier(&calls),
+        );
         (guard, calls)
     }
 
@@ -258,7 +280,13 @@ impl Account {
         let calls = CallLog::default();
         let clients = Clients::new(&self.config, &calls);
         let settings = settings(mode, Duration::ZERO);
-        let guard = ScalingGuard::new(clients, settings, alarm_defaults, calls.clone());
+        let guard = ScalingGuard::new(
+            clients,
+            settings,
+            alarm_defaults,
+            calls.clone(),
+            self.notifier(&calls),
+        );
         (guard, calls)
     }
 
@@ -270,6 +298,7 @@ impl Account {
             Regional::new(&self.config, &calls),
             settings(mode, Duration::ZERO),
             calls.clone(),
+            self.notifier(&calls),
         );
         (deletion, calls)
     }
@@ -285,6 +314,7 @@ impl Account {
             settings,
             watched_roles(None).expect("the catalog's roles"),
             calls.clone(),
+            self.notifier(&calls),
         );
         (guard, calls)
     }
@@ -296,6 +326,7 @@ impl Account {
             Clients::new(&self.config, &calls),
             settings(Mode::Enforce, Duration::ZERO),
             calls.clone(),
+            self.notifier(&calls),
         );
         (doctor, calls)
     }
@@ -311,6 +342,7 @@ impl Account {
             settings,
             AlarmSettings::default(),
             calls.clone(),
+            self.notifier(&calls),
         );
         (reconcile, calls)
     }
@@ -326,18 +358,40 @@ impl Account {
     /// Starts `count` EC2 instances in `region` (through boto3: the EC2 SDK crate is too
     /// heavy to build for this) and returns their ids.
     pub fn run_instances(&self, region: &str, count: usize) -> Vec<String> {
+        let ids = self.arrange(&["run-instances", region, &count.to_string()]);
+        serde_json::from_value(ids).expect("instance ids")
+    }
+
+    /// An SNS topic in `region` with an SQS queue subscribed to it, to read notifications
+    /// back: `(topic ARN, queue URL)`.
+    pub fn topic_with_queue(&self, region: &str, name: &str) -> (String, String) {
+        let out = self.arrange(&["topic-with-queue", region, name]);
+        let field = |k: &str| out[k].as_str().expect("topic and queue").to_owned();
+        (field("topic"), field("queue"))
+    }
+
+    /// Takes every notification the queue holds: `{"subject", "message", "attributes"}`.
+    pub fn notifications(&self, region: &str, queue_url: &str) -> Vec<Value> {
+        match self.arrange(&["receive", region, queue_url]) {
+            Value::Array(list) => list,
+            other => panic!("expected a list of notifications, got {other}"),
+        }
+    }
+
+    /// Runs `tests/arrange.py` with `args` in this account and parses what it prints.
+    fn arrange(&self, args: &[&str]) -> Value {
         let out = Command::new(venv_bin("python"))
             .arg(root().join("tests/arrange.py"))
-            .args(["run-instances", region, &count.to_string()])
+            .args(args)
             .envs(self.env())
             .output()
             .expect("run tests/arrange.py");
         assert!(
             out.status.success(),
-            "arrange.py: {}",
+            "arrange.py {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).expect("instance ids")
+        serde_json::from_slice(&out.stdout).expect("arrange.py prints JSON")
     }
 
     /// A sample event from `events/`, rewritten for this account.

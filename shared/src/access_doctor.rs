@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::aws::{CallError, CallLog, Clients};
 use crate::catalog;
 use crate::events::{parse_api_call, ApiCallEvent, EventError};
+use crate::notify::{Notable, Notifier};
 use crate::permissions::{self, Condition, Intent, Requirement, Resource, When};
 use crate::report::{Finding, Report, Status};
 use crate::settings::Settings;
@@ -72,6 +73,15 @@ pub struct Diagnosis {
     pub minimal_policy: Option<Value>,
 }
 
+impl Notable for Diagnosis {
+    fn report(&self) -> &Report {
+        &self.report
+    }
+    fn report_mut(&mut self) -> &mut Report {
+        &mut self.report
+    }
+}
+
 /// What the call asked for, as far as the requirements' conditions care.
 struct Facts<'a> {
     /// The request parameters; `None` when asked by hand without them (every conditional
@@ -85,25 +95,24 @@ pub struct AccessDoctor {
     clients: Clients,
     settings: Settings,
     calls: CallLog,
+    notifier: Notifier,
 }
 
 impl AccessDoctor {
     /// A doctor over global clients (IAM: GetRole, SimulatePrincipalPolicy).
-    pub fn new(clients: Clients, settings: Settings, calls: CallLog) -> Self {
+    pub fn new(clients: Clients, settings: Settings, calls: CallLog, notifier: Notifier) -> Self {
         Self {
             clients,
             settings,
             calls,
+            notifier,
         }
     }
 
     /// A refused call's CloudTrail event, or `{"principal_arn", "intent"}` by hand.
     pub async fn handle_payload(&self, payload: Value) -> Result<Diagnosis, EventError> {
         let result = self.handle(payload).await;
-        if let Err(e) = &result {
-            tracing::warn!(kind = e.kind(), error = %e, "rejected input; no AWS call made");
-        }
-        result
+        self.notifier.finish(result).await
     }
 
     async fn handle(&self, payload: Value) -> Result<Diagnosis, EventError> {

@@ -64,6 +64,11 @@ recorded_client!(
     aws_sdk_ecs
 );
 recorded_client!(
+    /// An SNS client that records its calls in `calls`.
+    sns_client,
+    aws_sdk_sns
+);
+recorded_client!(
     /// An STS client that records its calls in `calls`.
     sts_client,
     aws_sdk_sts

@@ -16,6 +16,7 @@ use crate::aws::{CallError, CallLog, Clients, Regional};
 use crate::catalog::{self, ECS_SERVICE_LINKED_ROLE};
 use crate::clusters::{self, RegionInventory};
 use crate::events::{accept, parse_api_call, EventError};
+use crate::notify::{Notable, Notifier};
 use crate::report::{Finding, Report, Status};
 use crate::roles::Scope;
 use crate::settings::{is_region_name, Mode, Settings};
@@ -186,6 +187,31 @@ pub enum Answer {
     Edit(Report),
 }
 
+impl Notable for Answer {
+    fn report(&self) -> &Report {
+        match self {
+            Self::Step(step) => &step.report,
+            Self::Edit(report) => report,
+        }
+    }
+    fn report_mut(&mut self) -> &mut Report {
+        match self {
+            Self::Step(step) => &mut step.report,
+            Self::Edit(report) => report,
+        }
+    }
+    fn outcome(&self) -> Option<&'static str> {
+        match self {
+            Self::Step(step) if step.state.done => step.state.outcome.map(|o| match o {
+                Outcome::Deleted => "deleted",
+                Outcome::Blocked => "blocked",
+                Outcome::Failed => "failed",
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// The handler with the clients it keeps between invocations of a warm container.
 #[derive(Debug)]
 pub struct SlrDeletion {
@@ -193,16 +219,24 @@ pub struct SlrDeletion {
     regional: Regional,
     settings: Settings,
     calls: CallLog,
+    notifier: Notifier,
 }
 
 impl SlrDeletion {
     /// A deletion driver over global clients (`clients`: IAM, STS) and regional ones.
-    pub fn new(clients: Clients, regional: Regional, settings: Settings, calls: CallLog) -> Self {
+    pub fn new(
+        clients: Clients,
+        regional: Regional,
+        settings: Settings,
+        calls: CallLog,
+        notifier: Notifier,
+    ) -> Self {
         Self {
             clients,
             regional,
             settings,
             calls,
+            notifier,
         }
     }
 
@@ -213,10 +247,7 @@ impl SlrDeletion {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let result = self.handle_at(payload, now).await;
-        if let Err(e) = &result {
-            tracing::warn!(kind = e.kind(), error = %e, "rejected input; no AWS call made");
-        }
-        result
+        self.notifier.finish(result).await
     }
 
     /// As [`Self::handle_payload`], at the given time (seconds since the epoch).

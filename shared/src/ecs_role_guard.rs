@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::aws::CallLog;
 use crate::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
 use crate::events::{accept, dispatch, ApiCallEvent, EventError};
+use crate::notify::Notifier;
 use crate::report::{Finding, Report, Status};
 use crate::roles::{self, RoleTarget, Scope};
 use crate::settings::Settings;
@@ -43,23 +44,32 @@ pub struct EcsRoleGuard {
     settings: Settings,
     verdicts: Verdicts,
     calls: CallLog,
+    notifier: Notifier,
 }
 
 impl EcsRoleGuard {
     /// A guard over an IAM client whose calls are recorded in `calls`.
-    pub fn new(iam: aws_sdk_iam::Client, settings: Settings, calls: CallLog) -> Self {
+    pub fn new(
+        iam: aws_sdk_iam::Client,
+        settings: Settings,
+        calls: CallLog,
+        notifier: Notifier,
+    ) -> Self {
         let verdicts = Verdicts::new(settings.verdict_ttl);
         Self {
             iam,
             settings,
             verdicts,
             calls,
+            notifier,
         }
     }
 
     /// Parses an invocation payload and handles it.
+    /// Parses an invocation payload, handles it and notifies what needs it.
     pub async fn handle_payload(&self, payload: Value) -> Result<Report, EventError> {
-        dispatch(payload, |event| async move { self.handle(&event).await }).await
+        let result = dispatch(payload, |event| async move { self.handle(&event).await }).await;
+        self.notifier.finish(result).await
     }
 
     /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.

@@ -231,21 +231,13 @@ pub fn parse_api_call(payload: Value) -> Result<ApiCallEvent, EventError> {
     serde_json::from_value(payload).map_err(|e| EventError::MalformedDetail(e.to_string()))
 }
 
-/// Parses an invocation payload and hands the event to `handle`; a payload rejected at
-/// any stage is logged before the error goes back to Lambda.
+/// Parses an invocation payload and hands the event to `handle`.
 pub async fn dispatch<T, F, Fut>(payload: Value, handle: F) -> Result<T, EventError>
 where
     F: FnOnce(ApiCallEvent) -> Fut,
     Fut: std::future::Future<Output = Result<T, EventError>>,
 {
-    let result = match parse_api_call(payload) {
-        Ok(event) => handle(event).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = &result {
-        tracing::warn!(kind = e.kind(), error = %e, "rejected input; no AWS call made");
-    }
-    result
+    handle(parse_api_call(payload)?).await
 }
 
 /// The two envelope fields that say what kind of event arrived.

@@ -11,6 +11,7 @@ pub mod clusters;
 pub mod deletion;
 pub mod ecs_role_guard;
 pub mod events;
+pub mod notify;
 pub mod permissions;
 pub mod reconcile;
 pub mod report;

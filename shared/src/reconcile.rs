@@ -23,6 +23,7 @@ use crate::catalog::{
 };
 use crate::clusters::{self, RegionInventory};
 use crate::events::EventError;
+use crate::notify::{Notable, Notifier};
 use crate::report::{Finding, Report, Status};
 use crate::roles::{self, RoleTarget, Scope};
 use crate::scaling::{self, ScalableService};
@@ -75,6 +76,15 @@ pub struct SweepReport {
     pub regions: Vec<RegionSweep>,
 }
 
+impl Notable for SweepReport {
+    fn report(&self) -> &Report {
+        &self.report
+    }
+    fn report_mut(&mut self) -> &mut Report {
+        &mut self.report
+    }
+}
+
 /// Everything a region holds that the sweep checks.
 struct RegionFacts {
     inventory: RegionInventory,
@@ -91,6 +101,7 @@ pub struct Reconcile {
     settings: Settings,
     alarm_defaults: AlarmSettings,
     calls: CallLog,
+    notifier: Notifier,
 }
 
 impl Reconcile {
@@ -101,6 +112,7 @@ impl Reconcile {
         settings: Settings,
         alarm_defaults: AlarmSettings,
         calls: CallLog,
+        notifier: Notifier,
     ) -> Self {
         Self {
             clients,
@@ -108,18 +120,17 @@ impl Reconcile {
             settings,
             alarm_defaults,
             calls,
+            notifier,
         }
     }
 
     /// Accepts the schedule's event or a manual input, and sweeps.
     pub async fn handle_payload(&self, payload: Value) -> Result<SweepReport, EventError> {
-        match self.regions_for(payload) {
+        let result = match self.regions_for(payload) {
             Ok((regions, event_id)) => Ok(self.sweep(&regions, event_id).await),
-            Err(e) => {
-                tracing::warn!(kind = e.kind(), error = %e, "rejected input; no AWS call made");
-                Err(e)
-            }
-        }
+            Err(e) => Err(e),
+        };
+        self.notifier.finish(result).await
     }
 
     fn regions_for(&self, payload: Value) -> Result<(Vec<String>, Option<String>), EventError> {

@@ -101,6 +101,12 @@ impl Report {
         }
     }
 
+    /// Adds a finding after the fact, keeping the summary's counts right.
+    pub fn push(&mut self, finding: Finding) {
+        *self.summary.entry(finding.status).or_insert(0) += 1;
+        self.findings.push(finding);
+    }
+
     /// The report of a check a CloudTrail event caused, logged before it is returned.
     pub fn logged_for_event(
         function: &'static str,

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::aws::{CallLog, Clients, Regional};
 use crate::catalog::{RoleKind, RoleSpec, ROLES};
 use crate::events::{accept, dispatch, ApiCallEvent, EventError};
+use crate::notify::Notifier;
 use crate::report::{Finding, Report, Status};
 use crate::roles::{self, RoleTarget, Scope};
 use crate::settings::{Settings, SettingsError};
@@ -96,6 +97,7 @@ pub struct RoleDriftGuard {
     // Each event is a change: never trust an earlier verdict.
     verdicts: Verdicts,
     calls: CallLog,
+    notifier: Notifier,
 }
 
 impl RoleDriftGuard {
@@ -106,6 +108,7 @@ impl RoleDriftGuard {
         settings: Settings,
         watched: Vec<WatchedRole>,
         calls: CallLog,
+        notifier: Notifier,
     ) -> Self {
         Self {
             clients,
@@ -114,12 +117,14 @@ impl RoleDriftGuard {
             watched,
             verdicts: Verdicts::new(Duration::ZERO),
             calls,
+            notifier,
         }
     }
 
     /// Parses an invocation payload and handles it.
     pub async fn handle_payload(&self, payload: Value) -> Result<Report, EventError> {
-        dispatch(payload, |event| async move { self.handle(&event).await }).await
+        let result = dispatch(payload, |event| async move { self.handle(&event).await }).await;
+        self.notifier.finish(result).await
     }
 
     /// Handles one parsed event: re-verifies the role, repairs it, returns and logs the report.

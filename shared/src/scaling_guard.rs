@@ -10,6 +10,7 @@ use crate::alarms::{self, AlarmSettings, ServiceTarget};
 use crate::aws::{CallLog, Clients};
 use crate::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
 use crate::events::{accept, dispatch, ApiCallEvent, EventError};
+use crate::notify::Notifier;
 use crate::report::{Finding, Report, Status};
 use crate::roles::{self, RoleTarget, Scope};
 use crate::scaling;
@@ -66,6 +67,7 @@ pub struct ScalingGuard {
     alarm_defaults: AlarmSettings,
     verdicts: Verdicts,
     calls: CallLog,
+    notifier: Notifier,
 }
 
 impl ScalingGuard {
@@ -75,6 +77,7 @@ impl ScalingGuard {
         settings: Settings,
         alarm_defaults: AlarmSettings,
         calls: CallLog,
+        notifier: Notifier,
     ) -> Self {
         let verdicts = Verdicts::new(settings.verdict_ttl);
         Self {
@@ -83,12 +86,14 @@ impl ScalingGuard {
             alarm_defaults,
             verdicts,
             calls,
+            notifier,
         }
     }
 
     /// Parses an invocation payload and handles it.
     pub async fn handle_payload(&self, payload: Value) -> Result<Report, EventError> {
-        dispatch(payload, |event| async move { self.handle(&event).await }).await
+        let result = dispatch(payload, |event| async move { self.handle(&event).await }).await;
+        self.notifier.finish(result).await
     }
 
     /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.

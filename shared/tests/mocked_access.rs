@@ -8,6 +8,7 @@ use aws_sdk_iam::types::{EvaluationResult, PolicyEvaluationDecisionType};
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ecs_warden::access_doctor::AccessDoctor;
 use ecs_warden::aws::Clients;
+use ecs_warden::notify::Notifier;
 use ecs_warden::report::Status;
 use ecs_warden::settings::{Mode, Settings};
 use serde_json::json;
@@ -31,7 +32,7 @@ fn doctor(iam: &[&Rule]) -> AccessDoctor {
         verdict_ttl: Duration::ZERO,
         regions: vec!["eu-west-1".into()],
     };
-    AccessDoctor::new(clients, settings, Default::default())
+    AccessDoctor::new(clients, settings, Default::default(), Notifier::off())
 }
 
 fn result(action: &str, decision: PolicyEvaluationDecisionType) -> EvaluationResult {

@@ -20,6 +20,7 @@ use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ecs_warden::aws::{Clients, Regional};
 use ecs_warden::deletion::{Answer, DeletionState, Outcome, SlrDeletion, MAX_POLL_SECONDS};
+use ecs_warden::notify::Notifier;
 use ecs_warden::settings::{Mode, Settings};
 use serde_json::{json, Value};
 
@@ -101,6 +102,7 @@ fn driver(iam: &[&Rule], ecs: &[Rule], mode: Mode) -> SlrDeletion {
         Regional::fixed(clients),
         settings,
         Default::default(),
+        Notifier::off(),
     )
 }
 

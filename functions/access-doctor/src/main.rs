@@ -2,6 +2,7 @@
 
 use ecs_warden::access_doctor::AccessDoctor;
 use ecs_warden::aws::{self, CallLog, Clients};
+use ecs_warden::notify::Notifier;
 use ecs_warden::settings::Settings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
@@ -10,11 +11,9 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = Settings::from_env()?;
     let calls = CallLog::default();
-    let doctor = AccessDoctor::new(
-        Clients::new(&aws::sdk_config().await, &calls),
-        settings,
-        calls,
-    );
+    let config = aws::sdk_config().await;
+    let notifier = Notifier::from_env(&config, &calls)?;
+    let doctor = AccessDoctor::new(Clients::new(&config, &calls), settings, calls, notifier);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         doctor.handle_payload(event.payload)
     }))

@@ -2,6 +2,7 @@
 
 use ecs_warden::aws::{self, CallLog};
 use ecs_warden::ecs_role_guard::EcsRoleGuard;
+use ecs_warden::notify::Notifier;
 use ecs_warden::settings::Settings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
@@ -10,8 +11,9 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = Settings::from_env()?;
     let calls = CallLog::default();
-    let iam = aws::iam_client(&aws::sdk_config().await, &calls);
-    let guard = EcsRoleGuard::new(iam, settings, calls);
+    let config = aws::sdk_config().await;
+    let notifier = Notifier::from_env(&config, &calls)?;
+    let guard = EcsRoleGuard::new(aws::iam_client(&config, &calls), settings, calls, notifier);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         guard.handle_payload(event.payload)
     }))

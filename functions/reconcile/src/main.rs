@@ -2,6 +2,7 @@
 
 use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{self, CallLog, Clients, Regional};
+use ecs_warden::notify::Notifier;
 use ecs_warden::reconcile::Reconcile;
 use ecs_warden::settings::Settings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -13,12 +14,14 @@ async fn main() -> Result<(), Error> {
     let alarm_defaults = AlarmSettings::from_env()?;
     let calls = CallLog::default();
     let config = aws::sdk_config().await;
+    let notifier = Notifier::from_env(&config, &calls)?;
     let reconcile = Reconcile::new(
         Clients::new(&config, &calls),
         Regional::new(&config, &calls),
         settings,
         alarm_defaults,
         calls,
+        notifier,
     );
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         reconcile.handle_payload(event.payload)

@@ -1,6 +1,7 @@
 //! Lambda entry point: builds the AWS clients once per container and serves IAM events.
 
 use ecs_warden::aws::{self, CallLog, Clients, Regional};
+use ecs_warden::notify::Notifier;
 use ecs_warden::role_drift_guard::{watched_roles, RoleDriftGuard};
 use ecs_warden::settings::Settings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -12,12 +13,14 @@ async fn main() -> Result<(), Error> {
     let watched = watched_roles(std::env::var("WARDEN_WATCHED_ROLES").ok().as_deref())?;
     let calls = CallLog::default();
     let config = aws::sdk_config().await;
+    let notifier = Notifier::from_env(&config, &calls)?;
     let guard = RoleDriftGuard::new(
         Clients::new(&config, &calls),
         Regional::new(&config, &calls),
         settings,
         watched,
         calls,
+        notifier,
     );
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         guard.handle_payload(event.payload)

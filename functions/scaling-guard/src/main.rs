@@ -2,6 +2,7 @@
 
 use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{self, CallLog, Clients};
+use ecs_warden::notify::Notifier;
 use ecs_warden::scaling_guard::ScalingGuard;
 use ecs_warden::settings::Settings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -12,8 +13,10 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let alarm_defaults = AlarmSettings::from_env()?;
     let calls = CallLog::default();
-    let clients = Clients::new(&aws::sdk_config().await, &calls);
-    let guard = ScalingGuard::new(clients, settings, alarm_defaults, calls);
+    let config = aws::sdk_config().await;
+    let notifier = Notifier::from_env(&config, &calls)?;
+    let clients = Clients::new(&config, &calls);
+    let guard = ScalingGuard::new(clients, settings, alarm_defaults, calls, notifier);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         guard.handle_payload(event.payload)
     }))

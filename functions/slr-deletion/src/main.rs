@@ -2,6 +2,7 @@
 
 use ecs_warden::aws::{self, CallLog, Clients, Regional};
 use ecs_warden::deletion::SlrDeletion;
+use ecs_warden::notify::Notifier;
 use ecs_warden::settings::Settings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
@@ -11,11 +12,13 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let calls = CallLog::default();
     let config = aws::sdk_config().await;
+    let notifier = Notifier::from_env(&config, &calls)?;
     let deletion = SlrDeletion::new(
         Clients::new(&config, &calls),
         Regional::new(&config, &calls),
         settings,
         calls,
+        notifier,
     );
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         deletion.handle_payload(event.payload)
