@@ -4,7 +4,7 @@
 VENV ?= .venv
 export SAM_CLI_TELEMETRY = 0
 
-.PHONY: demo test build build-check venv fmt-check lint cargo-test template-check asl-check policy-check bench-reconcile
+.PHONY: demo test build build-check venv fmt-check lint cargo-test template-check checkov asl-check policy-check bench-reconcile
 
 ## Run the product locally end to end on moto: replay events/ through the real functions.
 demo:
@@ -12,7 +12,7 @@ demo:
 
 ## Every check CI runs: formatting, clippy, all tests (unit, moto, built binary), template,
 ## state machine definitions, least privilege, and the deploy build.
-test: venv fmt-check lint cargo-test template-check asl-check policy-check build-check
+test: venv fmt-check lint cargo-test template-check checkov asl-check policy-check build-check
 
 ## sam build: every function as a release arm64 bootstrap, through cargo-lambda and zig.
 ## One cargo-lambda build of all the binaries first, so their LTO links run in parallel and
@@ -44,6 +44,12 @@ policy-check: venv
 template-check: venv
 	$(VENV)/bin/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/sam validate --lint --region us-east-1
+
+## checkov's security checks on the template; the skips and their reasons are in
+## scripts/checkov.yaml.
+checkov:
+	scripts/venv.sh .venv-checkov scripts/checkov-requirements.txt
+	.venv-checkov/bin/checkov -f template.yaml --config-file scripts/checkov.yaml
 
 # cfn-lint does not read a DefinitionUri's ASL: a real validator (npm asl-validator, pinned
 # in scripts/asl/package-lock.json) does.

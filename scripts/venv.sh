@@ -2,10 +2,13 @@
 # Creates (or reuses) the project's Python venv with every external tool the build,
 # the tests and the local demo need. Idempotent: a stamp records what was installed, so
 # a second run costs one file comparison.
+#
+# Usage: scripts/venv.sh [VENV REQUIREMENTS]; with no arguments, the main venv
+# ($WARDEN_VENV or .venv) from scripts/requirements.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=${WARDEN_VENV:-.venv}
-REQ=scripts/requirements.txt
+VENV=${1:-${WARDEN_VENV:-.venv}}
+REQ=${2:-scripts/requirements.txt}
 STAMP="$VENV/.installed"
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && cmp -s "$REQ" "$STAMP"; then
   exit 0
