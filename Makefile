@@ -30,16 +30,19 @@ fmt-check:
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
+# The harness leaves each function's AWS calls in target/aws-calls for policy-check.
 cargo-test: venv
-	cargo test --workspace
+	rm -rf target/aws-calls
+	WARDEN_CALLS_DIR="$(CURDIR)/target/aws-calls" cargo test --workspace
 
 ## sam build must give every function of the template its arm64 bootstrap.
 build-check: build
 	$(VENV)/bin/python scripts/check_build.py
 
-## parliament on every inline policy, and ecs-warden's own least-privilege rules.
-policy-check: venv
-	$(VENV)/bin/python scripts/check_policies.py
+## parliament on every inline policy, ecs-warden's own least-privilege rules, and each
+## function's calls in the tests against what its policy grants.
+policy-check: venv cargo-test
+	$(VENV)/bin/python scripts/check_policies.py --calls target/aws-calls
 
 template-check: venv
 	$(VENV)/bin/cfn-lint template.yaml

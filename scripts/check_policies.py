@@ -5,10 +5,14 @@
 - no IAM write action on Resource "*";
 - the service-linked-role actions carry seed 004's resource pattern and, as the seed
   gives it, the iam:AWSServiceName condition;
-- the drain's destructive ECS actions belong to slr-deletion alone.
+- the drain's destructive ECS actions belong to slr-deletion alone;
+- with --calls DIR (the AWS calls the tests saw each function make, one FUNCTION.txt per
+  function, written by the test harness under WARDEN_CALLS_DIR): every call is granted,
+  and every granted action was called by some test, unless NOT_EXERCISED says why not.
 """
 
 import json
+import os
 import sys
 
 from cfnlint.decode import cfn_yaml
@@ -35,6 +39,39 @@ SKIPS = {
         SEED_004_CONDITION,
     ("SlrDeletion", "UNKNOWN_CONDITION_FOR_ACTION", "iam:UpdateRoleDescription"):
         SEED_004_CONDITION,
+}
+
+
+# Calls that need no grant -> why.
+NEEDS_NO_GRANT = {
+    "sts:GetCallerIdentity": "STS answers it for every caller; no policy can deny it",
+}
+PUBLISH_SHARED = (
+    "published by notify::Notifier::finish, the same code in every function; "
+    "tests/notifications.rs calls it through ecs-role-guard and slr-deletion"
+)
+TAGGED_ALARMS = (
+    "never called as such: CloudWatch authorizes a PutMetricAlarm that carries Tags "
+    "against cloudwatch:TagResource as well"
+)
+# (function, action) granted but never called by a test -> why it is granted anyway.
+NOT_EXERCISED = {
+    ("access-doctor", "sns:Publish"): PUBLISH_SHARED,
+    ("reconcile", "sns:Publish"): PUBLISH_SHARED,
+    ("role-drift-guard", "sns:Publish"): PUBLISH_SHARED,
+    ("scaling-guard", "sns:Publish"): PUBLISH_SHARED,
+    ("reconcile", "cloudwatch:TagResource"): TAGGED_ALARMS,
+    ("scaling-guard", "cloudwatch:TagResource"): TAGGED_ALARMS,
+    ("reconcile", "cloudwatch:ListTagsForResource"):
+        "read before replacing an alarm under ecs-warden's name (alarms::ensure_step_alarm, "
+        "which scaling-guard's tests call); no reconcile test has such an alarm",
+    ("reconcile", "iam:UpdateAssumeRolePolicy"):
+        "repairs a drifted trust through roles::ensure, which the other guards' tests call; "
+        "the reconcile tests' roles are missing, not drifted",
+    ("slr-deletion", "iam:GetRole"):
+        "asked only when the status call no longer knows the task (purged after a fast "
+        "deletion); moto keeps its tasks, so the aws-smithy-mocks test "
+        "a_purged_task_with_the_role_gone_is_deleted covers it",
 }
 
 
@@ -76,6 +113,52 @@ def policies(template):
                 yield name, resolve(policy["PolicyDocument"], resources)
 
 
+def granted_actions(template):
+    """function binary name -> {action: [resource logical id, Sid]} its policies grant."""
+    granted = {}
+    for name, res in template["Resources"].items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        binary = res["Metadata"]["BuildProperties"]["Binary"]
+        actions = granted.setdefault(binary, {})
+        for resource, doc in policies(template):
+            if resource != name:
+                continue
+            for statement in as_list(doc["Statement"]):
+                for action in as_list(statement["Action"]):
+                    actions.setdefault(action, []).append(statement.get("Sid", "?"))
+    return granted
+
+
+def compare_calls(template, calls_dir):
+    """Problems where the calls the tests saw and the policies disagree; prints the table."""
+    problems = []
+    granted = granted_actions(template)
+    for function in sorted(granted):
+        path = os.path.join(calls_dir, f"{function}.txt")
+        observed = set()
+        if os.path.exists(path):
+            with open(path) as f:
+                observed = {line.strip() for line in f if line.strip()}
+        print(f"{function}:")
+        for action in sorted(set(granted[function]) | observed):
+            sids = ",".join(granted[function].get(action, []))
+            if action in observed and action in granted[function]:
+                print(f"  {action:55} called, granted by {sids}")
+            elif action in observed and action in NEEDS_NO_GRANT:
+                print(f"  {action:55} called, needs no grant: {NEEDS_NO_GRANT[action]}")
+            elif action in observed:
+                print(f"  {action:55} called, NOT GRANTED")
+                problems.append(f"{function} calls {action}, which its policy does not grant")
+            elif (function, action) in NOT_EXERCISED:
+                print(f"  {action:55} granted by {sids}, not called by a test: "
+                      f"{NOT_EXERCISED[(function, action)]}")
+            else:
+                print(f"  {action:55} granted by {sids}, NEVER CALLED")
+                problems.append(f"{function} is granted {action} ({sids}) but no test saw it called")
+    return problems
+
+
 def as_list(value):
     return value if isinstance(value, list) else [value]
 
@@ -83,6 +166,10 @@ def as_list(value):
 def main():
     template = cfn_yaml.load(TEMPLATE)
     problems, skipped, checked = [], [], 0
+    if sys.argv[1:2] == ["--calls"] and len(sys.argv) == 3:
+        problems += compare_calls(template, sys.argv[2])
+    elif sys.argv[1:]:
+        sys.exit("usage: check_policies.py [--calls DIR]")
     for name, doc in policies(template):
         checked += 1
         seen = set()

@@ -32,6 +32,33 @@ use ecs_warden::settings::{Mode, Settings};
 use ecs_warden::trust_policy::TrustPolicy;
 use serde_json::Value;
 
+/// Where the tests leave each function's AWS calls (`FUNCTION.txt`, one call per line) for
+/// `scripts/check_policies.py` to hold against the function's policy; unset, nowhere.
+pub const CALLS_DIR_ENV: &str = "WARDEN_CALLS_DIR";
+
+/// A call log for a handler of `function` that, when `WARDEN_CALLS_DIR` is set, adds each
+/// distinct call to the function's file there.
+fn call_log(function: &'static str) -> CallLog {
+    static SEEN: Mutex<Vec<(&'static str, String)>> = Mutex::new(Vec::new());
+    let Some(dir) = std::env::var_os(CALLS_DIR_ENV).map(PathBuf::from) else {
+        return CallLog::default();
+    };
+    CallLog::observed(move |call| {
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.iter().any(|(f, c)| *f == function && c == call) {
+            return;
+        }
+        seen.push((function, call.to_owned()));
+        std::fs::create_dir_all(&dir).expect("create the calls directory");
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{function}.txt")))
+            .expect("open the calls file");
+        writeln!(file, "{call}").expect("record a call");
+    })
+}
+
 /// The account id the sample events in `events/` are written for.
 pub const SAMPLE_ACCOUNT: &str = "111122223333";
 /// The region the sample events come from, and the one the harness's clients act in.
@@ -260,7 +287,7 @@ impl Account {
 
     /// An `ecs-role-guard` as a fresh container would build it, with its call log.
     pub fn role_guard(&self, mode: Mode, verdict_ttl: Duration) -> (EcsRoleGuard, CallLog) {
-        let calls = CallLog::default();
+        let calls = call_log(ecs_warden::ecs_role_guard::FUNCTION);
         let iam = aws::iam_client(&self.config, &calls);
         let guard = EcsRoleGuard::new(
             iam,
@@ -277,7 +304,7 @@ impl Account {
         mode: Mode,
         alarm_defaults: AlarmSettings,
     ) -> (ScalingGuard, CallLog) {
-        let calls = CallLog::default();
+        let calls = call_log(ecs_warden::scaling_guard::FUNCTION);
         let clients = Clients::new(&self.config, &calls);
         let settings = settings(mode, Duration::ZERO);
         let guard = ScalingGuard::new(
@@ -292,7 +319,7 @@ impl Account {
 
     /// An `slr-deletion` as a fresh container would build it, with its call log.
     pub fn slr_deletion(&self, mode: Mode) -> (SlrDeletion, CallLog) {
-        let calls = CallLog::default();
+        let calls = call_log(ecs_warden::deletion::FUNCTION);
         let deletion = SlrDeletion::new(
             Clients::new(&self.config, &calls),
             Regional::new(&self.config, &calls),
@@ -305,7 +332,7 @@ impl Account {
 
     /// A `role-drift-guard` watching the catalog's roles, with usage looked up in `regions`.
     pub fn drift_guard(&self, mode: Mode, regions: &[&str]) -> (RoleDriftGuard, CallLog) {
-        let calls = CallLog::default();
+        let calls = call_log(ecs_warden::role_drift_guard::FUNCTION);
         let mut settings = settings(mode, Duration::ZERO);
         settings.regions = regions.iter().map(|r| r.to_string()).collect();
         let guard = RoleDriftGuard::new(
@@ -321,7 +348,7 @@ impl Account {
 
     /// An `access-doctor` as a fresh container would build it, with its call log.
     pub fn access_doctor(&self) -> (AccessDoctor, CallLog) {
-        let calls = CallLog::default();
+        let calls = call_log(ecs_warden::access_doctor::FUNCTION);
         let doctor = AccessDoctor::new(
             Clients::new(&self.config, &calls),
             settings(Mode::Enforce, Duration::ZERO),
@@ -333,7 +360,7 @@ impl Account {
 
     /// A `reconcile` sweeping `regions`, with the default alarm settings.
     pub fn reconcile(&self, mode: Mode, regions: &[&str]) -> (Reconcile, CallLog) {
-        let calls = CallLog::default();
+        let calls = call_log(ecs_warden::reconcile::FUNCTION);
         let mut settings = settings(mode, Duration::ZERO);
         settings.regions = regions.iter().map(|r| r.to_string()).collect();
         let reconcile = Reconcile::new(

@@ -200,6 +200,48 @@ async fn a_named_role_that_is_missing_is_created_as_seed_001_specifies() {
 }
 
 #[tokio::test]
+async fn a_named_role_that_drifted_is_repaired_additively() {
+    let world = World::new().await;
+    let iam = &world.account.iam;
+    // Trusts only ECS tasks and has no policy: the scaling service could not assume it.
+    let other = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role()
+        .role_name(ECS_AUTOSCALE_ROLE.name)
+        .assume_role_policy_document(other)
+        .send()
+        .await
+        .unwrap();
+    let (report, calls) = world
+        .replay(
+            Mode::Enforce,
+            "autoscaling-register-scalable-target-role.json",
+        )
+        .await;
+    assert_eq!(
+        statuses(&report),
+        [
+            ("trust", Status::Repaired),
+            ("managed_policy", Status::Repaired)
+        ],
+        "{report:#?}"
+    );
+    assert_eq!(
+        writes(&calls),
+        ["iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy"]
+    );
+    let trust = world.account.trust(ECS_AUTOSCALE_ROLE.name).await;
+    assert!(trust.grants("application-autoscaling.amazonaws.com"));
+    assert!(
+        trust.grants("ecs-tasks.amazonaws.com"),
+        "kept: repairs only add"
+    );
+    assert_eq!(
+        world.account.attached(ECS_AUTOSCALE_ROLE.name).await,
+        ["arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceAutoscaleRole"]
+    );
+}
+
+#[tokio::test]
 async fn without_a_named_role_the_service_linked_role_is_ensured_once() {
     let world = World::new().await;
     let (report, calls) = world

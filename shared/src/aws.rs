@@ -166,12 +166,24 @@ impl Regional {
 /// `service:Operation`. Lambda runs one invocation at a time per container, so draining
 /// it at the end of an invocation yields exactly that invocation's calls.
 #[derive(Clone, Default)]
-pub struct CallLog(Arc<Mutex<Vec<String>>>);
+pub struct CallLog {
+    calls: Arc<Mutex<Vec<String>>>,
+    observer: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+}
 
 impl CallLog {
+    /// A log that also hands every call to `observer`: how the tests collect each
+    /// function's calls to hold them against its policy.
+    pub fn observed(observer: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self {
+            calls: Arc::default(),
+            observer: Some(Arc::new(observer)),
+        }
+    }
+
     /// Takes the calls recorded so far, leaving the log empty.
     pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -197,7 +209,13 @@ impl Intercept for CallLog {
     ) -> Result<(), BoxError> {
         if let Some(meta) = cfg.load::<Metadata>() {
             let call = format!("{}:{}", action_prefix(meta.service()), meta.name());
-            self.0.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+            if let Some(observer) = &self.observer {
+                observer(&call);
+            }
+            self.calls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(call);
         }
         Ok(())
     }
