@@ -48,7 +48,8 @@ NEEDS_NO_GRANT = {
 }
 PUBLISH_SHARED = (
     "published by notify::Notifier::finish, the same code in every function; "
-    "tests/notifications.rs calls it through ecs-role-guard and slr-deletion"
+    "tests/notifications.rs calls it through ecs-role-guard and slr-deletion, and "
+    "tests/built_binary.rs reads what the scaling-guard and access-doctor binaries publish"
 )
 TAGGED_ALARMS = (
     "never called as such: CloudWatch authorizes a PutMetricAlarm that carries Tags "

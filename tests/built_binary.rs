@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use warden_tests::{free_port, root, venv_bin, wait_for_http, Account};
+use warden_tests::{free_port, root, venv_bin, wait_for_http, Account, SAMPLE_REGION};
 
 /// Stops `cargo lambda watch` and the function process it started.
 struct Watch(Child);
@@ -68,6 +68,12 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
         .expect("cargo build");
     assert!(built.success());
 
+    // The functions publish to a topic whose queue the test reads, and log JSON as they
+    // do in Lambda (LogFormat: JSON) into a file the test reads.
+    let (topic, queue) = account.topic_with_queue(SAMPLE_REGION, "built-binary");
+    let log_path = root().join("target/built-binary-functions.log");
+    let log = std::fs::File::create(&log_path).expect("create the functions' log file");
+
     let port = free_port();
     let mut watch = cargo_lambda();
     watch
@@ -78,9 +84,11 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
             &port.to_string(),
         ])
         .env("WARDEN_MODE", "enforce")
+        .env("WARDEN_NOTIFICATION_TOPIC_ARN", &topic)
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(log.try_clone().expect("log file handle"))
+        .stderr(log)
         .process_group(0);
     for (name, value) in account.env() {
         watch.env(name, value);
@@ -193,6 +201,44 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
     assert_eq!(
         diagnosis["missing"][0]["action"], "iam:CreateServiceLinkedRole",
         "{diagnosis:#}"
+    );
+
+    // What created or failed something was published, once per invocation; the rest not.
+    let published: Vec<String> = account
+        .notifications(SAMPLE_REGION, &queue)
+        .iter()
+        .map(|n| n["subject"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    assert_eq!(
+        published,
+        [
+            "ecs-warden ecs-role-guard: 2 created",
+            "ecs-warden ecs-role-guard: 1 created",
+            "ecs-warden scaling-guard: 1 created",
+            "ecs-warden access-doctor: 1 failed",
+        ]
+    );
+
+    // Every function's log lines are JSON and name the function.
+    let logs = std::fs::read_to_string(&log_path).expect("the functions' log");
+    for function in [
+        "ecs-role-guard",
+        "scaling-guard",
+        "slr-deletion",
+        "role-drift-guard",
+        "reconcile",
+        "access-doctor",
+    ] {
+        let named = logs
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l["spans"][0]["function"] == function)
+            .count();
+        assert!(named > 0, "no JSON log line names {function}:\n{logs}");
+    }
+    assert!(
+        logs.contains(r#""message":"write""#),
+        "the writes are logged:\n{logs}"
     );
 }
 

@@ -168,8 +168,11 @@ impl Regional {
 #[derive(Clone, Default)]
 pub struct CallLog {
     calls: Arc<Mutex<Vec<String>>>,
-    observer: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+    observer: Option<Observer>,
 }
+
+/// Sees every call a [`CallLog`] records.
+type Observer = Arc<dyn Fn(&str) + Send + Sync>;
 
 impl CallLog {
     /// A log that also hands every call to `observer`: how the tests collect each

@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::aws::{CallError, CallLog, Clients, Regional};
 use crate::catalog::{self, ECS_SERVICE_LINKED_ROLE};
@@ -371,10 +372,13 @@ impl SlrDeletion {
         let mut tasks = JoinSet::new();
         for region in state.regions.clone() {
             let ecs = self.regional.clients(&region).ecs;
-            tasks.spawn(async move {
-                let found = clusters::inventory(&ecs, &region).await;
-                (region, found)
-            });
+            tasks.spawn(
+                async move {
+                    let found = clusters::inventory(&ecs, &region).await;
+                    (region, found)
+                }
+                .in_current_span(),
+            );
         }
         let mut inventory = Vec::new();
         let mut unreadable = false;
@@ -496,7 +500,9 @@ impl SlrDeletion {
         for region in state.drain_regions.clone() {
             let ecs = self.regional.clients(&region).ecs;
             let scope = scope.clone();
-            tasks.spawn(async move { clusters::drain_step(&ecs, &region, &scope).await });
+            tasks.spawn(
+                async move { clusters::drain_step(&ecs, &region, &scope).await }.in_current_span(),
+            );
         }
         let (mut clear, mut stuck) = (true, false);
         while let Some(joined) = tasks.join_next().await {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::alarms::{self, AlarmIndex, AlarmSettings, ServiceTarget};
 use crate::aws::{CallError, CallLog, Clients, Regional};
@@ -204,12 +205,15 @@ impl Reconcile {
         for region in regions.iter().cloned() {
             let clients = self.regional.clients(&region);
             let limit = limit.clone();
-            reads.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                let started = Instant::now();
-                let facts = read_region(&clients, &region).await;
-                (region, facts, started.elapsed())
-            });
+            reads.spawn(
+                async move {
+                    let _permit = limit.acquire_owned().await;
+                    let started = Instant::now();
+                    let facts = read_region(&clients, &region).await;
+                    (region, facts, started.elapsed())
+                }
+                .in_current_span(),
+            );
         }
         let mut read = Vec::new();
         let mut sweeps = Vec::new();
@@ -247,26 +251,29 @@ impl Reconcile {
             let clients = self.regional.clients(&region);
             let (scope, defaults, limit) =
                 (scope.clone(), self.alarm_defaults.clone(), limit.clone());
-            checks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                let started = Instant::now();
-                let found = check_alarms(&clients, &scope, &region, &defaults, &facts).await;
-                let sweep = RegionSweep {
-                    ok: true,
-                    clusters: facts.inventory.clusters.len(),
-                    services: facts
-                        .inventory
-                        .clusters
-                        .iter()
-                        .map(|c| c.services.len())
-                        .sum(),
-                    scalable_targets: facts.targets.len(),
-                    scaling_policies: facts.policies.len(),
-                    millis: (took + started.elapsed()).as_millis(),
-                    region,
-                };
-                (sweep, found)
-            });
+            checks.spawn(
+                async move {
+                    let _permit = limit.acquire_owned().await;
+                    let started = Instant::now();
+                    let found = check_alarms(&clients, &scope, &region, &defaults, &facts).await;
+                    let sweep = RegionSweep {
+                        ok: true,
+                        clusters: facts.inventory.clusters.len(),
+                        services: facts
+                            .inventory
+                            .clusters
+                            .iter()
+                            .map(|c| c.services.len())
+                            .sum(),
+                        scalable_targets: facts.targets.len(),
+                        scaling_policies: facts.policies.len(),
+                        millis: (took + started.elapsed()).as_millis(),
+                        region,
+                    };
+                    (sweep, found)
+                }
+                .in_current_span(),
+            );
         }
         while let Some(joined) = checks.join_next().await {
             if let Ok((sweep, found)) = joined {

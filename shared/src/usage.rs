@@ -2,6 +2,7 @@
 //! scalable targets whose RoleARN it is, in the regions given.
 
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::aws::{CallError, Regional};
 use crate::clusters;
@@ -27,10 +28,13 @@ pub async fn users_of(regional: &Regional, regions: &[String], name: &str) -> Ro
     for region in regions {
         let clients = regional.clients(region);
         let (region, name) = (region.clone(), name.to_owned());
-        tasks.spawn(async move {
-            let found = region_users(&clients.ecs, &clients.autoscaling, &region, &name).await;
-            (region, found)
-        });
+        tasks.spawn(
+            async move {
+                let found = region_users(&clients.ecs, &clients.autoscaling, &region, &name).await;
+                (region, found)
+            }
+            .in_current_span(),
+        );
     }
     let mut result = RoleUsers::default();
     while let Some(joined) = tasks.join_next().await {

@@ -5,6 +5,7 @@ use ecs_warden::aws::{self, CallLog, Clients, Regional};
 use ecs_warden::notify::Notifier;
 use ecs_warden::reconcile::Reconcile;
 use ecs_warden::settings::Settings;
+use lambda_runtime::tracing::{info_span, Instrument};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main(flavor = "current_thread")]
@@ -26,5 +27,10 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         reconcile.handle_payload(event.payload)
     }))
+    // Every log line, the runtime's own included, names the function.
+    .instrument(info_span!(
+        "ecs_warden",
+        function = ecs_warden::reconcile::FUNCTION
+    ))
     .await
 }

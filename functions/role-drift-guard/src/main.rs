@@ -4,6 +4,7 @@ use ecs_warden::aws::{self, CallLog, Clients, Regional};
 use ecs_warden::notify::Notifier;
 use ecs_warden::role_drift_guard::{watched_roles, RoleDriftGuard};
 use ecs_warden::settings::Settings;
+use lambda_runtime::tracing::{info_span, Instrument};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main(flavor = "current_thread")]
@@ -25,5 +26,10 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         guard.handle_payload(event.payload)
     }))
+    // Every log line, the runtime's own included, names the function.
+    .instrument(info_span!(
+        "ecs_warden",
+        function = ecs_warden::role_drift_guard::FUNCTION
+    ))
     .await
 }

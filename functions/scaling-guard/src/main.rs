@@ -5,6 +5,7 @@ use ecs_warden::aws::{self, CallLog, Clients};
 use ecs_warden::notify::Notifier;
 use ecs_warden::scaling_guard::ScalingGuard;
 use ecs_warden::settings::Settings;
+use lambda_runtime::tracing::{info_span, Instrument};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main(flavor = "current_thread")]
@@ -20,5 +21,10 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         guard.handle_payload(event.payload)
     }))
+    // Every log line, the runtime's own included, names the function.
+    .instrument(info_span!(
+        "ecs_warden",
+        function = ecs_warden::scaling_guard::FUNCTION
+    ))
     .await
 }
