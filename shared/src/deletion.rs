@@ -572,8 +572,8 @@ impl SlrDeletion {
                 state.deletion_task_id = Some(out.deletion_task_id().to_owned());
                 state.task_status = None;
                 state.phase = Phase::Poll;
-                state.poll_wait_seconds = FIRST_POLL_SECONDS;
-                state.wait_seconds = FIRST_POLL_SECONDS;
+                // The first poll waits FIRST_POLL_SECONDS; each later wait doubles it.
+                (state.wait_seconds, state.poll_wait_seconds) = next_poll(FIRST_POLL_SECONDS);
                 findings.push(Finding::new(
                     arn,
                     "deletion_submitted",

@@ -190,7 +190,7 @@ async fn a_task_not_started_then_in_progress_is_polled_until_it_succeeds() {
         .filter(|o| o["phase"] == "poll")
         .map(|o| o["wait_seconds"].as_u64().unwrap())
         .collect();
-    assert_eq!(waits, [5, 5, 10, 20], "submit, then each pending poll");
+    assert_eq!(waits, [5, 10, 20, 40], "submit, then each pending poll");
     assert_eq!(poll.num_calls(), 4);
     assert_eq!(submit.num_calls(), 1);
 }
