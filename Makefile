@@ -4,7 +4,7 @@
 VENV ?= .venv
 export SAM_CLI_TELEMETRY = 0
 
-.PHONY: demo test build build-check venv fmt-check lint cargo-test template-check checkov asl-check policy-check bench-reconcile
+.PHONY: demo test build build-check venv fmt-check lint cargo-test template-check checkov asl-check policy-check bench bench-reconcile
 
 ## Run the product locally end to end on moto: replay events/ through the real functions.
 demo:
@@ -59,6 +59,11 @@ checkov:
 asl-check:
 	npm ci --prefix scripts/asl --no-audit --no-fund --loglevel=error
 	scripts/asl/node_modules/.bin/asl-validator --json-path statemachine/slr-deletion.asl.json
+
+## The benchmark the README's performance table quotes: release binaries under a local
+## Lambda Runtime API against moto, beside a Python boto3 handler.
+bench: venv
+	$(VENV)/bin/python scripts/bench.py
 
 ## The reconcile benchmark the README quotes: 3 regions x 20 clusters x 10 services on moto.
 bench-reconcile: venv

@@ -1,0 +1,368 @@
+"""make bench: each function's cold start, first-event and warm latency, peak RSS, AWS calls
+per event and binary size, beside the SLR check written as a Python boto3 handler.
+
+Every function runs as its release binary under a Lambda Runtime API on 127.0.0.1
+(scripts/runtime_api.py) against a moto server this script starts, the Python handler
+under the same API and moto. Prints a Markdown table for the README.
+"""
+
+import contextlib
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import zipfile
+from datetime import date
+
+SCRIPTS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(SCRIPTS)
+sys.path.insert(0, SCRIPTS)
+
+from runtime_api import RuntimeApi  # noqa: E402
+
+ACCOUNT = "111122223333"  # the account the sample events are written for
+REGION = "eu-west-1"
+FUNCTIONS = ["ecs-role-guard", "scaling-guard", "slr-deletion", "role-drift-guard", "reconcile", "access-doctor"]
+WARM = int(os.environ.get("BENCH_WARM_EVENTS", "200"))
+COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "5"))
+VENV_BIN = os.path.join(ROOT, os.environ.get("WARDEN_VENV", ".venv"), "bin")
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kwargs):
+    subprocess.run(cmd, check=True, cwd=ROOT, **kwargs)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def event(name):
+    with open(os.path.join(ROOT, "events", name)) as f:
+        return json.load(f)
+
+
+class Moto:
+    """moto on a free port, recording every request it serves into a file."""
+
+    def __init__(self):
+        self.recording = tempfile.NamedTemporaryFile(prefix="moto-recording-", delete=False).name
+        port = free_port()
+        env = dict(os.environ, MOTO_ACCOUNT_ID=ACCOUNT, MOTO_ENABLE_RECORDING="True",
+                   MOTO_RECORDER_FILEPATH=self.recording)
+        self.process = subprocess.Popen(
+            [os.path.join(VENV_BIN, "python"), "tests/moto_server.py", str(port)],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.endpoint = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(self.endpoint + "/moto-api/", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("moto did not start")
+
+    def reset(self):
+        req = urllib.request.Request(self.endpoint + "/moto-api/recorder/reset-recording", method="POST")
+        urllib.request.urlopen(req).read()
+
+    def calls(self):
+        """The AWS operations recorded since the last reset."""
+        names = []
+        with open(self.recording) as f:
+            for line in f:
+                entry = json.loads(line)
+                headers = {k.lower(): v for k, v in entry["headers"].items()}
+                target = headers.get("x-amz-target")
+                if target:
+                    names.append(target.split(".")[-1])
+                    continue
+                body = entry.get("body") or ""
+                if entry.get("body_encoded"):
+                    import base64
+                    body = base64.b64decode(body).decode(errors="replace")
+                action = next((p.split("=", 1)[1] for p in body.split("&") if p.startswith("Action=")), "?")
+                names.append(action)
+        return names
+
+    def close(self):
+        self.process.terminate()
+        os.unlink(self.recording)
+
+
+def aws_env(moto):
+    return {
+        "AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+    }
+
+
+class Function:
+    """One function process under its own Runtime API."""
+
+    def __init__(self, name, cmd, env):
+        self.api = RuntimeApi(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
+        full = dict(os.environ, **env, **{
+            "AWS_LAMBDA_RUNTIME_API": self.api.address,
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+            "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        })
+        started = time.perf_counter()
+        self.process = subprocess.Popen(cmd, cwd=ROOT, env=full, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.cold = self.api.wait_ready(self.process) - started
+
+    def invoke(self, payload):
+        seconds, kind, body = self.api.invoke(payload)
+        if kind != "response":
+            raise RuntimeError(f"error answer: {body}")
+        return seconds, body
+
+    def peak_rss_mb(self):
+        with open(f"/proc/{self.process.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def close(self):
+        self.process.kill()
+        self.process.wait()
+        self.api.close()
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def measure(name, cmd, env, first, warm):
+    """Cold start (median of COLD_RUNS processes), first-event latency, warm p50/p99, RSS."""
+    colds = []
+    for _ in range(COLD_RUNS - 1):
+        f = Function(name, cmd, env)
+        colds.append(f.cold)
+        f.close()
+    f = Function(name, cmd, env)
+    colds.append(f.cold)
+    try:
+        first_seconds, _ = f.invoke(first)
+        warm_seconds = [f.invoke(warm)[0] for _ in range(WARM)]
+        rss = f.peak_rss_mb()
+    finally:
+        f.close()
+    return {
+        "cold_ms": statistics.median(colds) * 1000,
+        "first_ms": first_seconds * 1000,
+        "p50_ms": percentile(warm_seconds, 50) * 1000,
+        "p99_ms": percentile(warm_seconds, 99) * 1000,
+        "rss_mb": rss,
+    }
+
+
+def calls_of(moto, function, payload):
+    moto.reset()
+    function.invoke(payload)
+    return moto.calls()
+
+
+def setup_scaling(moto):
+    """The ECS service, scalable target and step policy the scaling samples record."""
+    os.environ.update(aws_env(moto))
+    import perform_call
+    with contextlib.redirect_stdout(sys.stderr):
+        perform_call.create_service("payments/web", [])
+        perform_call.perform(os.path.join(ROOT, "events", "autoscaling-register-scalable-target.json"))
+        perform_call.perform(os.path.join(ROOT, "events", "autoscaling-put-step-policy.json"))
+
+
+SWEEP_REGIONS = ["eu-west-1", "us-east-1", "ap-southeast-2"]
+
+
+def sweep_regions(moto, binary, env):
+    """One reconcile over three regions of 4 clusters x 5 services: wall time beside the
+    time each region took, to show the regions run side by side."""
+    os.environ.update(aws_env(moto))
+    import perform_call
+    with contextlib.redirect_stdout(sys.stderr):
+        for region in SWEEP_REGIONS:
+            for c in range(4):
+                perform_call.create_fleet(region, f"sweep-{c}", [f"svc{i}=1" for i in range(5)] + ["0"])
+    f = Function("reconcile", binary, env)
+    try:
+        f.invoke({"regions": SWEEP_REGIONS})  # the first sweep creates what is missing
+        seconds, body = f.invoke({"regions": SWEEP_REGIONS})
+    finally:
+        f.close()
+    per_region = {r["region"]: r["millis"] for r in body["regions"]}
+    return seconds * 1000, per_region
+
+
+def deletion_polling():
+    """Status calls and the wait after completion for deletion tasks of 10 s to 30 min:
+    ecs-warden's schedule (its constants read from shared/src/deletion.rs, the schedule
+    mocked_deletion.rs drives through the real code), Terraform's and a fixed 3 s poll."""
+    with open(os.path.join(ROOT, "shared", "src", "deletion.rs")) as f:
+        source = f.read()
+    first = int(re.search(r"FIRST_POLL_SECONDS: u64 = (\d+);", source).group(1))
+    cap = int(re.search(r"MAX_POLL_SECONDS: u64 = (\d+);", source).group(1))
+
+    def warden(task):
+        t, polls, current = first, 1, min(first * 2, cap)
+        while t < task:
+            wait = min(max(current, first), cap)
+            current = min(wait * 2, cap)
+            t, polls = t + wait, polls + 1
+        return polls, t - task
+
+    def terraform(task):  # 10 s delay, then 200 ms doubling to a 10 s cap
+        t, polls, wait = 10.0, 1, 0.2
+        while t < task:
+            t, polls, wait = t + wait, polls + 1, min(wait * 2, 10.0)
+        return polls, t - task
+
+    def fixed(task):
+        t, polls = 3, 1
+        while t < task:
+            t, polls = t + 3, polls + 1
+        return polls, t - task
+
+    return [(task, warden(task), terraform(task), fixed(task)) for task in (10, 60, 300, 1800)]
+
+
+def sizes():
+    rows = []
+    for name in FUNCTIONS:
+        path = os.path.join(ROOT, "target", "lambda", name, "bootstrap")
+        with tempfile.TemporaryFile() as tmp:
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+                z.write(path, "bootstrap")
+            zipped = tmp.tell()
+        rows.append((name, os.path.getsize(path) / 1e6, zipped / 1e6))
+    return rows
+
+
+def main():
+    log("== building: release binaries for this machine, and arm64 as SAM ships them")
+    run(["cargo", "build", "--release", "--quiet", *sum((["-p", f] for f in FUNCTIONS), [])])
+    run(["cargo", "lambda", "build", "--release", "--arm64", "--workspace", "--bins", "--quiet"],
+        env=dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ["PATH"]))
+
+    moto = Moto()
+    try:
+        results = bench(moto)
+    finally:
+        moto.close()
+    report(results)
+
+
+def bench(moto):
+    env = dict(aws_env(moto), WARDEN_MODE="enforce", WARDEN_REGIONS=REGION)
+    binary = lambda name: [os.path.join(ROOT, "target", "release", name)]  # noqa: E731
+    out = {"latency": {}, "calls": [], "sizes": sizes()}
+
+    log("== API calls per event (moto's request recorder)")
+    guard = Function("ecs-role-guard", binary("ecs-role-guard"), dict(env, WARDEN_VERDICT_TTL_SECONDS="0"))
+    try:
+        cluster = event("ecs-create-cluster.json")
+        legacy = event("ecs-create-service-legacy-role.json")
+        out["calls"].append(("ecs-role-guard", "SLR check (CreateCluster)", calls_of(moto, guard, cluster),
+                             calls_of(moto, guard, cluster)))
+        out["calls"].append(("ecs-role-guard", "role with policy (CreateService naming ecsServiceRole)",
+                             calls_of(moto, guard, legacy), calls_of(moto, guard, legacy)))
+    finally:
+        guard.close()
+    remembered = Function("ecs-role-guard", binary("ecs-role-guard"), env)
+    try:
+        moto.reset()
+        for _ in range(100):
+            remembered.invoke(cluster)
+        out["hundred"] = moto.calls()
+    finally:
+        remembered.close()
+    setup_scaling(moto)
+    scaling = Function("scaling-guard", binary("scaling-guard"), env)
+    try:
+        step = event("autoscaling-put-step-policy.json")
+        out["calls"].append(("scaling-guard", "step-scaling alarms (PutScalingPolicy)",
+                             calls_of(moto, scaling, step), calls_of(moto, scaling, step)))
+    finally:
+        scaling.close()
+
+    log(f"== latency and memory: {COLD_RUNS} cold starts, 1 first event, {WARM} warm events each")
+    rust_env = dict(env, WARDEN_VERDICT_TTL_SECONDS="0")
+    cases = {
+        "ecs-role-guard": (cluster, cluster),
+        "scaling-guard": (step, step),
+        "slr-deletion": (event("slr-deletion-start.json"),) * 2,
+        "role-drift-guard": (event("iam-detach-role-policy.json"),) * 2,
+        "reconcile": ({"regions": [REGION]},) * 2,
+        "access-doctor": (event("access-doctor-manual.json"),) * 2,
+    }
+    for name, (first, warm) in cases.items():
+        log(f"   {name}")
+        out["latency"][name] = measure(name, binary(name), rust_env, first, warm)
+    log("   python boto3 SLR check")
+    python = [os.path.join(VENV_BIN, "python"), os.path.join(SCRIPTS, "bench_python_slr.py")]
+    out["python"] = measure("python-slr-check", python, env, cluster, cluster)
+
+    log("== reconcile over three regions")
+    out["sweep"] = sweep_regions(moto, binary("reconcile"), env)
+    out["polling"] = deletion_polling()
+    return out
+
+
+def report(r):
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
+    print(f"Measured {date.today()} on {machine} with `make bench` "
+          f"({COLD_RUNS} cold starts, median; {WARM} warm events).\n")
+    print("| function | cold start | first event | warm p50 | warm p99 | peak RSS | arm64 binary | zipped |")
+    print("|---|---|---|---|---|---|---|---|")
+    size = {n: (s, z) for n, s, z in r["sizes"]}
+    for name, m in r["latency"].items():
+        s, z = size[name]
+        print(f"| {name} | {m['cold_ms']:.1f} ms | {m['first_ms']:.1f} ms | {m['p50_ms']:.2f} ms | "
+              f"{m['p99_ms']:.2f} ms | {m['rss_mb']:.1f} MB | {s:.1f} MB | {z:.1f} MB |")
+    p = r["python"]
+    print(f"| Python 3 + boto3 SLR check | {p['cold_ms']:.1f} ms | {p['first_ms']:.1f} ms | "
+          f"{p['p50_ms']:.2f} ms | {p['p99_ms']:.2f} ms | {p['rss_mb']:.1f} MB | | |")
+    rust = r["latency"]["ecs-role-guard"]
+    print("\nSLR check, Python ÷ Rust (ecs-role-guard): "
+          + ", ".join(f"{label} {p[k] / rust[k]:.1f}×" for k, label in
+                      [("cold_ms", "cold start"), ("first_ms", "first event"), ("p50_ms", "warm p50"),
+                       ("rss_mb", "peak RSS")]))
+    print("\n| function | event | calls, not compliant | calls, compliant |")
+    print("|---|---|---|---|")
+    for name, label, before, after in r["calls"]:
+        print(f"| {name} | {label} | {len(before)}: {', '.join(before)} | {len(after)}: {', '.join(after)} |")
+    print(f"\n100 CreateCluster events to one warm ecs-role-guard (default verdict memory): "
+          f"{len(r['hundred'])} call(s): {', '.join(r['hundred'])}")
+    wall, regions = r["sweep"]
+    print(f"\nreconcile, compliant sweep of 3 regions x 4 clusters x 5 services: {wall:.0f} ms in all; "
+          + ", ".join(f"{k} {v} ms" for k, v in regions.items())
+          + f" (slowest {max(regions.values())} ms, sum {sum(regions.values())} ms)")
+    print("\n| deletion task | ecs-warden (5 s doubling to 60 s) | Terraform (10 s, then 0.2 s doubling to 10 s) | fixed 3 s |")
+    print("|---|---|---|---|")
+    for task, *schedules in r["polling"]:
+        cells = [f"{polls} calls, +{late:.1f} s" for polls, late in schedules]
+        print(f"| {task} s | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
