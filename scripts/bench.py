@@ -6,6 +6,7 @@ Every function runs as its release binary under a Lambda Runtime API on 127.0.0.
 under the same API and moto. Prints a Markdown table for the README.
 """
 
+import base64
 import contextlib
 import json
 import os
@@ -91,7 +92,6 @@ class Moto:
                     continue
                 body = entry.get("body") or ""
                 if entry.get("body_encoded"):
-                    import base64
                     body = base64.b64decode(body).decode(errors="replace")
                 action = next((p.split("=", 1)[1] for p in body.split("&") if p.startswith("Action=")), "?")
                 names.append(action)

@@ -115,19 +115,18 @@ def policies(template):
 
 
 def granted_actions(template):
-    """function binary name -> {action: [resource logical id, Sid]} its policies grant."""
-    granted = {}
-    for name, res in template["Resources"].items():
-        if res["Type"] != "AWS::Serverless::Function":
+    """function binary name -> {action: [Sid of each statement granting it]}."""
+    binaries = {name: res["Metadata"]["BuildProperties"]["Binary"]
+                for name, res in template["Resources"].items()
+                if res["Type"] == "AWS::Serverless::Function"}
+    granted = {binary: {} for binary in binaries.values()}
+    for resource, doc in policies(template):
+        if resource not in binaries:
             continue
-        binary = res["Metadata"]["BuildProperties"]["Binary"]
-        actions = granted.setdefault(binary, {})
-        for resource, doc in policies(template):
-            if resource != name:
-                continue
-            for statement in as_list(doc["Statement"]):
-                for action in as_list(statement["Action"]):
-                    actions.setdefault(action, []).append(statement.get("Sid", "?"))
+        actions = granted[binaries[resource]]
+        for statement in as_list(doc["Statement"]):
+            for action in as_list(statement["Action"]):
+                actions.setdefault(action, []).append(statement.get("Sid", "?"))
     return granted
 
 

@@ -55,17 +55,6 @@ pub enum Severity {
     WouldChange,
 }
 
-impl Severity {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Failed => "failed",
-            Self::Blocked => "blocked",
-            Self::Changed => "changed",
-            Self::WouldChange => "would_change",
-        }
-    }
-}
-
 /// What is published: the report's identity and only the findings worth a person's time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notice<'a> {
@@ -93,6 +82,15 @@ pub struct Notice<'a> {
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+/// How a unit enum variant reads in the JSON contract (`would_create`, `changed`), so the
+/// subject and the attributes use the same words as the message body.
+fn wire_name(value: &impl Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
+    }
 }
 
 /// Whether a finding is worth a notification.
@@ -159,11 +157,7 @@ impl<'a> Notice<'a> {
         let mut parts: Vec<String> = self.outcome.map(String::from).into_iter().collect();
         for (status, count) in self.summary {
             if is_notable(*status) {
-                let name = serde_json::to_value(status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                parts.push(format!("{count} {name}"));
+                parts.push(format!("{count} {}", wire_name(status)));
             }
         }
         let subject = format!("ecs-warden {}: {}", self.function, parts.join(", "));
@@ -246,7 +240,7 @@ impl Notifier {
         let Some(notice) = Notice::of(&*answer) else {
             return;
         };
-        let severity = notice.severity.as_str();
+        let severity = wire_name(&notice.severity);
         let result = publish(topic, &notice).await;
         // The report was taken before the publication: add its call, so the report lists
         // every call and the next invocation's starts clean.
@@ -258,7 +252,7 @@ impl Notifier {
                 event_id,
                 topic = %topic.arn,
                 message_id = message_id.as_deref(),
-                severity,
+                severity = %severity,
                 "notification published"
             ),
             Err(e) => {
@@ -300,7 +294,7 @@ async fn publish(topic: &Topic, notice: &Notice<'_>) -> Result<Option<String>, C
         .subject(notice.subject())
         .message(message)
         .message_attributes("function", attribute(notice.function)?)
-        .message_attributes("severity", attribute(notice.severity.as_str())?)
+        .message_attributes("severity", attribute(&wire_name(&notice.severity))?)
         .send()
         .await
         .map_err(|e| CallError::from_sdk(&e))?;
