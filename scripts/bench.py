@@ -27,6 +27,7 @@ ROOT = os.path.dirname(SCRIPTS)
 sys.path.insert(0, SCRIPTS)
 
 from runtime_api import RuntimeApi  # noqa: E402
+from tls_terminator import TlsTerminator  # noqa: E402
 
 ACCOUNT = "111122223333"  # the account the sample events are written for
 REGION = "eu-west-1"
@@ -34,6 +35,9 @@ FUNCTIONS = ["ecs-role-guard", "scaling-guard", "slr-deletion", "role-drift-guar
 WARM = int(os.environ.get("BENCH_WARM_EVENTS", "200"))
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "5"))
 VENV_BIN = os.path.join(ROOT, os.environ.get("WARDEN_VENV", ".venv"), "bin")
+TLS_RUNS = int(os.environ.get("BENCH_TLS_RUNS", "7"))
+# Lambda gives a function one full vCPU at 1769 MB and a proportional share below it.
+FULL_CPU_MB = 1769
 
 
 def log(message):
@@ -66,6 +70,7 @@ class Moto:
         self.process = subprocess.Popen(
             [os.path.join(VENV_BIN, "python"), "tests/moto_server.py", str(port)],
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"
         for _ in range(300):
             try:
@@ -145,6 +150,58 @@ class Function:
         self.process.kill()
         self.process.wait()
         self.api.close()
+
+
+def cpu_ns(pid):
+    """CPU time a process has used so far, all its threads, in nanoseconds."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(FileNotFoundError):
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+    return total
+
+
+class CpuShare:
+    """A cgroup that holds processes to the CPU share Lambda gives `memory_mb`: a CFS quota
+    of memory_mb / 1769 of one CPU in every 20 ms period. A process enters it after init,
+    as Lambda lets init run at full speed."""
+
+    PERIOD_US = 20_000
+
+    def __init__(self, path, procs):
+        self.path, self.procs = path, procs
+
+    @classmethod
+    def create(cls, memory_mb):
+        """The cgroup, or None (with the reason logged) where this machine does not allow it."""
+        quota = int(cls.PERIOD_US * memory_mb / FULL_CPU_MB)
+        name = f"ecs-warden-bench-{os.getpid()}"
+        try:
+            if os.path.isdir("/sys/fs/cgroup/cpu"):  # cgroup v1
+                path = os.path.join("/sys/fs/cgroup/cpu", name)
+                os.mkdir(path)
+                with open(os.path.join(path, "cpu.cfs_period_us"), "w") as f:
+                    f.write(str(cls.PERIOD_US))
+                with open(os.path.join(path, "cpu.cfs_quota_us"), "w") as f:
+                    f.write(str(quota))
+            else:  # cgroup v2
+                path = os.path.join("/sys/fs/cgroup", name)
+                os.mkdir(path)
+                with open(os.path.join(path, "cpu.max"), "w") as f:
+                    f.write(f"{quota} {cls.PERIOD_US}")
+        except OSError as e:
+            log(f"   no {memory_mb} MB CPU share on this machine ({e}); run as root to measure it")
+            return None
+        return cls(path, os.path.join(path, "cgroup.procs"))
+
+    def enter(self, pid):
+        with open(self.procs, "w") as f:
+            f.write(str(pid))
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            os.rmdir(self.path)
 
 
 def percentile(values, p):
@@ -322,10 +379,57 @@ def bench(moto):
     python = [os.path.join(VENV_BIN, "python"), os.path.join(SCRIPTS, "bench_python_slr.py")]
     out["python"] = measure("python-slr-check", python, env, cluster, cluster)
 
+    log("== the first HTTPS call: plain HTTP and TLS, at full CPU and at 128 MB's share")
+    out["tls"] = first_https_call(moto, binary("ecs-role-guard"), rust_env, cluster)
+
     log("== reconcile over three regions")
     out["sweep"] = sweep_regions(moto, binary("reconcile"), env)
     out["polling"] = deletion_polling()
     return out
+
+
+def first_https_call(moto, cmd, env, payload):
+    """ecs-role-guard's first event against its warm ones, over plain HTTP and over TLS (a
+    local terminator in front of moto), at full CPU and held to 128 MB's CPU share after
+    init: latency and the process's own CPU time per event, medians of TLS_RUNS processes."""
+    terminator = TlsTerminator(moto.port)
+    share = CpuShare.create(128)
+    transports = {
+        "HTTP": env,
+        "HTTPS": dict(env, AWS_ENDPOINT_URL=terminator.endpoint, SSL_CERT_FILE=terminator.cert),
+    }
+    rows = []
+    try:
+        for transport, transport_env in transports.items():
+            for cpu in ("full CPU", "128 MB share"):
+                if cpu != "full CPU" and share is None:
+                    continue
+                samples = {"cold": [], "first": [], "warm": [], "first_cpu": [], "warm_cpu": []}
+                for _ in range(TLS_RUNS):
+                    f = Function("ecs-role-guard", cmd, transport_env)
+                    try:
+                        if cpu != "full CPU":
+                            share.enter(f.process.pid)
+                        before = cpu_ns(f.process.pid)
+                        first, body = f.invoke(payload)
+                        if body["summary"].get("failed"):
+                            raise RuntimeError(f"over {transport}: {body}")
+                        between = cpu_ns(f.process.pid)
+                        warm = [f.invoke(payload)[0] for _ in range(10)]
+                        after = cpu_ns(f.process.pid)
+                    finally:
+                        f.close()
+                    samples["cold"].append(f.cold * 1000)
+                    samples["first"].append(first * 1000)
+                    samples["warm"].append(statistics.median(warm) * 1000)
+                    samples["first_cpu"].append((between - before) / 1e6)
+                    samples["warm_cpu"].append((after - between) / 10 / 1e6)
+                rows.append((transport, cpu, {k: statistics.median(v) for k, v in samples.items()}))
+    finally:
+        terminator.close()
+        if share is not None:
+            share.close()
+    return rows
 
 
 def report(r):
@@ -353,6 +457,13 @@ def report(r):
         print(f"| {name} | {label} | {len(before)}: {', '.join(before)} | {len(after)}: {', '.join(after)} |")
     print(f"\n100 CreateCluster events to one warm ecs-role-guard (default verdict memory): "
           f"{len(r['hundred'])} call(s): {', '.join(r['hundred'])}")
+    print("\nThe first call's connection, ecs-role-guard (medians of "
+          f"{TLS_RUNS} processes; CPU is the process's own time per event):\n")
+    print("| transport | CPU | cold start | first event | warm event | first-event CPU | warm-event CPU |")
+    print("|---|---|---|---|---|---|---|")
+    for transport, cpu, m in r["tls"]:
+        print(f"| {transport} | {cpu} | {m['cold']:.1f} ms | {m['first']:.1f} ms | {m['warm']:.1f} ms | "
+              f"{m['first_cpu']:.2f} ms | {m['warm_cpu']:.2f} ms |")
     wall, regions = r["sweep"]
     print(f"\nreconcile, compliant sweep of 3 regions x 4 clusters x 5 services: {wall:.0f} ms in all; "
           + ", ".join(f"{k} {v} ms" for k, v in regions.items())
