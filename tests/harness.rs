@@ -150,6 +150,7 @@ pub fn endpoint() -> &'static str {
 fn config_with(credentials: Credentials) -> SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(ecs_warden::aws::https_client())
         .region(Region::new(SAMPLE_REGION))
         .endpoint_url(endpoint())
         .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
