@@ -316,16 +316,22 @@ def sizes():
 
 
 def main():
+    started = time.monotonic()
     log("== building: release binaries for this machine, and arm64 as SAM ships them")
     run(["cargo", "build", "--release", "--quiet", *sum((["-p", f] for f in FUNCTIONS), [])])
+    log(f"   this machine's binaries: {time.monotonic() - started:.0f} s")
+    built = time.monotonic()
     run(["cargo", "lambda", "build", "--release", "--arm64", "--workspace", "--bins", "--quiet"],
         env=dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ["PATH"]))
+    log(f"   arm64 binaries: {time.monotonic() - built:.0f} s")
 
+    measuring = time.monotonic()
     moto = Moto()
     try:
         results = bench(moto)
     finally:
         moto.close()
+    log(f"== measured in {time.monotonic() - measuring:.0f} s")
     report(results)
 
 
