@@ -25,7 +25,7 @@ pub const MAX_ATTEMPTS: u32 = 4;
 /// The HTTPS client every SDK client shares: rustls on ring, trusting the system roots.
 pub fn https_client() -> SharedHttpClient {
     // ring draws from the OS. aws-lc, the SDK default, first gathers CPU jitter entropy,
-    // which cost 30 ms of CPU on the first handshake here: 0.4 s at 128 MB's CPU share.
+    // which cost 47 ms of CPU on the first call here: 0.58 s at 128 MB's CPU share.
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
