@@ -4,7 +4,7 @@
 VENV ?= .venv
 export SAM_CLI_TELEMETRY = 0
 
-.PHONY: demo test build build-check venv fmt-check lint cargo-test template-check checkov asl-check policy-check bench bench-reconcile
+.PHONY: demo test build build-check venv fmt-check lint cargo-test template-check checkov asl-check policy-check fuzz reliability-report bench bench-reconcile
 
 ## Run the product locally end to end on moto: replay events/ through the real functions.
 demo:
@@ -12,7 +12,7 @@ demo:
 
 ## Every check CI runs: formatting, clippy, all tests (unit, moto, built binary), template,
 ## state machine definitions, least privilege, and the deploy build.
-test: venv fmt-check lint cargo-test template-check checkov asl-check policy-check build-check
+test: venv fmt-check lint cargo-test template-check checkov asl-check policy-check build-check fuzz reliability-report
 
 ## sam build: every function as a release arm64 bootstrap, through cargo-lambda and zig.
 ## One cargo-lambda build of all the binaries first, so their LTO links run in parallel and
@@ -30,10 +30,28 @@ fmt-check:
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
-# The harness leaves each function's AWS calls in target/aws-calls for policy-check.
+# The harness leaves each function's AWS calls in target/aws-calls for policy-check, and
+# the bad-input tests their tallies in target/reliability.
 cargo-test: venv
-	rm -rf target/aws-calls
-	WARDEN_CALLS_DIR="$(CURDIR)/target/aws-calls" cargo test --workspace
+	rm -rf target/aws-calls target/reliability
+	WARDEN_CALLS_DIR="$(CURDIR)/target/aws-calls" WARDEN_RELIABILITY_DIR="$(CURDIR)/target/reliability" \
+		cargo test --workspace
+
+## A short libFuzzer run over every parser (fuzz/fuzz_targets/parsers.rs), from the corpus
+## in fuzz/corpus/parsers (the sample events); cargo fuzz on stable, without a sanitizer.
+FUZZ_SECONDS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
+	mkdir -p target/reliability target/fuzz-corpus
+	# New inputs go to target/fuzz-corpus (libFuzzer writes to the first directory), so a
+	# run reads the kept corpus without growing it.
+	cd fuzz && cargo fuzz run -s none parsers ../target/fuzz-corpus corpus/parsers -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		2>&1 | tee ../target/reliability/fuzz.log | grep -E "^(Done|stat::|==|SUMMARY)" || true
+	@grep -q "^Done" target/reliability/fuzz.log || { tail -40 target/reliability/fuzz.log; exit 1; }
+
+## One line that sums up the reliability checks this run made.
+reliability-report:
+	scripts/reliability_report.py target/reliability
 
 ## sam build must give every function of the template its arm64 bootstrap.
 build-check: build
