@@ -1,0 +1,167 @@
+//! Concurrent containers and repeated deliveries on one account. Fifty events of mixed
+//! kinds run at once, each in its own handler as a separate container would run it, and
+//! then ten reconciles run at once. Each time the account must end right: every role once
+//! with its policy, one alarm per step policy, no failed finding, and no role reported
+//! created twice.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use ecs_warden::alarms::AlarmSettings;
+use ecs_warden::catalog::{
+    ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE,
+};
+use ecs_warden::settings::Mode;
+use serde_json::Value;
+use tokio::task::JoinSet;
+use warden_tests::{Account, RegionClients};
+
+const CLUSTER: &str = "payments";
+const SERVICE: &str = "web";
+const SERVICE_ROLE_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceRole";
+const OUR_ALARM: &str = "ecs-warden/payments/web/cpu-scale-out";
+
+/// The kinds the fifty events cycle through: both functions, every role, one alarm.
+const KINDS: [&str; 5] = [
+    "ecs-create-cluster.json",
+    "ecs-create-service-legacy-role.json",
+    "ecs-create-service.json",
+    "autoscaling-register-scalable-target.json",
+    "autoscaling-put-step-policy.json",
+];
+
+/// The service, scalable target and step policy the scaling samples record.
+async fn arranged() -> (Account, RegionClients) {
+    let account = Account::new().await;
+    let region = RegionClients::new(&account.config);
+    region.service(CLUSTER, SERVICE, None, &[]).await;
+    region.target(CLUSTER, SERVICE, None).await;
+    region
+        .step(
+            CLUSTER,
+            SERVICE,
+            "cpu-scale-out",
+            &[(Some(0.0), Some(15.0), 1), (Some(15.0), None, 2)],
+        )
+        .await;
+    (account, region)
+}
+
+/// Every finding in an answer, wherever it sits: (resource, check, status).
+fn findings(answer: &Value, out: &mut Vec<(String, String, String)>) {
+    match answer {
+        Value::Object(map) => {
+            if let (Some(Value::String(r)), Some(Value::String(c)), Some(Value::String(s))) =
+                (map.get("resource"), map.get("check"), map.get("status"))
+            {
+                out.push((r.clone(), c.clone(), s.clone()));
+            }
+            map.values().for_each(|v| findings(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| findings(v, out)),
+        _ => {}
+    }
+}
+
+/// No answer failed anything, and no role was reported created twice.
+fn assert_consistent(answers: &[Value]) {
+    let mut all = Vec::new();
+    answers.iter().for_each(|a| findings(a, &mut all));
+    assert!(!all.is_empty(), "the answers hold no findings: {answers:#?}");
+    let failed: Vec<_> = all.iter().filter(|f| f.2 == "failed").collect();
+    assert!(failed.is_empty(), "failed findings: {failed:#?}");
+    // IAM refuses a second create of a role, and the functions read that refusal as "it
+    // exists"; CloudWatch's PutMetricAlarm is an upsert with no conditional form, so
+    // racing containers may each report the same alarm created (one alarm, asserted on
+    // moto's state below).
+    let mut created: HashMap<(&str, &str), usize> = HashMap::new();
+    for (resource, check, status) in &all {
+        if status == "created" && resource.starts_with("arn:aws:iam:") {
+            *created.entry((resource, check)).or_default() += 1;
+        }
+    }
+    let twice: Vec<_> = created.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "created more than once: {twice:#?}");
+}
+
+/// The end state both tests expect, read from moto.
+async fn assert_account_is_right(account: &Account, region: &RegionClients) {
+    for role in [ECS_SERVICE_LINKED_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE] {
+        assert!(account.role(role.name).await.is_some(), "{} missing", role.name);
+    }
+    assert!(account.role(ECS_SERVICE_ROLE.name).await.is_some());
+    assert_eq!(
+        account.attached(ECS_SERVICE_ROLE.name).await,
+        [SERVICE_ROLE_POLICY]
+    );
+    let alarms: Vec<_> = region
+        .alarms()
+        .await
+        .into_iter()
+        .filter_map(|a| a.alarm_name().map(str::to_owned))
+        .collect();
+    assert_eq!(alarms, [OUR_ALARM], "one alarm for the one step policy");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_events_at_once_leave_one_of_everything() {
+    let (account, region) = arranged().await;
+    let mut tasks = JoinSet::new();
+    for i in 0..50 {
+        let file = KINDS[i % KINDS.len()];
+        let payload = account.event(file);
+        if file.starts_with("autoscaling") {
+            let (guard, _) = account.scaling_guard(Mode::Enforce, AlarmSettings::default());
+            tasks.spawn(async move {
+                serde_json::to_value(guard.handle_payload(payload).await.expect("accepted"))
+            });
+        } else {
+            let (guard, _) = account.role_guard(Mode::Enforce, Duration::ZERO);
+            tasks.spawn(async move {
+                serde_json::to_value(guard.handle_payload(payload).await.expect("accepted"))
+            });
+        }
+    }
+    let answers: Vec<Value> = tasks
+        .join_all()
+        .await
+        .into_iter()
+        .map(|a| a.expect("answers serialize"))
+        .collect();
+    assert_eq!(answers.len(), 50);
+    assert_consistent(&answers);
+    assert_account_is_right(&account, &region).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_reconciles_at_once_leave_one_of_everything() {
+    let (account, region) = arranged().await;
+    // The legacy role is not needed until a service names it: create it so the sweep
+    // checks its policy too.
+    let (guard, _) = account.role_guard(Mode::Enforce, Duration::ZERO);
+    guard
+        .handle_payload(account.event("ecs-create-service-legacy-role.json"))
+        .await
+        .expect("accepted");
+    let mut tasks = JoinSet::new();
+    for _ in 0..10 {
+        let (reconcile, _) = account.reconcile(Mode::Enforce, &[warden_tests::SAMPLE_REGION]);
+        tasks.spawn(async move {
+            serde_json::to_value(
+                reconcile
+                    .handle_payload(serde_json::json!({ "regions": [warden_tests::SAMPLE_REGION] }))
+                    .await
+                    .expect("accepted"),
+            )
+        });
+    }
+    let answers: Vec<Value> = tasks
+        .join_all()
+        .await
+        .into_iter()
+        .map(|a| a.expect("answers serialize"))
+        .collect();
+    assert_consistent(&answers);
+    assert_account_is_right(&account, &region).await;
+}
