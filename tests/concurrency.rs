@@ -48,6 +48,16 @@ async fn arranged() -> (Account, RegionClients) {
     (account, region)
 }
 
+/// What every task answered, as JSON.
+async fn answers(tasks: JoinSet<serde_json::Result<Value>>) -> Vec<Value> {
+    tasks
+        .join_all()
+        .await
+        .into_iter()
+        .map(|a| a.expect("answers serialize"))
+        .collect()
+}
+
 /// Every finding in an answer, wherever it sits: (resource, check, status).
 fn findings(answer: &Value, out: &mut Vec<(String, String, String)>) {
     match answer {
@@ -68,7 +78,10 @@ fn findings(answer: &Value, out: &mut Vec<(String, String, String)>) {
 fn assert_consistent(answers: &[Value]) {
     let mut all = Vec::new();
     answers.iter().for_each(|a| findings(a, &mut all));
-    assert!(!all.is_empty(), "the answers hold no findings: {answers:#?}");
+    assert!(
+        !all.is_empty(),
+        "the answers hold no findings: {answers:#?}"
+    );
     let failed: Vec<_> = all.iter().filter(|f| f.2 == "failed").collect();
     assert!(failed.is_empty(), "failed findings: {failed:#?}");
     // IAM refuses a second create of a role, and the functions read that refusal as "it
@@ -88,7 +101,11 @@ fn assert_consistent(answers: &[Value]) {
 /// The end state both tests expect, read from moto.
 async fn assert_account_is_right(account: &Account, region: &RegionClients) {
     for role in [ECS_SERVICE_LINKED_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE] {
-        assert!(account.role(role.name).await.is_some(), "{} missing", role.name);
+        assert!(
+            account.role(role.name).await.is_some(),
+            "{} missing",
+            role.name
+        );
     }
     assert!(account.role(ECS_SERVICE_ROLE.name).await.is_some());
     assert_eq!(
@@ -123,12 +140,7 @@ async fn fifty_events_at_once_leave_one_of_everything() {
             });
         }
     }
-    let answers: Vec<Value> = tasks
-        .join_all()
-        .await
-        .into_iter()
-        .map(|a| a.expect("answers serialize"))
-        .collect();
+    let answers = answers(tasks).await;
     assert_eq!(answers.len(), 50);
     assert_consistent(&answers);
     assert_account_is_right(&account, &region).await;
@@ -156,12 +168,7 @@ async fn ten_reconciles_at_once_leave_one_of_everything() {
             )
         });
     }
-    let answers: Vec<Value> = tasks
-        .join_all()
-        .await
-        .into_iter()
-        .map(|a| a.expect("answers serialize"))
-        .collect();
+    let answers = answers(tasks).await;
     assert_consistent(&answers);
     assert_account_is_right(&account, &region).await;
 }
