@@ -369,3 +369,69 @@ async fn only_the_description_can_be_edited() {
         );
     }
 }
+
+/// Runs the deletion to its end like `drive`, but loses the output of step `lost`: the step
+/// made its calls, then its answer never reached the state machine (a timeout or a crash
+/// after the write), so the same input runs again.
+async fn drive_losing(deletion: &SlrDeletion, start: Value, lost: usize) -> Vec<Value> {
+    let mut input = start;
+    let mut now = START as u64;
+    let mut outputs = Vec::new();
+    for step in 0..30 {
+        let Answer::Step(out) = deletion
+            .handle_at(input.clone(), now)
+            .await
+            .expect("accepted")
+        else {
+            panic!("a deletion step")
+        };
+        let json = serde_json::to_value(&*out).unwrap();
+        outputs.push(json.clone());
+        if step == lost && !out.state.done {
+            now += 1;
+            continue;
+        }
+        if out.state.done {
+            return outputs;
+        }
+        now += out.state.wait_seconds;
+        input = json;
+    }
+    panic!("no end after 30 steps: {outputs:#?}")
+}
+
+#[tokio::test]
+async fn a_deletion_whose_step_answer_is_lost_after_its_writes_still_ends_deleted() {
+    // The clean run's length says which steps there are to lose.
+    let world = World::new().await;
+    let start = world.account.event("slr-deletion-start-drain.json");
+    let steps = world.run(Mode::Enforce, start).await.len();
+    assert!(steps >= 3, "a drain takes several steps");
+    for lost in 0..steps - 1 {
+        let world = World::new().await;
+        let start = world.account.event("slr-deletion-start-drain.json");
+        let (deletion, _) = world.account.slr_deletion(Mode::Enforce);
+        let outputs = drive_losing(&deletion, start, lost).await;
+        let last = outputs.last().unwrap();
+        assert_eq!(last["outcome"], "deleted", "losing step {lost}: {last:#}");
+        let failed = outputs
+            .iter()
+            .flat_map(|o| o["findings"].as_array().cloned().unwrap_or_default())
+            .filter(|f| f["status"] == "failed")
+            .count();
+        assert_eq!(failed, 0, "losing step {lost}: {outputs:#?}");
+        assert_eq!(
+            world.clusters().await,
+            [("eu-west-1".into(), 0), ("us-east-1".into(), 0)],
+            "losing step {lost}"
+        );
+        assert!(!world.role_exists().await, "losing step {lost}");
+        // What the step wrote when it ran again from the same input, over a world its lost
+        // run had already changed.
+        let again: Vec<String> = all_writes(&outputs[lost + 1..lost + 2]);
+        println!(
+            "resume: lost the answer of step {lost} (to {}); run again it wrote {again:?}; ended deleted",
+            outputs[lost]["phase"]
+        );
+    }
+}
