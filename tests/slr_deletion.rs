@@ -428,9 +428,10 @@ async fn a_deletion_whose_step_answer_is_lost_after_its_writes_still_ends_delete
         assert!(!world.role_exists().await, "losing step {lost}");
         // What the step wrote when it ran again from the same input, over a world its lost
         // run had already changed.
+        let first: Vec<String> = all_writes(&outputs[lost..lost + 1]);
         let again: Vec<String> = all_writes(&outputs[lost + 1..lost + 2]);
         println!(
-            "resume: lost the answer of step {lost} (to {}); run again it wrote {again:?}; ended deleted",
+            "resume: lost the answer of step {lost} (to {}, wrote {first:?}); run again it wrote {again:?}; ended deleted",
             outputs[lost]["phase"]
         );
     }
