@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Sums up the reliability checks of one `make test` in a line: the inputs the bad-input
-tests fed every handler (target/reliability/bad-input-*.txt) and the fuzzer's executions
-(target/reliability/fuzz.log). Fails when a check left no record, so a skipped check
-cannot pass unseen."""
+tests fed every handler (target/reliability/bad-input-*.txt), the fuzzer's executions
+(target/reliability/fuzz.log) and the faults the fault tests injected with the end states
+they compared (target/reliability/faults-*.txt). Fails when a check left no record, so a
+skipped check cannot pass unseen."""
 
 import glob
 import os
@@ -31,11 +32,23 @@ def main(directory):
         sys.exit("reliability: the fuzz run did not finish")
     progress = re.findall(r"cov: (\d+) ft: (\d+) corp: (\d+)", log)
     corpus = progress[-1] if progress else None
+    faults = {}
+    fault_files = sorted(glob.glob(os.path.join(directory, "faults-*.txt")))
+    for path in fault_files:
+        with open(path) as f:
+            for line in f:
+                key, value = line.split()
+                faults[key] = faults.get(key, 0) + int(value)
+    if len(fault_files) < 6:
+        sys.exit(f"reliability: {len(fault_files)} fault tallies in {directory}, expected one per function")
     print(f"reliability: {inputs} generated inputs through all 6 handlers ({answered} answers, "
           f"{rejected} rejections, each naming its problem); {runs[1]} fuzz executions in "
           f"{runs[2]} s over every parser"
           + (f" ({corpus[2]} corpus entries, {corpus[0]} coverage points)" if corpus else "")
-          + "; 0 panics")
+          + f"; {faults['faults']} faults injected into {faults['requests']} requests of "
+          f"{len(fault_files)} functions, {faults['end_states']} end states equal to the fault-free run's, "
+          f"{faults['redeliveries']} redeliveries, {faults['failed']} calls failed past their retries "
+          "(each a failed finding naming its call); 0 panics")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ use ecs_warden::catalog::{
 use ecs_warden::settings::Mode;
 use serde_json::Value;
 use tokio::task::JoinSet;
-use warden_tests::{Account, RegionClients};
+use warden_tests::{findings_in, Account, FoundFinding, RegionClients};
 
 const CLUSTER: &str = "payments";
 const SERVICE: &str = "web";
@@ -58,40 +58,23 @@ async fn answers(tasks: JoinSet<serde_json::Result<Value>>) -> Vec<Value> {
         .collect()
 }
 
-/// Every finding in an answer, wherever it sits: (resource, check, status).
-fn findings(answer: &Value, out: &mut Vec<(String, String, String)>) {
-    match answer {
-        Value::Object(map) => {
-            if let (Some(Value::String(r)), Some(Value::String(c)), Some(Value::String(s))) =
-                (map.get("resource"), map.get("check"), map.get("status"))
-            {
-                out.push((r.clone(), c.clone(), s.clone()));
-            }
-            map.values().for_each(|v| findings(v, out));
-        }
-        Value::Array(items) => items.iter().for_each(|v| findings(v, out)),
-        _ => {}
-    }
-}
-
 /// No answer failed anything, and no role was reported created twice.
 fn assert_consistent(answers: &[Value]) {
-    let mut all = Vec::new();
-    answers.iter().for_each(|a| findings(a, &mut all));
+    let all: Vec<FoundFinding> = answers.iter().flat_map(findings_in).collect();
     assert!(
         !all.is_empty(),
         "the answers hold no findings: {answers:#?}"
     );
-    let failed: Vec<_> = all.iter().filter(|f| f.2 == "failed").collect();
+    let failed: Vec<_> = all.iter().filter(|f| f.status == "failed").collect();
     assert!(failed.is_empty(), "failed findings: {failed:#?}");
     // IAM refuses a second create of a role, and the functions read that refusal as "it
     // exists"; CloudWatch's PutMetricAlarm is an upsert with no conditional form, so
     // racing containers may each report the same alarm created (one alarm, asserted on
     // moto's state below).
     let mut created: HashMap<(&str, &str), usize> = HashMap::new();
-    for (resource, check, status) in &all {
-        if status == "created" && resource.starts_with("arn:aws:iam:") {
-            *created.entry((resource, check)).or_default() += 1;
+    for f in &all {
+        if f.status == "created" && f.resource.starts_with("arn:aws:iam:") {
+            *created.entry((&f.resource, &f.check)).or_default() += 1;
         }
     }
     let twice: Vec<_> = created.iter().filter(|(_, n)| **n > 1).collect();

@@ -21,6 +21,7 @@ use aws_sdk_iam::config::Credentials;
 use ecs_warden::access_doctor::AccessDoctor;
 use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{self, CallLog, Clients, Regional};
+use ecs_warden::catalog::ECS_AUTOSCALING_SERVICE_LINKED_ROLE;
 use ecs_warden::deletion::SlrDeletion;
 use ecs_warden::ecs_role_guard::EcsRoleGuard;
 use ecs_warden::notify::Notifier;
@@ -31,6 +32,9 @@ use ecs_warden::scaling_guard::ScalingGuard;
 use ecs_warden::settings::{Mode, Settings};
 use ecs_warden::trust_policy::TrustPolicy;
 use serde_json::Value;
+
+mod fault_proxy;
+pub use fault_proxy::{Fault, FaultCounts, FaultProxy};
 
 /// Where the tests leave each function's AWS calls (`FUNCTION.txt`, one call per line) for
 /// `scripts/check_policies.py` to hold against the function's policy; unset, nowhere.
@@ -142,6 +146,27 @@ pub fn wait_for_http(port: u16, limit: Duration) {
     panic!("nothing answered on 127.0.0.1:{port} within {limit:?}");
 }
 
+/// Overrides the functions' retry policy in the tests, `standard:N` or `adaptive:N`
+/// (`scripts/fault_tuning.py` compares them under faults); unset, the functions' own.
+pub const RETRY_ENV: &str = "WARDEN_TEST_RETRY";
+
+/// The retry policy the tests' clients use: [`RETRY_ENV`], else the functions' own.
+pub fn retry_config() -> aws_config::retry::RetryConfig {
+    use aws_config::retry::RetryConfig;
+    let Ok(wanted) = std::env::var(RETRY_ENV) else {
+        return ecs_warden::aws::retry_config();
+    };
+    let parsed = wanted.split_once(':').and_then(|(mode, n)| {
+        let n: u32 = n.parse().ok()?;
+        match mode {
+            "standard" => Some(RetryConfig::standard().with_max_attempts(n)),
+            "adaptive" => Some(RetryConfig::adaptive().with_max_attempts(n)),
+            _ => None,
+        }
+    });
+    parsed.unwrap_or_else(|| panic!("{RETRY_ENV}={wanted}: expected standard:N or adaptive:N"))
+}
+
 /// The moto endpoint, starting the server on first use.
 pub fn endpoint() -> &'static str {
     &moto().endpoint
@@ -151,6 +176,7 @@ fn config_with(credentials: Credentials) -> SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(ecs_warden::aws::https_client())
+        .retry_config(retry_config())
         .region(Region::new(SAMPLE_REGION))
         .endpoint_url(endpoint())
         .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
@@ -208,6 +234,22 @@ impl Account {
             iam,
             credentials,
             topic: Mutex::default(),
+        }
+    }
+
+    /// The same account with its handlers' requests going through `proxy`; arranging and
+    /// asserting (`iam`, [`RegionClients`] over the original) still talk to moto directly.
+    pub fn through(&self, proxy: &FaultProxy) -> Account {
+        Account {
+            id: self.id.clone(),
+            config: self
+                .config
+                .to_builder()
+                .endpoint_url(proxy.endpoint())
+                .build(),
+            iam: self.iam.clone(),
+            credentials: self.credentials.clone(),
+            topic: Mutex::new(self.topic.lock().unwrap().clone()),
         }
     }
 
@@ -422,6 +464,86 @@ impl Account {
         serde_json::from_slice(&out.stdout).expect("arrange.py prints JSON")
     }
 
+    /// What the account holds that the functions write, with its id replaced by
+    /// `ACCOUNT`: every role (path, trust, description, managed and inline policies) and,
+    /// in each of `regions`, every alarm and every ECS cluster and service. Two accounts
+    /// that went through the same events hold the same snapshot.
+    pub async fn snapshot(&self, regions: &[&str]) -> Value {
+        let mut roles = serde_json::Map::new();
+        let listed = self
+            .iam
+            .list_roles()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .expect("list roles");
+        for role in listed {
+            let name = role.role_name().to_owned();
+            let inline = self
+                .iam
+                .list_role_policies()
+                .role_name(&name)
+                .send()
+                .await
+                .expect("list role policies");
+            let trust = TrustPolicy::parse(role.assume_role_policy_document().unwrap_or("{}"))
+                .expect("a trust policy that parses");
+            let trust: Value = serde_json::from_str(&trust.to_json()).expect("trust JSON");
+            roles.insert(
+                name.clone(),
+                serde_json::json!({
+                    "path": role.path(),
+                    "trust": trust,
+                    "description": role.description(),
+                    "managed": self.attached(&name).await,
+                    "inline": inline.policy_names(),
+                }),
+            );
+        }
+        let mut by_region = serde_json::Map::new();
+        for region in regions {
+            let clients = RegionClients::new(&self.config_in(region));
+            let mut alarms: Vec<Value> = clients
+                .alarms()
+                .await
+                .iter()
+                .map(|a| {
+                    let mut dimensions: Vec<(String, String)> = a
+                        .dimensions()
+                        .iter()
+                        .map(|d| {
+                            let field = |v: Option<&str>| v.unwrap_or_default().to_owned();
+                            (field(d.name()), field(d.value()))
+                        })
+                        .collect();
+                    dimensions.sort();
+                    serde_json::json!({
+                        "name": a.alarm_name(),
+                        "namespace": a.namespace(),
+                        "metric": a.metric_name(),
+                        "dimensions": dimensions,
+                        "statistic": a.statistic().map(|s| s.as_str()),
+                        "comparison": a.comparison_operator().map(|c| c.as_str()),
+                        "threshold": a.threshold(),
+                        "periods": a.evaluation_periods(),
+                        "period": a.period(),
+                        "actions": a.alarm_actions(),
+                    })
+                })
+                .collect();
+            alarms.sort_by_key(|a| a["name"].to_string());
+            by_region.insert(
+                region.to_string(),
+                serde_json::json!({ "alarms": alarms, "clusters": clients.ecs_state().await }),
+            );
+        }
+        let held = serde_json::json!({ "roles": roles, "regions": by_region });
+        let text = without_uuids(&held.to_string().replace(&self.id, "ACCOUNT"));
+        serde_json::from_str(&text).expect("the snapshot stays JSON")
+    }
+
     /// A sample event from `events/`, rewritten for this account.
     pub fn event(&self, file: &str) -> Value {
         let text = std::fs::read_to_string(root().join("events").join(file))
@@ -429,6 +551,35 @@ impl Account {
         serde_json::from_str(&text.replace(SAMPLE_ACCOUNT, &self.id))
             .unwrap_or_else(|e| panic!("events/{file} is not JSON: {e}"))
     }
+}
+
+/// `text` with every UUID replaced by `UUID`: moto names target-tracking alarms and policy
+/// ARNs with random ones, which differ between two accounts holding the same thing.
+pub fn without_uuids(text: &str) -> String {
+    const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
+    let is_uuid = |s: &[u8]| {
+        let mut at = 0;
+        GROUPS.iter().enumerate().all(|(i, &n)| {
+            let ok = s[at..at + n].iter().all(u8::is_ascii_hexdigit)
+                && (i == GROUPS.len() - 1 || s[at + n] == b'-');
+            at += n + 1;
+            ok
+        })
+    };
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if i + 36 <= bytes.len() && is_uuid(&bytes[i..i + 36]) {
+            out.push_str("UUID");
+            i += 36;
+        } else {
+            let c = text[i..].chars().next().expect("a char at a boundary");
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
 }
 
 fn settings(mode: Mode, verdict_ttl: Duration) -> Settings {
@@ -449,6 +600,66 @@ pub fn writes(calls: &[String]) -> Vec<&String> {
             !READS.iter().any(|r| op.starts_with(r))
         })
         .collect()
+}
+
+/// The regions of [`broken_world`].
+pub const SWEPT_REGIONS: [&str; 3] = ["eu-west-1", "us-east-1", "ap-southeast-2"];
+
+/// The ARN of the Application Auto Scaling service-linked role in `account`.
+pub fn slr_arn(account: &str) -> String {
+    let spec = &ECS_AUTOSCALING_SERVICE_LINKED_ROLE;
+    format!("arn:aws:iam::{account}:role{}{}", spec.path, spec.name)
+}
+
+/// Three regions ([`SWEPT_REGIONS`]) broken in every way a sweep repairs, one case each;
+/// returns their clients, in that order.
+pub async fn broken_world(account: &Account) -> Vec<RegionClients> {
+    let regions: Vec<RegionClients> = SWEPT_REGIONS
+        .iter()
+        .map(|r| RegionClients::new(&account.config_in(r)))
+        .collect();
+    let [eu, us, ap] = &regions[..] else {
+        unreachable!()
+    };
+    let autoscale = format!("arn:aws:iam::{}:role/ecsAutoscaleRole", account.id);
+    // eu-west-1: a legacy role and an autoscale role that do not exist, a step policy
+    // without alarm, a target-tracking policy with a deleted alarm.
+    eu.service("shop", "cart", Some("ecsServiceRole"), &[])
+        .await;
+    eu.service("shop", "api", None, &[]).await;
+    eu.target("shop", "cart", Some(&autoscale)).await;
+    eu.step("shop", "cart", "cart-out", &[(Some(0.0), None, 2)])
+        .await;
+    let listed = eu.tracking("shop", "cart", "cart-cpu").await;
+    eu.cloudwatch
+        .delete_alarms()
+        .alarm_names(&listed[0])
+        .send()
+        .await
+        .unwrap();
+    // us-east-1: the scaling service-linked role missing, a scale-in policy without alarm,
+    // a policy a customer alarm already drives.
+    us.service("batch", "jobs", None, &[]).await;
+    us.target("batch", "jobs", Some(&slr_arn(&account.id)))
+        .await;
+    us.step("batch", "jobs", "jobs-in", &[(None, Some(0.0), -1)])
+        .await;
+    let driven = us
+        .step("batch", "jobs", "jobs-out", &[(Some(0.0), None, 1)])
+        .await;
+    us.customer_alarm("team-jobs-high", &driven).await;
+    // ap-southeast-2: an ambiguous step policy (needs a person), a healthy tracking policy.
+    ap.service("edge", "cdn", None, &[]).await;
+    ap.target("edge", "cdn", Some(&slr_arn(&account.id))).await;
+    ap.step(
+        "edge",
+        "cdn",
+        "cdn-both",
+        &[(None, Some(0.0), -1), (Some(0.0), None, 1)],
+    )
+    .await;
+    ap.tracking("edge", "cdn", "cdn-cpu").await;
+    regions
 }
 
 /// One region's ECS, Application Auto Scaling and CloudWatch, for arranging what a test
@@ -618,6 +829,64 @@ impl RegionClients {
             .expect("put customer alarm");
     }
 
+    /// Every ECS cluster of the region with its status and services (status, desired
+    /// count), sorted by name.
+    pub async fn ecs_state(&self) -> Value {
+        let listed = self
+            .ecs
+            .list_clusters()
+            .send()
+            .await
+            .expect("list clusters");
+        if listed.cluster_arns().is_empty() {
+            return Value::Array(Vec::new());
+        }
+        let described = self
+            .ecs
+            .describe_clusters()
+            .set_clusters(Some(listed.cluster_arns().to_vec()))
+            .send()
+            .await
+            .expect("describe clusters");
+        let mut clusters = Vec::new();
+        for cluster in described.clusters() {
+            let name = cluster.cluster_name().unwrap_or_default();
+            let arns = self
+                .ecs
+                .list_services()
+                .cluster(name)
+                .send()
+                .await
+                .expect("list services");
+            let mut services = Vec::new();
+            if !arns.service_arns().is_empty() {
+                let out = self
+                    .ecs
+                    .describe_services()
+                    .cluster(name)
+                    .set_services(Some(arns.service_arns().to_vec()))
+                    .send()
+                    .await
+                    .expect("describe services");
+                for s in out.services() {
+                    services.push(serde_json::json!([
+                        s.service_name(),
+                        s.status(),
+                        s.desired_count()
+                    ]));
+                }
+            }
+            services.sort_by_key(|s| s.to_string());
+            clusters.push(serde_json::json!({
+                "name": name,
+                "status": cluster.status(),
+                "services": services,
+            }));
+        }
+        clusters.sort_by_key(|c| c["name"].to_string());
+        Value::Array(clusters)
+    }
+
     /// Every metric alarm of the region.
     pub async fn alarms(&self) -> Vec<MetricAlarm> {
         let out = self
@@ -628,6 +897,50 @@ impl RegionClients {
             .expect("describe alarms");
         out.metric_alarms().to_vec()
     }
+}
+
+/// One finding as an answer's JSON holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundFinding {
+    /// The resource.
+    pub resource: String,
+    /// The check.
+    pub check: String,
+    /// The status, as its wire name (`created`, `failed`, ...).
+    pub status: String,
+    /// The detail.
+    pub detail: String,
+}
+
+/// Every finding in an answer's JSON, wherever it sits (a report, a sweep, a deletion
+/// step), in document order.
+pub fn findings_in(answer: &Value) -> Vec<FoundFinding> {
+    fn walk(value: &Value, out: &mut Vec<FoundFinding>) {
+        match value {
+            Value::Object(map) => {
+                let field = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_owned);
+                if let (Some(resource), Some(check), Some(status), Some(detail)) = (
+                    field("resource"),
+                    field("check"),
+                    field("status"),
+                    field("detail"),
+                ) {
+                    out.push(FoundFinding {
+                        resource,
+                        check,
+                        status,
+                        detail,
+                    });
+                }
+                map.values().for_each(|v| walk(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(answer, &mut out);
+    out
 }
 
 /// Each finding's check and status, in order.

@@ -33,12 +33,18 @@ pub fn https_client() -> SharedHttpClient {
         .build_https()
 }
 
+/// The retry policy of every client: the SDK's standard mode (exponential backoff with
+/// jitter, a retry token bucket) with [`MAX_ATTEMPTS`].
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
+}
+
 /// Loads the shared SDK configuration from the standard sources (`AWS_REGION`,
 /// `AWS_ENDPOINT_URL`, credentials), so the functions run unchanged against an emulator.
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .retry_config(retry_config())
         .load()
         .await
 }
