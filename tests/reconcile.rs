@@ -10,13 +10,14 @@ use ecs_warden::catalog::{
     ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE,
     ECS_SERVICE_ROLE,
 };
-use ecs_warden::reconcile::SweepReport;
+use ecs_warden::deadline::Deadline;
+use ecs_warden::reconcile::{Continuation, SweepReport};
 use ecs_warden::report::Status;
 use ecs_warden::settings::Mode;
 use serde_json::json;
-use warden_tests::{writes, Account, RegionClients};
-
-const REGIONS: [&str; 3] = ["eu-west-1", "us-east-1", "ap-southeast-2"];
+use warden_tests::{
+    broken_world, slr_arn, writes, Account, RegionClients, SWEPT_REGIONS as REGIONS,
+};
 
 /// Whether every step policy has an alarm invoking it and every target-tracking
 /// policy's alarms exist; returns the policies that are not so.
@@ -51,61 +52,6 @@ async fn broken_policies(region: &RegionClients) -> Vec<String> {
         }
     }
     broken
-}
-
-fn slr_arn(account: &str) -> String {
-    let spec = &ECS_AUTOSCALING_SERVICE_LINKED_ROLE;
-    format!("arn:aws:iam::{account}:role{}{}", spec.path, spec.name)
-}
-
-/// Three regions broken in every way a sweep repairs, one case each; returns the regions.
-async fn broken_world(account: &Account) -> Vec<RegionClients> {
-    let regions: Vec<RegionClients> = REGIONS
-        .iter()
-        .map(|r| RegionClients::new(&account.config_in(r)))
-        .collect();
-    let [eu, us, ap] = &regions[..] else {
-        unreachable!()
-    };
-    let autoscale = format!("arn:aws:iam::{}:role/ecsAutoscaleRole", account.id);
-    // eu-west-1: a legacy role and an autoscale role that do not exist, a step policy
-    // without alarm, a target-tracking policy with a deleted alarm.
-    eu.service("shop", "cart", Some("ecsServiceRole"), &[])
-        .await;
-    eu.service("shop", "api", None, &[]).await;
-    eu.target("shop", "cart", Some(&autoscale)).await;
-    eu.step("shop", "cart", "cart-out", &[(Some(0.0), None, 2)])
-        .await;
-    let listed = eu.tracking("shop", "cart", "cart-cpu").await;
-    eu.cloudwatch
-        .delete_alarms()
-        .alarm_names(&listed[0])
-        .send()
-        .await
-        .unwrap();
-    // us-east-1: the scaling service-linked role missing, a scale-in policy without alarm,
-    // a policy a customer alarm already drives.
-    us.service("batch", "jobs", None, &[]).await;
-    us.target("batch", "jobs", Some(&slr_arn(&account.id)))
-        .await;
-    us.step("batch", "jobs", "jobs-in", &[(None, Some(0.0), -1)])
-        .await;
-    let driven = us
-        .step("batch", "jobs", "jobs-out", &[(Some(0.0), None, 1)])
-        .await;
-    us.customer_alarm("team-jobs-high", &driven).await;
-    // ap-southeast-2: an ambiguous step policy (needs a person), a healthy tracking policy.
-    ap.service("edge", "cdn", None, &[]).await;
-    ap.target("edge", "cdn", Some(&slr_arn(&account.id))).await;
-    ap.step(
-        "edge",
-        "cdn",
-        "cdn-both",
-        &[(None, Some(0.0), -1), (Some(0.0), None, 1)],
-    )
-    .await;
-    ap.tracking("edge", "cdn", "cdn-cpu").await;
-    regions
 }
 
 fn count(report: &SweepReport, check: &str, status: Status) -> usize {
@@ -300,7 +246,11 @@ async fn bench_reconcile_3_regions_20_clusters_10_services() {
     ] {
         let (reconcile, _) = account.reconcile(Mode::Enforce, &REGIONS);
         let started = Instant::now();
-        let report = reconcile.sweep(&REGIONS.map(String::from), None).await;
+        let input = Continuation {
+            regions: REGIONS.map(String::from).to_vec(),
+            ..Continuation::default()
+        };
+        let report = reconcile.sweep(&input, None, &Deadline::none()).await;
         let took = started.elapsed();
         let per_region: Vec<String> = report
             .regions

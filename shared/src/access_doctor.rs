@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::aws::{CallError, CallLog, Clients};
 use crate::catalog;
+use crate::deadline::{out_of_time, Deadline};
 use crate::events::{parse_api_call, ApiCallEvent, EventError};
 use crate::notify::{Notable, Notifier};
 use crate::permissions::{self, Condition, Intent, Requirement, Resource, When};
@@ -111,7 +112,19 @@ impl AccessDoctor {
 
     /// A refused call's CloudTrail event, or `{"principal_arn", "intent"}` by hand.
     pub async fn handle_payload(&self, payload: Value) -> Result<Diagnosis, EventError> {
-        let result = self.handle(payload).await;
+        self.handle_within(payload, Deadline::none()).await
+    }
+
+    /// As [`Self::handle_payload`], stopping at the invocation's `deadline`.
+    pub async fn handle_within(
+        &self,
+        payload: Value,
+        deadline: Deadline,
+    ) -> Result<Diagnosis, EventError> {
+        let result = deadline
+            .bound(Box::pin(self.handle(payload)))
+            .await
+            .unwrap_or_else(|| Err(out_of_time(&self.calls)));
         self.notifier.finish(result).await
     }
 

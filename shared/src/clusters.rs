@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::aws::CallError;
+use crate::deadline::Deadline;
 use crate::report::{Finding, Status};
 use crate::roles::Scope;
 use crate::settings::Mode;
@@ -80,12 +81,28 @@ pub async fn inventory(
     ecs: &aws_sdk_ecs::Client,
     region: &str,
 ) -> Result<RegionInventory, CallError> {
+    let (found, _) = inventory_from(ecs, region, None, &Deadline::none()).await?;
+    Ok(found)
+}
+
+/// Reads the region's clusters in ARN order, those after `after` only, until `deadline`:
+/// the clusters read, and the last one read when the deadline stopped it before the end.
+/// At least one cluster is read, so that successive calls always get further.
+pub async fn inventory_from(
+    ecs: &aws_sdk_ecs::Client,
+    region: &str,
+    after: Option<&str>,
+    deadline: &Deadline,
+) -> Result<(RegionInventory, Option<String>), CallError> {
     let mut listed = Vec::new();
     let mut arns = ecs.list_clusters().into_paginator().items().send();
     while let Some(arn) = arns.next().await {
         listed.push(arn.map_err(|e| CallError::from_sdk(&e))?);
     }
+    listed.sort();
+    listed.retain(|arn| after.is_none_or(|after| arn.as_str() > after));
     let mut clusters = Vec::new();
+    let mut last_read: Option<String> = None;
     for chunk in listed.chunks(DESCRIBE_CLUSTERS_MAX) {
         let out = ecs
             .describe_clusters()
@@ -93,20 +110,33 @@ pub async fn inventory(
             .send()
             .await
             .map_err(|e| CallError::from_sdk(&e))?;
-        // A deleted cluster stays listed as INACTIVE for a while; it no longer uses the role.
-        for cluster in out
-            .clusters()
-            .iter()
-            .filter(|c| c.status() != Some("INACTIVE"))
-        {
-            let arn = cluster.cluster_arn().unwrap_or_default().to_owned();
-            clusters.push(cluster_inventory(ecs, arn).await?);
+        for arn in chunk {
+            if last_read.is_some() && deadline.passed() {
+                let found = RegionInventory {
+                    region: region.to_owned(),
+                    clusters,
+                };
+                return Ok((found, last_read));
+            }
+            // A deleted cluster stays listed as INACTIVE for a while; it no longer uses
+            // the role.
+            let active = out
+                .clusters()
+                .iter()
+                .any(|c| c.cluster_arn() == Some(arn.as_str()) && c.status() != Some("INACTIVE"));
+            if active {
+                clusters.push(cluster_inventory(ecs, arn.clone()).await?);
+            }
+            last_read = Some(arn.clone());
         }
     }
-    Ok(RegionInventory {
-        region: region.to_owned(),
-        clusters,
-    })
+    Ok((
+        RegionInventory {
+            region: region.to_owned(),
+            clusters,
+        },
+        None,
+    ))
 }
 
 async fn cluster_inventory(
@@ -176,11 +206,23 @@ pub struct DrainStep {
     pub stuck: bool,
     /// The region has no cluster left.
     pub clear: bool,
+    /// The step stopped before the end (its write budget or the invocation deadline);
+    /// the next step carries on.
+    pub cut: bool,
 }
+
+/// Writes one drain step makes in a region at most: keeps each step's answer, which the
+/// state machine carries, far below its 256 KB.
+pub const WRITES_PER_STEP: usize = 50;
 
 /// Takes the region one step further towards having no cluster, never sleeping: services
 /// still draining and clusters ECS refuses to delete yet are left for the next step.
-pub async fn drain_step(ecs: &aws_sdk_ecs::Client, region: &str, scope: &Scope) -> DrainStep {
+pub async fn drain_step(
+    ecs: &aws_sdk_ecs::Client,
+    region: &str,
+    scope: &Scope,
+    deadline: &Deadline,
+) -> DrainStep {
     let mut step = DrainStep::default();
     let found = match inventory(ecs, region).await {
         Ok(found) => found,
@@ -189,8 +231,27 @@ pub async fn drain_step(ecs: &aws_sdk_ecs::Client, region: &str, scope: &Scope) 
             return step;
         }
     };
-    for cluster in &found.clusters {
-        drain_cluster(ecs, scope, cluster, &mut step).await;
+    let mut budget = Budget {
+        writes: 0,
+        deadline,
+    };
+    for (i, cluster) in found.clusters.iter().enumerate() {
+        if budget.spent() {
+            step.cut = true;
+            step.waiting.push(format!(
+                "{} cluster(s) from {} on wait for the next step: this one made {} write(s){}",
+                found.clusters.len() - i,
+                cluster.arn,
+                budget.writes,
+                if deadline.passed() {
+                    " and reached the invocation deadline"
+                } else {
+                    ""
+                }
+            ));
+            break;
+        }
+        drain_cluster(ecs, scope, cluster, &mut step, &mut budget).await;
     }
     step.clear = found.clusters.len()
         == step
@@ -201,14 +262,44 @@ pub async fn drain_step(ecs: &aws_sdk_ecs::Client, region: &str, scope: &Scope) 
     step
 }
 
+/// What a drain step may still do: writes made against [`WRITES_PER_STEP`], and the
+/// invocation deadline. The first write is always allowed, so every step gets further.
+struct Budget<'a> {
+    writes: usize,
+    deadline: &'a Deadline,
+}
+
+impl Budget<'_> {
+    fn spent(&self) -> bool {
+        self.writes > 0 && (self.writes >= WRITES_PER_STEP || self.deadline.passed())
+    }
+
+    /// Whether to stop inside `cluster` now; if so, notes that the next step carries on.
+    fn stops(&self, step: &mut DrainStep, cluster: &ClusterInventory) -> bool {
+        if !self.spent() {
+            return false;
+        }
+        step.cut = true;
+        step.waiting.push(format!(
+            "cluster {} waits for the next step: this one's writes are spent",
+            cluster.arn
+        ));
+        true
+    }
+}
+
 async fn drain_cluster(
     ecs: &aws_sdk_ecs::Client,
     scope: &Scope,
     cluster: &ClusterInventory,
     step: &mut DrainStep,
+    budget: &mut Budget<'_>,
 ) {
     let audit = scope.mode == Mode::Audit;
     for service in &cluster.services {
+        if budget.stops(step, cluster) {
+            return;
+        }
         if service.status != "ACTIVE" {
             step.waiting.push(format!(
                 "service {} is {} with {} task(s) running",
@@ -224,8 +315,10 @@ async fn drain_cluster(
             if audit {
                 step.findings
                     .push(would(&service.arn, "scale_service", &why));
+                budget.writes += 1;
             } else {
                 scope.log_write("ecs:UpdateService", &service.arn, &why);
+                budget.writes += 1;
                 let scaled = ecs
                     .update_service()
                     .cluster(&cluster.arn)
@@ -247,9 +340,11 @@ async fn drain_cluster(
         if audit {
             step.findings
                 .push(would(&service.arn, "delete_service", why));
+            budget.writes += 1;
             continue;
         }
         scope.log_write("ecs:DeleteService", &service.arn, why);
+        budget.writes += 1;
         match ecs
             .delete_service()
             .cluster(&cluster.arn)
@@ -272,13 +367,18 @@ async fn drain_cluster(
         }
     }
     for instance in &cluster.container_instances {
+        if budget.stops(step, cluster) {
+            return;
+        }
         let why = "force-deregister the container instance";
         if audit {
             step.findings
                 .push(would(instance, "deregister_instance", why));
+            budget.writes += 1;
             continue;
         }
         scope.log_write("ecs:DeregisterContainerInstance", instance, why);
+        budget.writes += 1;
         match ecs
             .deregister_container_instance()
             .cluster(&cluster.arn)
@@ -311,9 +411,11 @@ async fn drain_cluster(
     if audit {
         step.findings
             .push(would(&cluster.arn, "delete_cluster", why));
+        budget.writes += 1;
         return;
     }
     scope.log_write("ecs:DeleteCluster", &cluster.arn, why);
+    budget.writes += 1;
     match ecs.delete_cluster().cluster(&cluster.arn).send().await {
         Ok(_) => {
             step.findings

@@ -16,6 +16,7 @@ use tracing::Instrument;
 use crate::aws::{CallError, CallLog, Clients, Regional};
 use crate::catalog::{self, ECS_SERVICE_LINKED_ROLE};
 use crate::clusters::{self, RegionInventory};
+use crate::deadline::Deadline;
 use crate::events::{accept, parse_api_call, EventError};
 use crate::notify::{Notable, Notifier};
 use crate::report::{Finding, Report, Status};
@@ -76,6 +77,14 @@ pub struct RoleUsage {
     pub resources: Vec<String>,
 }
 
+/// Deleted ARNs kept in the state.
+pub const DELETED_KEPT: usize = 100;
+/// "Waiting for" lines kept in the state.
+pub const WAITING_KEPT: usize = 50;
+/// Clusters listed in the state's inventory (their services and instances up to this many
+/// each); the plan's findings count them all.
+pub const INVENTORY_KEPT: usize = 20;
+
 /// The state one step passes to the next: the start input grows into it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeletionState {
@@ -129,12 +138,20 @@ pub struct DeletionState {
     /// Regions the drain phase works on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drain_regions: Vec<String>,
-    /// What the plan found in each region.
+    /// What the plan found in each region, cut to [`INVENTORY_KEPT`] clusters.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inventory: Vec<RegionInventory>,
-    /// Everything deleted so far, by ARN.
+    /// What the inventory leaves out, when it was cut.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_cut: Option<String>,
+    /// The latest deletions, by ARN, at most [`DELETED_KEPT`]: the state machine's state
+    /// is limited to 256 KB, and a large account deletes thousands of resources (the log
+    /// has a line for each).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deleted: Vec<String>,
+    /// Everything deleted so far.
+    #[serde(default)]
+    pub deleted_count: u64,
     /// What the last step waits for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waiting: Vec<String>,
@@ -244,18 +261,40 @@ impl SlrDeletion {
     /// Parses a start input, a state, a CloudTrail DeleteServiceLinkedRole event or an edit
     /// request, and runs one step (or the edit) now.
     pub async fn handle_payload(&self, payload: Value) -> Result<Answer, EventError> {
+        self.handle_within(payload, Deadline::none()).await
+    }
+
+    /// As [`Self::handle_payload`]; a drain step starts no new write once `deadline` has
+    /// passed and leaves the rest to the next step.
+    pub async fn handle_within(
+        &self,
+        payload: Value,
+        deadline: Deadline,
+    ) -> Result<Answer, EventError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let result = self.handle_at(payload, now).await;
+        let result = self.handle_at_within(payload, now, &deadline).await;
         self.notifier.finish(result).await
     }
 
     /// As [`Self::handle_payload`], at the given time (seconds since the epoch).
     pub async fn handle_at(&self, payload: Value, now: u64) -> Result<Answer, EventError> {
+        self.handle_at_within(payload, now, &Deadline::none()).await
+    }
+
+    /// As [`Self::handle_within`], at the given time (seconds since the epoch).
+    pub async fn handle_at_within(
+        &self,
+        payload: Value,
+        now: u64,
+        deadline: &Deadline,
+    ) -> Result<Answer, EventError> {
         if payload.get("detail-type").is_some() {
             let state = state_from_event(payload)?;
-            return Ok(Answer::Step(Box::new(self.step(state, now).await)));
+            return Ok(Answer::Step(Box::new(
+                self.step(state, now, deadline).await,
+            )));
         }
         if payload.get("action").is_some() {
             let request: EditRequest = serde_json::from_value(payload)
@@ -269,7 +308,9 @@ impl SlrDeletion {
             ))
         })?;
         let state = self.validate(state)?;
-        Ok(Answer::Step(Box::new(self.step(state, now).await)))
+        Ok(Answer::Step(Box::new(
+            self.step(state, now, deadline).await,
+        )))
     }
 
     /// Checks a state before any AWS call, filling in the configured regions.
@@ -326,8 +367,13 @@ impl SlrDeletion {
         Ok(state)
     }
 
-    /// Runs one step of the deletion.
-    pub async fn step(&self, mut state: DeletionState, now: u64) -> StepOutput {
+    /// Runs one step of the deletion; a drain step stops starting writes at `deadline`.
+    pub async fn step(
+        &self,
+        mut state: DeletionState,
+        now: u64,
+        deadline: &Deadline,
+    ) -> StepOutput {
         self.calls.take();
         let started = *state.started_at.get_or_insert(now);
         state.waiting.clear();
@@ -349,7 +395,7 @@ impl SlrDeletion {
                 finish(&mut state, Outcome::Failed);
             }
             Phase::Plan => self.plan(&mut state, &mut findings).await,
-            Phase::Drain => self.drain(&mut state, &mut findings).await,
+            Phase::Drain => self.drain(&mut state, &mut findings, deadline).await,
             Phase::Submit => self.submit(&mut state, &mut findings).await,
             Phase::Poll => self.poll(&mut state, &mut findings, elapsed).await,
         }
@@ -428,7 +474,7 @@ impl SlrDeletion {
             .filter(|r| !r.clusters.is_empty())
             .map(|r| r.region.clone())
             .collect();
-        state.inventory = inventory;
+        state.keep_inventory(inventory);
         if unreadable {
             // The role can only go once no region holds a cluster; an unread region may.
             state.reason = Some("a region could not be inventoried; see the findings".into());
@@ -464,7 +510,12 @@ impl SlrDeletion {
         state.wait_seconds = 0;
     }
 
-    async fn drain(&self, state: &mut DeletionState, findings: &mut Vec<Finding>) {
+    async fn drain(
+        &self,
+        state: &mut DeletionState,
+        findings: &mut Vec<Finding>,
+        deadline: &Deadline,
+    ) {
         let caller = match self.caller_account().await {
             Ok(caller) => caller,
             Err(e) => {
@@ -499,18 +550,20 @@ impl SlrDeletion {
         let mut tasks = JoinSet::new();
         for region in state.drain_regions.clone() {
             let ecs = self.regional.clients(&region).ecs;
-            let scope = scope.clone();
+            let (scope, deadline) = (scope.clone(), *deadline);
             tasks.spawn(
-                async move { clusters::drain_step(&ecs, &region, &scope).await }.in_current_span(),
+                async move { clusters::drain_step(&ecs, &region, &scope, &deadline).await }
+                    .in_current_span(),
             );
         }
-        let (mut clear, mut stuck) = (true, false);
+        let (mut clear, mut stuck, mut cut) = (true, false, false);
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok(step) => {
                     clear &= step.clear;
                     stuck |= step.stuck;
-                    state.deleted.extend(step.deleted);
+                    cut |= step.cut;
+                    state.record_deleted(step.deleted);
                     state.waiting.extend(step.waiting);
                     findings.extend(step.findings);
                 }
@@ -537,9 +590,13 @@ impl SlrDeletion {
         if clear {
             state.phase = Phase::Submit;
             state.wait_seconds = 0;
+        } else if cut {
+            // Work was left undone, not waiting on ECS: carry on at once.
+            state.wait_seconds = 0;
         } else {
             state.wait_seconds = DRAIN_WAIT_SECONDS;
         }
+        state.bound_waiting();
     }
 
     async fn submit(&self, state: &mut DeletionState, findings: &mut Vec<Finding>) {
@@ -900,6 +957,49 @@ pub fn next_poll(current: u64) -> (u64, u64) {
     (wait, (wait * 2).min(MAX_POLL_SECONDS))
 }
 
+impl DeletionState {
+    /// Counts `deleted` and keeps the latest [`DELETED_KEPT`] of them.
+    fn record_deleted(&mut self, deleted: Vec<String>) {
+        self.deleted_count += deleted.len() as u64;
+        self.deleted.extend(deleted);
+        let excess = self.deleted.len().saturating_sub(DELETED_KEPT);
+        self.deleted.drain(..excess);
+    }
+
+    /// Keeps the first [`WAITING_KEPT`] waiting lines and says how many more there are.
+    fn bound_waiting(&mut self) {
+        if self.waiting.len() > WAITING_KEPT {
+            let more = self.waiting.len() - WAITING_KEPT;
+            self.waiting.truncate(WAITING_KEPT);
+            self.waiting.push(format!("and {more} more"));
+        }
+    }
+
+    /// Keeps the inventory to [`INVENTORY_KEPT`] clusters in all, each with at most that
+    /// many services and instances, and notes what was left out.
+    fn keep_inventory(&mut self, mut inventory: Vec<RegionInventory>) {
+        let (mut kept, mut cut) = (0, false);
+        for region in &mut inventory {
+            let room = INVENTORY_KEPT - kept;
+            cut |= region.clusters.len() > room;
+            region.clusters.truncate(room);
+            kept += region.clusters.len();
+            for cluster in &mut region.clusters {
+                cut |= cluster.services.len() > INVENTORY_KEPT
+                    || cluster.container_instances.len() > INVENTORY_KEPT;
+                cluster.services.truncate(INVENTORY_KEPT);
+                cluster.container_instances.truncate(INVENTORY_KEPT);
+            }
+        }
+        self.inventory = inventory;
+        self.inventory_cut = cut.then(|| {
+            format!(
+                "cut to {INVENTORY_KEPT} clusters, and {INVENTORY_KEPT} services and instances per cluster, to stay within the state machine's 256 KB; the inventory findings count everything"
+            )
+        });
+    }
+}
+
 fn finish(state: &mut DeletionState, outcome: Outcome) {
     state.phase = Phase::Done;
     state.done = true;
@@ -975,7 +1075,9 @@ fn state_from_event(payload: Value) -> Result<DeletionState, EventError> {
         polls: 0,
         drain_regions: Vec::new(),
         inventory: Vec::new(),
+        inventory_cut: None,
         deleted: Vec::new(),
+        deleted_count: 0,
         waiting: Vec::new(),
         reason: None,
         role_usage: Vec::new(),

@@ -9,6 +9,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::aws::CallLog;
+use crate::deadline::{out_of_time, Deadline};
 use crate::settings::is_region_name;
 
 /// The `detail-type` EventBridge gives CloudTrail management events.
@@ -57,6 +59,13 @@ pub enum EventError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The invocation's deadline came before the work was done. An error, not a report,
+    /// so that Lambda's asynchronous retries deliver the event again.
+    #[error("stopped before the invocation deadline; calls made: {calls}. The event goes back to Lambda's retries (then the on-failure queue); every check is safe to repeat")]
+    OutOfTime {
+        /// The AWS calls made before stopping.
+        calls: String,
+    },
 }
 
 impl EventError {
@@ -69,6 +78,7 @@ impl EventError {
             EventError::UnexpectedSource { .. } => "UnexpectedSource",
             EventError::UnexpectedEvent { .. } => "UnexpectedEvent",
             EventError::BadField { .. } => "BadField",
+            EventError::OutOfTime { .. } => "OutOfTime",
         }
     }
 }
@@ -238,6 +248,27 @@ where
     Fut: std::future::Future<Output = Result<T, EventError>>,
 {
     handle(parse_api_call(payload)?).await
+}
+
+/// As [`dispatch`], stopped at `deadline`: the work's answer, or
+/// [`EventError::OutOfTime`] naming the calls `calls` recorded.
+pub async fn dispatch_within<T, F, Fut>(
+    payload: Value,
+    deadline: &Deadline,
+    calls: &CallLog,
+    handle: F,
+) -> Result<T, EventError>
+where
+    F: FnOnce(ApiCallEvent) -> Fut,
+    Fut: std::future::Future<Output = Result<T, EventError>>,
+{
+    // Boxed: a handler's future nested in the timeout's is deeper than rustc's layout
+    // limit for a test build of the binary.
+    let work = Box::pin(dispatch(payload, handle));
+    deadline
+        .bound(work)
+        .await
+        .unwrap_or_else(|| Err(out_of_time(calls)))
 }
 
 /// The two envelope fields that say what kind of event arrived.

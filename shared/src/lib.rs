@@ -8,6 +8,7 @@ pub mod alarms;
 pub mod aws;
 pub mod catalog;
 pub mod clusters;
+pub mod deadline;
 pub mod deletion;
 pub mod ecs_role_guard;
 pub mod events;

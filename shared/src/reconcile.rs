@@ -23,6 +23,7 @@ use crate::catalog::{
     ECS_SERVICE_ROLE,
 };
 use crate::clusters::{self, RegionInventory};
+use crate::deadline::Deadline;
 use crate::events::EventError;
 use crate::notify::{Notable, Notifier};
 use crate::report::{Finding, Report, Status};
@@ -37,12 +38,38 @@ pub const FUNCTION: &str = "reconcile";
 /// API rate limits shared with the account's own tooling.
 pub const REGION_CONCURRENCY: usize = 4;
 
-/// A manual run: `{"regions": [...]}` (optional; the configured regions by default).
-#[derive(Debug, Default, Deserialize)]
+/// A manual run, and the input of the next sweep when one stopped at its deadline:
+/// `{"regions": [...], "resume": {region: {"stage": ..., "after": ...}}}`; both optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ManualInput {
+pub struct Continuation {
+    /// Regions to sweep (the configured regions when empty).
     #[serde(default)]
-    regions: Vec<String>,
+    pub regions: Vec<String>,
+    /// Where to pick up in a region a previous sweep did not finish.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resume: BTreeMap<String, ResumePoint>,
+}
+
+/// Where a region's sweep picks up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResumePoint {
+    /// The stage it stopped in.
+    pub stage: Stage,
+    /// The last cluster or scaling policy ARN finished, in ARN order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// The two stages of a region's sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Reading ECS clusters and services (for the roles they use).
+    Clusters,
+    /// Checking every ECS scaling policy's alarms.
+    Alarms,
 }
 
 /// What one region held and how its sweep went.
@@ -75,6 +102,9 @@ pub struct SweepReport {
     pub counts: BTreeMap<&'static str, BTreeMap<Status, usize>>,
     /// Per region.
     pub regions: Vec<RegionSweep>,
+    /// When the sweep stopped at its deadline: the next invocation's input (the reconcile
+    /// state machine passes it on); `null` when the sweep is complete.
+    pub continuation: Option<Continuation>,
 }
 
 impl Notable for SweepReport {
@@ -125,16 +155,26 @@ impl Reconcile {
         }
     }
 
-    /// Accepts the schedule's event or a manual input, and sweeps.
+    /// Accepts the schedule's event, a manual input or a continuation, and sweeps.
     pub async fn handle_payload(&self, payload: Value) -> Result<SweepReport, EventError> {
-        let result = match self.regions_for(payload) {
-            Ok((regions, event_id)) => Ok(self.sweep(&regions, event_id).await),
+        self.handle_within(payload, Deadline::none()).await
+    }
+
+    /// As [`Self::handle_payload`], starting no new work once `deadline` has passed: what
+    /// is left goes into the report's continuation.
+    pub async fn handle_within(
+        &self,
+        payload: Value,
+        deadline: Deadline,
+    ) -> Result<SweepReport, EventError> {
+        let result = match self.input(payload) {
+            Ok((input, event_id)) => Ok(self.sweep(&input, event_id, &deadline).await),
             Err(e) => Err(e),
         };
         self.notifier.finish(result).await
     }
 
-    fn regions_for(&self, payload: Value) -> Result<(Vec<String>, Option<String>), EventError> {
+    fn input(&self, payload: Value) -> Result<(Continuation, Option<String>), EventError> {
         if let Some(kind) = payload.get("detail-type") {
             let source = payload
                 .get("source")
@@ -147,36 +187,52 @@ impl Reconcile {
                 });
             }
             let id = payload.get("id").and_then(Value::as_str).map(String::from);
-            return Ok((self.settings.regions.clone(), id));
+            let input = Continuation {
+                regions: self.settings.regions.clone(),
+                resume: BTreeMap::new(),
+            };
+            return Ok((input, id));
         }
-        let input: ManualInput = serde_json::from_value(payload).map_err(|e| {
+        let mut input: Continuation = serde_json::from_value(payload).map_err(|e| {
             EventError::NotAnEvent(format!(
-                "expected the schedule's event or {{\"regions\": [\"eu-west-1\", ...]}}: {e}"
+                "expected the schedule's event, {{\"regions\": [\"eu-west-1\", ...]}} or a sweep's continuation: {e}"
             ))
         })?;
-        let regions = if input.regions.is_empty() {
-            self.settings.regions.clone()
-        } else {
-            input.regions
-        };
-        if let Some(bad) = regions.iter().find(|r| !is_region_name(r)) {
+        if input.regions.is_empty() {
+            input.regions = self.settings.regions.clone();
+        }
+        if let Some(bad) = input.regions.iter().find(|r| !is_region_name(r)) {
             return Err(EventError::BadField {
                 field: "regions",
                 problem: format!("{bad:?} is not a region"),
             });
         }
-        if regions.is_empty() {
+        if input.regions.is_empty() {
             return Err(EventError::BadField {
                 field: "regions",
                 problem: "none given and WARDEN_REGIONS / AWS_REGION name none".into(),
             });
         }
-        Ok((regions, None))
+        if let Some(stray) = input.resume.keys().find(|r| !input.regions.contains(r)) {
+            return Err(EventError::BadField {
+                field: "resume",
+                problem: format!("{stray:?} is not one of the regions to sweep"),
+            });
+        }
+        Ok((input, None))
     }
 
-    /// Sweeps `regions`: reads them, ensures the roles in use once, checks every policy's alarms.
-    pub async fn sweep(&self, regions: &[String], event_id: Option<String>) -> SweepReport {
+    /// Sweeps the input's regions (each from its resume point): every region is read and
+    /// its alarms checked in parallel, then the roles in use are ensured once. A region
+    /// that has not finished when `deadline` passes is handed on in the continuation.
+    pub async fn sweep(
+        &self,
+        input: &Continuation,
+        event_id: Option<String>,
+        deadline: &Deadline,
+    ) -> SweepReport {
         self.calls.take();
+        let regions = &input.regions;
         let mut findings = Vec::new();
         let account = match self.clients.sts.get_caller_identity().send().await {
             Ok(out) => out.account().unwrap_or_default().to_owned(),
@@ -188,7 +244,7 @@ impl Reconcile {
                     Status::Failed,
                     err.explain("sts:GetCallerIdentity", "the caller"),
                 ));
-                return self.finish(event_id, findings, Vec::new());
+                return self.finish(event_id, findings, Vec::new(), None);
             }
         };
         let scope = Scope {
@@ -198,31 +254,61 @@ impl Reconcile {
             event_id: event_id.clone().unwrap_or_default(),
             cause: format!("{FUNCTION}: sweep of {}", regions.join(", ")),
         };
-        tracing::info!(regions = %regions.join(","), "sweeping");
+        tracing::info!(regions = %regions.join(","), resume = input.resume.len(), "sweeping");
 
         let limit = Arc::new(Semaphore::new(REGION_CONCURRENCY));
-        let mut reads = JoinSet::new();
+        let mut runs = JoinSet::new();
         for region in regions.iter().cloned() {
             let clients = self.regional.clients(&region);
-            let limit = limit.clone();
-            reads.spawn(
+            let start = input.resume.get(&region).cloned();
+            let (scope, defaults, limit, deadline) = (
+                scope.clone(),
+                self.alarm_defaults.clone(),
+                limit.clone(),
+                *deadline,
+            );
+            runs.spawn(
                 async move {
                     let _permit = limit.acquire_owned().await;
                     let started = Instant::now();
-                    let facts = read_region(&clients, &region).await;
-                    (region, facts, started.elapsed())
+                    let run =
+                        sweep_region(&clients, &scope, &region, &defaults, start, &deadline).await;
+                    (region, run, started.elapsed())
                 }
                 .in_current_span(),
             );
         }
         let mut read = Vec::new();
         let mut sweeps = Vec::new();
-        while let Some(joined) = reads.join_next().await {
-            let Ok((region, facts, took)) = joined else {
+        let mut next = Continuation::default();
+        while let Some(joined) = runs.join_next().await {
+            let Ok((region, run, took)) = joined else {
                 continue;
             };
-            match facts {
-                Ok(facts) => read.push((region, facts, took)),
+            match run {
+                Ok(run) => {
+                    sweeps.push(RegionSweep {
+                        region: region.clone(),
+                        ok: true,
+                        clusters: run.facts.inventory.clusters.len(),
+                        services: run
+                            .facts
+                            .inventory
+                            .clusters
+                            .iter()
+                            .map(|c| c.services.len())
+                            .sum(),
+                        scalable_targets: run.facts.targets.len(),
+                        scaling_policies: run.checked,
+                        millis: took.as_millis(),
+                    });
+                    findings.extend(run.findings);
+                    if let Some(point) = run.resume {
+                        next.regions.push(region.clone());
+                        next.resume.insert(region.clone(), point);
+                    }
+                    read.push((region, run.facts));
+                }
                 Err(why) => {
                     findings.push(Finding::new(
                         &region,
@@ -243,54 +329,18 @@ impl Reconcile {
             }
         }
         read.sort_by(|a, b| a.0.cmp(&b.0));
-
+        // Always, even past the deadline: the clusters and targets read this time are
+        // behind the continuation's cursor, so their roles are checked now or never. A
+        // handful of roles, a few calls each, within the time kept back to answer.
         findings.extend(self.roles_in_use(&scope, &read).await);
-
-        let mut checks = JoinSet::new();
-        for (region, facts, took) in read {
-            let clients = self.regional.clients(&region);
-            let (scope, defaults, limit) =
-                (scope.clone(), self.alarm_defaults.clone(), limit.clone());
-            checks.spawn(
-                async move {
-                    let _permit = limit.acquire_owned().await;
-                    let started = Instant::now();
-                    let found = check_alarms(&clients, &scope, &region, &defaults, &facts).await;
-                    let sweep = RegionSweep {
-                        ok: true,
-                        clusters: facts.inventory.clusters.len(),
-                        services: facts
-                            .inventory
-                            .clusters
-                            .iter()
-                            .map(|c| c.services.len())
-                            .sum(),
-                        scalable_targets: facts.targets.len(),
-                        scaling_policies: facts.policies.len(),
-                        millis: (took + started.elapsed()).as_millis(),
-                        region,
-                    };
-                    (sweep, found)
-                }
-                .in_current_span(),
-            );
-        }
-        while let Some(joined) = checks.join_next().await {
-            if let Ok((sweep, found)) = joined {
-                sweeps.push(sweep);
-                findings.extend(found);
-            }
-        }
         sweeps.sort_by(|a, b| a.region.cmp(&b.region));
-        self.finish(event_id, findings, sweeps)
+        next.regions.sort();
+        let continuation = (!next.regions.is_empty()).then_some(next);
+        self.finish(event_id, findings, sweeps, continuation)
     }
 
     /// Every role something uses, ensured once however many regions use it.
-    async fn roles_in_use(
-        &self,
-        scope: &Scope,
-        read: &[(String, RegionFacts, Duration)],
-    ) -> Vec<Finding> {
+    async fn roles_in_use(&self, scope: &Scope, read: &[(String, RegionFacts)]) -> Vec<Finding> {
         let mut targets: Vec<RoleTarget> = Vec::new();
         let mut seen = BTreeSet::new();
         let mut add = |target: RoleTarget| {
@@ -299,13 +349,10 @@ impl Reconcile {
             }
         };
         let mut findings = Vec::new();
-        if read
-            .iter()
-            .any(|(_, f, _)| !f.inventory.clusters.is_empty())
-        {
+        if read.iter().any(|(_, f)| !f.inventory.clusters.is_empty()) {
             add(RoleTarget::catalog(&ECS_SERVICE_LINKED_ROLE));
         }
-        for (region, facts, _) in read {
+        for (region, facts) in read {
             let service_roles = facts
                 .inventory
                 .clusters
@@ -362,6 +409,7 @@ impl Reconcile {
         event_id: Option<String>,
         all: Vec<Finding>,
         regions: Vec<RegionSweep>,
+        continuation: Option<Continuation>,
     ) -> SweepReport {
         let mut counts: BTreeMap<&'static str, BTreeMap<Status, usize>> = BTreeMap::new();
         for finding in &all {
@@ -387,6 +435,7 @@ impl Reconcile {
             report,
             counts,
             regions,
+            continuation,
         };
         let json = serde_json::to_string(&sweep.counts).unwrap_or_default();
         tracing::info!(counts = %json, "sweep counts");
@@ -395,46 +444,92 @@ impl Reconcile {
     }
 }
 
-/// Reads what a region holds; the error names the call that failed.
-async fn read_region(clients: &Clients, region: &str) -> Result<RegionFacts, String> {
-    let inventory = clusters::inventory(&clients.ecs, region)
-        .await
-        .map_err(|e| e.explain("ecs:ListClusters", region))?;
-    let targets = scaling::scalable_targets(&clients.autoscaling)
-        .await
-        .map_err(|e| e.explain("application-autoscaling:DescribeScalableTargets", region))?;
-    let policies = scaling::scaling_policies(&clients.autoscaling)
-        .await
-        .map_err(|e| e.explain("application-autoscaling:DescribeScalingPolicies", region))?;
-    // One read of every alarm instead of one per policy.
-    let index = if policies.is_empty() {
-        AlarmIndex::default()
-    } else {
-        AlarmIndex::load(clients)
-            .await
-            .map_err(|e| e.explain("cloudwatch:DescribeAlarms", region))?
-    };
-    Ok(RegionFacts {
-        inventory,
-        targets,
-        policies,
-        index,
-    })
+/// What a region's sweep read, checked and left for the next invocation.
+struct RegionRun {
+    facts: RegionFacts,
+    findings: Vec<Finding>,
+    /// Scaling policies whose alarms were checked.
+    checked: usize,
+    resume: Option<ResumePoint>,
 }
 
-async fn check_alarms(
+/// Sweeps one region from `start`: its clusters in ARN order, then its targets, policies
+/// and alarms, then each policy's alarms in ARN order, until `deadline`. Each stage does at
+/// least one item, so successive invocations always get further. The error names the call
+/// that failed.
+async fn sweep_region(
     clients: &Clients,
     scope: &Scope,
     region: &str,
     defaults: &AlarmSettings,
-    facts: &RegionFacts,
-) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for policy in &facts.policies {
+    start: Option<ResumePoint>,
+    deadline: &Deadline,
+) -> Result<RegionRun, String> {
+    let stage = start.as_ref().map_or(Stage::Clusters, |p| p.stage);
+    let after = start.and_then(|p| p.after);
+    let mut run = RegionRun {
+        facts: RegionFacts {
+            inventory: RegionInventory {
+                region: region.to_owned(),
+                clusters: Vec::new(),
+            },
+            targets: Vec::new(),
+            policies: Vec::new(),
+            index: AlarmIndex::default(),
+        },
+        findings: Vec::new(),
+        checked: 0,
+        resume: None,
+    };
+    if stage == Stage::Clusters {
+        let (inventory, stopped) =
+            clusters::inventory_from(&clients.ecs, region, after.as_deref(), deadline)
+                .await
+                .map_err(|e| e.explain("ecs:ListClusters", region))?;
+        run.facts.inventory = inventory;
+        if stopped.is_some() || deadline.passed() {
+            run.resume = Some(match stopped {
+                Some(last) => ResumePoint {
+                    stage: Stage::Clusters,
+                    after: Some(last),
+                },
+                None => ResumePoint {
+                    stage: Stage::Alarms,
+                    after: None,
+                },
+            });
+            return Ok(run);
+        }
+    }
+    run.facts.targets = scaling::scalable_targets(&clients.autoscaling)
+        .await
+        .map_err(|e| e.explain("application-autoscaling:DescribeScalableTargets", region))?;
+    let mut policies = scaling::scaling_policies(&clients.autoscaling)
+        .await
+        .map_err(|e| e.explain("application-autoscaling:DescribeScalingPolicies", region))?;
+    policies.sort_by(|a, b| a.policy_arn().cmp(b.policy_arn()));
+    let after = if stage == Stage::Alarms { after } else { None };
+    policies.retain(|p| after.as_deref().is_none_or(|a| p.policy_arn() > a));
+    // One read of every alarm instead of one per policy.
+    if !policies.is_empty() {
+        run.facts.index = AlarmIndex::load(clients)
+            .await
+            .map_err(|e| e.explain("cloudwatch:DescribeAlarms", region))?;
+    }
+    run.facts.policies = policies;
+    for policy in &run.facts.policies {
+        if run.checked > 0 && deadline.passed() {
+            run.resume = Some(ResumePoint {
+                stage: Stage::Alarms,
+                after: Some(run.facts.policies[run.checked - 1].policy_arn().to_owned()),
+            });
+            break;
+        }
+        run.checked += 1;
         let target = match ServiceTarget::from_resource_id(policy.resource_id()) {
             Ok(target) => target,
             Err(why) => {
-                findings.push(Finding::new(
+                run.findings.push(Finding::new(
                     policy.policy_arn(),
                     "policy",
                     Status::Skipped,
@@ -443,26 +538,18 @@ async fn check_alarms(
                 continue;
             }
         };
+        let index = Some(&run.facts.index);
         let finding = match policy.policy_type() {
             PolicyType::StepScaling => {
-                alarms::ensure_step_alarm(
-                    clients,
-                    scope,
-                    region,
-                    defaults,
-                    &target,
-                    policy,
-                    Some(&facts.index),
-                )
-                .await
+                alarms::ensure_step_alarm(clients, scope, region, defaults, &target, policy, index)
+                    .await
             }
             PolicyType::TargetTrackingScaling => {
-                alarms::ensure_target_tracking_alarms(clients, scope, policy, Some(&facts.index))
-                    .await
+                alarms::ensure_target_tracking_alarms(clients, scope, policy, index).await
             }
             _ => continue,
         };
-        findings.push(finding);
+        run.findings.push(finding);
     }
-    findings
+    Ok(run)
 }

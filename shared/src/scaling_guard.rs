@@ -9,7 +9,8 @@ use serde_json::Value;
 use crate::alarms::{self, AlarmSettings, ServiceTarget};
 use crate::aws::{CallLog, Clients};
 use crate::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
-use crate::events::{accept, dispatch, ApiCallEvent, EventError};
+use crate::deadline::Deadline;
+use crate::events::{accept, dispatch_within, ApiCallEvent, EventError};
 use crate::notify::Notifier;
 use crate::report::{Finding, Report, Status};
 use crate::roles::{self, RoleTarget, Scope};
@@ -92,7 +93,17 @@ impl ScalingGuard {
 
     /// Parses an invocation payload and handles it.
     pub async fn handle_payload(&self, payload: Value) -> Result<Report, EventError> {
-        let result = dispatch(payload, |event| async move { self.handle(&event).await }).await;
+        self.handle_within(payload, Deadline::none()).await
+    }
+
+    /// As [`Self::handle_payload`], stopping at the invocation's `deadline`.
+    pub async fn handle_within(
+        &self,
+        payload: Value,
+        deadline: Deadline,
+    ) -> Result<Report, EventError> {
+        let handle = |event| async move { self.handle(&event).await };
+        let result = dispatch_within(payload, &deadline, &self.calls, handle).await;
         self.notifier.finish(result).await
     }
 

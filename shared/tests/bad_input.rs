@@ -118,6 +118,7 @@ fn check(function: &str, input: &Value, outcome: Result<Value, EventError>) {
         EventError::UnexpectedDetailType { .. }
         | EventError::UnexpectedSource { .. }
         | EventError::UnexpectedEvent { .. } => e.to_string(),
+        EventError::OutOfTime { .. } => panic!("{function} ran out of time without a deadline"),
     };
     assert!(
         !detail.trim().is_empty(),

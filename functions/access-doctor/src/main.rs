@@ -2,6 +2,7 @@
 
 use ecs_warden::access_doctor::AccessDoctor;
 use ecs_warden::aws::{self, CallLog, Clients};
+use ecs_warden::deadline::Deadline;
 use ecs_warden::notify::Notifier;
 use ecs_warden::settings::Settings;
 use lambda_runtime::tracing::{info_span, Instrument};
@@ -16,7 +17,8 @@ async fn main() -> Result<(), Error> {
     let notifier = Notifier::from_env(&config, &calls)?;
     let doctor = AccessDoctor::new(Clients::new(&config, &calls), settings, calls, notifier);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        doctor.handle_payload(event.payload)
+        let deadline = Deadline::from_epoch_millis(event.context.deadline);
+        doctor.handle_within(event.payload, deadline)
     }))
     // Every log line, the runtime's own included, names the function.
     .instrument(info_span!(

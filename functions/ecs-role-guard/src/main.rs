@@ -1,6 +1,7 @@
 //! Lambda entry point: builds the IAM client once per container and serves events.
 
 use ecs_warden::aws::{self, CallLog};
+use ecs_warden::deadline::Deadline;
 use ecs_warden::ecs_role_guard::EcsRoleGuard;
 use ecs_warden::notify::Notifier;
 use ecs_warden::settings::Settings;
@@ -16,7 +17,8 @@ async fn main() -> Result<(), Error> {
     let notifier = Notifier::from_env(&config, &calls)?;
     let guard = EcsRoleGuard::new(aws::iam_client(&config, &calls), settings, calls, notifier);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        guard.handle_payload(event.payload)
+        let deadline = Deadline::from_epoch_millis(event.context.deadline);
+        guard.handle_within(event.payload, deadline)
     }))
     // Every log line, the runtime's own included, names the function.
     .instrument(info_span!(

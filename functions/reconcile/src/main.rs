@@ -2,6 +2,7 @@
 
 use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{self, CallLog, Clients, Regional};
+use ecs_warden::deadline::Deadline;
 use ecs_warden::notify::Notifier;
 use ecs_warden::reconcile::Reconcile;
 use ecs_warden::settings::Settings;
@@ -25,7 +26,8 @@ async fn main() -> Result<(), Error> {
         notifier,
     );
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        reconcile.handle_payload(event.payload)
+        let deadline = Deadline::from_epoch_millis(event.context.deadline);
+        reconcile.handle_within(event.payload, deadline)
     }))
     // Every log line, the runtime's own included, names the function.
     .instrument(info_span!(

@@ -1,6 +1,7 @@
 //! Lambda entry point: builds the AWS clients once per container and serves IAM events.
 
 use ecs_warden::aws::{self, CallLog, Clients, Regional};
+use ecs_warden::deadline::Deadline;
 use ecs_warden::notify::Notifier;
 use ecs_warden::role_drift_guard::{watched_roles, RoleDriftGuard};
 use ecs_warden::settings::Settings;
@@ -24,7 +25,8 @@ async fn main() -> Result<(), Error> {
         notifier,
     );
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        guard.handle_payload(event.payload)
+        let deadline = Deadline::from_epoch_millis(event.context.deadline);
+        guard.handle_within(event.payload, deadline)
     }))
     // Every log line, the runtime's own included, names the function.
     .instrument(info_span!(

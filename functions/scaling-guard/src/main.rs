@@ -2,6 +2,7 @@
 
 use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{self, CallLog, Clients};
+use ecs_warden::deadline::Deadline;
 use ecs_warden::notify::Notifier;
 use ecs_warden::scaling_guard::ScalingGuard;
 use ecs_warden::settings::Settings;
@@ -19,7 +20,8 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::new(&config, &calls);
     let guard = ScalingGuard::new(clients, settings, alarm_defaults, calls, notifier);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        guard.handle_payload(event.payload)
+        let deadline = Deadline::from_epoch_millis(event.context.deadline);
+        guard.handle_within(event.payload, deadline)
     }))
     // Every log line, the runtime's own included, names the function.
     .instrument(info_span!(

@@ -1,0 +1,113 @@
+//! The invocation deadline: Lambda stops a function at its timeout whatever it is doing, so
+//! the handlers stop starting work while there is still time to answer, and say what is
+//! left.
+
+use std::future::Future;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::aws::CallLog;
+use crate::events::EventError;
+
+/// Time kept back to answer after the last piece of work: the report, its log line and an
+/// SNS publication.
+pub const ANSWER_RESERVE: Duration = Duration::from_secs(2);
+
+/// When an invocation must have answered by, or no limit (tests, local runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    at: Option<Instant>,
+}
+
+impl Deadline {
+    /// No deadline.
+    pub fn none() -> Self {
+        Self { at: None }
+    }
+
+    /// The deadline Lambda gives an invocation (`Context::deadline`, milliseconds since the
+    /// epoch), less [`ANSWER_RESERVE`]. Lambda's deadline is always ahead when the event
+    /// arrives; one already past is an emulator's stand-in (`cargo lambda watch` sends a
+    /// fixed 600000), so it means no deadline.
+    pub fn from_epoch_millis(millis: u64) -> Self {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(millis);
+        match at.duration_since(SystemTime::now()) {
+            Ok(left) => Self::after(left.saturating_sub(ANSWER_RESERVE)),
+            Err(_) => {
+                tracing::warn!(
+                    deadline_ms = millis,
+                    "the invocation deadline is already past; running without one"
+                );
+                Self::none()
+            }
+        }
+    }
+
+    /// A deadline `left` from now.
+    pub fn after(left: Duration) -> Self {
+        Self {
+            at: Some(Instant::now() + left),
+        }
+    }
+
+    /// The time left, `None` without a deadline.
+    pub fn left(&self) -> Option<Duration> {
+        self.at
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    /// Whether the deadline has passed.
+    pub fn passed(&self) -> bool {
+        self.left().is_some_and(|l| l.is_zero())
+    }
+
+    /// Runs `work` to its end, or stops it at the deadline: `None` when stopped.
+    pub async fn bound<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        match self.at {
+            None => Some(work.await),
+            Some(at) => tokio::time::timeout_at(at.into(), work).await.ok(),
+        }
+    }
+}
+
+/// The error of an invocation stopped at its deadline, naming the calls it made.
+pub fn out_of_time(calls: &CallLog) -> EventError {
+    let made = calls.take();
+    EventError::OutOfTime {
+        calls: if made.is_empty() {
+            "none".to_owned()
+        } else {
+            made.join(", ")
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lambda_deadline_keeps_the_answer_reserve_back() {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let left = Deadline::from_epoch_millis(now + 10_000).left().unwrap();
+        assert!(
+            left <= Duration::from_secs(8) && left > Duration::from_secs(7),
+            "{left:?}"
+        );
+        assert!(Deadline::from_epoch_millis(now + 1_000).passed());
+        assert_eq!(Deadline::from_epoch_millis(600_000), Deadline::none());
+        assert!(!Deadline::none().passed());
+    }
+
+    #[tokio::test]
+    async fn bound_stops_work_at_the_deadline() {
+        let deadline = Deadline::after(Duration::from_millis(20));
+        let stopped = deadline
+            .bound(tokio::time::sleep(Duration::from_secs(5)))
+            .await;
+        assert!(stopped.is_none());
+        assert_eq!(Deadline::none().bound(async { 7 }).await, Some(7));
+    }
+}
