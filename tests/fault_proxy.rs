@@ -106,6 +106,9 @@ pub struct FaultProxy {
 struct Shared {
     upstream: String,
     percent: u64,
+    /// Cut mode: after this many writes reached moto, nothing more is answered.
+    cut_after: Option<usize>,
+    writes: AtomicUsize,
     seed: u64,
     next: AtomicU64,
     counts: Arc<FaultCounts>,
@@ -114,6 +117,17 @@ struct Shared {
 impl FaultProxy {
     /// Starts a proxy to `upstream` (`host:port`) that faults `percent` % of requests.
     pub fn start(upstream: &str, percent: u64) -> Self {
+        Self::spawn(upstream, percent, None)
+    }
+
+    /// Starts a proxy that passes requests through until `writes` writes have reached
+    /// moto, then answers nothing more: the caller is cut off right after that write, as
+    /// a function is by a timeout or a crash.
+    pub fn cut_after(upstream: &str, writes: usize) -> Self {
+        Self::spawn(upstream, 0, Some(writes))
+    }
+
+    fn spawn(upstream: &str, percent: u64, cut_after: Option<usize>) -> Self {
         let seed = std::env::var("WARDEN_FAULT_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -129,6 +143,8 @@ impl FaultProxy {
         let shared = Arc::new(Shared {
             upstream: upstream.to_owned(),
             percent,
+            cut_after,
+            writes: AtomicUsize::new(0),
             seed,
             next: AtomicU64::new(0),
             counts: counts.clone(),
@@ -194,6 +210,25 @@ impl Request {
         })
     }
 
+    /// The operation: `X-Amz-Target`'s suffix (awsJson) or the body's `Action` (awsQuery).
+    fn operation(&self) -> String {
+        if let Some(target) = self.header("x-amz-target") {
+            return target.rsplit('.').next().unwrap_or_default().to_owned();
+        }
+        String::from_utf8_lossy(&self.body)
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("Action="))
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Whether the operation changes something.
+    fn is_write(&self) -> bool {
+        const READS: [&str; 5] = ["Get", "List", "Describe", "Simulate", "Generate"];
+        let op = self.operation();
+        !READS.iter().any(|r| op.starts_with(r))
+    }
+
     /// Whether the body is awsJson (ECS, Application Auto Scaling) rather than awsQuery.
     fn is_json(&self) -> bool {
         self.header("content-type")
@@ -239,6 +274,16 @@ fn serve(shared: &Shared, conn: TcpStream) {
     let mut reader = BufReader::new(conn);
     while let Some(request) = read_request(&mut reader) {
         shared.counts.requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(limit) = shared.cut_after {
+            if shared.writes.load(Ordering::SeqCst) >= limit {
+                // Cut off: hold the connection unanswered until the caller gives up.
+                std::thread::sleep(Duration::from_secs(120));
+                return;
+            }
+            if request.is_write() {
+                shared.writes.fetch_add(1, Ordering::SeqCst);
+            }
+        }
         let drawn = shared.draw();
         if let Some((fault, _)) = drawn {
             let i = Fault::ALL.iter().position(|f| *f == fault).unwrap_or(0);

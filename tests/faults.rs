@@ -504,13 +504,7 @@ async fn access_doctor_under_faults_explains_what_it_does_without() {
 
 /// The ECS service-linked role and a cluster with a running service and an instance.
 async fn deletion_arranged(account: Account) -> Account {
-    account
-        .iam
-        .create_service_linked_role()
-        .aws_service_name("ecs.amazonaws.com")
-        .send()
-        .await
-        .expect("create the ECS service-linked role");
+    account.create_ecs_role().await;
     let ecs = aws_sdk_ecs::Client::new(&account.config_in(REGION));
     ecs.create_cluster()
         .cluster_name(CLUSTER)

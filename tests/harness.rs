@@ -266,6 +266,16 @@ impl Account {
         }
     }
 
+    /// Creates `AWSServiceRoleForECS`, as ECS does on first use.
+    pub async fn create_ecs_role(&self) {
+        self.iam
+            .create_service_linked_role()
+            .aws_service_name("ecs.amazonaws.com")
+            .send()
+            .await
+            .expect("create the ECS service-linked role");
+    }
+
     /// The role called `name`, if moto holds one.
     pub async fn role(&self, name: &str) -> Option<aws_sdk_iam::types::Role> {
         match self.iam.get_role().role_name(name).send().await {

@@ -93,13 +93,7 @@ async fn audit_findings_are_published_as_would_change() {
 async fn a_blocked_deletion_publishes_its_outcome() {
     let account = Account::new().await;
     let queue = notifying(&account, "blocked");
-    account
-        .iam
-        .create_service_linked_role()
-        .aws_service_name("ecs.amazonaws.com")
-        .send()
-        .await
-        .unwrap();
+    account.create_ecs_role().await;
     aws_sdk_ecs::Client::new(&account.config_in(SAMPLE_REGION))
         .create_cluster()
         .cluster_name("payments")

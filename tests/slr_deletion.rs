@@ -8,7 +8,7 @@ use ecs_warden::deletion::{Answer, DeletionState, SlrDeletion};
 use ecs_warden::report::Status;
 use ecs_warden::settings::Mode;
 use serde_json::{json, Value};
-use warden_tests::{writes, Account};
+use warden_tests::{endpoint, writes, Account, FaultProxy};
 
 const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
 const START: i64 = 1_790_000_000;
@@ -21,13 +21,7 @@ impl World {
     /// The ECS role, and in each region clusters with services and container instances.
     async fn new() -> Self {
         let account = Account::new().await;
-        account
-            .iam
-            .create_service_linked_role()
-            .aws_service_name("ecs.amazonaws.com")
-            .send()
-            .await
-            .unwrap();
+        account.create_ecs_role().await;
         let world = Self { account };
         world
             .cluster("eu-west-1", "payments", &[("web", 3), ("worker", 0)], 2)
@@ -158,6 +152,24 @@ async fn drive_losing(deletion: &SlrDeletion, start: Value, lost: Option<usize>)
         input = json;
     }
     panic!("no end after 30 steps: {outputs:#?}")
+}
+
+/// The deletion ended `deleted` with no failed finding, every cluster and the role gone.
+async fn assert_ended_deleted(world: &World, outputs: &[Value], case: &str) {
+    let last = outputs.last().unwrap();
+    assert_eq!(last["outcome"], "deleted", "{case}: {last:#}");
+    let failed = outputs
+        .iter()
+        .flat_map(|o| o["findings"].as_array().cloned().unwrap_or_default())
+        .filter(|f| f["status"] == "failed")
+        .count();
+    assert_eq!(failed, 0, "{case}: {outputs:#?}");
+    assert_eq!(
+        world.clusters().await,
+        [("eu-west-1".into(), 0), ("us-east-1".into(), 0)],
+        "{case}"
+    );
+    assert!(!world.role_exists().await, "{case}");
 }
 
 fn all_writes(outputs: &[Value]) -> Vec<String> {
@@ -398,20 +410,7 @@ async fn a_deletion_whose_step_answer_is_lost_after_its_writes_still_ends_delete
         let start = world.account.event("slr-deletion-start-drain.json");
         let (deletion, _) = world.account.slr_deletion(Mode::Enforce);
         let outputs = drive_losing(&deletion, start, Some(lost)).await;
-        let last = outputs.last().unwrap();
-        assert_eq!(last["outcome"], "deleted", "losing step {lost}: {last:#}");
-        let failed = outputs
-            .iter()
-            .flat_map(|o| o["findings"].as_array().cloned().unwrap_or_default())
-            .filter(|f| f["status"] == "failed")
-            .count();
-        assert_eq!(failed, 0, "losing step {lost}: {outputs:#?}");
-        assert_eq!(
-            world.clusters().await,
-            [("eu-west-1".into(), 0), ("us-east-1".into(), 0)],
-            "losing step {lost}"
-        );
-        assert!(!world.role_exists().await, "losing step {lost}");
+        assert_ended_deleted(&world, &outputs, &format!("losing step {lost}")).await;
         // What the step wrote when it ran again from the same input, over a world its lost
         // run had already changed.
         let first: Vec<String> = all_writes(&outputs[lost..lost + 1]);
@@ -419,6 +418,54 @@ async fn a_deletion_whose_step_answer_is_lost_after_its_writes_still_ends_delete
         println!(
             "resume: lost the answer of step {lost} (to {}, wrote {first:?}); run again it wrote {again:?}; ended deleted",
             outputs[lost]["phase"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_drain_step_cut_off_between_its_writes_ends_deleted_when_run_again() {
+    // The clean run says how many writes the first drain step (step 1, after the plan)
+    // makes.
+    let world = World::new().await;
+    let start = world.account.event("slr-deletion-start-drain.json");
+    let clean = world.run(Mode::Enforce, start).await;
+    assert_eq!(clean[1]["phase"], "drain", "step 1 is the first drain step");
+    let writes = all_writes(&clean[1..2]).len();
+    assert!(
+        writes >= 5,
+        "the first drain step writes several times: {writes}"
+    );
+    for cut in 1..writes {
+        let world = World::new().await;
+        let start = world.account.event("slr-deletion-start-drain.json");
+        let (deletion, _) = world.account.slr_deletion(Mode::Enforce);
+        let Answer::Step(planned) = deletion
+            .handle_at(start, START as u64)
+            .await
+            .expect("accepted")
+        else {
+            panic!("a deletion step")
+        };
+        let planned = serde_json::to_value(&*planned).unwrap();
+        // The drain step cut off after `cut` writes reached moto, as a timeout or a crash
+        // between two of its writes would.
+        let proxy = FaultProxy::cut_after(endpoint().trim_start_matches("http://"), cut);
+        let (cut_off, _) = world.account.through(&proxy).slr_deletion(Mode::Enforce);
+        let stopped = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            cut_off.handle_at(planned.clone(), START as u64),
+        )
+        .await;
+        assert!(
+            stopped.is_err(),
+            "cut after {cut} writes, the step still answered"
+        );
+        // The state machine runs the step again from the same input.
+        let outputs = drive(&deletion, planned).await;
+        assert_ended_deleted(&world, &outputs, &format!("cut after {cut}")).await;
+        println!(
+            "cut after {cut} of {writes} writes; run again, the step wrote {:?}",
+            all_writes(&outputs[..1])
         );
     }
 }
