@@ -4,7 +4,7 @@
 VENV ?= .venv
 export SAM_CLI_TELEMETRY = 0
 
-.PHONY: demo test build build-check venv fmt-check lint cargo-test template-check checkov asl-check policy-check fuzz reliability-report bench bench-reconcile
+.PHONY: demo test build build-check venv fmt-check lint cargo-test template-check checkov asl-check policy-check fuzz reliability-report fault-tuning bench bench-reconcile
 
 ## Run the product locally end to end on moto: replay events/ through the real functions.
 demo:
@@ -39,6 +39,7 @@ cargo-test: venv
 
 ## A short libFuzzer run over every parser (fuzz/fuzz_targets/parsers.rs), from the corpus
 ## in fuzz/corpus/parsers (the sample events); cargo fuzz on stable, without a sanitizer.
+ROUNDS ?= 3
 FUZZ_SECONDS ?= 60
 fuzz:
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
@@ -76,7 +77,12 @@ checkov:
 # in scripts/asl/package-lock.json) does.
 asl-check:
 	npm ci --prefix scripts/asl --no-audit --no-fund --loglevel=error
-	scripts/asl/node_modules/.bin/asl-validator --json-path statemachine/slr-deletion.asl.json
+	for asl in statemachine/*.asl.json; do scripts/asl/node_modules/.bin/asl-validator --json-path $$asl || exit 1; done
+
+## The retry policies compared under the fault tests' 20 % of faulted requests: the
+## README's retry figures.
+fault-tuning: venv
+	$(VENV)/bin/python scripts/fault_tuning.py $(ROUNDS)
 
 ## The benchmark the README's performance table quotes: release binaries under a local
 ## Lambda Runtime API against moto, beside a Python boto3 handler.

@@ -19,7 +19,7 @@ use crate::clusters::{self, RegionInventory};
 use crate::deadline::Deadline;
 use crate::events::{accept, parse_api_call, EventError};
 use crate::notify::{Notable, Notifier};
-use crate::report::{Finding, Report, Status};
+use crate::report::{Finding, Report, Status, CALLS_LISTED};
 use crate::roles::Scope;
 use crate::settings::{is_region_name, Mode, Settings};
 
@@ -399,7 +399,7 @@ impl SlrDeletion {
             Phase::Submit => self.submit(&mut state, &mut findings).await,
             Phase::Poll => self.poll(&mut state, &mut findings, elapsed).await,
         }
-        let report = Report::new(
+        let mut report = Report::new(
             FUNCTION,
             self.settings.mode,
             state.event_id.clone(),
@@ -410,6 +410,7 @@ impl SlrDeletion {
             findings,
             self.calls.take(),
         );
+        report.compact_calls(CALLS_LISTED);
         report.log();
         StepOutput { state, report }
     }

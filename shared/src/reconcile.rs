@@ -423,7 +423,7 @@ impl Reconcile {
             .into_iter()
             .filter(|f| f.status != Status::Compliant)
             .collect();
-        let report = Report::new(
+        let mut report = Report::new(
             FUNCTION,
             self.settings.mode,
             event_id,
@@ -431,6 +431,7 @@ impl Reconcile {
             worth_reading,
             self.calls.take(),
         );
+        report.compact_calls(crate::report::CALLS_LISTED);
         let sweep = SweepReport {
             report,
             counts,

@@ -7,6 +7,9 @@ use serde::Serialize;
 use crate::events::ApiCallEvent;
 use crate::settings::Mode;
 
+/// Calls an answer lists one by one; past this, each operation once with its count.
+pub const CALLS_LISTED: usize = 300;
+
 /// The outcome of one check on one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -101,6 +104,27 @@ impl Report {
         }
     }
 
+    /// When there are more than `limit` calls, lists each operation once with its count
+    /// (`ecs:ListServices x150`), in order of first use: a sweep or a drain of a large
+    /// account makes thousands of reads, and the answer must fit Step Functions' 256 KB
+    /// and a log event's 256 KB.
+    pub fn compact_calls(&mut self, limit: usize) {
+        if self.aws_calls.len() <= limit {
+            return;
+        }
+        let mut counted: Vec<(String, usize)> = Vec::new();
+        for call in self.aws_calls.drain(..) {
+            match counted.iter_mut().find(|(c, _)| *c == call) {
+                Some((_, n)) => *n += 1,
+                None => counted.push((call, 1)),
+            }
+        }
+        self.aws_calls = counted
+            .into_iter()
+            .map(|(call, n)| format!("{call} x{n}"))
+            .collect();
+    }
+
     /// Adds a finding after the fact, keeping the summary's counts right.
     pub fn push(&mut self, finding: Finding) {
         *self.summary.entry(finding.status).or_insert(0) += 1;
@@ -143,6 +167,30 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_call_lists_become_counts_in_order_of_first_use() {
+        let calls = [
+            "ecs:ListServices",
+            "ecs:DescribeServices",
+            "ecs:ListServices",
+        ];
+        let mut report = Report::new(
+            "reconcile",
+            Mode::Enforce,
+            None,
+            None,
+            Vec::new(),
+            calls.iter().map(|c| c.to_string()).collect(),
+        );
+        report.compact_calls(3);
+        assert_eq!(report.aws_calls.len(), 3, "at the limit, kept as is");
+        report.compact_calls(2);
+        assert_eq!(
+            report.aws_calls,
+            ["ecs:ListServices x2", "ecs:DescribeServices x1"]
+        );
+    }
 
     #[test]
     fn serializes_the_contract_fields_in_snake_case() {
