@@ -1,8 +1,8 @@
-//! Faults between the functions and AWS. Each function runs the same events on two fresh
-//! accounts: one talking to moto directly, one through a proxy that gives 20 % of its
+//! Faults between the functions and AWS. Each function runs the same events on fresh
+//! accounts: one talking to moto directly, three through a proxy that gives 20 % of its
 //! requests a fault (throttling, 500, 503, a reset before the request or after its write,
 //! a slow answer). An event whose answer holds a failed finding is delivered again, as
-//! EventBridge's at-least-once delivery or the next reconcile would. Both accounts must
+//! EventBridge's at-least-once delivery or the next reconcile would. Every account must
 //! end holding the same snapshot, and on the way every failed finding must name what
 //! failed, no answer may be an error, and a role left without its required policy must
 //! have a failed finding saying so.
@@ -20,6 +20,8 @@ use warden_tests::{
     broken_world, endpoint, findings_in, Account, FaultProxy, RegionClients, SWEPT_REGIONS,
 };
 
+/// Accounts per test whose requests go through the proxy.
+const FAULTY_RUNS: usize = 3;
 /// The share of requests that get a fault.
 const PERCENT: u64 = 20;
 /// Deliveries of one event before the test gives up: the first and four redeliveries.
@@ -186,28 +188,56 @@ fn proxy() -> FaultProxy {
     FaultProxy::start(endpoint().trim_start_matches("http://"), PERCENT)
 }
 
-/// Two accounts the same `arrange` ran in: (direct, through the proxy, its proxy).
-async fn twins<F, Fut>(arrange: F) -> (Account, Account, Account, FaultProxy)
-where
-    F: Fn(Account) -> Fut,
-    Fut: Future<Output = Account>,
-{
-    let clean = arrange(Account::new().await).await;
-    let faulty = arrange(Account::new().await).await;
-    let proxy = proxy();
-    let through = faulty.through(&proxy);
-    (clean, faulty, through, proxy)
+/// A fault-free account and [`FAULTY_RUNS`] accounts whose handlers go through one
+/// proxy, all arranged the same way.
+struct Runs {
+    clean: Account,
+    /// (the account, the same account through the proxy).
+    faulty: Vec<(Account, Account)>,
+    proxy: FaultProxy,
 }
 
-/// The snapshots of both accounts must match; returns how many were compared.
-async fn assert_same_end(clean: &Account, faulty: &Account, regions: &[&str]) -> usize {
-    let expected = clean.snapshot(regions).await;
-    let got = faulty.snapshot(regions).await;
-    assert_eq!(
-        got, expected,
-        "the faulty run ended elsewhere than the clean run"
-    );
-    1
+impl Runs {
+    async fn new<F, Fut>(arrange: F) -> Self
+    where
+        F: Fn(Account) -> Fut,
+        Fut: Future<Output = Account>,
+    {
+        let clean = arrange(Account::new().await).await;
+        let proxy = proxy();
+        let mut faulty = Vec::new();
+        for _ in 0..FAULTY_RUNS {
+            let account = arrange(Account::new().await).await;
+            let through = account.through(&proxy);
+            faulty.push((account, through));
+        }
+        Self {
+            clean,
+            faulty,
+            proxy,
+        }
+    }
+
+    /// (the account to assert on, the one to build handlers from): the clean run first.
+    fn pairs(&self) -> Vec<(&Account, &Account)> {
+        std::iter::once((&self.clean, &self.clean))
+            .chain(self.faulty.iter().map(|(a, t)| (a, t)))
+            .collect()
+    }
+
+    /// Every faulty account's snapshot must match the clean one's; returns how many were
+    /// compared.
+    async fn assert_same_end(&self, regions: &[&str]) -> usize {
+        let expected = self.clean.snapshot(regions).await;
+        for (account, _) in &self.faulty {
+            let got = account.snapshot(regions).await;
+            assert_eq!(
+                got, expected,
+                "a faulty run ended elsewhere than the clean run"
+            );
+        }
+        self.faulty.len()
+    }
 }
 
 fn to_json<T: serde::Serialize>(answer: T) -> Value {
@@ -225,9 +255,9 @@ async fn ecs_role_guard_under_faults_ends_where_it_does_without() {
         "ecs-create-service-role-arn.json",
         "ecs-update-service.json",
     ];
-    let (clean, faulty, through, proxy) = twins(|a| async move { a }).await;
+    let runs = Runs::new(|a| async move { a }).await;
     let mut tally = Tally::default();
-    for (account, run_through) in [(&clean, &clean), (&faulty, &through)] {
+    for (account, run_through) in runs.pairs() {
         let (guard, _) = run_through.role_guard(Mode::Enforce, Duration::ZERO);
         let handler = &guard;
         let handle =
@@ -236,8 +266,8 @@ async fn ecs_role_guard_under_faults_ends_where_it_does_without() {
             tally.deliver(account, handle, account.event(file)).await;
         }
     }
-    let checked = assert_same_end(&clean, &faulty, &[REGION]).await;
-    tally.record("ecs-role-guard", &proxy, checked);
+    let checked = runs.assert_same_end(&[REGION]).await;
+    tally.record("ecs-role-guard", &runs.proxy, checked);
 }
 
 /// The service, scalable target and policies the scaling samples record.
@@ -278,9 +308,9 @@ async fn scaling_guard_under_faults_ends_where_it_does_without() {
         "autoscaling-put-step-policy-mixed.json",
         "autoscaling-put-target-tracking-policy.json",
     ];
-    let (clean, faulty, through, proxy) = twins(scaling_arranged).await;
+    let runs = Runs::new(scaling_arranged).await;
     let mut tally = Tally::default();
-    for (account, run_through) in [(&clean, &clean), (&faulty, &through)] {
+    for (account, run_through) in runs.pairs() {
         let (guard, _) = run_through.scaling_guard(Mode::Enforce, AlarmSettings::default());
         let handler = &guard;
         let handle =
@@ -304,8 +334,8 @@ async fn scaling_guard_under_faults_ends_where_it_does_without() {
         let event = account.event("autoscaling-delete-scaling-policy.json");
         tally.deliver(account, handle, event).await;
     }
-    let checked = assert_same_end(&clean, &faulty, &[REGION]).await;
-    tally.record("scaling-guard", &proxy, checked);
+    let checked = runs.assert_same_end(&[REGION]).await;
+    tally.record("scaling-guard", &runs.proxy, checked);
 }
 
 /// The two roles with a managed policy, compliant, and a legacy service in us-east-1 that
@@ -352,9 +382,9 @@ async fn drift_arranged(account: Account) -> Account {
 
 #[tokio::test]
 async fn role_drift_guard_under_faults_ends_where_it_does_without() {
-    let (clean, faulty, through, proxy) = twins(drift_arranged).await;
+    let runs = Runs::new(drift_arranged).await;
     let mut tally = Tally::default();
-    for (account, run_through) in [(&clean, &clean), (&faulty, &through)] {
+    for (account, run_through) in runs.pairs() {
         let (guard, _) = run_through.drift_guard(Mode::Enforce, &[REGION, "us-east-1"]);
         let handler = &guard;
         let handle =
@@ -400,19 +430,19 @@ async fn role_drift_guard_under_faults_ends_where_it_does_without() {
         let event = account.event("iam-update-assume-role-policy.json");
         tally.deliver(account, handle, event).await;
     }
-    let checked = assert_same_end(&clean, &faulty, &[REGION, "us-east-1"]).await;
-    tally.record("role-drift-guard", &proxy, checked);
+    let checked = runs.assert_same_end(&[REGION, "us-east-1"]).await;
+    tally.record("role-drift-guard", &runs.proxy, checked);
 }
 
 #[tokio::test]
 async fn reconcile_under_faults_ends_where_it_does_without() {
-    let (clean, faulty, through, proxy) = twins(|a| async move {
+    let runs = Runs::new(|a| async move {
         broken_world(&a).await;
         a
     })
     .await;
     let mut tally = Tally::default();
-    for (account, run_through) in [(&clean, &clean), (&faulty, &through)] {
+    for (account, run_through) in runs.pairs() {
         let (reconcile, _) = run_through.reconcile(Mode::Enforce, &SWEPT_REGIONS);
         let handler = &reconcile;
         let handle =
@@ -420,8 +450,8 @@ async fn reconcile_under_faults_ends_where_it_does_without() {
         let event = account.event("reconcile-scheduled.json");
         tally.deliver(account, handle, event).await;
     }
-    let checked = assert_same_end(&clean, &faulty, &SWEPT_REGIONS).await;
-    tally.record("reconcile", &proxy, checked);
+    let checked = runs.assert_same_end(&SWEPT_REGIONS).await;
+    tally.record("reconcile", &runs.proxy, checked);
 }
 
 /// The principals the samples name: a deployer role under a path allowed Application Auto
@@ -466,10 +496,10 @@ async fn access_doctor_under_faults_explains_what_it_does_without() {
         "access-denied-put-scaling-policy.json",
         "unauthorized-create-auto-scaling-group.json",
     ];
-    let (clean, faulty, through, proxy) = twins(doctor_arranged).await;
+    let runs = Runs::new(doctor_arranged).await;
     let mut tally = Tally::default();
     let mut answers: Vec<Vec<Value>> = Vec::new();
-    for (account, run_through) in [(&clean, &clean), (&faulty, &through)] {
+    for (account, run_through) in runs.pairs() {
         let (doctor, _) = run_through.access_doctor();
         let mut last = Vec::new();
         for file in EVENTS {
@@ -494,12 +524,14 @@ async fn access_doctor_under_faults_explains_what_it_does_without() {
         }
         answers.push(last);
     }
-    assert_eq!(
-        answers[1], answers[0],
-        "the same diagnoses with and without faults"
-    );
-    let checked = assert_same_end(&clean, &faulty, &[REGION]).await + EVENTS.len();
-    tally.record("access-doctor", &proxy, checked);
+    for faulty in &answers[1..] {
+        assert_eq!(
+            faulty, &answers[0],
+            "the same diagnoses with and without faults"
+        );
+    }
+    let checked = runs.assert_same_end(&[REGION]).await * (1 + EVENTS.len());
+    tally.record("access-doctor", &runs.proxy, checked);
 }
 
 /// The ECS service-linked role and a cluster with a running service and an instance.
@@ -531,9 +563,9 @@ async fn deletion_arranged(account: Account) -> Account {
 
 #[tokio::test]
 async fn slr_deletion_under_faults_ends_where_it_does_without() {
-    let (clean, faulty, through, proxy) = twins(deletion_arranged).await;
+    let runs = Runs::new(deletion_arranged).await;
     let mut tally = Tally::default();
-    for (account, run_through) in [(&clean, &clean), (&faulty, &through)] {
+    for (account, run_through) in runs.pairs() {
         let (deletion, _) = run_through.slr_deletion(Mode::Enforce);
         // The state machine: each step's output is the next input, after its wait; a
         // deletion that ends failed is started again by its operator.
@@ -563,6 +595,6 @@ async fn slr_deletion_under_faults_ends_where_it_does_without() {
         }
         assert_eq!(outcome, "deleted", "the deletion ended {outcome}");
     }
-    let checked = assert_same_end(&clean, &faulty, &[REGION]).await;
-    tally.record("slr-deletion", &proxy, checked);
+    let checked = runs.assert_same_end(&[REGION]).await;
+    tally.record("slr-deletion", &runs.proxy, checked);
 }

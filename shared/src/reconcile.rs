@@ -72,20 +72,21 @@ pub enum Stage {
     Alarms,
 }
 
-/// What one region held and how its sweep went.
+/// What this invocation read in one region and how its sweep went (a sweep handed on
+/// across invocations counts each cluster and policy in the one that read it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegionSweep {
     /// The region.
     pub region: String,
     /// Whether every read succeeded.
     pub ok: bool,
-    /// Clusters that are not INACTIVE.
+    /// Clusters read that are not INACTIVE.
     pub clusters: usize,
     /// Their services.
     pub services: usize,
     /// ECS scalable targets.
     pub scalable_targets: usize,
-    /// ECS scaling policies.
+    /// ECS scaling policies whose alarms were checked.
     pub scaling_policies: usize,
     /// Milliseconds spent reading the region and checking its alarms.
     pub millis: u128,
