@@ -46,7 +46,8 @@ def main(directory):
           f"{runs[2]} s over every parser"
           + (f" ({corpus[2]} corpus entries, {corpus[0]} coverage points)" if corpus else "")
           + f"; {faults['faults']} faults injected into {faults['requests']} requests of "
-          f"{len(fault_files)} functions, {faults['end_states']} end states equal to the fault-free run's, "
+          f"{len(fault_files)} functions, {faults['end_states']} end states equal to the fault-free run's "
+          "(nothing lost), "
           f"{faults['redeliveries']} redeliveries, {faults['failed']} calls failed past their retries "
           "(each a failed finding naming its call); 0 panics")
 
