@@ -13,39 +13,6 @@ const SEED_004_ACTIONS: [&str; 3] = [
     "iam:DeleteServiceLinkedRole",
     "iam:GetServiceLinkedRoleDeletionStatus",
 ];
-const DEPLOYER_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-
-/// The role behind the sample sessions, under a path, with `actions` allowed on `*`.
-async fn deployer(account: &Account, actions: &[&str]) {
-    account
-        .iam
-        .create_role()
-        .role_name("PlatformDeployer")
-        .path("/platform/")
-        .assume_role_policy_document(DEPLOYER_TRUST)
-        .send()
-        .await
-        .unwrap();
-    grant_role(account, actions).await;
-}
-
-async fn grant_role(account: &Account, actions: &[&str]) {
-    if actions.is_empty() {
-        return;
-    }
-    let policy = json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": actions, "Resource": "*"}]});
-    account
-        .iam
-        .put_role_policy()
-        .role_name("PlatformDeployer")
-        .policy_name("deploy")
-        .policy_document(policy.to_string())
-        .send()
-        .await
-        .unwrap();
-}
-
 async fn diagnose(account: &Account, payload: Value) -> Diagnosis {
     let (doctor, _) = account.access_doctor();
     let diagnosis = doctor.handle_payload(payload).await.expect("accepted");
@@ -96,7 +63,7 @@ fn assert_lints_clean(policy: &Value) {
 #[tokio::test]
 async fn an_assumed_role_denied_put_scaling_policy_lacks_the_alarm_permissions() {
     let account = Account::new().await;
-    deployer(&account, &["application-autoscaling:*"]).await;
+    account.deployer(&["application-autoscaling:*"]).await;
     let d = diagnose(
         &account,
         account.event("access-denied-put-scaling-policy.json"),
@@ -124,14 +91,11 @@ async fn an_assumed_role_denied_put_scaling_policy_lacks_the_alarm_permissions()
 #[tokio::test]
 async fn all_none_and_some_permissions() {
     let all = Account::new().await;
-    deployer(
-        &all,
-        &[
-            "application-autoscaling:*",
-            "cloudwatch:DescribeAlarms",
-            "cloudwatch:PutMetricAlarm",
-        ],
-    )
+    all.deployer(&[
+        "application-autoscaling:*",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:PutMetricAlarm",
+    ])
     .await;
     let d = diagnose(&all, all.event("access-denied-put-scaling-policy.json")).await;
     assert!(d.missing.is_empty(), "{:?}", d.missing);
@@ -139,7 +103,9 @@ async fn all_none_and_some_permissions() {
 
     // A Deny cannot be fixed by an Allow: reported, left out of the policy.
     let denied = Account::new().await;
-    deployer(&denied, &["application-autoscaling:*", "cloudwatch:*"]).await;
+    denied
+        .deployer(&["application-autoscaling:*", "cloudwatch:*"])
+        .await;
     denied
         .iam
         .put_role_policy()
@@ -163,7 +129,7 @@ async fn all_none_and_some_permissions() {
     assert_eq!(d.minimal_policy, None);
 
     let none = Account::new().await;
-    deployer(&none, &[]).await;
+    none.deployer(&[]).await;
     let d = diagnose(&none, none.event("access-denied-put-scaling-policy.json")).await;
     assert_eq!(d.missing.len(), 8);
     assert_lints_clean(&d.minimal_policy.unwrap());
@@ -172,7 +138,7 @@ async fn all_none_and_some_permissions() {
 #[tokio::test]
 async fn a_launch_template_brings_its_conditional_needs_and_their_absence_drops_them() {
     let account = Account::new().await;
-    deployer(&account, &["autoscaling:*"]).await;
+    account.deployer(&["autoscaling:*"]).await;
     let with_template = diagnose(
         &account,
         account.event("unauthorized-create-auto-scaling-group.json"),
@@ -210,13 +176,7 @@ async fn a_launch_template_brings_its_conditional_needs_and_their_absence_drops_
 #[tokio::test]
 async fn a_user_denied_the_ecs_service_linked_role_gets_the_seed_004_statement() {
     let account = Account::new().await;
-    account
-        .iam
-        .create_user()
-        .user_name("bob")
-        .send()
-        .await
-        .unwrap();
+    account.create_user("bob").await;
     let d = diagnose(
         &account,
         account.event("access-denied-create-service-linked-role.json"),
@@ -246,7 +206,9 @@ async fn a_user_denied_the_ecs_service_linked_role_gets_the_seed_004_statement()
 #[tokio::test]
 async fn by_hand_a_session_resolves_to_its_role_with_its_path() {
     let account = Account::new().await;
-    deployer(&account, &["iam:GetServiceLinkedRoleDeletionStatus"]).await;
+    account
+        .deployer(&["iam:GetServiceLinkedRoleDeletionStatus"])
+        .await;
     let d = diagnose(&account, account.event("access-doctor-manual.json")).await;
     assert_eq!(
         d.principal.as_deref(),

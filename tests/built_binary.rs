@@ -185,13 +185,7 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
     );
 
     // bob exists and may do nothing: the seed 004 permission is what he lacks.
-    account
-        .iam
-        .create_user()
-        .user_name("bob")
-        .send()
-        .await
-        .unwrap();
+    account.create_user("bob").await;
     let (_, diagnosis) = invoke_sample(
         port,
         &account,

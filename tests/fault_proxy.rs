@@ -224,9 +224,7 @@ impl Request {
 
     /// Whether the operation changes something.
     fn is_write(&self) -> bool {
-        const READS: [&str; 5] = ["Get", "List", "Describe", "Simulate", "Generate"];
-        let op = self.operation();
-        !READS.iter().any(|r| op.starts_with(r))
+        crate::is_write(&self.operation())
     }
 
     /// Whether the body is awsJson (ECS, Application Auto Scaling) rather than awsQuery.

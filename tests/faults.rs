@@ -342,23 +342,7 @@ async fn scaling_guard_under_faults_ends_where_it_does_without() {
 /// names the service role under a path.
 async fn drift_arranged(account: Account) -> Account {
     for spec in WITH_POLICY {
-        let policy = spec.managed_policy.expect("a managed policy").arn("aws");
-        account
-            .iam
-            .create_role()
-            .role_name(spec.name)
-            .assume_role_policy_document(spec.trust_policy)
-            .send()
-            .await
-            .expect("create a compliant role");
-        account
-            .iam
-            .attach_role_policy()
-            .role_name(spec.name)
-            .policy_arn(policy)
-            .send()
-            .await
-            .expect("attach its policy");
+        account.compliant_role(spec, &[]).await;
     }
     let ecs = aws_sdk_ecs::Client::new(&account.config_in("us-east-1"));
     ecs.create_cluster()
@@ -457,35 +441,8 @@ async fn reconcile_under_faults_ends_where_it_does_without() {
 /// The principals the samples name: a deployer role under a path allowed Application Auto
 /// Scaling only, and a user with no policy.
 async fn doctor_arranged(account: Account) -> Account {
-    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
-    account
-        .iam
-        .create_role()
-        .role_name("PlatformDeployer")
-        .path("/platform/")
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-        .expect("create the deployer role");
-    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Action": "application-autoscaling:*", "Resource": "*"}]});
-    account
-        .iam
-        .put_role_policy()
-        .role_name("PlatformDeployer")
-        .policy_name("deploy")
-        .policy_document(policy.to_string())
-        .send()
-        .await
-        .expect("grant the deployer");
-    account
-        .iam
-        .create_user()
-        .user_name("bob")
-        .send()
-        .await
-        .expect("create bob");
+    account.deployer(&["application-autoscaling:*"]).await;
+    account.create_user("bob").await;
     account
 }
 

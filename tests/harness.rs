@@ -21,7 +21,7 @@ use aws_sdk_iam::config::Credentials;
 use ecs_warden::access_doctor::AccessDoctor;
 use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{self, CallLog, Clients, Regional};
-use ecs_warden::catalog::ECS_AUTOSCALING_SERVICE_LINKED_ROLE;
+use ecs_warden::catalog::{RoleSpec, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
 use ecs_warden::deletion::SlrDeletion;
 use ecs_warden::ecs_role_guard::EcsRoleGuard;
 use ecs_warden::notify::Notifier;
@@ -263,6 +263,70 @@ impl Account {
         match &*self.topic.lock().unwrap() {
             Some(arn) => Notifier::to_topic(&self.config, calls, arn).expect("a topic ARN"),
             None => Notifier::off(),
+        }
+    }
+
+    /// The role behind the sample sessions, `/platform/PlatformDeployer`, with `actions`
+    /// allowed on `*` (none: no policy).
+    pub async fn deployer(&self, actions: &[&str]) {
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+        self.iam
+            .create_role()
+            .role_name("PlatformDeployer")
+            .path("/platform/")
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .expect("create the deployer role");
+        if actions.is_empty() {
+            return;
+        }
+        let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": actions, "Resource": "*"}]});
+        self.iam
+            .put_role_policy()
+            .role_name("PlatformDeployer")
+            .policy_name("deploy")
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .expect("grant the deployer");
+    }
+
+    /// An IAM user called `name`, with no policy.
+    pub async fn create_user(&self, name: &str) {
+        self.iam
+            .create_user()
+            .user_name(name)
+            .send()
+            .await
+            .expect("create a user");
+    }
+
+    /// The role of `spec` as the seed makes it (its trust and managed policy), with
+    /// `extra` managed policies attached too.
+    pub async fn compliant_role(&self, spec: &RoleSpec, extra: &[&str]) {
+        self.iam
+            .create_role()
+            .role_name(spec.name)
+            .assume_role_policy_document(spec.trust_policy)
+            .send()
+            .await
+            .expect("create a compliant role");
+        let required = spec.managed_policy.map(|p| p.arn("aws"));
+        for policy in required
+            .iter()
+            .map(String::as_str)
+            .chain(extra.iter().copied())
+        {
+            self.iam
+                .attach_role_policy()
+                .role_name(spec.name)
+                .policy_arn(policy)
+                .send()
+                .await
+                .expect("attach a policy");
         }
     }
 
@@ -602,14 +666,16 @@ fn settings(mode: Mode, verdict_ttl: Duration) -> Settings {
 
 /// The write operations a call log contains.
 pub fn writes(calls: &[String]) -> Vec<&String> {
-    const READS: [&str; 5] = ["Get", "List", "Describe", "Simulate", "Generate"];
     calls
         .iter()
-        .filter(|c| {
-            let op = c.split_once(':').map_or(c.as_str(), |(_, op)| op);
-            !READS.iter().any(|r| op.starts_with(r))
-        })
+        .filter(|c| is_write(c.split_once(':').map_or(c.as_str(), |(_, op)| op)))
         .collect()
+}
+
+/// Whether an operation (`DeleteService`, no service prefix) changes something.
+pub fn is_write(operation: &str) -> bool {
+    const READS: [&str; 5] = ["Get", "List", "Describe", "Simulate", "Generate"];
+    !READS.iter().any(|r| operation.starts_with(r))
 }
 
 /// The regions of [`broken_world`].

@@ -3,7 +3,7 @@
 //! the compliant role again with everything else as the drift left it.
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-use ecs_warden::catalog::{RoleSpec, ECS_AUTOSCALE_ROLE, ECS_SERVICE_ROLE};
+use ecs_warden::catalog::{ECS_AUTOSCALE_ROLE, ECS_SERVICE_ROLE};
 use ecs_warden::report::{Report, Status};
 use ecs_warden::settings::Mode;
 use warden_tests::{statuses, writes, Account};
@@ -11,31 +11,6 @@ use warden_tests::{statuses, writes, Account};
 const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 const BREAK_GLASS: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"BreakGlass","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
-
-/// A compliant role of `spec`, plus a policy ecs-warden does not require.
-async fn compliant(account: &Account, spec: &RoleSpec) {
-    account
-        .iam
-        .create_role()
-        .role_name(spec.name)
-        .assume_role_policy_document(spec.trust_policy)
-        .send()
-        .await
-        .unwrap();
-    for policy in [
-        spec.managed_policy.unwrap().arn("aws"),
-        READ_ONLY.to_owned(),
-    ] {
-        account
-            .iam
-            .attach_role_policy()
-            .role_name(spec.name)
-            .policy_arn(policy)
-            .send()
-            .await
-            .unwrap();
-    }
-}
 
 async fn replay(account: &Account, mode: Mode, file: &str) -> Report {
     let (guard, _) = account.drift_guard(mode, &REGIONS);
@@ -48,7 +23,9 @@ async fn replay(account: &Account, mode: Mode, file: &str) -> Report {
 #[tokio::test]
 async fn a_detached_required_policy_is_reattached_and_nothing_else_changes() {
     let account = Account::new().await;
-    compliant(&account, &ECS_AUTOSCALE_ROLE).await;
+    account
+        .compliant_role(&ECS_AUTOSCALE_ROLE, &[READ_ONLY])
+        .await;
     let required = ECS_AUTOSCALE_ROLE.managed_policy.unwrap().arn("aws");
     account
         .iam
@@ -77,7 +54,9 @@ async fn a_detached_required_policy_is_reattached_and_nothing_else_changes() {
 #[tokio::test]
 async fn a_removed_trust_statement_is_added_back_and_the_others_kept() {
     let account = Account::new().await;
-    compliant(&account, &ECS_SERVICE_ROLE).await;
+    account
+        .compliant_role(&ECS_SERVICE_ROLE, &[READ_ONLY])
+        .await;
     account
         .iam
         .update_assume_role_policy()
@@ -118,8 +97,12 @@ async fn a_removed_trust_statement_is_added_back_and_the_others_kept() {
 #[tokio::test]
 async fn inline_policy_changes_leave_a_compliant_role_alone() {
     let account = Account::new().await;
-    compliant(&account, &ECS_SERVICE_ROLE).await;
-    compliant(&account, &ECS_AUTOSCALE_ROLE).await;
+    account
+        .compliant_role(&ECS_SERVICE_ROLE, &[READ_ONLY])
+        .await;
+    account
+        .compliant_role(&ECS_AUTOSCALE_ROLE, &[READ_ONLY])
+        .await;
     for file in ["iam-delete-role-policy.json", "iam-put-role-policy.json"] {
         let report = replay(&account, Mode::Enforce, file).await;
         assert!(writes(&report.aws_calls).is_empty(), "{file}");

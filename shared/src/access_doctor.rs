@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::aws::{CallError, CallLog, Clients};
 use crate::catalog;
-use crate::deadline::{out_of_time, Deadline};
+use crate::deadline::Deadline;
 use crate::events::{parse_api_call, ApiCallEvent, EventError};
 use crate::notify::{Notable, Notifier};
 use crate::permissions::{self, Condition, Intent, Requirement, Resource, When};
@@ -121,10 +121,7 @@ impl AccessDoctor {
         payload: Value,
         deadline: Deadline,
     ) -> Result<Diagnosis, EventError> {
-        let result = deadline
-            .bound(Box::pin(self.handle(payload)))
-            .await
-            .unwrap_or_else(|| Err(out_of_time(&self.calls)));
+        let result = deadline.within(&self.calls, self.handle(payload)).await;
         self.notifier.finish(result).await
     }
 

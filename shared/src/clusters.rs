@@ -235,20 +235,8 @@ pub async fn drain_step(
         writes: 0,
         deadline,
     };
-    for (i, cluster) in found.clusters.iter().enumerate() {
-        if budget.spent() {
-            step.cut = true;
-            step.waiting.push(format!(
-                "{} cluster(s) from {} on wait for the next step: this one made {} write(s){}",
-                found.clusters.len() - i,
-                cluster.arn,
-                budget.writes,
-                if deadline.passed() {
-                    " and reached the invocation deadline"
-                } else {
-                    ""
-                }
-            ));
+    for cluster in &found.clusters {
+        if budget.stops(&mut step, cluster) {
             break;
         }
         drain_cluster(ecs, scope, cluster, &mut step, &mut budget).await;
@@ -274,15 +262,21 @@ impl Budget<'_> {
         self.writes > 0 && (self.writes >= WRITES_PER_STEP || self.deadline.passed())
     }
 
-    /// Whether to stop inside `cluster` now; if so, notes that the next step carries on.
+    /// Whether to stop at `cluster` now; if so, notes that the next step carries on.
     fn stops(&self, step: &mut DrainStep, cluster: &ClusterInventory) -> bool {
         if !self.spent() {
             return false;
         }
         step.cut = true;
         step.waiting.push(format!(
-            "cluster {} waits for the next step: this one's writes are spent",
-            cluster.arn
+            "cluster {} and those after it wait for the next step: this one made {} write(s){}",
+            cluster.arn,
+            self.writes,
+            if self.deadline.passed() {
+                " and reached the invocation deadline"
+            } else {
+                ""
+            }
         ));
         true
     }

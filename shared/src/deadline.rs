@@ -67,10 +67,24 @@ impl Deadline {
             Some(at) => tokio::time::timeout_at(at.into(), work).await.ok(),
         }
     }
+
+    /// Runs a handler's `work`, or stops it at the deadline with
+    /// [`EventError::OutOfTime`] naming the calls `calls` recorded.
+    pub async fn within<T>(
+        &self,
+        calls: &CallLog,
+        work: impl Future<Output = Result<T, EventError>>,
+    ) -> Result<T, EventError> {
+        // Boxed: a handler's future nested in the timeout's is deeper than rustc's layout
+        // limit for a test build of the binary.
+        self.bound(Box::pin(work))
+            .await
+            .unwrap_or_else(|| Err(out_of_time(calls)))
+    }
 }
 
 /// The error of an invocation stopped at its deadline, naming the calls it made.
-pub fn out_of_time(calls: &CallLog) -> EventError {
+fn out_of_time(calls: &CallLog) -> EventError {
     let made = calls.take();
     EventError::OutOfTime {
         calls: if made.is_empty() {

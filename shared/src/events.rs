@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aws::CallLog;
-use crate::deadline::{out_of_time, Deadline};
+use crate::deadline::Deadline;
 use crate::settings::is_region_name;
 
 /// The `detail-type` EventBridge gives CloudTrail management events.
@@ -262,13 +262,7 @@ where
     F: FnOnce(ApiCallEvent) -> Fut,
     Fut: std::future::Future<Output = Result<T, EventError>>,
 {
-    // Boxed: a handler's future nested in the timeout's is deeper than rustc's layout
-    // limit for a test build of the binary.
-    let work = Box::pin(dispatch(payload, handle));
-    deadline
-        .bound(work)
-        .await
-        .unwrap_or_else(|| Err(out_of_time(calls)))
+    deadline.within(calls, dispatch(payload, handle)).await
 }
 
 /// The two envelope fields that say what kind of event arrived.

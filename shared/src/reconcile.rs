@@ -117,12 +117,11 @@ impl Notable for SweepReport {
     }
 }
 
-/// Everything a region holds that the sweep checks.
+/// What a region's sweep read that names roles: its clusters' services and its
+/// scalable targets.
 struct RegionFacts {
     inventory: RegionInventory,
     targets: Vec<ScalableService>,
-    policies: Vec<ScalingPolicy>,
-    index: AlarmIndex,
 }
 
 /// The handler with the clients it keeps between invocations of a warm container.
@@ -476,8 +475,6 @@ async fn sweep_region(
                 clusters: Vec::new(),
             },
             targets: Vec::new(),
-            policies: Vec::new(),
-            index: AlarmIndex::default(),
         },
         findings: Vec::new(),
         checked: 0,
@@ -513,20 +510,23 @@ async fn sweep_region(
     let after = if stage == Stage::Alarms { after } else { None };
     policies.retain(|p| after.as_deref().is_none_or(|a| p.policy_arn() > a));
     // One read of every alarm instead of one per policy.
-    if !policies.is_empty() {
-        run.facts.index = AlarmIndex::load(clients)
+    let index = if policies.is_empty() {
+        AlarmIndex::default()
+    } else {
+        AlarmIndex::load(clients)
             .await
-            .map_err(|e| e.explain("cloudwatch:DescribeAlarms", region))?;
-    }
-    run.facts.policies = policies;
-    for policy in &run.facts.policies {
-        if run.checked > 0 && deadline.passed() {
+            .map_err(|e| e.explain("cloudwatch:DescribeAlarms", region))?
+    };
+    let mut last_checked: Option<&ScalingPolicy> = None;
+    for policy in &policies {
+        if let Some(last) = last_checked.filter(|_| deadline.passed()) {
             run.resume = Some(ResumePoint {
                 stage: Stage::Alarms,
-                after: Some(run.facts.policies[run.checked - 1].policy_arn().to_owned()),
+                after: Some(last.policy_arn().to_owned()),
             });
             break;
         }
+        last_checked = Some(policy);
         run.checked += 1;
         let target = match ServiceTarget::from_resource_id(policy.resource_id()) {
             Ok(target) => target,
@@ -540,7 +540,7 @@ async fn sweep_region(
                 continue;
             }
         };
-        let index = Some(&run.facts.index);
+        let index = Some(&index);
         let finding = match policy.policy_type() {
             PolicyType::StepScaling => {
                 alarms::ensure_step_alarm(clients, scope, region, defaults, &target, policy, index)
