@@ -121,7 +121,7 @@ impl AccessDoctor {
         payload: Value,
         deadline: Deadline,
     ) -> Result<Diagnosis, EventError> {
-        let result = deadline.within(&self.calls, self.handle(payload)).await;
+        let result = deadline.within(&self.calls, || self.handle(payload)).await;
         self.notifier.finish(result).await
     }
 

@@ -68,16 +68,17 @@ impl Deadline {
         }
     }
 
-    /// Runs a handler's `work`, or stops it at the deadline with
+    /// Runs the handler's work that `start` begins, or stops it at the deadline with
     /// [`EventError::OutOfTime`] naming the calls `calls` recorded.
-    pub async fn within<T>(
-        &self,
-        calls: &CallLog,
-        work: impl Future<Output = Result<T, EventError>>,
-    ) -> Result<T, EventError> {
-        // Boxed: a handler's future nested in the timeout's is deeper than rustc's layout
-        // limit for a test build of the binary.
-        self.bound(Box::pin(work))
+    pub async fn within<T, F, Fut>(&self, calls: &CallLog, start: F) -> Result<T, EventError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, EventError>>,
+    {
+        // The work is started and boxed here, never held unboxed in this future: a
+        // handler's future nested in the timeout's is deeper than rustc's layout limit
+        // for a test build of the binary.
+        self.bound(Box::pin(start()))
             .await
             .unwrap_or_else(|| Err(out_of_time(calls)))
     }

@@ -262,7 +262,7 @@ where
     F: FnOnce(ApiCallEvent) -> Fut,
     Fut: std::future::Future<Output = Result<T, EventError>>,
 {
-    deadline.within(calls, dispatch(payload, handle)).await
+    deadline.within(calls, || dispatch(payload, handle)).await
 }
 
 /// The two envelope fields that say what kind of event arrived.
