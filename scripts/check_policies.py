@@ -3,8 +3,10 @@
 - parliament on each function's and role's policy; a finding fails the check unless it is
   listed in SKIPS with the reason it is accepted;
 - no IAM write action on Resource "*";
-- the service-linked-role actions carry seed 004's resource pattern and, as the seed
-  gives it, the iam:AWSServiceName condition;
+- the service-linked-role actions carry seed 004's resource pattern; CreateServiceLinkedRole
+  carries the iam:AWSServiceName condition, and the other three must not: IAM supplies that
+  key for CreateServiceLinkedRole only (Service Authorization Reference), so a statement
+  conditioned on it grants nothing for them in a real account;
 - the drain's destructive ECS actions belong to slr-deletion alone;
 - with --calls DIR (the AWS calls the tests saw each function make, one FUNCTION.txt per
   function, written by the test harness under WARDEN_CALLS_DIR): every call is granted,
@@ -24,22 +26,14 @@ PSEUDO = {"AWS::Partition": "aws", "AWS::AccountId": "111122223333", "AWS::Regio
           "NotificationTopicArn": "arn:aws:sns:us-east-1:111122223333:ops-alerts"}
 SLR_ACTIONS = {"iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole",
                "iam:GetServiceLinkedRoleDeletionStatus", "iam:UpdateRoleDescription"}
+# The one service-linked-role action for which IAM supplies iam:AWSServiceName.
+CONDITIONED_SLR_ACTIONS = {"iam:CreateServiceLinkedRole"}
 DESTRUCTIVE = {"ecs:UpdateService", "ecs:DeleteService", "ecs:DeregisterContainerInstance", "ecs:DeleteCluster"}
 IAM_READS = ("iam:Get", "iam:List", "iam:Simulate")
 
-SEED_004_CONDITION = (
-    "seed 004 gives this statement with the iam:AWSServiceName condition, which IAM's action "
-    "table does not list for this action; kept as the seed gives it"
-)
-# (resource, issue, action named in the finding) -> why the finding is accepted.
-SKIPS = {
-    ("SlrDeletion", "UNKNOWN_CONDITION_FOR_ACTION", "iam:DeleteServiceLinkedRole"):
-        SEED_004_CONDITION,
-    ("SlrDeletion", "UNKNOWN_CONDITION_FOR_ACTION", "iam:GetServiceLinkedRoleDeletionStatus"):
-        SEED_004_CONDITION,
-    ("SlrDeletion", "UNKNOWN_CONDITION_FOR_ACTION", "iam:UpdateRoleDescription"):
-        SEED_004_CONDITION,
-}
+# (resource, issue, action named in the finding) -> why the finding is accepted. None is:
+# every parliament finding is a problem.
+SKIPS = {}
 
 
 # Calls that need no grant -> why.
@@ -69,6 +63,10 @@ NOT_EXERCISED = {
     ("reconcile", "iam:UpdateAssumeRolePolicy"):
         "repairs a drifted trust through roles::ensure, which the other guards' tests call; "
         "the reconcile tests' roles are missing, not drifted",
+    ("reconcile", "cloudwatch:DeleteAlarms"):
+        "never called by the function: Application Auto Scaling replaces a target-tracking "
+        "policy's alarms with the caller's permissions when reconcile puts the policy again "
+        "(its user guide lists DeleteAlarms for that caller); moto does not check it",
     ("slr-deletion", "iam:GetRole"):
         "asked only when the status call no longer knows the task (purged after a fast "
         "deletion); moto keeps its tasks, so the aws-smithy-mocks test "
@@ -192,8 +190,12 @@ def main():
                 problems.append(f"{name} {statement.get('Sid')}: IAM write {sorted(writes)} on Resource *")
             if actions & SLR_ACTIONS:
                 condition = statement.get("Condition", {}).get("StringLike", {})
-                if not all("role/aws-service-role/" in r for r in resources) or "iam:AWSServiceName" not in condition:
-                    problems.append(f"{name} {statement.get('Sid')}: service-linked-role actions without seed 004's resource pattern and iam:AWSServiceName")
+                if not all("role/aws-service-role/" in r for r in resources):
+                    problems.append(f"{name} {statement.get('Sid')}: service-linked-role actions outside seed 004's role/aws-service-role/ pattern")
+                if actions & CONDITIONED_SLR_ACTIONS and "iam:AWSServiceName" not in condition:
+                    problems.append(f"{name} {statement.get('Sid')}: CreateServiceLinkedRole without the iam:AWSServiceName condition")
+                if actions - CONDITIONED_SLR_ACTIONS & SLR_ACTIONS and "iam:AWSServiceName" in json.dumps(statement.get("Condition", {})):
+                    problems.append(f"{name} {statement.get('Sid')}: {sorted(actions & SLR_ACTIONS - CONDITIONED_SLR_ACTIONS)} conditioned on iam:AWSServiceName, which IAM supplies for CreateServiceLinkedRole only: the statement would grant nothing")
             if actions & DESTRUCTIVE and name != "SlrDeletion":
                 problems.append(f"{name} {statement.get('Sid')}: destructive ECS actions {sorted(actions & DESTRUCTIVE)} outside slr-deletion")
     for line in skipped:

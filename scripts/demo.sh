@@ -181,7 +181,7 @@ iam.put_role_policy(RoleName="PlatformDeployer", PolicyName="deploy", PolicyDocu
 iam.create_user(UserName="bob")
 print("   PlatformDeployer may use application-autoscaling:*, autoscaling:*, ecs:*; bob may do nothing")
 EOF
-for name in access-denied-put-scaling-policy unauthorized-create-auto-scaling-group \
+for name in access-denied-put-scaling-policy access-denied-create-auto-scaling-group \
   access-denied-create-service-linked-role access-doctor-manual; do
   echo "-- events/$name.json -> access-doctor"
   invoke access-doctor "events/$name.json"

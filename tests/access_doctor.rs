@@ -141,7 +141,7 @@ async fn a_launch_template_brings_its_conditional_needs_and_their_absence_drops_
     account.deployer(&["autoscaling:*"]).await;
     let with_template = diagnose(
         &account,
-        account.event("unauthorized-create-auto-scaling-group.json"),
+        account.event("access-denied-create-auto-scaling-group.json"),
     )
     .await;
     assert_eq!(
@@ -156,7 +156,7 @@ async fn a_launch_template_brings_its_conditional_needs_and_their_absence_drops_
     assert!(with_template.missing.iter().all(|m| m.seed == "002"));
     assert_lints_clean(with_template.minimal_policy.as_ref().unwrap());
 
-    let mut plain = account.event("unauthorized-create-auto-scaling-group.json");
+    let mut plain = account.event("access-denied-create-auto-scaling-group.json");
     let params = plain["detail"]["requestParameters"]
         .as_object_mut()
         .unwrap();

@@ -451,7 +451,7 @@ async fn access_doctor_under_faults_explains_what_it_does_without() {
     const EVENTS: [&str; 3] = [
         "access-denied-create-service-linked-role.json",
         "access-denied-put-scaling-policy.json",
-        "unauthorized-create-auto-scaling-group.json",
+        "access-denied-create-auto-scaling-group.json",
     ];
     let runs = Runs::new(doctor_arranged).await;
     let mut tally = Tally::default();

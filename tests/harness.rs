@@ -524,18 +524,35 @@ impl Account {
 
     /// Runs `tests/arrange.py` with `args` in this account and parses what it prints.
     fn arrange(&self, args: &[&str]) -> Value {
+        self.python("arrange.py", args)
+    }
+
+    /// Which rule of `template.yaml` each EventBridge event in `events/` matches, asked of
+    /// EventBridge's TestEventPattern on moto (`tests/routes.py`).
+    pub fn routes(&self) -> Value {
+        let template = root().join("template.yaml");
+        let events = root().join("events");
+        self.python(
+            "routes.py",
+            &[&template.to_string_lossy(), &events.to_string_lossy()],
+        )
+    }
+
+    /// Runs the boto3 script `tests/SCRIPT` with `args` in this account and parses the
+    /// JSON it prints.
+    fn python(&self, script: &str, args: &[&str]) -> Value {
         let out = Command::new(venv_bin("python"))
-            .arg(root().join("tests/arrange.py"))
+            .arg(root().join("tests").join(script))
             .args(args)
             .envs(self.env())
             .output()
-            .expect("run tests/arrange.py");
+            .unwrap_or_else(|e| panic!("run tests/{script}: {e}"));
         assert!(
             out.status.success(),
-            "arrange.py {args:?}: {}",
+            "{script} {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).expect("arrange.py prints JSON")
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{script} prints JSON: {e}"))
     }
 
     /// What the account holds that the functions write, with its id replaced by

@@ -13,7 +13,7 @@ use crate::catalog;
 use crate::deadline::Deadline;
 use crate::events::{parse_api_call, ApiCallEvent, EventError};
 use crate::notify::{Notable, Notifier};
-use crate::permissions::{self, Condition, Intent, Requirement, Resource, When};
+use crate::permissions::{self, Condition, Intent, Requirement, When};
 use crate::report::{Finding, Report, Status};
 use crate::settings::Settings;
 
@@ -253,24 +253,33 @@ impl AccessDoctor {
             }
             for (resource, items) in by_resource {
                 let actions: Vec<&str> = items.iter().map(|(r, _)| r.action).collect();
-                let service_linked = items
-                    .iter()
-                    .any(|(r, _)| r.resource == Resource::EcsServiceLinkedRole);
-                match self
-                    .simulate(&arn, &actions, &resource, service_linked)
-                    .await
-                {
+                // The context IAM supplies with these actions: only the seeds' conditions
+                // whose key IAM evaluates for them (iam:AWSServiceName for
+                // CreateServiceLinkedRole alone), so a grant that depends on a key a real
+                // request lacks is simulated as the refusal it is.
+                let context: Vec<Condition> =
+                    items.iter().filter_map(|(r, _)| r.condition).collect();
+                match self.simulate(&arn, &actions, &resource, &context).await {
                     Ok(decisions) => {
                         for (requirement, only_when) in items {
-                            let decision = decisions
+                            let (decision, missing_keys) = decisions
                                 .get(requirement.action)
                                 .cloned()
-                                .unwrap_or_else(|| "implicitDeny".into());
+                                .unwrap_or_else(|| ("implicitDeny".into(), Vec::new()));
                             let note = only_when.map(|w| format!(" ({w})")).unwrap_or_default();
                             let advice = if decision == "explicitDeny" {
-                                "; a Deny (a statement, a permissions boundary or an SCP) refuses it, so an Allow will not help"
+                                "; a Deny (a statement, a permissions boundary or an SCP) refuses it, so an Allow will not help".to_owned()
+                            } else if decision != "allowed"
+                                && missing_keys.iter().any(|k| {
+                                    k.eq_ignore_ascii_case(permissions::AWS_SERVICE_NAME_KEY)
+                                })
+                            {
+                                format!(
+                                    "; a statement allows it only under a condition on {key}, which IAM supplies for iam:CreateServiceLinkedRole alone (Service Authorization Reference), so that statement never matches a real request: grant it on the role's ARN without the condition",
+                                    key = permissions::AWS_SERVICE_NAME_KEY
+                                )
                             } else {
-                                ""
+                                String::new()
                             };
                             let what = format!(
                                 "{} on {resource}{note}: {}{advice} (seed {}: {})",
@@ -411,14 +420,15 @@ impl AccessDoctor {
         }
     }
 
-    /// Each action's decision for the principal on `resource`.
+    /// Each action's decision for the principal on `resource`, with the context keys IAM
+    /// said the principal's policies need and the request did not supply.
     async fn simulate(
         &self,
         principal: &str,
         actions: &[&str],
         resource: &str,
-        service_linked: bool,
-    ) -> Result<BTreeMap<String, String>, CallError> {
+        context: &[Condition],
+    ) -> Result<BTreeMap<String, (String, Vec<String>)>, CallError> {
         let mut request = self
             .clients
             .iam
@@ -428,17 +438,17 @@ impl AccessDoctor {
         if resource != "*" {
             request = request.resource_arns(resource.trim_end_matches('*'));
         }
-        if service_linked {
+        for condition in context {
             request = request.context_entries(
                 ContextEntry::builder()
-                    .context_key_name("iam:AWSServiceName")
+                    .context_key_name(condition.key)
                     .context_key_type(ContextKeyTypeEnum::String)
-                    .context_key_values("ecs.amazonaws.com")
+                    .context_key_values(condition.value)
                     .build(),
             );
         }
         let mut results = request.into_paginator().items().send();
-        let mut decisions = BTreeMap::new();
+        let mut decisions: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
         while let Some(result) = results.next().await {
             let result = result.map_err(|e| CallError::from_sdk(&e))?;
             let decision = match result.eval_decision() {
@@ -449,10 +459,13 @@ impl AccessDoctor {
             // Several resources: the weakest decision counts.
             let entry = decisions
                 .entry(result.eval_action_name().to_owned())
-                .or_insert_with(|| decision.to_owned());
+                .or_insert_with(|| (decision.to_owned(), Vec::new()));
             if decision != "allowed" {
-                *entry = decision.to_owned();
+                entry.0 = decision.to_owned();
             }
+            entry
+                .1
+                .extend(result.missing_context_values().iter().cloned());
         }
         Ok(decisions)
     }
@@ -545,8 +558,14 @@ fn intents_for(event: &ApiCallEvent) -> Result<Vec<&'static Intent>, EventError>
             &["ecs-service-auto-scaling", "create-ecs-service-linked-role"]
         }
         ("aws.ecs", "UpdateService") => &["ecs-service-auto-scaling"],
-        ("aws.application-autoscaling", _) if param("serviceNamespace") == "ecs" => {
-            &["ecs-service-auto-scaling"]
+        // Application Auto Scaling's calls share EC2 Auto Scaling's source; only
+        // additionalEventData.service tells them apart.
+        ("aws.autoscaling", _) if detail.is_application_auto_scaling() => {
+            if param("serviceNamespace") == "ecs" {
+                &["ecs-service-auto-scaling"]
+            } else {
+                &[]
+            }
         }
         ("aws.monitoring", "PutMetricAlarm" | "DescribeAlarms") => &["ecs-service-auto-scaling"],
         ("aws.autoscaling", "CreateAutoScalingGroup") => &["create-auto-scaling-group"],
@@ -568,19 +587,11 @@ fn intents_for(event: &ApiCallEvent) -> Result<Vec<&'static Intent>, EventError>
         ("aws.iam", "DeleteServiceLinkedRole" | "GetServiceLinkedRoleDeletionStatus") => {
             &["delete-ecs-service-linked-role"]
         }
-        (
-            "aws.ecs"
-            | "aws.application-autoscaling"
-            | "aws.monitoring"
-            | "aws.autoscaling"
-            | "aws.iam",
-            _,
-        ) => &[],
+        ("aws.ecs" | "aws.monitoring" | "aws.autoscaling" | "aws.iam", _) => &[],
         (source, _) => {
             return Err(EventError::UnexpectedSource {
                 found: source.to_owned(),
-                expected:
-                    "aws.ecs, aws.application-autoscaling, aws.monitoring, aws.autoscaling, aws.iam",
+                expected: "aws.ecs, aws.autoscaling (EC2 and Application Auto Scaling), aws.monitoring, aws.iam",
             })
         }
     };

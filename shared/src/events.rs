@@ -173,9 +173,37 @@ pub struct ApiCall {
     /// The caller's user agent; absent on some service-originated records.
     #[serde(default)]
     pub user_agent: Option<String>,
+    /// What CloudTrail adds beyond the call; Application Auto Scaling's calls carry
+    /// `{"service": "application-autoscaling"}` here, EC2 Auto Scaling's do not.
+    #[serde(default)]
+    pub additional_event_data: Option<Value>,
+    /// `true` for Describe*, Get* and List* calls, which only reach a rule in state
+    /// `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`.
+    #[serde(default)]
+    pub read_only: Option<bool>,
 }
 
+/// What `additionalEventData.service` holds for Application Auto Scaling's calls, which
+/// CloudTrail records under EC2 Auto Scaling's `autoscaling.amazonaws.com` (Application
+/// Auto Scaling User Guide, "Monitor Application Auto Scaling events using Amazon
+/// EventBridge").
+pub const APPLICATION_AUTO_SCALING: &str = "application-autoscaling";
+
 impl ApiCall {
+    /// `additionalEventData.service`, where CloudTrail names the service behind a shared
+    /// event source.
+    pub fn service(&self) -> Option<&str> {
+        self.additional_event_data
+            .as_ref()
+            .and_then(|data| data.get("service"))
+            .and_then(Value::as_str)
+    }
+
+    /// Whether this is an Application Auto Scaling call rather than an EC2 Auto Scaling one.
+    pub fn is_application_auto_scaling(&self) -> bool {
+        self.service() == Some(APPLICATION_AUTO_SCALING)
+    }
+
     /// Deserializes `requestParameters` into the typed parameters of one API.
     pub fn request<T: DeserializeOwned>(&self) -> Result<T, EventError> {
         let params = self.request_parameters.clone().unwrap_or(Value::Null);

@@ -1,7 +1,9 @@
 //! What a principal needs, as the seeds list it, for each thing people try to do: use ECS
 //! Service Auto Scaling (seed 000), run the EC2 Auto Scaling actions that need permissions
 //! from other APIs (seed 002), create, edit or delete `AWSServiceRoleForECS` (seed 004).
-//! Data, read by access-doctor; the catalog of roles is its sibling.
+//! Data, read by access-doctor; the catalog of roles is its sibling. Where seed 004's
+//! example differs from IAM's reference (the `iam:AWSServiceName` condition on the edit
+//! and delete actions), IAM's reference is followed.
 
 /// When a requirement applies, read from the denied call's parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,18 +124,35 @@ const fn when(action: &'static str, when: When, why: &'static str) -> Requiremen
 
 const ECS_SERVICE_NAME: Condition = Condition {
     operator: "StringLike",
-    key: "iam:AWSServiceName",
+    key: AWS_SERVICE_NAME_KEY,
     value: "ecs.amazonaws.com",
 };
 
-/// The ECS service-linked role's actions, on its ARN pattern with the `iam:AWSServiceName`
-/// condition, as seed 004 gives all of them (IAM's action table lists that key only for
-/// CreateServiceLinkedRole; the seed is followed, and linters are told why).
-const fn on_ecs_role(action: &'static str, why: &'static str) -> Requirement {
+/// The key IAM supplies for `iam:CreateServiceLinkedRole` and for no other action
+/// (Service Authorization Reference, IAM's actions table).
+pub const AWS_SERVICE_NAME_KEY: &str = "iam:AWSServiceName";
+
+/// Creating the ECS service-linked role: on its ARN pattern with seed 004's
+/// `iam:AWSServiceName` condition, which IAM evaluates for this action.
+const fn create_ecs_role(action: &'static str, why: &'static str) -> Requirement {
     Requirement {
         action,
         resource: Resource::EcsServiceLinkedRole,
         condition: Some(ECS_SERVICE_NAME),
+        when: When::Always,
+        why,
+    }
+}
+
+/// Editing or deleting it: on its ARN pattern, without the condition seed 004's example
+/// puts there. IAM supplies `iam:AWSServiceName` for CreateServiceLinkedRole only, and a
+/// condition on a key absent from the request never matches, so the seed's statement
+/// grants these actions nothing in a real account.
+const fn on_ecs_role(action: &'static str, why: &'static str) -> Requirement {
+    Requirement {
+        action,
+        resource: Resource::EcsServiceLinkedRole,
+        condition: None,
         when: When::Always,
         why,
     }
@@ -277,7 +296,7 @@ pub const INTENTS: &[Intent] = &[
         name: "create-ecs-service-linked-role",
         describes: "create AWSServiceRoleForECS",
         seed: "004",
-        requirements: &[on_ecs_role(
+        requirements: &[create_ecs_role(
             "iam:CreateServiceLinkedRole",
             "create the ECS service-linked role",
         )],
@@ -324,6 +343,17 @@ mod tests {
             }
         }
         assert!(intent("create-auto-scaling-group").is_some());
+        // IAM supplies iam:AWSServiceName for CreateServiceLinkedRole alone.
+        for r in INTENTS.iter().flat_map(|i| i.requirements) {
+            let conditioned = r.condition.is_some_and(|c| c.key == AWS_SERVICE_NAME_KEY);
+            assert_eq!(
+                conditioned,
+                r.action == "iam:CreateServiceLinkedRole"
+                    && r.resource == Resource::EcsServiceLinkedRole,
+                "{}",
+                r.action
+            );
+        }
         assert!(intent("fly").is_none());
     }
 }

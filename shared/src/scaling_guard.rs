@@ -1,6 +1,13 @@
 //! The `scaling-guard` function: after Application Auto Scaling calls on ECS services, make
 //! sure the role the service uses exists and every scaling policy has the alarms that
-//! drive it.
+//! drive it; after CloudWatch DeleteAlarms, give back the alarms an ECS policy relied on.
+//!
+//! AWS delivers Application Auto Scaling's calls as `source: aws.autoscaling`,
+//! `eventSource: autoscaling.amazonaws.com`, told apart from EC2 Auto Scaling's calls of
+//! the same source (some with the same names, such as PutScalingPolicy) only by
+//! `additionalEventData.service: application-autoscaling`.
+
+use std::collections::BTreeSet;
 
 use aws_sdk_applicationautoscaling::types::PolicyType;
 use serde::Deserialize;
@@ -10,7 +17,7 @@ use crate::alarms::{self, AlarmSettings, ServiceTarget};
 use crate::aws::{CallLog, Clients};
 use crate::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
 use crate::deadline::Deadline;
-use crate::events::{accept, dispatch_within, ApiCallEvent, EventError};
+use crate::events::{accept, dispatch_within, ApiCallEvent, EventError, APPLICATION_AUTO_SCALING};
 use crate::notify::Notifier;
 use crate::report::{Finding, Report, Status};
 use crate::roles::{self, RoleTarget, Scope};
@@ -21,12 +28,21 @@ use crate::verdicts::Verdicts;
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "scaling-guard";
 
-const SOURCE: &str = "aws.application-autoscaling";
-const EVENT_NAMES: &[&str] = &[
+/// The source of Application Auto Scaling's (and EC2 Auto Scaling's) API-call events.
+pub const SCALING_SOURCE: &str = "aws.autoscaling";
+/// The source of CloudWatch's API-call events.
+pub const ALARM_SOURCE: &str = "aws.monitoring";
+/// The Application Auto Scaling calls scaling-guard handles.
+pub const SCALING_EVENT_NAMES: &[&str] = &[
     "RegisterScalableTarget",
     "PutScalingPolicy",
     "DeleteScalingPolicy",
 ];
+/// The CloudWatch calls scaling-guard handles.
+pub const ALARM_EVENT_NAMES: &[&str] = &["DeleteAlarms"];
+const SOURCES: &str = "aws.autoscaling (Application Auto Scaling) and aws.monitoring";
+/// CloudWatch's limit on an alarm name.
+const ALARM_NAME_MAX: usize = 255;
 const ECS_NAMESPACE: &str = "ecs";
 const DESIRED_COUNT: &str = "ecs:service:DesiredCount";
 
@@ -58,6 +74,16 @@ enum Work {
     PolicyPut(ServiceTarget, String),
     /// A policy that was deleted: ecs-warden's alarm for it.
     PolicyDeleted(ServiceTarget, String),
+    /// Alarms that were deleted: the ECS policies that relied on them.
+    AlarmsDeleted(Vec<String>),
+}
+
+/// The parameters of CloudWatch DeleteAlarms, as CloudTrail records them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeleteAlarmsParameters {
+    #[serde(default)]
+    alarm_names: Vec<String>,
 }
 
 /// The handler with what it keeps between invocations of a warm container.
@@ -134,6 +160,13 @@ impl ScalingGuard {
                 Ok(region) => self.policy_deleted(&scope, &region, &target, &name).await,
                 Err(skipped) => skipped,
             }],
+            Work::AlarmsDeleted(names) => {
+                let alarms = names.join(", ");
+                match self.region_of_alarms(event, &alarms) {
+                    Ok(region) => self.alarms_deleted(&scope, &region, &names).await,
+                    Err(skipped) => vec![skipped],
+                }
+            }
         };
         Ok(Report::logged_for_event(
             FUNCTION,
@@ -147,13 +180,18 @@ impl ScalingGuard {
     /// The region the alarm clients act in, when it is the event's; otherwise a finding
     /// saying where the event should be handled.
     fn region_of(&self, event: &ApiCallEvent, target: &ServiceTarget) -> Result<String, Finding> {
+        self.region_of_alarms(event, &target.resource_id())
+    }
+
+    /// As [`Self::region_of`], for a finding about `resource`.
+    fn region_of_alarms(&self, event: &ApiCallEvent, resource: &str) -> Result<String, Finding> {
         let here = self.clients.region().unwrap_or_default();
         let there = &event.detail.aws_region;
         if here == there {
             Ok(here.to_owned())
         } else {
             Err(Finding::new(
-                target.resource_id(),
+                resource,
                 "region",
                 Status::Skipped,
                 format!(
@@ -161,6 +199,73 @@ impl ScalingGuard {
                 ),
             ))
         }
+    }
+
+    /// After DeleteAlarms: one read of the region's ECS scaling policies, then each policy
+    /// that relied on a deleted alarm is ensured as a PutScalingPolicy would be. A policy
+    /// relied on an alarm when it lists it (target tracking lists the alarms it made) or,
+    /// for a step policy, when it is ecs-warden's alarm for it (a deterministic name):
+    /// Application Auto Scaling may already have dropped a deleted alarm from a step
+    /// policy's list, and a customer's alarm dropped that way is left to the sweep.
+    async fn alarms_deleted(&self, scope: &Scope, region: &str, names: &[String]) -> Vec<Finding> {
+        let deleted: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+        let policies = match scaling::scaling_policies(&self.clients.autoscaling).await {
+            Ok(policies) => policies,
+            Err(e) => {
+                return vec![Finding::new(
+                    region,
+                    "deleted_alarm",
+                    Status::Failed,
+                    e.explain("application-autoscaling:DescribeScalingPolicies", region),
+                )]
+            }
+        };
+        let mut findings = Vec::new();
+        for policy in &policies {
+            let Ok(target) = ServiceTarget::from_resource_id(policy.resource_id()) else {
+                continue;
+            };
+            let listed = policy
+                .alarms()
+                .iter()
+                .any(|a| deleted.contains(a.alarm_name()));
+            let finding = match policy.policy_type() {
+                PolicyType::StepScaling
+                    if listed
+                        || deleted.contains(
+                            alarms::alarm_name(&target, policy.policy_name()).as_str(),
+                        ) =>
+                {
+                    alarms::ensure_step_alarm(
+                        &self.clients,
+                        scope,
+                        region,
+                        &self.alarm_defaults,
+                        &target,
+                        policy,
+                        None,
+                    )
+                    .await
+                }
+                PolicyType::TargetTrackingScaling if listed => {
+                    alarms::ensure_target_tracking_alarms(&self.clients, scope, policy, None).await
+                }
+                _ => continue,
+            };
+            findings.push(finding);
+        }
+        if findings.is_empty() {
+            findings.push(Finding::new(
+                region,
+                "deleted_alarm",
+                Status::Compliant,
+                format!(
+                    "no ECS scaling policy in {region} relied on alarm(s) {}; nothing to restore",
+                    names.join(", ")
+                ),
+            ));
+        }
+        findings
     }
 
     async fn policy_put(
@@ -269,7 +374,26 @@ impl ScalingGuard {
 
 /// Reads and validates what the event asks for, before any AWS call.
 fn plan(event: &ApiCallEvent) -> Result<Work, EventError> {
-    let name = accept(event, SOURCE, EVENT_NAMES)?;
+    if event.source == ALARM_SOURCE {
+        accept(event, ALARM_SOURCE, ALARM_EVENT_NAMES)?;
+        return alarms_deleted(event);
+    }
+    if event.source != SCALING_SOURCE {
+        return Err(EventError::UnexpectedSource {
+            found: event.source.clone(),
+            expected: SOURCES,
+        });
+    }
+    let name = accept(event, SCALING_SOURCE, SCALING_EVENT_NAMES)?;
+    if !event.detail.is_application_auto_scaling() {
+        return Err(EventError::UnexpectedSource {
+            found: format!(
+                "{} with eventSource {} and no additionalEventData.service {APPLICATION_AUTO_SCALING:?} (an EC2 Auto Scaling call)",
+                event.source, event.detail.event_source
+            ),
+            expected: SOURCES,
+        });
+    }
     let params = event
         .detail
         .request::<Option<Parameters>>()?
@@ -292,6 +416,35 @@ fn plan(event: &ApiCallEvent) -> Result<Work, EventError> {
         "PutScalingPolicy" => Work::PolicyPut(target, policy_name(params.policy_name)?),
         _ => Work::PolicyDeleted(target, policy_name(params.policy_name)?),
     })
+}
+
+/// The alarms a DeleteAlarms call names; a refused or failed call deleted nothing.
+fn alarms_deleted(event: &ApiCallEvent) -> Result<Work, EventError> {
+    if let Some(code) = &event.detail.error_code {
+        return Ok(Work::OutOfScope(format!(
+            "DeleteAlarms failed ({code}): no alarm was deleted"
+        )));
+    }
+    let params = event
+        .detail
+        .request::<Option<DeleteAlarmsParameters>>()?
+        .unwrap_or_default();
+    if params.alarm_names.is_empty() {
+        return Err(EventError::MalformedDetail(
+            "requestParameters.alarmNames is missing or empty".into(),
+        ));
+    }
+    if let Some(bad) = params
+        .alarm_names
+        .iter()
+        .find(|n| n.is_empty() || n.chars().count() > ALARM_NAME_MAX)
+    {
+        return Err(EventError::BadField {
+            field: "requestParameters.alarmNames",
+            problem: format!("{bad:?} is not an alarm name (1 to {ALARM_NAME_MAX} characters)"),
+        });
+    }
+    Ok(Work::AlarmsDeleted(params.alarm_names))
 }
 
 /// The role a RegisterScalableTarget call relies on: the one it named, else the
@@ -332,18 +485,75 @@ mod tests {
     use crate::events::parse_api_call;
     use serde_json::json;
 
+    /// An Application Auto Scaling call as AWS delivers it (the shape of the recorded
+    /// RegisterScalableTarget in the Application Auto Scaling User Guide's EventBridge page).
     fn event(name: &str, params: Value) -> ApiCallEvent {
         parse_api_call(json!({
             "version": "0", "id": "e-1", "detail-type": "AWS API Call via CloudTrail",
-            "source": SOURCE, "account": "111122223333", "time": "2026-11-20T10:00:00Z",
-            "region": "eu-west-1", "resources": [],
+            "source": "aws.autoscaling", "account": "111122223333",
+            "time": "2026-11-20T10:00:00Z", "region": "eu-west-1", "resources": [],
             "detail": {
-                "eventName": name, "eventSource": "application-autoscaling.amazonaws.com",
+                "eventName": name, "eventSource": "autoscaling.amazonaws.com",
                 "awsRegion": "eu-west-1", "recipientAccountId": "111122223333",
-                "requestParameters": params
+                "requestParameters": params, "responseElements": null,
+                "additionalEventData": {"service": "application-autoscaling"},
+                "readOnly": false, "eventType": "AwsApiCall"
             }
         }))
         .unwrap()
+    }
+
+    fn without_service(mut event: ApiCallEvent) -> ApiCallEvent {
+        event.detail.additional_event_data = None;
+        event
+    }
+
+    fn delete_alarms(params: Value, error: Option<&str>) -> ApiCallEvent {
+        let mut event = event("DeleteAlarms", params);
+        event.source = ALARM_SOURCE.into();
+        event.detail.event_source = "monitoring.amazonaws.com".into();
+        event.detail.additional_event_data = None;
+        event.detail.error_code = error.map(String::from);
+        event
+    }
+
+    #[test]
+    fn an_ec2_auto_scaling_call_of_the_same_name_is_not_ours() {
+        let ec2 = without_service(event(
+            "PutScalingPolicy",
+            json!({"autoScalingGroupName": "asg", "policyName": "p"}),
+        ));
+        let err = plan(&ec2).err().expect("rejected");
+        assert_eq!(err.kind(), "UnexpectedSource");
+        assert!(err.to_string().contains("EC2 Auto Scaling"), "{err}");
+        let mut old_shape = event("PutScalingPolicy", ecs(json!({"policyName": "p"})));
+        old_shape.source = "aws.application-autoscaling".into();
+        assert_eq!(
+            plan(&old_shape).err().expect("rejected").kind(),
+            "UnexpectedSource"
+        );
+    }
+
+    #[test]
+    fn deleted_alarms_are_read_from_the_request() {
+        let names = json!({"alarmNames": ["ecs-warden/payments/web/cpu-scale-out", "other"]});
+        let Work::AlarmsDeleted(deleted) = plan(&delete_alarms(names.clone(), None)).unwrap()
+        else {
+            panic!("alarms deleted")
+        };
+        assert_eq!(deleted, ["ecs-warden/payments/web/cpu-scale-out", "other"]);
+        assert!(matches!(
+            plan(&delete_alarms(names, Some("AccessDenied"))).unwrap(),
+            Work::OutOfScope(_)
+        ));
+        for (params, words) in [
+            (json!({}), "alarmNames"),
+            (json!({"alarmNames": [""]}), "alarmNames"),
+            (json!({"alarmNames": "one"}), "requestParameters"),
+        ] {
+            let err = plan(&delete_alarms(params, None)).err().expect("rejected");
+            assert!(err.to_string().contains(words), "{words}: {err}");
+        }
     }
 
     fn ecs(extra: Value) -> Value {

@@ -30,7 +30,7 @@ fn scope() -> Scope {
         account: "111122223333".into(),
         partition: "aws",
         event_id: "test-event".into(),
-        cause: "aws.application-autoscaling:PutScalingPolicy".into(),
+        cause: "aws.autoscaling:PutScalingPolicy".into(),
     }
 }
 

@@ -1,0 +1,182 @@
+//! The contract between `template.yaml` and `events/`: every rule of the template asked,
+//! through EventBridge's TestEventPattern on the harness's moto, whether it matches every
+//! sample. Each sample must reach the function it was written for and no other, and the
+//! negative samples (`ignored-*.json`) none.
+//!
+//! What TestEventPattern does not model is modelled here, as AWS documents it:
+//! - a rule in state `ENABLED` never receives a read-only management event (`readOnly:
+//!   true`); one in `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS` does (EventBridge User
+//!   Guide, "Receiving read-only management events from AWS services");
+//! - a rule with condition `IsUsEast1` exists only in the us-east-1 stack, and an event is
+//!   delivered on the default bus of its own region.
+
+use std::collections::BTreeMap;
+
+use warden_tests::Account;
+
+const ALL_MANAGEMENT_EVENTS: &str = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
+
+/// Where each EventBridge sample must go. Files that are not EventBridge events (manual
+/// inputs, deletion states) are not routed by rules and are not listed.
+const ROUTES: &[(&str, &[&str])] = &[
+    (
+        "access-denied-create-auto-scaling-group.json",
+        &["access-doctor"],
+    ),
+    (
+        "access-denied-create-service-linked-role.json",
+        &["access-doctor"],
+    ),
+    (
+        "access-denied-describe-scaling-policies.json",
+        &["access-doctor"],
+    ),
+    ("access-denied-put-scaling-policy.json", &["access-doctor"]),
+    ("autoscaling-delete-scaling-policy.json", &["scaling-guard"]),
+    ("autoscaling-put-step-policy-mixed.json", &["scaling-guard"]),
+    (
+        "autoscaling-put-step-policy-scale-in.json",
+        &["scaling-guard"],
+    ),
+    ("autoscaling-put-step-policy.json", &["scaling-guard"]),
+    (
+        "autoscaling-put-target-tracking-policy.json",
+        &["scaling-guard"],
+    ),
+    (
+        "autoscaling-register-scalable-target-role.json",
+        &["scaling-guard"],
+    ),
+    (
+        "autoscaling-register-scalable-target.json",
+        &["scaling-guard"],
+    ),
+    ("ecs-create-cluster-failed.json", &["ecs-role-guard"]),
+    ("ecs-create-cluster.json", &["ecs-role-guard"]),
+    ("ecs-create-service-failed-slr.json", &["ecs-role-guard"]),
+    ("ecs-create-service-legacy-role.json", &["ecs-role-guard"]),
+    ("ecs-create-service-role-arn.json", &["ecs-role-guard"]),
+    ("ecs-create-service.json", &["ecs-role-guard"]),
+    ("ecs-update-service.json", &["ecs-role-guard"]),
+    ("iam-delete-role-policy.json", &["role-drift-guard"]),
+    ("iam-delete-role.json", &["role-drift-guard"]),
+    ("iam-delete-service-linked-role.json", &["slr-deletion"]),
+    ("iam-detach-role-policy.json", &["role-drift-guard"]),
+    ("iam-put-role-policy.json", &["role-drift-guard"]),
+    // ecs-warden's own repair comes back as an event and finds the role compliant.
+    (
+        "iam-update-assume-role-policy-by-warden.json",
+        &["role-drift-guard"],
+    ),
+    ("iam-update-assume-role-policy.json", &["role-drift-guard"]),
+    ("monitoring-delete-alarms.json", &["scaling-guard"]),
+    // The schedule's event reaches reconcile through its state machine, not a pattern.
+    ("reconcile-scheduled.json", &[]),
+    // Negative samples: a successful EC2 Auto Scaling call, a scaling policy for a
+    // DynamoDB table, a read that was not refused.
+    ("ignored-describe-alarms.json", &[]),
+    ("ignored-dynamodb-put-scaling-policy.json", &[]),
+    ("ignored-ec2-create-auto-scaling-group.json", &[]),
+];
+
+/// A rule of the template as `tests/routes.py` read it.
+struct Rule {
+    functions: Vec<String>,
+    state: String,
+    us_east_1_only: bool,
+}
+
+/// Whether EventBridge delivers an event that matched `rule`'s pattern to its targets.
+fn delivered(rule: &Rule, region: &str, read_only: bool, state: &str) -> bool {
+    (!rule.us_east_1_only || region == "us-east-1")
+        && (!read_only || state == ALL_MANAGEMENT_EVENTS)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_sample_reaches_its_function_and_no_other() {
+    let account = Account::new().await;
+    let routes = account.routes();
+    let rules: BTreeMap<String, Rule> = routes["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| {
+            let condition = r["condition"].as_str().unwrap_or_default();
+            assert!(
+                condition.is_empty() || condition == "IsUsEast1",
+                "a rule condition this test does not model: {condition}"
+            );
+            let rule = Rule {
+                functions: serde_json::from_value(r["functions"].clone()).expect("functions"),
+                state: r["state"].as_str().expect("state").to_owned(),
+                us_east_1_only: condition == "IsUsEast1",
+            };
+            (r["name"].as_str().expect("name").to_owned(), rule)
+        })
+        .collect();
+    // Every event-driven function has a rule; reconcile is started by its schedule.
+    for function in [
+        "ecs-role-guard",
+        "scaling-guard",
+        "role-drift-guard",
+        "slr-deletion",
+        "access-doctor",
+    ] {
+        assert!(
+            rules
+                .values()
+                .any(|r| r.functions.iter().any(|f| f == function)),
+            "no rule targets {function}"
+        );
+    }
+    let matches = routes["matches"].as_object().expect("matches");
+    let expected: BTreeMap<&str, &[&str]> = ROUTES.iter().copied().collect();
+    let listed: Vec<&String> = matches.keys().collect();
+    assert_eq!(
+        listed,
+        expected.keys().collect::<Vec<_>>(),
+        "every EventBridge sample in events/ has its expected route here, and no other"
+    );
+    let mut problems = Vec::new();
+    for (file, matched) in matches {
+        let about = &routes["events"][file];
+        let region = about["region"].as_str().unwrap_or_default();
+        let read_only = about["read_only"].as_bool().unwrap_or(false);
+        let mut reached: Vec<&str> = Vec::new();
+        for name in matched.as_array().expect("rule names") {
+            let rule = &rules[name.as_str().expect("a rule name")];
+            if delivered(rule, region, read_only, &rule.state) {
+                reached.extend(rule.functions.iter().map(String::as_str));
+            } else if read_only && rule.state != ALL_MANAGEMENT_EVENTS {
+                println!(
+                    "{file}: matches {name}, whose state {} drops read-only events",
+                    rule.state
+                );
+            }
+            // A read-only sample shows why its rule needs the other state: as a plain
+            // ENABLED rule it would never receive it.
+            if read_only && rule.state == ALL_MANAGEMENT_EVENTS {
+                assert!(
+                    !delivered(rule, region, read_only, "ENABLED"),
+                    "{file}: a read-only event must not reach an ENABLED rule"
+                );
+            }
+        }
+        reached.sort();
+        reached.dedup();
+        let want = expected[file.as_str()];
+        println!("{file} -> {reached:?} (rules {matched})");
+        if reached != want {
+            problems.push(format!("{file}: reaches {reached:?}, written for {want:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The read-only sample proves the state is modelled: it reached access-doctor only
+    // through a rule of the other state.
+    let read = &matches["access-denied-describe-scaling-policies.json"];
+    assert!(read
+        .as_array()
+        .expect("rules")
+        .iter()
+        .all(|name| rules[name.as_str().unwrap_or_default()].state == ALL_MANAGEMENT_EVENTS));
+}
