@@ -609,3 +609,106 @@ async fn a_policy_that_no_longer_exists_is_reported_not_created() {
     assert!(writes(&calls).is_empty());
     assert!(world.alarms().await.is_empty());
 }
+
+/// `events/monitoring-delete-alarms.json` naming `names` instead of ecs-warden's alarm.
+fn alarms_deleted(world: &World, names: &[&str]) -> Value {
+    let mut event = world.account.event("monitoring-delete-alarms.json");
+    event["detail"]["requestParameters"]["alarmNames"] = serde_json::json!(names);
+    event
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alarm_deleted_by_hand_comes_back_from_its_event() {
+    let world = World::with_service(&[]).await;
+    let policy_arn = world.put_scale_out().await;
+    world
+        .replay(Mode::Enforce, "autoscaling-put-step-policy.json")
+        .await;
+    assert!(world.alarm(OUR_SCALE_OUT_ALARM).await.is_some());
+    world
+        .region
+        .cloudwatch
+        .delete_alarms()
+        .alarm_names(OUR_SCALE_OUT_ALARM)
+        .send()
+        .await
+        .unwrap();
+
+    let (audit, calls) = world
+        .replay(Mode::Audit, "monitoring-delete-alarms.json")
+        .await;
+    assert_eq!(statuses(&audit), [("step_alarm", Status::WouldCreate)]);
+    assert!(writes(&calls).is_empty(), "{calls:?}");
+    assert!(world.alarm(OUR_SCALE_OUT_ALARM).await.is_none());
+
+    let (report, calls) = world
+        .replay(Mode::Enforce, "monitoring-delete-alarms.json")
+        .await;
+    assert_eq!(statuses(&report), [("step_alarm", Status::Created)]);
+    assert_eq!(writes(&calls), ["cloudwatch:PutMetricAlarm"]);
+    let alarm = world.alarm(OUR_SCALE_OUT_ALARM).await.expect("restored");
+    assert_eq!(alarm.alarm_actions(), [policy_arn]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_target_tracking_alarm_comes_back_from_its_event() {
+    let world = World::with_service(&[]).await;
+    world.put_target_tracking().await;
+    let listed: Vec<String> = world
+        .policy(TARGET_TRACKING)
+        .await
+        .unwrap()
+        .alarms()
+        .iter()
+        .map(|a| a.alarm_name().to_owned())
+        .collect();
+    world
+        .region
+        .cloudwatch
+        .delete_alarms()
+        .alarm_names(&listed[0])
+        .send()
+        .await
+        .unwrap();
+    let (guard, _) = world
+        .account
+        .scaling_guard(Mode::Enforce, AlarmSettings::default());
+    let report = guard
+        .handle_payload(alarms_deleted(&world, &[&listed[0]]))
+        .await
+        .expect("event accepted");
+    assert_eq!(
+        statuses(&report),
+        [("target_tracking_alarms", Status::Repaired)]
+    );
+    let present: Vec<String> = world
+        .alarms()
+        .await
+        .iter()
+        .filter_map(|a| a.alarm_name().map(String::from))
+        .collect();
+    for alarm in world.policy(TARGET_TRACKING).await.unwrap().alarms() {
+        assert!(present.iter().any(|p| p == alarm.alarm_name()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_an_alarm_no_ecs_policy_used_costs_one_read() {
+    let world = World::with_service(&[]).await;
+    world.put_scale_out().await;
+    world.put_target_tracking().await;
+    let before = world.alarms().await.len();
+    let (guard, _) = world
+        .account
+        .scaling_guard(Mode::Enforce, AlarmSettings::default());
+    let report = guard
+        .handle_payload(alarms_deleted(&world, &["billing-over-budget"]))
+        .await
+        .expect("event accepted");
+    assert_eq!(statuses(&report), [("deleted_alarm", Status::Compliant)]);
+    assert_eq!(
+        report.aws_calls,
+        ["application-autoscaling:DescribeScalingPolicies"]
+    );
+    assert_eq!(world.alarms().await.len(), before);
+}
