@@ -397,3 +397,294 @@ fn every_sample_is_answered_or_rejected_by_every_handler() {
     let seen = ANSWERED.with(Cell::get) + REJECTED.with(Cell::get);
     assert_eq!(seen, 6 * samples().len() as u64);
 }
+
+/// Published CloudTrail records from real accounts, beside the checkout (`../shared`).
+const REAL_EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/real-events");
+
+/// The EventBridge event AWS makes of a raw CloudTrail record: source `aws.` and the event
+/// source's first label, the CloudTrail detail-type, account and region from the record
+/// (EventBridge User Guide, "Events from AWS services"; the envelopes among the records
+/// have exactly these fields).
+fn as_delivered(record: &Value, n: usize) -> Value {
+    if record.get("detail-type").is_some() {
+        return record.clone();
+    }
+    let text = |key: &str| record.get(key).and_then(Value::as_str).unwrap_or_default();
+    let source = format!(
+        "aws.{}",
+        text("eventSource").split('.').next().unwrap_or_default()
+    );
+    serde_json::json!({
+        "version": "0", "id": format!("00000000-0000-4000-8000-{n:012}"),
+        "detail-type": "AWS API Call via CloudTrail", "source": source,
+        "account": text("recipientAccountId"), "time": text("eventTime"),
+        "region": text("awsRegion"), "resources": [], "detail": record
+    })
+}
+
+/// Which functions handle the call an event records, as the template routes them.
+fn handled_by(event: &Value) -> Vec<&'static str> {
+    let source = event["source"].as_str().unwrap_or_default();
+    let detail = &event["detail"];
+    let name = detail["eventName"].as_str().unwrap_or_default();
+    let application_auto_scaling =
+        detail["additionalEventData"]["service"] == "application-autoscaling";
+    let refused = detail["errorCode"]
+        .as_str()
+        .is_some_and(|code| ecs_warden::access_doctor::DENIED.contains(&code));
+    let mut functions = Vec::new();
+    match (source, name) {
+        ("aws.ecs", "CreateCluster" | "CreateService" | "UpdateService") => {
+            functions.push("ecs-role-guard")
+        }
+        (
+            "aws.autoscaling",
+            "RegisterScalableTarget" | "PutScalingPolicy" | "DeleteScalingPolicy",
+        ) if application_auto_scaling => functions.push("scaling-guard"),
+        ("aws.monitoring", "DeleteAlarms") => functions.push("scaling-guard"),
+        (
+            "aws.iam",
+            "DeleteRole"
+            | "DetachRolePolicy"
+            | "DeleteRolePolicy"
+            | "PutRolePolicy"
+            | "UpdateAssumeRolePolicy",
+        ) => functions.push("role-drift-guard"),
+        ("aws.iam", "DeleteServiceLinkedRole") => functions.push("slr-deletion"),
+        _ => {}
+    }
+    if refused
+        && matches!(
+            source,
+            "aws.ecs" | "aws.autoscaling" | "aws.monitoring" | "aws.iam"
+        )
+    {
+        functions.push("access-doctor");
+    }
+    functions
+}
+
+/// The publisher's stand-ins for the account and region (a 9-digit account, a region
+/// that does not exist; `../shared/real-events/SOURCES.md`), replaced by real-shaped ones.
+fn restored(event: &Value) -> Option<Value> {
+    let mut event = event.clone();
+    let mut changed = false;
+    let account = event["detail"]["recipientAccountId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        event["detail"]["recipientAccountId"] = Value::from("123456789012");
+        event["account"] = Value::from("123456789012");
+        changed = true;
+    }
+    let region = event["detail"]["awsRegion"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if !ecs_warden::settings::is_region_name(&region) {
+        event["detail"]["awsRegion"] = Value::from("us-east-1");
+        event["region"] = Value::from("us-east-1");
+        changed = true;
+    }
+    changed.then_some(event)
+}
+
+#[test]
+fn real_records_are_accepted_by_their_function_and_refused_as_foreign_by_the_others() {
+    let Ok(entries) = std::fs::read_dir(REAL_EVENTS) else {
+        println!("real records: {REAL_EVENTS} is not here; nothing to check (CI has it)");
+        return;
+    };
+    let mut paths: Vec<_> = entries
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "no records in {REAL_EVENTS}");
+    let h = all_handlers();
+    let (mut accepted, mut foreign, mut stand_ins) = (0, 0, 0);
+    let mut problems = Vec::new();
+    for (n, path) in paths.iter().enumerate() {
+        let file = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let record: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("readable")).expect("JSON");
+        let event = as_delivered(&record, n);
+        let ours = handled_by(&event);
+        let fixed = restored(&event);
+        for (function, outcome) in runtime().block_on(async {
+            vec![
+                (
+                    "ecs-role-guard",
+                    json(h.ecs_role_guard.handle_payload(event.clone()).await),
+                ),
+                (
+                    "scaling-guard",
+                    json(h.scaling_guard.handle_payload(event.clone()).await),
+                ),
+                (
+                    "slr-deletion",
+                    json(h.deletion.handle_payload(event.clone()).await),
+                ),
+                (
+                    "role-drift-guard",
+                    json(h.role_drift_guard.handle_payload(event.clone()).await),
+                ),
+                (
+                    "reconcile",
+                    json(h.reconcile.handle_payload(event.clone()).await),
+                ),
+                (
+                    "access-doctor",
+                    json(h.access_doctor.handle_payload(event.clone()).await),
+                ),
+            ]
+        }) {
+            let handles = ours.contains(&function);
+            match outcome {
+                Ok(_) if handles || function == "access-doctor" => accepted += 1,
+                Ok(_) => problems.push(format!(
+                    "{file}: {function} answered a call it does not handle"
+                )),
+                Err(
+                    EventError::UnexpectedDetailType { .. }
+                    | EventError::UnexpectedSource { .. }
+                    | EventError::UnexpectedEvent { .. }
+                    | EventError::NotAnEvent(_),
+                ) if !handles => foreign += 1,
+                // A stand-in the publisher put where the account or region was: rejected
+                // by name, and the record with real-shaped values must then pass.
+                Err(EventError::BadField { field, problem })
+                    if fixed.is_some()
+                        && matches!(field, "detail.recipientAccountId" | "detail.awsRegion") =>
+                {
+                    stand_ins += 1;
+                    println!("{file}: {function} refused the publisher's stand-in: {problem}");
+                }
+                Err(e) => problems.push(format!(
+                    "{file}: {function} {}: {e}",
+                    if handles {
+                        "rejected a call it handles"
+                    } else {
+                        "rejected it as malformed"
+                    }
+                )),
+            }
+        }
+        if let Some(fixed) = fixed {
+            let outcomes = runtime().block_on(async {
+                [
+                    (
+                        "ecs-role-guard",
+                        h.ecs_role_guard.handle_payload(fixed.clone()).await.err(),
+                    ),
+                    (
+                        "scaling-guard",
+                        h.scaling_guard.handle_payload(fixed.clone()).await.err(),
+                    ),
+                    (
+                        "slr-deletion",
+                        h.deletion.handle_payload(fixed.clone()).await.err(),
+                    ),
+                    (
+                        "role-drift-guard",
+                        h.role_drift_guard.handle_payload(fixed.clone()).await.err(),
+                    ),
+                    (
+                        "access-doctor",
+                        h.access_doctor.handle_payload(fixed.clone()).await.err(),
+                    ),
+                ]
+            });
+            for (function, err) in outcomes {
+                match err {
+                    None => {}
+                    Some(
+                        EventError::UnexpectedSource { .. } | EventError::UnexpectedEvent { .. },
+                    ) if !ours.contains(&function) => {}
+                    Some(e) => problems.push(format!(
+                        "{file} with real-shaped account and region: {function}: {e}"
+                    )),
+                }
+            }
+        }
+    }
+    println!(
+        "real records: {} records through 6 handlers: {accepted} answers, {foreign} refused as another function's, {stand_ins} refusals of a publisher's stand-in account or region",
+        paths.len()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_sample_has_the_shape_real_records_have() {
+    let Ok(entries) = std::fs::read_dir(REAL_EVENTS) else {
+        println!("sample shapes: {REAL_EVENTS} is not here; nothing to compare with (CI has it)");
+        return;
+    };
+    // What real records hold: the detail's keys, and each userIdentity type's keys.
+    let mut detail_keys = std::collections::BTreeSet::new();
+    let mut identity_keys = std::collections::BTreeSet::new();
+    for entry in entries {
+        let path = entry.expect("a directory entry").path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let record: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("JSON");
+        let detail = record.get("detail").unwrap_or(&record);
+        detail_keys.extend(detail.as_object().expect("a record").keys().cloned());
+        if let Some(identity) = detail["userIdentity"].as_object() {
+            identity_keys.extend(identity.keys().cloned());
+        }
+    }
+    let mut problems = Vec::new();
+    for text in samples() {
+        let event: Value = serde_json::from_str(text).expect("a sample is JSON");
+        if event["detail-type"] != "AWS API Call via CloudTrail" {
+            continue;
+        }
+        let detail = &event["detail"];
+        let name = detail["eventName"].as_str().unwrap_or_default();
+        let event_source = detail["eventSource"].as_str().unwrap_or_default();
+        let mut say = |what: String| problems.push(format!("{name} ({}): {what}", event["id"]));
+        let source = format!("aws.{}", event_source.split('.').next().unwrap_or_default());
+        if event["source"] != source.as_str() {
+            say(format!(
+                "source {} with eventSource {event_source}",
+                event["source"]
+            ));
+        }
+        for key in detail.as_object().expect("a detail").keys() {
+            if !detail_keys.contains(key) {
+                say(format!("detail.{key} is in no real record"));
+            }
+        }
+        for key in detail["userIdentity"]
+            .as_object()
+            .into_iter()
+            .flat_map(|o| o.keys())
+        {
+            if !identity_keys.contains(key) {
+                say(format!("userIdentity.{key} is in no real record"));
+            }
+        }
+        if detail.get("errorCode").is_some()
+            && (!detail["responseElements"].is_null() || !detail["errorMessage"].is_string())
+        {
+            say("a failed call has responseElements null and an errorMessage".into());
+        }
+        let scaling = name.contains("Scalable") || name.contains("ScalingPolic");
+        if event_source == "autoscaling.amazonaws.com"
+            && scaling
+            && detail["additionalEventData"]["service"] != "application-autoscaling"
+        {
+            say("an Application Auto Scaling call without additionalEventData.service".into());
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
