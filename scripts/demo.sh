@@ -59,7 +59,7 @@ function_for() {
     slr-* | iam-delete-service-linked-role.json) echo slr-deletion ;;
     iam-*) echo role-drift-guard ;;
     reconcile-*) echo reconcile ;;
-    access-* | unauthorized-*) echo access-doctor ;;
+    access-*) echo access-doctor ;;
     *) return 1 ;;
   esac
 }
@@ -72,6 +72,20 @@ invoke() { # FUNCTION DATA-FILE
     echo "   rejected: $(tr -s " \n" " " <<<"$out")"
   fi
 }
+
+echo
+echo "== where the template's rules send each sample (EventBridge's TestEventPattern on moto;"
+echo "   the ignored-* samples are calls no rule should deliver)"
+"$PY" tests/routes.py template.yaml events | "$PY" -c '
+import json, sys
+routes = json.load(sys.stdin)
+rules = {r["name"]: r for r in routes["rules"]}
+for name, matched in routes["matches"].items():
+    about = routes["events"][name]
+    to = sorted({f for m in matched for f in rules[m]["functions"]
+                 if not about["read_only"] or rules[m]["state"] != "ENABLED"})
+    print(f"   {name:50} -> {", ".join(to) or "no rule"}")
+'
 
 echo
 echo "== replaying events/ (the ECS calls)"
@@ -110,6 +124,13 @@ print(f"   deleted {name}")
 EOF
 echo "-- events/autoscaling-put-target-tracking-policy.json -> scaling-guard"
 invoke scaling-guard events/autoscaling-put-target-tracking-policy.json
+
+echo
+echo "== an alarm deleted by hand comes back from its own CloudTrail event (DeleteAlarms)"
+"$PY" -c 'import boto3; boto3.client("cloudwatch").delete_alarms(AlarmNames=["ecs-warden/payments/web/cpu-scale-out"]); print("   deleted ecs-warden/payments/web/cpu-scale-out")'
+echo "-- events/monitoring-delete-alarms.json -> scaling-guard"
+invoke scaling-guard events/monitoring-delete-alarms.json
+"$PY" -c 'import boto3; a=boto3.client("cloudwatch").describe_alarms(AlarmNames=["ecs-warden/payments/web/cpu-scale-out"])["MetricAlarms"]; print("   moto holds it again:", bool(a), a[0]["AlarmActions"] if a else "")'
 replay_call events/autoscaling-delete-scaling-policy.json
 
 echo
@@ -181,8 +202,8 @@ iam.put_role_policy(RoleName="PlatformDeployer", PolicyName="deploy", PolicyDocu
 iam.create_user(UserName="bob")
 print("   PlatformDeployer may use application-autoscaling:*, autoscaling:*, ecs:*; bob may do nothing")
 EOF
-for name in access-denied-put-scaling-policy access-denied-create-auto-scaling-group \
-  access-denied-create-service-linked-role access-doctor-manual; do
+for name in access-denied-put-scaling-policy access-denied-describe-scaling-policies \
+  access-denied-create-auto-scaling-group access-denied-create-service-linked-role access-doctor-manual; do
   echo "-- events/$name.json -> access-doctor"
   invoke access-doctor "events/$name.json"
 done
