@@ -84,7 +84,8 @@ for name, matched in routes["matches"].items():
     about = routes["events"][name]
     to = sorted({f for m in matched for f in rules[m]["functions"]
                  if not about["read_only"] or rules[m]["state"] != "ENABLED"})
-    print(f"   {name:50} -> {", ".join(to) or "no rule"}")
+    targets = ", ".join(to) or "no rule"
+    print(f"   {name:50} -> {targets}")
 '
 
 echo
