@@ -10,6 +10,12 @@ Usage:
   python arrange.py receive REGION QUEUE_URL
     takes every message from the queue and prints the SNS notifications as a JSON list
     of {"subject", "message", "attributes"}.
+  python arrange.py trail REGION NAME SCOPE LOGGING
+    creates an S3 bucket and a CloudTrail trail homed in REGION writing to it, SCOPE
+    `multi-region` or `single-region`; LOGGING `start` starts its logging, `stop` leaves
+    it stopped (CreateTrail does not start it). Prints {"arn": ARN}.
+  python arrange.py start-logging REGION ARN
+    starts a trail's logging. Prints {}.
 Endpoint and credentials come from the standard AWS_* variables.
 """
 
@@ -61,6 +67,31 @@ def receive(region, queue):
     print(json.dumps(notifications))
 
 
+def trail(region, name, scope, logging):
+    s3 = boto3.client("s3", region_name=region)
+    # Bucket names are global: the account keeps tests in parallel apart.
+    account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
+    bucket = f"{name}-logs-{account}"
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=bucket)
+    else:
+        s3.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+        )
+    cloudtrail = boto3.client("cloudtrail", region_name=region)
+    arn = cloudtrail.create_trail(
+        Name=name, S3BucketName=bucket, IsMultiRegionTrail=scope == "multi-region"
+    )["TrailARN"]
+    if logging == "start":
+        cloudtrail.start_logging(Name=arn)
+    print(json.dumps({"arn": arn}))
+
+
+def start_logging(region, arn):
+    boto3.client("cloudtrail", region_name=region).start_logging(Name=arn)
+    print("{}")
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["run-instances"] and len(sys.argv) == 4:
         run_instances(sys.argv[2], int(sys.argv[3]))
@@ -68,5 +99,9 @@ if __name__ == "__main__":
         topic_with_queue(sys.argv[2], sys.argv[3])
     elif sys.argv[1:2] == ["receive"] and len(sys.argv) == 4:
         receive(sys.argv[2], sys.argv[3])
+    elif sys.argv[1:2] == ["trail"] and len(sys.argv) == 6:
+        trail(*sys.argv[2:6])
+    elif sys.argv[1:2] == ["start-logging"] and len(sys.argv) == 4:
+        start_logging(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)

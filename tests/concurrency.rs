@@ -34,6 +34,9 @@ const KINDS: [&str; 5] = [
 /// The service, scalable target and step policy the scaling samples record.
 async fn arranged() -> (Account, RegionClients) {
     let account = Account::new().await;
+    // A logging multi-region trail, as a real account needs for the events to arrive; the
+    // reconciles read it and find nothing to fail on.
+    account.trail("us-east-1", "account-trail", true, true);
     let region = RegionClients::new(&account.config);
     region.service(CLUSTER, SERVICE, None, &[]).await;
     region.target(CLUSTER, SERVICE, None).await;

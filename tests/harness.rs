@@ -20,7 +20,7 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm, Statistic};
 use aws_sdk_iam::config::Credentials;
 use ecs_warden::access_doctor::AccessDoctor;
 use ecs_warden::alarms::AlarmSettings;
-use ecs_warden::aws::{self, CallLog, Clients, Regional};
+use ecs_warden::aws::{self, CallLog, Clients, Regional, TrailClients};
 use ecs_warden::catalog::{RoleSpec, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
 use ecs_warden::deletion::SlrDeletion;
 use ecs_warden::ecs_role_guard::EcsRoleGuard;
@@ -483,6 +483,7 @@ impl Account {
         let reconcile = Reconcile::new(
             Clients::new(&self.config, &calls),
             Regional::new(&self.config, &calls),
+            TrailClients::new(&self.config, &calls),
             settings,
             AlarmSettings::default(),
             calls.clone(),
@@ -520,6 +521,28 @@ impl Account {
             Value::Array(list) => list,
             other => panic!("expected a list of notifications, got {other}"),
         }
+    }
+
+    /// A CloudTrail trail homed in `region` (`multi_region` or not), logging when `logging`,
+    /// with the S3 bucket it writes to; returns its ARN. moto differs from AWS in two
+    /// ways the tests do not lean on: it answers GetEventSelectors for a trail without
+    /// custom selectors with empty lists (AWS answers the default selector) and
+    /// DescribeTrails always says `HasCustomEventSelectors: false`; selectors are tested
+    /// with aws-smithy-mocks (`shared/tests/mocked_trails.rs`).
+    pub fn trail(&self, region: &str, name: &str, multi_region: bool, logging: bool) -> String {
+        let scope = if multi_region {
+            "multi-region"
+        } else {
+            "single-region"
+        };
+        let start = if logging { "start" } else { "stop" };
+        let out = self.arrange(&["trail", region, name, scope, start]);
+        out["arn"].as_str().expect("the trail's ARN").to_owned()
+    }
+
+    /// Starts the logging of the trail `arn` homed in `region`.
+    pub fn start_logging(&self, region: &str, arn: &str) {
+        self.arrange(&["start-logging", region, arn]);
     }
 
     /// Runs `tests/arrange.py` with `args` in this account and parses what it prints.

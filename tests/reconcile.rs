@@ -139,13 +139,15 @@ async fn one_sweep_fixes_every_region_and_its_counts_match_moto() {
     // By hand, with the configured regions.
     let second = again.handle_payload(json!({})).await.unwrap();
     assert!(writes(&second.report.aws_calls).is_empty());
-    assert_eq!(
-        second.report.findings.len(),
-        1,
-        "{:?}",
-        second.report.findings
-    );
-    assert_eq!(second.report.findings[0].status, Status::Skipped);
+    // This world has no CloudTrail trail: those findings are the trail tests' below.
+    let left: Vec<_> = second
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.check != "cloudtrail")
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].status, Status::Skipped);
 }
 
 #[tokio::test]
@@ -197,6 +199,96 @@ async fn audit_mode_reports_and_writes_nothing() {
     assert_eq!(count(&report, "step_alarm", Status::WouldCreate), 2);
     assert!(!role_exists(&account, ECS_SERVICE_ROLE.name).await);
     assert_eq!(broken_policies(&regions[0]).await, ["cart-out", "cart-cpu"]);
+}
+
+/// The `cloudtrail` findings of a sweep, region by region: (region, status, detail).
+fn trail_findings(report: &SweepReport) -> Vec<(String, Status, String)> {
+    report
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.check == "cloudtrail")
+        .map(|f| (f.resource.clone(), f.status, f.detail.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn without_a_trail_no_guard_is_triggered_and_the_sweep_says_which() {
+    let account = Account::new().await;
+    for mode in [Mode::Audit, Mode::Enforce] {
+        let (reconcile, _) = account.reconcile(mode, &["eu-west-1"]);
+        let report = reconcile.handle_payload(json!({})).await.unwrap();
+        let found = trail_findings(&report);
+        let regions: Vec<(&str, Status)> = found.iter().map(|(r, s, _)| (r.as_str(), *s)).collect();
+        assert_eq!(
+            regions,
+            [("eu-west-1", Status::Failed), ("us-east-1", Status::Failed)],
+            "{found:?}"
+        );
+        let (eu, us) = (&found[0].2, &found[1].2);
+        assert!(
+            eu.contains("access-doctor, ecs-role-guard, scaling-guard will never be triggered"),
+            "{eu}"
+        );
+        assert!(
+            eu.contains("cloudtrail:DescribeTrails lists no trail that applies to eu-west-1"),
+            "{eu}"
+        );
+        assert!(
+            us.contains("access-doctor, role-drift-guard, slr-deletion will never be triggered"),
+            "{us}"
+        );
+        assert_eq!(count(&report, "cloudtrail", Status::Failed), 2);
+        // Reading trails is all it does about them, in either mode.
+        let trail_calls: Vec<&String> = report
+            .report
+            .aws_calls
+            .iter()
+            .filter(|c| c.starts_with("cloudtrail:"))
+            .collect();
+        assert_eq!(trail_calls, ["cloudtrail:DescribeTrails"; 2]);
+        assert!(writes(&report.report.aws_calls).is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_logging_trail_makes_its_regions_compliant_and_a_stopped_one_does_not() {
+    let account = Account::new().await;
+    let regions = ["eu-west-1", "ap-southeast-2"];
+    // A single-region trail covers its home region only.
+    account.trail("eu-west-1", "platform-eu", false, true);
+    // A multi-region trail, created as CreateTrail leaves it: not logging.
+    let everywhere = account.trail("us-east-1", "org-wide", true, false);
+
+    let (reconcile, _) = account.reconcile(Mode::Enforce, &regions);
+    let first = reconcile.handle_payload(json!({})).await.unwrap();
+    let found = trail_findings(&first);
+    // Compliant findings are counted, not listed.
+    assert_eq!(count(&first, "cloudtrail", Status::Compliant), 1);
+    let failed: Vec<&str> = found.iter().map(|(r, _, _)| r.as_str()).collect();
+    assert_eq!(failed, ["ap-southeast-2", "us-east-1"], "{found:?}");
+    assert!(
+        found[1].2.contains("trail org-wide is not logging"),
+        "{}",
+        found[1].2
+    );
+
+    account.start_logging("us-east-1", &everywhere);
+    let second = reconcile.handle_payload(json!({})).await.unwrap();
+    assert!(
+        trail_findings(&second).is_empty(),
+        "{:?}",
+        trail_findings(&second)
+    );
+    assert_eq!(count(&second, "cloudtrail", Status::Compliant), 3);
+    // Each region listed once; each trail's status and selectors read once, in its home
+    // region, however many regions it covers.
+    let calls = &second.report.aws_calls;
+    let n = |op: &str| calls.iter().filter(|c| *c == op).count();
+    assert_eq!(n("cloudtrail:DescribeTrails"), 3);
+    assert_eq!(n("cloudtrail:GetTrailStatus"), 2);
+    assert_eq!(n("cloudtrail:GetEventSelectors"), 2);
+    assert!(writes(calls).is_empty());
 }
 
 #[tokio::test]

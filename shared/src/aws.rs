@@ -74,6 +74,11 @@ recorded_client!(
     aws_sdk_applicationautoscaling
 );
 recorded_client!(
+    /// A CloudTrail client that records its calls in `calls`.
+    cloudtrail_client,
+    aws_sdk_cloudtrail
+);
+recorded_client!(
     /// A CloudWatch client that records its calls in `calls`.
     cloudwatch_client,
     aws_sdk_cloudwatch
@@ -130,40 +135,76 @@ impl Clients {
 /// Clients for any region, built on first use and kept for the container's life: sweeps
 /// and the deletion inventory act in several regions from one function.
 #[derive(Debug, Clone)]
-pub struct Regional(Arc<RegionalSource>);
-
-#[derive(Debug)]
-enum RegionalSource {
-    Config {
-        config: Box<SdkConfig>,
-        calls: CallLog,
-        built: Mutex<HashMap<String, Clients>>,
-    },
-    Fixed(Clients),
-}
+pub struct Regional(Arc<PerRegion<Clients>>);
 
 impl Regional {
     /// Clients over `config` with the region replaced, recording into `calls`.
     pub fn new(config: &SdkConfig, calls: &CallLog) -> Self {
-        Self(Arc::new(RegionalSource::Config {
-            config: Box::new(config.clone()),
-            calls: calls.clone(),
-            built: Mutex::default(),
-        }))
+        Self(Arc::new(PerRegion::new(config, calls, Clients::new)))
     }
 
     /// The same clients whatever the region: for tests whose mocks do not care.
     pub fn fixed(clients: Clients) -> Self {
-        Self(Arc::new(RegionalSource::Fixed(clients)))
+        Self(Arc::new(PerRegion::Fixed(clients)))
     }
 
     /// The clients acting in `region`.
     pub fn clients(&self, region: &str) -> Clients {
-        match &*self.0 {
-            RegionalSource::Fixed(clients) => clients.clone(),
-            RegionalSource::Config {
+        self.0.get(region)
+    }
+}
+
+/// CloudTrail clients for any region, built on first use. Apart from [`Clients`]: only
+/// reconcile reads trails, so no other function builds one.
+#[derive(Debug, Clone)]
+pub struct TrailClients(Arc<PerRegion<aws_sdk_cloudtrail::Client>>);
+
+impl TrailClients {
+    /// Clients over `config` with the region replaced, recording into `calls`.
+    pub fn new(config: &SdkConfig, calls: &CallLog) -> Self {
+        Self(Arc::new(PerRegion::new(config, calls, cloudtrail_client)))
+    }
+
+    /// The same client whatever the region: for tests whose mocks do not care.
+    pub fn fixed(client: aws_sdk_cloudtrail::Client) -> Self {
+        Self(Arc::new(PerRegion::Fixed(client)))
+    }
+
+    /// The client acting in `region`.
+    pub fn client(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        self.0.get(region)
+    }
+}
+
+/// A client (or set of clients) per region, built from one configuration on first use.
+#[derive(Debug)]
+enum PerRegion<C> {
+    Config {
+        config: Box<SdkConfig>,
+        calls: CallLog,
+        build: fn(&SdkConfig, &CallLog) -> C,
+        built: Mutex<HashMap<String, C>>,
+    },
+    Fixed(C),
+}
+
+impl<C: Clone> PerRegion<C> {
+    fn new(config: &SdkConfig, calls: &CallLog, build: fn(&SdkConfig, &CallLog) -> C) -> Self {
+        Self::Config {
+            config: Box::new(config.clone()),
+            calls: calls.clone(),
+            build,
+            built: Mutex::default(),
+        }
+    }
+
+    fn get(&self, region: &str) -> C {
+        match self {
+            Self::Fixed(client) => client.clone(),
+            Self::Config {
                 config,
                 calls,
+                build,
                 built,
             } => {
                 let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
@@ -174,7 +215,7 @@ impl Regional {
                             .to_builder()
                             .region(Region::new(region.to_owned()))
                             .build();
-                        Clients::new(&regional, calls)
+                        build(&regional, calls)
                     })
                     .clone()
             }

@@ -21,6 +21,7 @@ pub mod roles;
 pub mod scaling;
 pub mod scaling_guard;
 pub mod settings;
+pub mod trails;
 pub mod trust_policy;
 pub mod usage;
 pub mod verdicts;

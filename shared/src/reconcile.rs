@@ -3,7 +3,9 @@
 //! the guards' own code.
 //!
 //! Regions are read in parallel (at most [`REGION_CONCURRENCY`] at once), each fully
-//! paginated; a region that cannot be read is a finding and the sweep goes on.
+//! paginated; a region that cannot be read is a finding and the sweep goes on. A sweep
+//! that starts afresh also says, per region, whether CloudTrail delivers the events the
+//! other functions are triggered by ([`crate::trails`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -17,7 +19,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::alarms::{self, AlarmIndex, AlarmSettings, ServiceTarget};
-use crate::aws::{CallError, CallLog, Clients, Regional};
+use crate::aws::{CallError, CallLog, Clients, Regional, TrailClients};
 use crate::catalog::{
     self, ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE,
     ECS_SERVICE_ROLE,
@@ -30,13 +32,41 @@ use crate::report::{Finding, Report, Status};
 use crate::roles::{self, RoleTarget, Scope};
 use crate::scaling::{self, ScalableService};
 use crate::settings::{is_region_name, Settings};
+use crate::trails::{self, Need};
 use crate::verdicts::Verdicts;
+use crate::{access_doctor, deletion, ecs_role_guard, role_drift_guard, scaling_guard};
 
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "reconcile";
 /// Regions swept at once: enough to overlap their latency, few enough to stay clear of
 /// API rate limits shared with the account's own tooling.
 pub const REGION_CONCURRENCY: usize = 4;
+/// Where IAM's CloudTrail events reach EventBridge: IAM is global and its events are
+/// delivered in us-east-1 only (the template's `IsUsEast1` rules).
+pub const IAM_EVENT_REGION: &str = "us-east-1";
+/// The event sources whose calls trigger role-drift-guard, access-doctor's IAM part and
+/// slr-deletion's follow of a deletion begun elsewhere, all in [`IAM_EVENT_REGION`].
+const IAM_EVENTS: (&[&str], &[&str]) = (
+    &["iam.amazonaws.com"],
+    &[
+        role_drift_guard::FUNCTION,
+        access_doctor::FUNCTION,
+        deletion::FUNCTION,
+    ],
+);
+/// The event sources whose calls trigger the regional functions, in every swept region.
+const REGIONAL_EVENTS: (&[&str], &[&str]) = (
+    &[
+        "ecs.amazonaws.com",
+        "autoscaling.amazonaws.com",
+        "monitoring.amazonaws.com",
+    ],
+    &[
+        ecs_role_guard::FUNCTION,
+        scaling_guard::FUNCTION,
+        access_doctor::FUNCTION,
+    ],
+);
 
 /// A manual run, and the input of the next sweep when one stopped at its deadline:
 /// `{"regions": [...], "resume": {region: {"stage": ..., "after": ...}}}`; both optional.
@@ -129,6 +159,7 @@ struct RegionFacts {
 pub struct Reconcile {
     clients: Clients,
     regional: Regional,
+    trails: TrailClients,
     settings: Settings,
     alarm_defaults: AlarmSettings,
     calls: CallLog,
@@ -136,10 +167,11 @@ pub struct Reconcile {
 }
 
 impl Reconcile {
-    /// A sweeper over global clients (IAM, STS) and regional ones.
+    /// A sweeper over global clients (IAM, STS), regional ones and CloudTrail's.
     pub fn new(
         clients: Clients,
         regional: Regional,
+        trails: TrailClients,
         settings: Settings,
         alarm_defaults: AlarmSettings,
         calls: CallLog,
@@ -148,6 +180,7 @@ impl Reconcile {
         Self {
             clients,
             regional,
+            trails,
             settings,
             alarm_defaults,
             calls,
@@ -224,7 +257,9 @@ impl Reconcile {
 
     /// Sweeps the input's regions (each from its resume point): every region is read and
     /// its alarms checked in parallel, then the roles in use are ensured once. A region
-    /// that has not finished when `deadline` passes is handed on in the continuation.
+    /// that has not finished when `deadline` passes is handed on in the continuation. A
+    /// sweep that resumes nothing also checks the CloudTrail trails, while the regions are
+    /// read; a continuation does not repeat that.
     pub async fn sweep(
         &self,
         input: &Continuation,
@@ -277,6 +312,9 @@ impl Reconcile {
                 }
                 .in_current_span(),
             );
+        }
+        if input.resume.is_empty() {
+            findings.extend(trails::check(&self.trails, &trail_needs(regions)).await);
         }
         let mut read = Vec::new();
         let mut sweeps = Vec::new();
@@ -445,6 +483,31 @@ impl Reconcile {
     }
 }
 
+/// What CloudTrail must deliver for the event-driven functions: IAM's events in
+/// [`IAM_EVENT_REGION`], the regional services' in every swept region (both, when it is
+/// swept), in region order.
+fn trail_needs(regions: &[String]) -> Vec<Need> {
+    let mut needs: BTreeMap<String, Need> = BTreeMap::new();
+    let mut add = |region: &str, (sources, functions): (&[&'static str], &[&'static str])| {
+        let need = needs.entry(region.to_owned()).or_insert_with(|| Need {
+            region: region.to_owned(),
+            sources: BTreeSet::new(),
+            global: false,
+            functions: BTreeSet::new(),
+        });
+        need.sources.extend(sources);
+        need.functions.extend(functions);
+    };
+    add(IAM_EVENT_REGION, IAM_EVENTS);
+    for region in regions {
+        add(region, REGIONAL_EVENTS);
+    }
+    if let Some(need) = needs.get_mut(IAM_EVENT_REGION) {
+        need.global = true;
+    }
+    needs.into_values().collect()
+}
+
 /// What a region's sweep read, checked and left for the next invocation.
 struct RegionRun {
     facts: RegionFacts,
@@ -554,4 +617,36 @@ async fn sweep_region(
         run.findings.push(finding);
     }
     Ok(run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iam_events_are_needed_in_us_east_1_and_the_services_in_every_swept_region() {
+        let needs = trail_needs(&["eu-west-1".into(), "us-east-1".into()]);
+        let seen: Vec<(&str, bool, usize, usize)> = needs
+            .iter()
+            .map(|n| {
+                (
+                    n.region.as_str(),
+                    n.global,
+                    n.sources.len(),
+                    n.functions.len(),
+                )
+            })
+            .collect();
+        // us-east-1 is swept too: IAM's source and the three regional ones, and the
+        // five functions listening there.
+        assert_eq!(
+            seen,
+            [("eu-west-1", false, 3, 3), ("us-east-1", true, 4, 5)]
+        );
+
+        let needs = trail_needs(&["ap-southeast-2".into()]);
+        assert_eq!(needs.len(), 2);
+        assert_eq!(needs[1].region, IAM_EVENT_REGION);
+        assert_eq!(needs[1].sources, BTreeSet::from(["iam.amazonaws.com"]));
+    }
 }

@@ -12,7 +12,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
 use ecs_warden::access_doctor::AccessDoctor;
 use ecs_warden::alarms::AlarmSettings;
-use ecs_warden::aws::{https_client, CallLog, Clients, Regional};
+use ecs_warden::aws::{https_client, CallLog, Clients, Regional, TrailClients};
 use ecs_warden::deletion::SlrDeletion;
 use ecs_warden::ecs_role_guard::EcsRoleGuard;
 use ecs_warden::events::EventError;
@@ -92,6 +92,7 @@ fn handlers() -> Handlers {
         reconcile: Reconcile::new(
             Clients::new(&config, &calls()),
             Regional::new(&config, &calls()),
+            TrailClients::new(&config, &calls()),
             settings.clone(),
             AlarmSettings::default(),
             calls(),

@@ -1,7 +1,7 @@
 //! Lambda entry point: builds the AWS clients once per container and serves sweeps.
 
 use ecs_warden::alarms::AlarmSettings;
-use ecs_warden::aws::{self, CallLog, Clients, Regional};
+use ecs_warden::aws::{self, CallLog, Clients, Regional, TrailClients};
 use ecs_warden::deadline::Deadline;
 use ecs_warden::notify::Notifier;
 use ecs_warden::reconcile::Reconcile;
@@ -20,6 +20,7 @@ async fn main() -> Result<(), Error> {
     let reconcile = Reconcile::new(
         Clients::new(&config, &calls),
         Regional::new(&config, &calls),
+        TrailClients::new(&config, &calls),
         settings,
         alarm_defaults,
         calls,
