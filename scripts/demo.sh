@@ -176,7 +176,8 @@ echo "-- events/iam-delete-role.json -> role-drift-guard"
 invoke role-drift-guard events/iam-delete-role.json
 
 echo
-echo "== reconcile: what events missed, swept in eu-west-1 and us-east-1"
+echo "== reconcile: what events missed, and whether CloudTrail delivers events at all, swept in"
+echo "   eu-west-1 and us-east-1"
 "$PY" - <<'EOF'
 import boto3
 cloudwatch = boto3.client("cloudwatch")
@@ -186,7 +187,19 @@ tracking = next(p for p in policy["ScalingPolicies"] if p["PolicyName"] == "cpu-
 cloudwatch.delete_alarms(AlarmNames=["ecs-warden/payments/web/cpu-scale-in", tracking])
 print(f"   deleted ecs-warden's cpu-scale-in alarm and {tracking}, with no event to say so")
 EOF
-echo "-- events/reconcile-manual.json -> reconcile"
+echo "-- events/reconcile-manual.json -> reconcile (this account has no CloudTrail trail yet)"
+invoke reconcile events/reconcile-manual.json
+echo "-- a multi-region trail is created and started: the events' prerequisite"
+"$PY" - <<'EOF'
+import boto3
+boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="demo-trail-logs-111122223333")
+cloudtrail = boto3.client("cloudtrail", region_name="us-east-1")
+arn = cloudtrail.create_trail(Name="account-trail", S3BucketName="demo-trail-logs-111122223333",
+                              IsMultiRegionTrail=True)["TrailARN"]
+cloudtrail.start_logging(Name=arn)
+print(f"   {arn}, logging")
+EOF
+echo "-- events/reconcile-manual.json -> reconcile (cloudtrail compliant in both regions: counted, not listed)"
 invoke reconcile events/reconcile-manual.json
 
 echo
