@@ -176,8 +176,12 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
     assert_eq!(drift["findings"][0]["check"], "in_use", "{drift:#}");
     assert_eq!(drift["findings"][0]["status"], "skipped");
 
+    // With the trail the events need, the sweep finds it in both regions (compliant:
+    // counted, not listed) and has nothing to publish.
+    account.trail("us-east-1", "account-trail", true, true);
     let (_, sweep) = invoke_sample(port, &account, "reconcile", "reconcile-manual.json");
     assert_eq!(sweep["function"], "reconcile");
+    assert_eq!(sweep["counts"]["cloudtrail"]["compliant"], 2, "{sweep:#}");
     assert_eq!(
         sweep["regions"].as_array().map(Vec::len),
         Some(2),
