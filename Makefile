@@ -80,7 +80,7 @@ asl-check:
 	for asl in statemachine/*.asl.json; do scripts/asl/node_modules/.bin/asl-validator --json-path $$asl || exit 1; done
 
 ## The retry policies compared under the fault tests' 20 % of faulted requests: the
-## README's retry figures.
+## retry figures in docs/reliability.md.
 fault-tuning: venv
 	$(VENV)/bin/python scripts/fault_tuning.py $(ROUNDS)
 
@@ -89,6 +89,6 @@ fault-tuning: venv
 bench: venv
 	$(VENV)/bin/python scripts/bench.py
 
-## The reconcile benchmark the README quotes: 3 regions x 20 clusters x 10 services on moto.
+## The reconcile benchmark docs/performance.md quotes: 3 regions x 20 clusters x 10 services on moto.
 bench-reconcile: venv
 	cargo test --release -p warden-tests --test reconcile bench -- --ignored --nocapture

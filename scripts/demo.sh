@@ -99,7 +99,7 @@ done
 
 echo
 echo "== Service Auto Scaling: each recorded call is made on moto, then its event replayed"
-# The service overrides one alarm default with a tag; the README lists the keys.
+# The service overrides one alarm default with a tag; docs/scaling-alarms.md lists the keys.
 "$PY" scripts/perform_call.py --service payments/web ecs-warden:scale-in-threshold=20
 replay_call() { # EVENT-FILE: make the call it records, then replay it
   echo "-- $1 -> scaling-guard"

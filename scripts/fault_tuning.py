@@ -3,7 +3,7 @@
 20 % of requests faulted) ROUNDS times per policy, with the tests' clients set to that
 policy through WARDEN_TEST_RETRY, and sums what the tests recorded: requests, faults, calls
 that still failed after their retries, redeliveries needed, and the time both runs of each
-test took. `make fault-tuning` runs it; the README's retry figures come from it.
+test took. `make fault-tuning` runs it; the retry figures in docs/reliability.md come from it.
 
 Usage: fault_tuning.py [ROUNDS] [POLICY ...]   (policies: standard:N or adaptive:N)"""
 

@@ -306,7 +306,7 @@ async fn bad_input_is_refused_before_any_call() {
     assert!(calls.take().is_empty());
 }
 
-/// The benchmark the README quotes: 3 regions × 20 clusters × 10 services, each service a
+/// The benchmark docs/performance.md quotes: 3 regions × 20 clusters × 10 services, each service a
 /// scalable target with a step policy. Not a timed test: it prints, it does not assert.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "benchmark; run with make bench-reconcile"]
