@@ -1064,6 +1064,6 @@ pub fn statuses(report: &Report) -> Vec<(&'static str, Status)> {
     report
         .findings
         .iter()
-        .map(|f| (f.check, f.status))
+        .map(|f| (f.check.as_str(), f.status))
         .collect()
 }

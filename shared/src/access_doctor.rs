@@ -11,10 +11,11 @@ use serde_json::{json, Value};
 use crate::aws::{CallError, CallLog, Clients};
 use crate::catalog;
 use crate::deadline::Deadline;
-use crate::events::{parse_api_call, ApiCallEvent, EventError};
+use crate::error::InvocationError;
+use crate::events::{parse_api_call, ApiCallEvent};
 use crate::notify::{Notable, Notifier};
 use crate::permissions::{self, Condition, Intent, Requirement, When};
-use crate::report::{Finding, Report, Status};
+use crate::report::{Check, Finding, Report, Status};
 use crate::settings::Settings;
 
 /// The function's name in reports and logs.
@@ -111,7 +112,7 @@ impl AccessDoctor {
     }
 
     /// A refused call's CloudTrail event, or `{"principal_arn", "intent"}` by hand.
-    pub async fn handle_payload(&self, payload: Value) -> Result<Diagnosis, EventError> {
+    pub async fn handle_payload(&self, payload: Value) -> Result<Diagnosis, InvocationError> {
         self.handle_within(payload, Deadline::none()).await
     }
 
@@ -120,33 +121,34 @@ impl AccessDoctor {
         &self,
         payload: Value,
         deadline: Deadline,
-    ) -> Result<Diagnosis, EventError> {
+    ) -> Result<Diagnosis, InvocationError> {
         let result = deadline.within(&self.calls, || self.handle(payload)).await;
         self.notifier.finish(result).await
     }
 
-    async fn handle(&self, payload: Value) -> Result<Diagnosis, EventError> {
+    async fn handle(&self, payload: Value) -> Result<Diagnosis, InvocationError> {
         if payload.get("detail-type").is_some() {
             let event = parse_api_call(payload)?;
             return self.explain_event(&event).await;
         }
         let question: Question = serde_json::from_value(payload).map_err(|e| {
-            EventError::NotAnEvent(format!(
+            InvocationError::NotAnEvent(format!(
                 "expected a refused call's CloudTrail event or {{\"principal_arn\": \"...\", \"intent\": \"...\"}}: {e}"
             ))
         })?;
-        let intent = permissions::intent(&question.intent).ok_or_else(|| EventError::BadField {
-            field: "intent",
-            problem: format!(
-                "{:?} is not one of {}",
-                question.intent,
-                permissions::INTENTS
-                    .iter()
-                    .map(|i| i.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        })?;
+        let intent =
+            permissions::intent(&question.intent).ok_or_else(|| InvocationError::BadField {
+                field: "intent",
+                problem: format!(
+                    "{:?} is not one of {}",
+                    question.intent,
+                    permissions::INTENTS
+                        .iter()
+                        .map(|i| i.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?;
         let principal = Principal::parse(&question.principal_arn)?;
         let facts = Facts {
             params: question.request_parameters.as_ref(),
@@ -156,7 +158,7 @@ impl AccessDoctor {
             .await)
     }
 
-    async fn explain_event(&self, event: &ApiCallEvent) -> Result<Diagnosis, EventError> {
+    async fn explain_event(&self, event: &ApiCallEvent) -> Result<Diagnosis, InvocationError> {
         let detail = &event.detail;
         let cause = format!("{}:{}", event.source, detail.event_name);
         let intents = intents_for(event)?;
@@ -166,7 +168,7 @@ impl AccessDoctor {
                 self.settings.mode,
                 event.id.clone(),
                 Some(cause.clone()),
-                vec![Finding::new(&cause, "diagnosis", Status::Skipped, why)],
+                vec![Finding::new(&cause, Check::Diagnosis, Status::Skipped, why)],
                 Vec::new(),
             );
             report.log();
@@ -231,7 +233,7 @@ impl AccessDoctor {
                     Applies::Maybe => needed.push((requirement, Some(requirement.when.words()))),
                     Applies::No => findings.push(Finding::new(
                         &arn,
-                        "permission",
+                        Check::Permission,
                         Status::Skipped,
                         format!(
                             "{} not needed for this call: {} (seed {})",
@@ -288,14 +290,14 @@ impl AccessDoctor {
                             if decision == "allowed" {
                                 findings.push(Finding::new(
                                     &arn,
-                                    "permission",
+                                    Check::Permission,
                                     Status::Compliant,
                                     what,
                                 ));
                             } else {
                                 findings.push(Finding::new(
                                     &arn,
-                                    "permission",
+                                    Check::Permission,
                                     Status::Failed,
                                     what,
                                 ));
@@ -312,7 +314,7 @@ impl AccessDoctor {
                     }
                     Err(e) => findings.push(Finding::new(
                         &arn,
-                        "permission",
+                        Check::Permission,
                         Status::Failed,
                         e.explain("iam:SimulatePrincipalPolicy", &arn),
                     )),
@@ -359,7 +361,7 @@ impl AccessDoctor {
                     Ok(out) => Ok(out.role.map(|r| r.arn().to_owned()).unwrap_or_default()),
                     Err(e) => Err(Finding::new(
                         name,
-                        "principal",
+                        Check::Principal,
                         Status::Failed,
                         CallError::from_sdk(&e).explain("iam:GetRole", name),
                     )),
@@ -488,8 +490,8 @@ enum Principal {
 }
 
 impl Principal {
-    fn parse(arn: &str) -> Result<Self, EventError> {
-        let bad = |problem: String| EventError::BadField {
+    fn parse(arn: &str) -> Result<Self, InvocationError> {
+        let bad = |problem: String| InvocationError::BadField {
             field: "principal_arn",
             problem,
         };
@@ -542,7 +544,7 @@ impl Principal {
 }
 
 /// The intents a refused call belongs to.
-fn intents_for(event: &ApiCallEvent) -> Result<Vec<&'static Intent>, EventError> {
+fn intents_for(event: &ApiCallEvent) -> Result<Vec<&'static Intent>, InvocationError> {
     let detail = &event.detail;
     let param = |name: &str| {
         detail
@@ -589,7 +591,7 @@ fn intents_for(event: &ApiCallEvent) -> Result<Vec<&'static Intent>, EventError>
         }
         ("aws.ecs" | "aws.monitoring" | "aws.autoscaling" | "aws.iam", _) => &[],
         (source, _) => {
-            return Err(EventError::UnexpectedSource {
+            return Err(InvocationError::UnexpectedSource {
                 found: source.to_owned(),
                 expected: "aws.ecs, aws.autoscaling (EC2 and Application Auto Scaling), aws.monitoring, aws.iam",
             })

@@ -15,7 +15,7 @@ use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, Statis
 use aws_sdk_ecs::types::ServiceField;
 
 use crate::aws::{CallError, Clients};
-use crate::report::{Finding, Status};
+use crate::report::{Check, Finding, Status};
 use crate::roles::Scope;
 use crate::settings::{Mode, SettingsError};
 
@@ -504,7 +504,7 @@ pub async fn ensure_step_alarm(
     policy: &ScalingPolicy,
     index: Option<&AlarmIndex>,
 ) -> Finding {
-    const CHECK: &str = "step_alarm";
+    const CHECK: Check = Check::StepAlarm;
     let policy_arn = policy.policy_arn();
     let finding = |status, detail: String| Finding::new(policy_arn, CHECK, status, detail);
     let invoking = match index {
@@ -708,7 +708,7 @@ pub async fn ensure_target_tracking_alarms(
     policy: &ScalingPolicy,
     index: Option<&AlarmIndex>,
 ) -> Finding {
-    const CHECK: &str = "target_tracking_alarms";
+    const CHECK: Check = Check::TargetTrackingAlarms;
     let policy_arn = policy.policy_arn();
     let finding = |status, detail: String| Finding::new(policy_arn, CHECK, status, detail);
     let listed: Vec<String> = policy
@@ -827,7 +827,7 @@ pub async fn remove_warden_alarm(
     target: &ServiceTarget,
     policy_name: &str,
 ) -> Finding {
-    const CHECK: &str = "alarm_cleanup";
+    const CHECK: Check = Check::AlarmCleanup;
     let name = alarm_name(target, policy_name);
     let arn = alarm_arn(scope, region, &name);
     let finding = |status, detail: String| Finding::new(&arn, CHECK, status, detail);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::CallError;
 use crate::deadline::Deadline;
-use crate::report::{Finding, Status};
+use crate::report::{Check, Finding, Status};
 use crate::roles::Scope;
 use crate::settings::Mode;
 
@@ -308,7 +308,7 @@ async fn drain_cluster(
             );
             if audit {
                 step.findings
-                    .push(would(&service.arn, "scale_service", &why));
+                    .push(would(&service.arn, Check::ScaleService, &why));
                 budget.writes += 1;
             } else {
                 scope.log_write("ecs:UpdateService", &service.arn, &why);
@@ -327,13 +327,13 @@ async fn drain_cluster(
                     continue;
                 }
                 step.findings
-                    .push(done(&service.arn, "scale_service", &why));
+                    .push(done(&service.arn, Check::ScaleService, &why));
             }
         }
         let why = "delete the service (scaled to 0)";
         if audit {
             step.findings
-                .push(would(&service.arn, "delete_service", why));
+                .push(would(&service.arn, Check::DeleteService, why));
             budget.writes += 1;
             continue;
         }
@@ -348,7 +348,7 @@ async fn drain_cluster(
         {
             Ok(_) => {
                 step.findings
-                    .push(done(&service.arn, "delete_service", why));
+                    .push(done(&service.arn, Check::DeleteService, why));
                 step.deleted.push(service.arn.clone());
                 step.waiting
                     .push(format!("service {} is draining", service.arn));
@@ -367,7 +367,7 @@ async fn drain_cluster(
         let why = "force-deregister the container instance";
         if audit {
             step.findings
-                .push(would(instance, "deregister_instance", why));
+                .push(would(instance, Check::DeregisterInstance, why));
             budget.writes += 1;
             continue;
         }
@@ -383,7 +383,7 @@ async fn drain_cluster(
         {
             Ok(_) => {
                 step.findings
-                    .push(done(instance, "deregister_instance", why));
+                    .push(done(instance, Check::DeregisterInstance, why));
                 step.deleted.push(instance.clone());
             }
             Err(e) => {
@@ -404,7 +404,7 @@ async fn drain_cluster(
     let why = "delete the cluster (no service left)";
     if audit {
         step.findings
-            .push(would(&cluster.arn, "delete_cluster", why));
+            .push(would(&cluster.arn, Check::DeleteCluster, why));
         budget.writes += 1;
         return;
     }
@@ -413,7 +413,7 @@ async fn drain_cluster(
     match ecs.delete_cluster().cluster(&cluster.arn).send().await {
         Ok(_) => {
             step.findings
-                .push(done(&cluster.arn, "delete_cluster", why));
+                .push(done(&cluster.arn, Check::DeleteCluster, why));
             step.deleted.push(cluster.arn.clone());
         }
         Err(e) => {
@@ -431,11 +431,11 @@ async fn drain_cluster(
     }
 }
 
-fn done(resource: &str, check: &'static str, why: &str) -> Finding {
+fn done(resource: &str, check: Check, why: &str) -> Finding {
     Finding::new(resource, check, Status::Repaired, format!("done: {why}"))
 }
 
-fn would(resource: &str, check: &'static str, why: &str) -> Finding {
+fn would(resource: &str, check: Check, why: &str) -> Finding {
     Finding::new(
         resource,
         check,
@@ -453,7 +453,7 @@ fn note_failure(step: &mut DrainStep, resource: &str, err: &CallError, detail: S
         step.stuck = true;
     }
     step.findings
-        .push(Finding::new(resource, "drain", Status::Failed, detail));
+        .push(Finding::new(resource, Check::Drain, Status::Failed, detail));
 }
 
 /// A failure that the same call can get past later: throttling, a server fault, no answer.

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::aws::CallLog;
-use crate::events::EventError;
+use crate::error::InvocationError;
 
 /// Time kept back to answer after the last piece of work: the report, its log line and an
 /// SNS publication.
@@ -69,11 +69,11 @@ impl Deadline {
     }
 
     /// Runs the handler's work that `start` begins, or stops it at the deadline with
-    /// [`EventError::OutOfTime`] naming the calls `calls` recorded.
-    pub async fn within<T, F, Fut>(&self, calls: &CallLog, start: F) -> Result<T, EventError>
+    /// [`InvocationError::OutOfTime`] naming the calls `calls` recorded.
+    pub async fn within<T, F, Fut>(&self, calls: &CallLog, start: F) -> Result<T, InvocationError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, EventError>>,
+        Fut: Future<Output = Result<T, InvocationError>>,
     {
         // The work is started and boxed here, never held unboxed in this future: a
         // handler's future nested in the timeout's is deeper than rustc's layout limit
@@ -85,9 +85,9 @@ impl Deadline {
 }
 
 /// The error of an invocation stopped at its deadline, naming the calls it made.
-fn out_of_time(calls: &CallLog) -> EventError {
+fn out_of_time(calls: &CallLog) -> InvocationError {
     let made = calls.take();
-    EventError::OutOfTime {
+    InvocationError::OutOfTime {
         calls: if made.is_empty() {
             "none".to_owned()
         } else {

@@ -17,9 +17,10 @@ use crate::aws::{CallError, CallLog, Clients, Regional};
 use crate::catalog::{self, ECS_SERVICE_LINKED_ROLE};
 use crate::clusters::{self, RegionInventory};
 use crate::deadline::Deadline;
-use crate::events::{accept, parse_api_call, EventError};
+use crate::error::InvocationError;
+use crate::events::{accept, parse_api_call};
 use crate::notify::{Notable, Notifier};
-use crate::report::{Finding, Report, Status, CALLS_LISTED};
+use crate::report::{Check, Finding, Report, Status, CALLS_LISTED};
 use crate::roles::Scope;
 use crate::settings::{is_region_name, Mode, Settings};
 
@@ -260,7 +261,7 @@ impl SlrDeletion {
 
     /// Parses a start input, a state, a CloudTrail DeleteServiceLinkedRole event or an edit
     /// request, and runs one step (or the edit) now.
-    pub async fn handle_payload(&self, payload: Value) -> Result<Answer, EventError> {
+    pub async fn handle_payload(&self, payload: Value) -> Result<Answer, InvocationError> {
         self.handle_within(payload, Deadline::none()).await
     }
 
@@ -270,7 +271,7 @@ impl SlrDeletion {
         &self,
         payload: Value,
         deadline: Deadline,
-    ) -> Result<Answer, EventError> {
+    ) -> Result<Answer, InvocationError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -279,7 +280,7 @@ impl SlrDeletion {
     }
 
     /// As [`Self::handle_payload`], at the given time (seconds since the epoch).
-    pub async fn handle_at(&self, payload: Value, now: u64) -> Result<Answer, EventError> {
+    pub async fn handle_at(&self, payload: Value, now: u64) -> Result<Answer, InvocationError> {
         self.handle_at_within(payload, now, &Deadline::none()).await
     }
 
@@ -289,7 +290,7 @@ impl SlrDeletion {
         payload: Value,
         now: u64,
         deadline: &Deadline,
-    ) -> Result<Answer, EventError> {
+    ) -> Result<Answer, InvocationError> {
         if payload.get("detail-type").is_some() {
             let state = state_from_event(payload)?;
             return Ok(Answer::Step(Box::new(
@@ -298,11 +299,11 @@ impl SlrDeletion {
         }
         if payload.get("action").is_some() {
             let request: EditRequest = serde_json::from_value(payload)
-                .map_err(|e| EventError::NotAnEvent(format!("an edit request: {e}")))?;
+                .map_err(|e| InvocationError::NotAnEvent(format!("an edit request: {e}")))?;
             return Ok(Answer::Edit(self.edit(request).await?));
         }
         let state: DeletionState = serde_json::from_value(payload).map_err(|e| {
-            EventError::NotAnEvent(format!(
+            InvocationError::NotAnEvent(format!(
                 "expected a deletion state ({{\"role_name\": \"AWSServiceRoleForECS\", \"drain\": false, ...}}), \
                  a CloudTrail DeleteServiceLinkedRole event or an edit request: {e}"
             ))
@@ -314,7 +315,7 @@ impl SlrDeletion {
     }
 
     /// Checks a state before any AWS call, filling in the configured regions.
-    fn validate(&self, mut state: DeletionState) -> Result<DeletionState, EventError> {
+    fn validate(&self, mut state: DeletionState) -> Result<DeletionState, InvocationError> {
         check_role_name(&state.role_name, "role_name")?;
         if state.regions.is_empty() {
             state.regions.clone_from(&self.settings.regions);
@@ -388,7 +389,7 @@ impl SlrDeletion {
                 );
                 findings.push(Finding::new(
                     self.role_arn(&state),
-                    "deadline",
+                    Check::Deadline,
                     Status::Failed,
                     why,
                 ));
@@ -436,7 +437,7 @@ impl SlrDeletion {
                     unreadable = true;
                     findings.push(Finding::new(
                         region.clone(),
-                        "inventory",
+                        Check::Inventory,
                         Status::Failed,
                         e.explain("ecs:ListClusters", &region),
                     ));
@@ -445,7 +446,7 @@ impl SlrDeletion {
                     unreadable = true;
                     findings.push(Finding::new(
                         "",
-                        "inventory",
+                        Check::Inventory,
                         Status::Failed,
                         panicked.to_string(),
                     ));
@@ -457,14 +458,14 @@ impl SlrDeletion {
             findings.push(if region.clusters.is_empty() {
                 Finding::new(
                     &region.region,
-                    "inventory",
+                    Check::Inventory,
                     Status::Compliant,
                     "no ECS cluster uses the role here",
                 )
             } else {
                 Finding::new(
                     &region.region,
-                    "inventory",
+                    Check::Inventory,
                     Status::Skipped,
                     format!("{} use the role here", region.summary()),
                 )
@@ -500,7 +501,7 @@ impl SlrDeletion {
         if self.settings.mode == Mode::Audit {
             findings.push(Finding::new(
                 self.role_arn(state),
-                "deletion",
+                Check::Deletion,
                 Status::WouldRepair,
                 "audit mode; would call DeleteServiceLinkedRole and poll the task",
             ));
@@ -522,7 +523,7 @@ impl SlrDeletion {
             Err(e) => {
                 findings.push(Finding::new(
                     "",
-                    "confirm",
+                    Check::Confirm,
                     Status::Failed,
                     e.explain("sts:GetCallerIdentity", "the caller"),
                 ));
@@ -532,7 +533,7 @@ impl SlrDeletion {
         if !state.drain || state.confirm_account.as_deref() != Some(caller.as_str()) {
             findings.push(Finding::new(
                 format!("account {caller}"),
-                "confirm",
+                Check::Confirm,
                 Status::Failed,
                 format!(
                     "refused before any write: draining needs \"drain\": true and \"confirm_account\": \"{caller}\" (the account these credentials act in); got drain {} and confirm_account {:?}",
@@ -572,7 +573,7 @@ impl SlrDeletion {
                     stuck = true;
                     findings.push(Finding::new(
                         "",
-                        "drain",
+                        Check::Drain,
                         Status::Failed,
                         panicked.to_string(),
                     ));
@@ -634,7 +635,7 @@ impl SlrDeletion {
                 (state.wait_seconds, state.poll_wait_seconds) = next_poll(FIRST_POLL_SECONDS);
                 findings.push(Finding::new(
                     arn,
-                    "deletion_submitted",
+                    Check::DeletionSubmitted,
                     Status::Repaired,
                     format!(
                         "submitted DeleteServiceLinkedRole (attempt {} of {}); task {}",
@@ -649,7 +650,7 @@ impl SlrDeletion {
                 if err.is_not_found() {
                     findings.push(Finding::new(
                         arn,
-                        "deletion",
+                        Check::Deletion,
                         Status::Compliant,
                         "the role does not exist; nothing to delete",
                     ));
@@ -657,7 +658,7 @@ impl SlrDeletion {
                 } else if clusters::is_transient(&err) {
                     findings.push(Finding::new(
                         &arn,
-                        "deletion_submitted",
+                        Check::DeletionSubmitted,
                         Status::Failed,
                         format!(
                             "{}; retried next step",
@@ -668,7 +669,7 @@ impl SlrDeletion {
                 } else {
                     findings.push(Finding::new(
                         &arn,
-                        "deletion_submitted",
+                        Check::DeletionSubmitted,
                         Status::Failed,
                         err.explain("iam:DeleteServiceLinkedRole", &arn),
                     ));
@@ -700,13 +701,13 @@ impl SlrDeletion {
                 if clusters::is_transient(&err) {
                     findings.push(Finding::new(
                         &arn,
-                        "deletion",
+                        Check::Deletion,
                         Status::Failed,
                         format!("{detail}; polled again next step"),
                     ));
                     return self.keep_polling(state, findings, &arn, elapsed);
                 }
-                findings.push(Finding::new(arn, "deletion", Status::Failed, detail));
+                findings.push(Finding::new(arn, Check::Deletion, Status::Failed, detail));
                 return finish(state, Outcome::Failed);
             }
         };
@@ -716,7 +717,7 @@ impl SlrDeletion {
             "SUCCEEDED" => {
                 findings.push(Finding::new(
                     arn,
-                    "deletion",
+                    Check::Deletion,
                     Status::Repaired,
                     format!("task {task} SUCCEEDED: the role is deleted"),
                 ));
@@ -736,7 +737,7 @@ impl SlrDeletion {
                     .collect();
                 findings.push(Finding::new(
                     &arn,
-                    "deletion",
+                    Check::Deletion,
                     Status::Failed,
                     failure_words(state),
                 ));
@@ -775,7 +776,7 @@ impl SlrDeletion {
         if elapsed + wait > state.deadline_seconds {
             findings.push(Finding::new(
                 arn,
-                "deadline",
+                Check::Deadline,
                 Status::Failed,
                 format!(
                     "task {} is still {} after {elapsed} s; the deadline is {} s. It may still finish: poll it again by starting with its CloudTrail event",
@@ -808,7 +809,7 @@ impl SlrDeletion {
             Err(e) if CallError::from_sdk(&e).is_not_found() => {
                 findings.push(Finding::new(
                     arn,
-                    "deletion",
+                    Check::Deletion,
                     Status::Repaired,
                     "the task is gone and so is the role: deleted",
                 ));
@@ -817,7 +818,7 @@ impl SlrDeletion {
             Err(e) => {
                 findings.push(Finding::new(
                     arn,
-                    "deletion",
+                    Check::Deletion,
                     Status::Failed,
                     CallError::from_sdk(&e).explain("iam:GetRole", arn),
                 ));
@@ -826,7 +827,7 @@ impl SlrDeletion {
             Ok(_) if state.attempts < state.max_attempts => {
                 findings.push(Finding::new(
                     arn,
-                    "deletion",
+                    Check::Deletion,
                     Status::Failed,
                     "IAM no longer knows the task but the role still exists; submitting again",
                 ));
@@ -836,7 +837,7 @@ impl SlrDeletion {
             Ok(_) => {
                 findings.push(Finding::new(
                     arn,
-                    "deletion",
+                    Check::Deletion,
                     Status::Failed,
                     "IAM no longer knows the task but the role still exists",
                 ));
@@ -872,7 +873,7 @@ impl SlrDeletion {
     }
 
     /// Seed 004 allows editing only the description of the ECS service-linked role.
-    async fn edit(&self, request: EditRequest) -> Result<Report, EventError> {
+    async fn edit(&self, request: EditRequest) -> Result<Report, InvocationError> {
         check_role_name(&request.role_name, "role_name")?;
         if request.action != "update_description" {
             return bad(
@@ -899,7 +900,7 @@ impl SlrDeletion {
         let finding = if self.settings.mode == Mode::Audit {
             Finding::new(
                 &resource,
-                "description",
+                Check::Description,
                 Status::WouldRepair,
                 format!("audit mode; would set the description to {description:?}"),
             )
@@ -927,13 +928,13 @@ impl SlrDeletion {
             {
                 Ok(_) => Finding::new(
                     &resource,
-                    "description",
+                    Check::Description,
                     Status::Repaired,
                     format!("description set to {description:?}"),
                 ),
                 Err(e) => Finding::new(
                     &resource,
-                    "description",
+                    Check::Description,
                     Status::Failed,
                     CallError::from_sdk(&e).explain("iam:UpdateRoleDescription", &resource),
                 ),
@@ -1027,12 +1028,12 @@ fn failure_words(state: &DeletionState) -> String {
 }
 
 /// The start state for a DeleteServiceLinkedRole call made elsewhere: poll its task.
-fn state_from_event(payload: Value) -> Result<DeletionState, EventError> {
+fn state_from_event(payload: Value) -> Result<DeletionState, InvocationError> {
     let event = parse_api_call(payload)?;
     accept(&event, EVENT_SOURCE, EVENT_NAMES)?;
     let detail = &event.detail;
     if let Some(code) = &detail.error_code {
-        return Err(EventError::BadField {
+        return Err(InvocationError::BadField {
             field: "detail.errorCode",
             problem: format!(
                 "the DeleteServiceLinkedRole call failed ({code}), so there is no task to poll"
@@ -1053,7 +1054,7 @@ fn state_from_event(payload: Value) -> Result<DeletionState, EventError> {
         .and_then(|r| r.get("deletionTaskId"))
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
-        .ok_or(EventError::BadField {
+        .ok_or(InvocationError::BadField {
             field: "responseElements.deletionTaskId",
             problem: "missing: the event names no task to poll".into(),
         })?;
@@ -1087,7 +1088,7 @@ fn state_from_event(payload: Value) -> Result<DeletionState, EventError> {
 }
 
 /// Only the ECS service-linked role (with an optional suffix) is this function's to touch.
-fn check_role_name(name: &str, field: &'static str) -> Result<(), EventError> {
+fn check_role_name(name: &str, field: &'static str) -> Result<(), InvocationError> {
     let base = ECS_SERVICE_LINKED_ROLE.name;
     let ok = name == base
         || name
@@ -1116,8 +1117,8 @@ fn is_account_id(value: &str) -> bool {
     value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn bad<T>(field: &'static str, problem: String) -> Result<T, EventError> {
-    Err(EventError::BadField { field, problem })
+fn bad<T>(field: &'static str, problem: String) -> Result<T, InvocationError> {
+    Err(InvocationError::BadField { field, problem })
 }
 
 #[cfg(test)]

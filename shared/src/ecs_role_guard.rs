@@ -7,9 +7,10 @@ use serde_json::Value;
 use crate::aws::CallLog;
 use crate::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
 use crate::deadline::Deadline;
-use crate::events::{accept, dispatch_within, ApiCallEvent, EventError};
+use crate::error::InvocationError;
+use crate::events::{accept, dispatch_within, ApiCallEvent};
 use crate::notify::Notifier;
-use crate::report::{Finding, Report, Status};
+use crate::report::{Check, Finding, Report, Status};
 use crate::roles::{self, RoleTarget, Scope};
 use crate::settings::Settings;
 use crate::verdicts::Verdicts;
@@ -68,7 +69,7 @@ impl EcsRoleGuard {
 
     /// Parses an invocation payload and handles it.
     /// Parses an invocation payload, handles it and notifies what needs it.
-    pub async fn handle_payload(&self, payload: Value) -> Result<Report, EventError> {
+    pub async fn handle_payload(&self, payload: Value) -> Result<Report, InvocationError> {
         self.handle_within(payload, Deadline::none()).await
     }
 
@@ -77,14 +78,14 @@ impl EcsRoleGuard {
         &self,
         payload: Value,
         deadline: Deadline,
-    ) -> Result<Report, EventError> {
+    ) -> Result<Report, InvocationError> {
         let handle = |event| async move { self.handle(&event).await };
         let result = dispatch_within(payload, &deadline, &self.calls, handle).await;
         self.notifier.finish(result).await
     }
 
     /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.
-    pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, EventError> {
+    pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
         let call = route(event)?;
         let detail = &event.detail;
         let scope = Scope::from_event(self.settings.mode, event);
@@ -118,7 +119,7 @@ impl EcsRoleGuard {
     }
 }
 
-fn route(event: &ApiCallEvent) -> Result<Call, EventError> {
+fn route(event: &ApiCallEvent) -> Result<Call, InvocationError> {
     Ok(match accept(event, SOURCE, EVENT_NAMES)? {
         "CreateCluster" => Call::CreateCluster,
         "CreateService" => Call::CreateService,
@@ -140,7 +141,7 @@ fn refused_for_missing_slr(event: &ApiCallEvent) -> bool {
 fn explain_retry(findings: &mut [Finding], event_name: &str) {
     for finding in findings
         .iter_mut()
-        .filter(|f| f.check == "exists" || f.check == "role" || f.check == "path")
+        .filter(|f| matches!(f.check, Check::Exists | Check::Role | Check::Path))
     {
         let advice = match finding.status {
             Status::Created | Status::Compliant => {

@@ -11,86 +11,11 @@ use serde_json::Value;
 
 use crate::aws::CallLog;
 use crate::deadline::Deadline;
+use crate::error::InvocationError;
 use crate::settings::is_region_name;
 
 /// The `detail-type` EventBridge gives CloudTrail management events.
 pub const API_CALL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
-
-/// Why an input is not an event this function can act on; every variant names what arrived.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum EventError {
-    /// The input is not an EventBridge envelope at all.
-    #[error("not an EventBridge event: {0}")]
-    NotAnEvent(String),
-    /// An EventBridge event of a kind other than a CloudTrail API call.
-    #[error("unexpected detail-type {found:?} from source {source_name:?}: expected {API_CALL_DETAIL_TYPE:?}")]
-    UnexpectedDetailType {
-        /// The `detail-type` that arrived.
-        found: String,
-        /// The `source` that arrived.
-        source_name: String,
-    },
-    /// A CloudTrail record whose detail is missing fields or has the wrong types.
-    #[error("malformed CloudTrail detail: {0}")]
-    MalformedDetail(String),
-    /// A well-formed event from a source this function does not handle.
-    #[error("unexpected event source {found:?}: this function handles {expected}")]
-    UnexpectedSource {
-        /// The `source` that arrived.
-        found: String,
-        /// The sources the function accepts.
-        expected: &'static str,
-    },
-    /// A well-formed event for an API call this function does not handle.
-    #[error("unexpected event {source_name}:{event_name}: this function handles {}", .expected.join(", "))]
-    UnexpectedEvent {
-        /// The `source` that arrived.
-        source_name: String,
-        /// The CloudTrail `eventName` that arrived.
-        event_name: String,
-        /// The event names the function accepts.
-        expected: &'static [&'static str],
-    },
-    /// A field is present but its value cannot be used (an ARN or name that does not parse).
-    #[error("bad {field}: {problem}")]
-    BadField {
-        /// Where the field sits in the event.
-        field: &'static str,
-        /// What is wrong with it.
-        problem: String,
-    },
-    /// The invocation's deadline came before the work was done. An error, not a report,
-    /// so that Lambda's asynchronous retries deliver the event again.
-    #[error("stopped before the invocation deadline; calls made: {calls}. The event goes back to Lambda's retries (then the on-failure queue); every check is safe to repeat")]
-    OutOfTime {
-        /// The AWS calls made before stopping.
-        calls: String,
-    },
-}
-
-impl EventError {
-    /// A stable name for the kind of rejection, used as the Lambda `errorType`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            EventError::NotAnEvent(_) => "NotAnEvent",
-            EventError::UnexpectedDetailType { .. } => "UnexpectedDetailType",
-            EventError::MalformedDetail(_) => "MalformedDetail",
-            EventError::UnexpectedSource { .. } => "UnexpectedSource",
-            EventError::UnexpectedEvent { .. } => "UnexpectedEvent",
-            EventError::BadField { .. } => "BadField",
-            EventError::OutOfTime { .. } => "OutOfTime",
-        }
-    }
-}
-
-impl From<EventError> for lambda_runtime::Diagnostic {
-    fn from(err: EventError) -> Self {
-        lambda_runtime::Diagnostic {
-            error_type: err.kind().to_owned(),
-            error_message: err.to_string(),
-        }
-    }
-}
 
 /// The `userIdentity` of a CloudTrail record, lenient: every field may be absent.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -205,10 +130,13 @@ impl ApiCall {
     }
 
     /// Deserializes `requestParameters` into the typed parameters of one API.
-    pub fn request<T: DeserializeOwned>(&self) -> Result<T, EventError> {
+    pub fn request<T: DeserializeOwned>(&self) -> Result<T, InvocationError> {
         let params = self.request_parameters.clone().unwrap_or(Value::Null);
         serde_json::from_value(params).map_err(|e| {
-            EventError::MalformedDetail(format!("requestParameters of {}: {e}", self.event_name))
+            InvocationError::MalformedDetail(format!(
+                "requestParameters of {}: {e}",
+                self.event_name
+            ))
         })
     }
 }
@@ -222,16 +150,16 @@ pub fn accept<'e>(
     event: &'e ApiCallEvent,
     source: &'static str,
     names: &'static [&'static str],
-) -> Result<&'e str, EventError> {
+) -> Result<&'e str, InvocationError> {
     if event.source != source {
-        return Err(EventError::UnexpectedSource {
+        return Err(InvocationError::UnexpectedSource {
             found: event.source.clone(),
             expected: source,
         });
     }
     let detail = &event.detail;
     if !names.contains(&detail.event_name.as_str()) {
-        return Err(EventError::UnexpectedEvent {
+        return Err(InvocationError::UnexpectedEvent {
             source_name: event.source.clone(),
             event_name: detail.event_name.clone(),
             expected: names,
@@ -239,13 +167,13 @@ pub fn accept<'e>(
     }
     let account = &detail.recipient_account_id;
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(EventError::BadField {
+        return Err(InvocationError::BadField {
             field: "detail.recipientAccountId",
             problem: format!("{account:?} is not a 12-digit account id"),
         });
     }
     if !is_region_name(&detail.aws_region) {
-        return Err(EventError::BadField {
+        return Err(InvocationError::BadField {
             field: "detail.awsRegion",
             problem: format!("{:?} is not a region", detail.aws_region),
         });
@@ -257,38 +185,39 @@ pub fn accept<'e>(
 ///
 /// Two stages, so that a foreign EventBridge event is named by its detail-type rather
 /// than by whichever CloudTrail field its detail happens to lack.
-pub fn parse_api_call(payload: Value) -> Result<ApiCallEvent, EventError> {
+pub fn parse_api_call(payload: Value) -> Result<ApiCallEvent, InvocationError> {
     let envelope =
-        Envelope::deserialize(&payload).map_err(|e| EventError::NotAnEvent(e.to_string()))?;
+        Envelope::deserialize(&payload).map_err(|e| InvocationError::NotAnEvent(e.to_string()))?;
     if envelope.detail_type != API_CALL_DETAIL_TYPE {
-        return Err(EventError::UnexpectedDetailType {
+        return Err(InvocationError::UnexpectedDetailType {
             found: envelope.detail_type,
+            expected: API_CALL_DETAIL_TYPE,
             source_name: envelope.source,
         });
     }
-    serde_json::from_value(payload).map_err(|e| EventError::MalformedDetail(e.to_string()))
+    serde_json::from_value(payload).map_err(|e| InvocationError::MalformedDetail(e.to_string()))
 }
 
 /// Parses an invocation payload and hands the event to `handle`.
-pub async fn dispatch<T, F, Fut>(payload: Value, handle: F) -> Result<T, EventError>
+pub async fn dispatch<T, F, Fut>(payload: Value, handle: F) -> Result<T, InvocationError>
 where
     F: FnOnce(ApiCallEvent) -> Fut,
-    Fut: std::future::Future<Output = Result<T, EventError>>,
+    Fut: std::future::Future<Output = Result<T, InvocationError>>,
 {
     handle(parse_api_call(payload)?).await
 }
 
 /// As [`dispatch`], stopped at `deadline`: the work's answer, or
-/// [`EventError::OutOfTime`] naming the calls `calls` recorded.
+/// [`InvocationError::OutOfTime`] naming the calls `calls` recorded.
 pub async fn dispatch_within<T, F, Fut>(
     payload: Value,
     deadline: &Deadline,
     calls: &CallLog,
     handle: F,
-) -> Result<T, EventError>
+) -> Result<T, InvocationError>
 where
     F: FnOnce(ApiCallEvent) -> Fut,
-    Fut: std::future::Future<Output = Result<T, EventError>>,
+    Fut: std::future::Future<Output = Result<T, InvocationError>>,
 {
     deadline.within(calls, || dispatch(payload, handle)).await
 }
@@ -362,7 +291,7 @@ mod tests {
     #[test]
     fn names_the_missing_field() {
         let err = parse_api_call(event(json!({"eventName": "CreateCluster"}))).unwrap_err();
-        assert!(matches!(err, EventError::MalformedDetail(_)));
+        assert!(matches!(err, InvocationError::MalformedDetail(_)));
         assert!(err.to_string().contains("eventSource"), "{err}");
     }
 
@@ -370,7 +299,7 @@ mod tests {
     fn rejects_non_events() {
         for payload in [json!("hello"), json!([1, 2]), json!({"role_name": "x"})] {
             let err = parse_api_call(payload).unwrap_err();
-            assert!(matches!(err, EventError::NotAnEvent(_)), "{err}");
+            assert!(matches!(err, InvocationError::NotAnEvent(_)), "{err}");
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod clusters;
 pub mod deadline;
 pub mod deletion;
 pub mod ecs_role_guard;
+pub mod error;
 pub mod events;
 pub mod notify;
 pub mod permissions;

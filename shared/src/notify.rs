@@ -5,8 +5,8 @@ use aws_config::{Region, SdkConfig};
 use serde::Serialize;
 
 use crate::aws::{self, CallError, CallLog};
-use crate::events::EventError;
-use crate::report::{Finding, Report, Status};
+use crate::error::InvocationError;
+use crate::report::{Check, Finding, Report, Status};
 use crate::settings::SettingsError;
 
 /// The environment variable naming the topic; unset or empty turns notifications off.
@@ -219,7 +219,10 @@ impl Notifier {
 
     /// Ends an invocation: publishes what its answer needs, or logs why its input was
     /// rejected (every handler validates its whole input before its first AWS call).
-    pub async fn finish<T: Notable>(&self, result: Result<T, EventError>) -> Result<T, EventError> {
+    pub async fn finish<T: Notable>(
+        &self,
+        result: Result<T, InvocationError>,
+    ) -> Result<T, InvocationError> {
         match result {
             Ok(mut answer) => {
                 self.send(&mut answer).await;
@@ -265,7 +268,7 @@ impl Notifier {
                 );
                 report.push(Finding::new(
                     &topic.arn,
-                    "notification",
+                    Check::Notification,
                     Status::Failed,
                     detail,
                 ));
@@ -329,7 +332,7 @@ mod tests {
         let findings = statuses
             .iter()
             .enumerate()
-            .map(|(i, s)| Finding::new(format!("arn:r{i}"), "exists", *s, "d"))
+            .map(|(i, s)| Finding::new(format!("arn:r{i}"), Check::Exists, *s, "d"))
             .collect();
         Report::new(
             "ecs-role-guard",

@@ -26,9 +26,9 @@ use crate::catalog::{
 };
 use crate::clusters::{self, RegionInventory};
 use crate::deadline::Deadline;
-use crate::events::EventError;
+use crate::error::InvocationError;
 use crate::notify::{Notable, Notifier};
-use crate::report::{Finding, Report, Status};
+use crate::report::{Check, Finding, Report, Status};
 use crate::roles::{self, RoleTarget, Scope};
 use crate::scaling::{self, ScalableService};
 use crate::settings::{is_region_name, Settings};
@@ -189,7 +189,7 @@ impl Reconcile {
     }
 
     /// Accepts the schedule's event, a manual input or a continuation, and sweeps.
-    pub async fn handle_payload(&self, payload: Value) -> Result<SweepReport, EventError> {
+    pub async fn handle_payload(&self, payload: Value) -> Result<SweepReport, InvocationError> {
         self.handle_within(payload, Deadline::none()).await
     }
 
@@ -199,7 +199,7 @@ impl Reconcile {
         &self,
         payload: Value,
         deadline: Deadline,
-    ) -> Result<SweepReport, EventError> {
+    ) -> Result<SweepReport, InvocationError> {
         let result = match self.input(payload) {
             Ok((input, event_id)) => Ok(self.sweep(&input, event_id, &deadline).await),
             Err(e) => Err(e),
@@ -207,15 +207,16 @@ impl Reconcile {
         self.notifier.finish(result).await
     }
 
-    fn input(&self, payload: Value) -> Result<(Continuation, Option<String>), EventError> {
+    fn input(&self, payload: Value) -> Result<(Continuation, Option<String>), InvocationError> {
         if let Some(kind) = payload.get("detail-type") {
             let source = payload
                 .get("source")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             if kind != "Scheduled Event" || source != "aws.events" {
-                return Err(EventError::UnexpectedDetailType {
+                return Err(InvocationError::UnexpectedDetailType {
                     found: kind.as_str().unwrap_or_default().to_owned(),
+                    expected: "Scheduled Event",
                     source_name: source.to_owned(),
                 });
             }
@@ -227,7 +228,7 @@ impl Reconcile {
             return Ok((input, id));
         }
         let mut input: Continuation = serde_json::from_value(payload).map_err(|e| {
-            EventError::NotAnEvent(format!(
+            InvocationError::NotAnEvent(format!(
                 "expected the schedule's event, {{\"regions\": [\"eu-west-1\", ...]}} or a sweep's continuation: {e}"
             ))
         })?;
@@ -235,19 +236,19 @@ impl Reconcile {
             input.regions = self.settings.regions.clone();
         }
         if let Some(bad) = input.regions.iter().find(|r| !is_region_name(r)) {
-            return Err(EventError::BadField {
+            return Err(InvocationError::BadField {
                 field: "regions",
                 problem: format!("{bad:?} is not a region"),
             });
         }
         if input.regions.is_empty() {
-            return Err(EventError::BadField {
+            return Err(InvocationError::BadField {
                 field: "regions",
                 problem: "none given and WARDEN_REGIONS / AWS_REGION name none".into(),
             });
         }
         if let Some(stray) = input.resume.keys().find(|r| !input.regions.contains(r)) {
-            return Err(EventError::BadField {
+            return Err(InvocationError::BadField {
                 field: "resume",
                 problem: format!("{stray:?} is not one of the regions to sweep"),
             });
@@ -275,7 +276,7 @@ impl Reconcile {
                 let err = CallError::from_sdk(&e);
                 findings.push(Finding::new(
                     "",
-                    "account",
+                    Check::Account,
                     Status::Failed,
                     err.explain("sts:GetCallerIdentity", "the caller"),
                 ));
@@ -350,7 +351,7 @@ impl Reconcile {
                 Err(why) => {
                     findings.push(Finding::new(
                         &region,
-                        "region",
+                        Check::Region,
                         Status::Failed,
                         format!("{why}; the sweep went on without it"),
                     ));
@@ -407,7 +408,7 @@ impl Reconcile {
                     Ok(target) => add(target),
                     Err(e) => findings.push(Finding::new(
                         role,
-                        "role",
+                        Check::Role,
                         Status::Skipped,
                         format!("{region}: {e}"),
                     )),
@@ -428,7 +429,7 @@ impl Reconcile {
                     Ok(role) => add(role),
                     Err(e) => findings.push(Finding::new(
                         &target.role_arn,
-                        "role",
+                        Check::Role,
                         Status::Skipped,
                         format!("{region} {}: {e}", target.resource_id),
                     )),
@@ -452,7 +453,7 @@ impl Reconcile {
         let mut counts: BTreeMap<&'static str, BTreeMap<Status, usize>> = BTreeMap::new();
         for finding in &all {
             *counts
-                .entry(finding.check)
+                .entry(finding.check.as_str())
                 .or_default()
                 .entry(finding.status)
                 .or_insert(0) += 1;
@@ -596,7 +597,7 @@ async fn sweep_region(
             Err(why) => {
                 run.findings.push(Finding::new(
                     policy.policy_arn(),
-                    "policy",
+                    Check::Policy,
                     Status::Skipped,
                     why,
                 ));

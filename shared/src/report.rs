@@ -30,13 +30,179 @@ pub enum Status {
     Failed,
 }
 
+/// What a finding checked: the report's `check`, one name per kind of check, serialized
+/// as the snake_case names the JSON contract has always had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// The role exists (or was created).
+    Exists,
+    /// A service-linked role sits under its service's path.
+    Path,
+    /// The trust policy lets the catalog's service assume the role.
+    Trust,
+    /// The seed's managed policy is attached.
+    ManagedPolicy,
+    /// A role named by a call, a sweep or a remembered verdict.
+    Role,
+    /// A step-scaling policy has an alarm that invokes it.
+    StepAlarm,
+    /// A target-tracking policy's alarms exist.
+    TargetTrackingAlarms,
+    /// ecs-warden's alarm for a deleted step policy is removed.
+    AlarmCleanup,
+    /// A DeleteAlarms that no ECS policy relied on.
+    DeletedAlarm,
+    /// The scaling policy an event or a sweep names.
+    Policy,
+    /// An event outside what the function handles (not an ECS service's desired count).
+    Scope,
+    /// A region: an event from another one, or one a sweep could not read.
+    Region,
+    /// Whether a trail delivers the events the functions are triggered by.
+    Cloudtrail,
+    /// Who the function is (STS).
+    Account,
+    /// A watched role's drift after an IAM event.
+    Drift,
+    /// Whether something still uses a deleted role.
+    InUse,
+    /// Whether role-drift-guard watches the role an event names.
+    Watched,
+    /// The principal a refused call came from.
+    Principal,
+    /// A permission the principal lacks.
+    Permission,
+    /// access-doctor's diagnosis as a whole.
+    Diagnosis,
+    /// The notification of an invocation's report.
+    Notification,
+    /// The account a drain was confirmed for.
+    Confirm,
+    /// A deletion's deadline.
+    Deadline,
+    /// The deletion of AWSServiceRoleForECS.
+    Deletion,
+    /// DeleteServiceLinkedRole was submitted.
+    DeletionSubmitted,
+    /// The description edit seed 004 allows.
+    Description,
+    /// What uses the ECS service-linked role, region by region.
+    Inventory,
+    /// A region's drain as a whole.
+    Drain,
+    /// An ECS service scaled to 0 by the drain.
+    ScaleService,
+    /// An ECS service deleted by the drain.
+    DeleteService,
+    /// A container instance deregistered by the drain.
+    DeregisterInstance,
+    /// An ECS cluster deleted by the drain.
+    DeleteCluster,
+}
+
+impl Check {
+    /// Every check, in declaration order.
+    pub const ALL: [Check; 32] = [
+        Self::Exists,
+        Self::Path,
+        Self::Trust,
+        Self::ManagedPolicy,
+        Self::Role,
+        Self::StepAlarm,
+        Self::TargetTrackingAlarms,
+        Self::AlarmCleanup,
+        Self::DeletedAlarm,
+        Self::Policy,
+        Self::Scope,
+        Self::Region,
+        Self::Cloudtrail,
+        Self::Account,
+        Self::Drift,
+        Self::InUse,
+        Self::Watched,
+        Self::Principal,
+        Self::Permission,
+        Self::Diagnosis,
+        Self::Notification,
+        Self::Confirm,
+        Self::Deadline,
+        Self::Deletion,
+        Self::DeletionSubmitted,
+        Self::Description,
+        Self::Inventory,
+        Self::Drain,
+        Self::ScaleService,
+        Self::DeleteService,
+        Self::DeregisterInstance,
+        Self::DeleteCluster,
+    ];
+
+    /// The name in the JSON report.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Exists => "exists",
+            Self::Path => "path",
+            Self::Trust => "trust",
+            Self::ManagedPolicy => "managed_policy",
+            Self::Role => "role",
+            Self::StepAlarm => "step_alarm",
+            Self::TargetTrackingAlarms => "target_tracking_alarms",
+            Self::AlarmCleanup => "alarm_cleanup",
+            Self::DeletedAlarm => "deleted_alarm",
+            Self::Policy => "policy",
+            Self::Scope => "scope",
+            Self::Region => "region",
+            Self::Cloudtrail => "cloudtrail",
+            Self::Account => "account",
+            Self::Drift => "drift",
+            Self::InUse => "in_use",
+            Self::Watched => "watched",
+            Self::Principal => "principal",
+            Self::Permission => "permission",
+            Self::Diagnosis => "diagnosis",
+            Self::Notification => "notification",
+            Self::Confirm => "confirm",
+            Self::Deadline => "deadline",
+            Self::Deletion => "deletion",
+            Self::DeletionSubmitted => "deletion_submitted",
+            Self::Description => "description",
+            Self::Inventory => "inventory",
+            Self::Drain => "drain",
+            Self::ScaleService => "scale_service",
+            Self::DeleteService => "delete_service",
+            Self::DeregisterInstance => "deregister_instance",
+            Self::DeleteCluster => "delete_cluster",
+        }
+    }
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// Reports are read by name in tests and scripts: `finding.check == "trust"`.
+impl PartialEq<&str> for Check {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<str> for Check {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
 /// One line of a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// The resource checked, as an ARN where it has one.
     pub resource: String,
-    /// Which property was checked, e.g. `exists`, `trust`, `managed_policy`.
-    pub check: &'static str,
+    /// Which property was checked.
+    pub check: Check,
     /// The outcome.
     pub status: Status,
     /// What was found and done, in words an operator can act on.
@@ -47,7 +213,7 @@ impl Finding {
     /// A finding from its parts.
     pub fn new(
         resource: impl Into<String>,
-        check: &'static str,
+        check: Check,
         status: Status,
         detail: impl Into<String>,
     ) -> Self {
@@ -169,6 +335,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_check_serializes_to_its_contract_name_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for check in Check::ALL {
+            let json = serde_json::to_value(check).unwrap();
+            assert_eq!(json, check.as_str(), "{check:?}");
+            assert!(seen.insert(check.as_str()), "{check} named twice");
+        }
+    }
+
+    #[test]
     fn long_call_lists_become_counts_in_order_of_first_use() {
         let calls = [
             "ecs:ListServices",
@@ -201,7 +377,7 @@ mod tests {
             Some("aws.ecs:CreateCluster".into()),
             vec![Finding::new(
                 "arn:r",
-                "exists",
+                Check::Exists,
                 Status::WouldCreate,
                 "missing",
             )],

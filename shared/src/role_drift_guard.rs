@@ -12,9 +12,10 @@ use serde_json::Value;
 use crate::aws::{CallLog, Clients, Regional};
 use crate::catalog::{RoleKind, RoleSpec, ROLES};
 use crate::deadline::Deadline;
-use crate::events::{accept, dispatch_within, ApiCallEvent, EventError};
+use crate::error::InvocationError;
+use crate::events::{accept, dispatch_within, ApiCallEvent};
 use crate::notify::Notifier;
-use crate::report::{Finding, Report, Status};
+use crate::report::{Check, Finding, Report, Status};
 use crate::roles::{self, RoleTarget, Scope};
 use crate::settings::{Settings, SettingsError};
 use crate::usage;
@@ -123,7 +124,7 @@ impl RoleDriftGuard {
     }
 
     /// Parses an invocation payload and handles it.
-    pub async fn handle_payload(&self, payload: Value) -> Result<Report, EventError> {
+    pub async fn handle_payload(&self, payload: Value) -> Result<Report, InvocationError> {
         self.handle_within(payload, Deadline::none()).await
     }
 
@@ -132,21 +133,21 @@ impl RoleDriftGuard {
         &self,
         payload: Value,
         deadline: Deadline,
-    ) -> Result<Report, EventError> {
+    ) -> Result<Report, InvocationError> {
         let handle = |event| async move { self.handle(&event).await };
         let result = dispatch_within(payload, &deadline, &self.calls, handle).await;
         self.notifier.finish(result).await
     }
 
     /// Handles one parsed event: re-verifies the role, repairs it, returns and logs the report.
-    pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, EventError> {
+    pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
         let call = accept(event, SOURCE, EVENT_NAMES)?;
         let params = event
             .detail
             .request::<Option<Parameters>>()?
             .unwrap_or_default();
         let name = params.role_name.filter(|n| !n.is_empty()).ok_or_else(|| {
-            EventError::MalformedDetail("requestParameters.roleName is missing".into())
+            InvocationError::MalformedDetail("requestParameters.roleName is missing".into())
         })?;
         let watched = self.watched.iter().find(|w| w.name == name);
         // Validates the name before any call.
@@ -160,13 +161,13 @@ impl RoleDriftGuard {
         let findings = match (target, &event.detail.error_code) {
             (None, _) => vec![Finding::new(
                 &name,
-                "watched",
+                Check::Watched,
                 Status::Skipped,
                 format!("{name} is not a watched role (WARDEN_WATCHED_ROLES); nothing checked"),
             )],
             (Some(target), Some(code)) => vec![Finding::new(
                 target.arn(&scope),
-                "drift",
+                Check::Drift,
                 Status::Skipped,
                 format!("{what} failed ({code}): nothing changed, nothing checked"),
             )],
@@ -195,7 +196,7 @@ impl RoleDriftGuard {
         if matches!(target.spec.kind, RoleKind::ServiceLinked { .. }) {
             return vec![Finding::new(
                 arn,
-                "drift",
+                Check::Drift,
                 Status::Skipped,
                 "a service-linked role is deleted through DeleteServiceLinkedRole (slr-deletion), not recreated here",
             )];
@@ -211,7 +212,7 @@ impl RoleDriftGuard {
                     .collect();
                 return vec![Finding::new(
                     arn,
-                    "in_use",
+                    Check::InUse,
                     Status::Failed,
                     format!(
                         "the role was deleted; no user found, but some regions could not be read, so it is left deleted: {}",
@@ -221,7 +222,7 @@ impl RoleDriftGuard {
             }
             return vec![Finding::new(
                 arn,
-                "in_use",
+                Check::InUse,
                 Status::Skipped,
                 format!(
                     "the role was deleted and nothing in {} uses it (no ECS service names it, no scalable target's RoleARN is it); left deleted",
@@ -233,7 +234,7 @@ impl RoleDriftGuard {
         let target = RoleTarget::named(target.spec, role_arn, "usage").unwrap_or(target);
         let mut findings = vec![Finding::new(
             target.arn(scope),
-            "in_use",
+            Check::InUse,
             Status::Compliant,
             format!(
                 "the role was deleted but {user} still uses it{}; recreating it",

@@ -7,8 +7,9 @@ use aws_sdk_iam::Client;
 
 use crate::aws::CallError;
 use crate::catalog::{self, ManagedPolicy, RoleKind, RoleSpec};
-use crate::events::{ApiCallEvent, EventError};
-use crate::report::{Finding, Status};
+use crate::error::InvocationError;
+use crate::events::ApiCallEvent;
+use crate::report::{Check, Finding, Status};
 use crate::settings::Mode;
 use crate::trust_policy::TrustPolicy;
 use crate::verdicts::Verdicts;
@@ -85,8 +86,8 @@ impl RoleTarget {
         spec: &'static RoleSpec,
         reference: &str,
         field: &'static str,
-    ) -> Result<Self, EventError> {
-        let bad = |problem: String| EventError::BadField { field, problem };
+    ) -> Result<Self, InvocationError> {
+        let bad = |problem: String| InvocationError::BadField { field, problem };
         let (path, name, owner) = if reference.starts_with("arn:") {
             let parts: Vec<&str> = reference.splitn(6, ':').collect();
             let [_, partition, service, region, account, resource] = parts[..] else {
@@ -127,7 +128,7 @@ impl RoleTarget {
         linked: &'static RoleSpec,
         reference: &str,
         field: &'static str,
-    ) -> Result<Self, EventError> {
+    ) -> Result<Self, InvocationError> {
         let named = Self::named(spec, reference, field)?;
         if named.name != linked.name {
             return Ok(named);
@@ -172,7 +173,7 @@ pub async fn ensure(
         // one of that name here would be a different role.
         return vec![Finding::new(
             target.arn(scope),
-            "exists",
+            Check::Exists,
             Status::Skipped,
             format!(
                 "the role belongs to account {owner}, not {}; it is checked where ecs-warden runs in that account",
@@ -184,7 +185,7 @@ pub async fn ensure(
     if let Some(age) = verdicts.fresh(&key) {
         return vec![Finding::new(
             target.arn(scope),
-            "role",
+            Check::Role,
             Status::Compliant,
             format!(
                 "compliant when checked {}s ago in this container; not read again",
@@ -223,7 +224,7 @@ async fn get_role(
                 let arn = target.arn(scope);
                 Err(Finding::new(
                     &arn,
-                    "exists",
+                    Check::Exists,
                     Status::Failed,
                     err.explain("iam:GetRole", &arn),
                 ))
@@ -242,7 +243,7 @@ async fn verify(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Role) -
             // deletes or replaces a customer's role, so a person has to decide.
             return vec![Finding::new(
                 arn,
-                "path",
+                Check::Path,
                 Status::Failed,
                 format!(
                     "a role named {} exists under path {}, not as the service-linked role of {service} \
@@ -256,7 +257,7 @@ async fn verify(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Role) -
         }
         findings.push(Finding::new(
             &arn,
-            "path",
+            Check::Path,
             Status::Compliant,
             format!("service-linked role of {service}"),
         ));
@@ -274,7 +275,7 @@ async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Ro
     let raw = role.assume_role_policy_document().unwrap_or_default();
     let current = match TrustPolicy::parse(raw) {
         Ok(doc) => doc,
-        Err(problem) => return Finding::new(arn, "trust", Status::Failed, problem),
+        Err(problem) => return Finding::new(arn, Check::Trust, Status::Failed, problem),
     };
     let others = current.other_statements(spec.principal).len();
     let extra = match others {
@@ -284,7 +285,7 @@ async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Ro
     if current.grants(spec.principal) {
         return Finding::new(
             arn,
-            "trust",
+            Check::Trust,
             Status::Compliant,
             format!("{} may sts:AssumeRole{extra}", spec.principal),
         );
@@ -296,7 +297,7 @@ async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Ro
     if matches!(spec.kind, RoleKind::ServiceLinked { .. }) {
         return Finding::new(
             arn,
-            "trust",
+            Check::Trust,
             Status::Failed,
             format!("{missing}; a service-linked role's trust cannot be edited, ask AWS support"),
         );
@@ -304,7 +305,7 @@ async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Ro
     if scope.mode == Mode::Audit {
         return Finding::new(
             arn,
-            "trust",
+            Check::Trust,
             Status::WouldRepair,
             format!(
                 "{missing}; would add the seed {} statement{extra}",
@@ -324,13 +325,13 @@ async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Ro
     {
         Ok(_) => Finding::new(
             arn,
-            "trust",
+            Check::Trust,
             Status::Repaired,
             format!("{missing}; added the seed {} statement{extra}", spec.seed),
         ),
         Err(e) => Finding::new(
             arn,
-            "trust",
+            Check::Trust,
             Status::Failed,
             format!(
                 "{missing}; {}",
@@ -365,7 +366,7 @@ async fn check_managed_policy(
             Err(e) => {
                 return Finding::new(
                     arn,
-                    "managed_policy",
+                    Check::ManagedPolicy,
                     Status::Failed,
                     CallError::from_sdk(&e).explain("iam:ListAttachedRolePolicies", arn),
                 )
@@ -375,7 +376,7 @@ async fn check_managed_policy(
     if attached {
         return Finding::new(
             arn,
-            "managed_policy",
+            Check::ManagedPolicy,
             Status::Compliant,
             format!("{} attached", policy.name),
         );
@@ -384,7 +385,7 @@ async fn check_managed_policy(
     if scope.mode == Mode::Audit {
         return Finding::new(
             arn,
-            "managed_policy",
+            Check::ManagedPolicy,
             Status::WouldRepair,
             format!("{missing}; would attach it"),
         );
@@ -420,13 +421,13 @@ async fn attach(
     {
         Ok(_) => Finding::new(
             arn,
-            "managed_policy",
+            Check::ManagedPolicy,
             done,
             format!("{why}; attached {policy_arn}"),
         ),
         Err(e) => Finding::new(
             arn,
-            "managed_policy",
+            Check::ManagedPolicy,
             Status::Failed,
             format!(
                 "{why}; {}",
@@ -444,7 +445,7 @@ async fn create(iam: &Client, scope: &Scope, target: &RoleTarget) -> Vec<Finding
             if scope.mode == Mode::Audit {
                 return vec![Finding::new(
                     arn,
-                    "exists",
+                    Check::Exists,
                     Status::WouldCreate,
                     format!("missing; would call CreateServiceLinkedRole for {service}"),
                 )];
@@ -458,7 +459,7 @@ async fn create(iam: &Client, scope: &Scope, target: &RoleTarget) -> Vec<Finding
             {
                 Ok(out) => Finding::new(
                     out.role().map(|r| r.arn().to_owned()).unwrap_or(arn),
-                    "exists",
+                    Check::Exists,
                     Status::Created,
                     format!("was missing; created the service-linked role of {service}"),
                 ),
@@ -477,7 +478,7 @@ async fn create(iam: &Client, scope: &Scope, target: &RoleTarget) -> Vec<Finding
             if scope.mode == Mode::Audit {
                 return vec![Finding::new(
                     arn,
-                    "exists",
+                    Check::Exists,
                     Status::WouldCreate,
                     format!(
                         "missing; would create it under {} with the seed {} trust policy{attach_words}",
@@ -501,7 +502,7 @@ async fn create(iam: &Client, scope: &Scope, target: &RoleTarget) -> Vec<Finding
                 Ok(_) => {
                     let mut findings = vec![Finding::new(
                         &arn,
-                        "exists",
+                        Check::Exists,
                         Status::Created,
                         format!(
                             "was missing; created with the seed {} trust policy",
@@ -538,7 +539,7 @@ async fn create(iam: &Client, scope: &Scope, target: &RoleTarget) -> Vec<Finding
                     } else {
                         vec![Finding::new(
                             &arn,
-                            "exists",
+                            Check::Exists,
                             Status::Failed,
                             err.explain("iam:CreateRole", &arn),
                         )]
@@ -553,7 +554,7 @@ fn race_or_failure(err: &CallError, action: &str, arn: String) -> Finding {
     if err.is_already_exists() {
         Finding::new(
             arn,
-            "exists",
+            Check::Exists,
             Status::Compliant,
             format!(
                 "created by another caller at the same moment ({}: {})",
@@ -562,7 +563,7 @@ fn race_or_failure(err: &CallError, action: &str, arn: String) -> Finding {
         )
     } else {
         let detail = err.explain(action, &arn);
-        Finding::new(arn, "exists", Status::Failed, detail)
+        Finding::new(arn, Check::Exists, Status::Failed, detail)
     }
 }
 
@@ -571,7 +572,7 @@ mod tests {
     use super::*;
     use crate::catalog::ECS_SERVICE_ROLE;
 
-    fn named(reference: &str) -> Result<RoleTarget, EventError> {
+    fn named(reference: &str) -> Result<RoleTarget, InvocationError> {
         RoleTarget::named(&ECS_SERVICE_ROLE, reference, "requestParameters.role")
     }
 

@@ -17,9 +17,10 @@ use crate::alarms::{self, AlarmSettings, ServiceTarget};
 use crate::aws::{CallLog, Clients};
 use crate::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
 use crate::deadline::Deadline;
-use crate::events::{accept, dispatch_within, ApiCallEvent, EventError, APPLICATION_AUTO_SCALING};
+use crate::error::InvocationError;
+use crate::events::{accept, dispatch_within, ApiCallEvent, APPLICATION_AUTO_SCALING};
 use crate::notify::Notifier;
-use crate::report::{Finding, Report, Status};
+use crate::report::{Check, Finding, Report, Status};
 use crate::roles::{self, RoleTarget, Scope};
 use crate::scaling;
 use crate::settings::Settings;
@@ -118,7 +119,7 @@ impl ScalingGuard {
     }
 
     /// Parses an invocation payload and handles it.
-    pub async fn handle_payload(&self, payload: Value) -> Result<Report, EventError> {
+    pub async fn handle_payload(&self, payload: Value) -> Result<Report, InvocationError> {
         self.handle_within(payload, Deadline::none()).await
     }
 
@@ -127,14 +128,14 @@ impl ScalingGuard {
         &self,
         payload: Value,
         deadline: Deadline,
-    ) -> Result<Report, EventError> {
+    ) -> Result<Report, InvocationError> {
         let handle = |event| async move { self.handle(&event).await };
         let result = dispatch_within(payload, &deadline, &self.calls, handle).await;
         self.notifier.finish(result).await
     }
 
     /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.
-    pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, EventError> {
+    pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
         let work = plan(event)?;
         let scope = Scope::from_event(self.settings.mode, event);
         tracing::info!(event_id = %scope.event_id, event = %scope.cause, "checking");
@@ -142,7 +143,7 @@ impl ScalingGuard {
         let findings = match work {
             Work::OutOfScope(why) => vec![Finding::new(
                 event.detail.aws_region.clone(),
-                "scope",
+                Check::Scope,
                 Status::Skipped,
                 why,
             )],
@@ -192,7 +193,7 @@ impl ScalingGuard {
         } else {
             Err(Finding::new(
                 resource,
-                "region",
+                Check::Region,
                 Status::Skipped,
                 format!(
                     "the event comes from {there} but this function acts in {here}; alarms are regional, so the scaling-guard deployed in {there} handles it"
@@ -214,7 +215,7 @@ impl ScalingGuard {
             Err(e) => {
                 return vec![Finding::new(
                     region,
-                    "deleted_alarm",
+                    Check::DeletedAlarm,
                     Status::Failed,
                     e.explain("application-autoscaling:DescribeScalingPolicies", region),
                 )]
@@ -257,7 +258,7 @@ impl ScalingGuard {
         if findings.is_empty() {
             findings.push(Finding::new(
                 region,
-                "deleted_alarm",
+                Check::DeletedAlarm,
                 Status::Compliant,
                 format!(
                     "no ECS scaling policy in {region} relied on alarm(s) {}; nothing to restore",
@@ -287,7 +288,7 @@ impl ScalingGuard {
                     .unwrap_or_default();
                 return Finding::new(
                     target.resource_id(),
-                    "policy",
+                    Check::Policy,
                     Status::Skipped,
                     format!(
                         "no scaling policy {name:?} exists on {} now{failed_call}; nothing to check",
@@ -298,7 +299,7 @@ impl ScalingGuard {
             Err(e) => {
                 return Finding::new(
                     target.resource_id(),
-                    "policy",
+                    Check::Policy,
                     Status::Failed,
                     e.explain(
                         "application-autoscaling:DescribeScalingPolicies",
@@ -325,7 +326,7 @@ impl ScalingGuard {
             }
             other => Finding::new(
                 policy.policy_arn(),
-                "policy",
+                Check::Policy,
                 Status::Skipped,
                 format!(
                     "a {} policy has no alarms for ecs-warden to check",
@@ -348,7 +349,7 @@ impl ScalingGuard {
             Ok(Some(policy)) => {
                 return Finding::new(
                     policy.policy_arn(),
-                    "alarm_cleanup",
+                    Check::AlarmCleanup,
                     Status::Skipped,
                     format!(
                         "a policy {name:?} exists on {} now (not deleted, or put again since); its alarm stays",
@@ -359,7 +360,7 @@ impl ScalingGuard {
             Err(e) => {
                 return Finding::new(
                     target.resource_id(),
-                    "alarm_cleanup",
+                    Check::AlarmCleanup,
                     Status::Failed,
                     e.explain(
                         "application-autoscaling:DescribeScalingPolicies",
@@ -373,20 +374,20 @@ impl ScalingGuard {
 }
 
 /// Reads and validates what the event asks for, before any AWS call.
-fn plan(event: &ApiCallEvent) -> Result<Work, EventError> {
+fn plan(event: &ApiCallEvent) -> Result<Work, InvocationError> {
     if event.source == ALARM_SOURCE {
         accept(event, ALARM_SOURCE, ALARM_EVENT_NAMES)?;
         return alarms_deleted(event);
     }
     if event.source != SCALING_SOURCE {
-        return Err(EventError::UnexpectedSource {
+        return Err(InvocationError::UnexpectedSource {
             found: event.source.clone(),
             expected: SOURCES,
         });
     }
     let name = accept(event, SCALING_SOURCE, SCALING_EVENT_NAMES)?;
     if !event.detail.is_application_auto_scaling() {
-        return Err(EventError::UnexpectedSource {
+        return Err(InvocationError::UnexpectedSource {
             found: format!(
                 "{} with eventSource {} and no additionalEventData.service {APPLICATION_AUTO_SCALING:?} (an EC2 Auto Scaling call)",
                 event.source, event.detail.event_source
@@ -406,11 +407,12 @@ fn plan(event: &ApiCallEvent) -> Result<Work, EventError> {
             "{namespace} {dimension} of {resource_id} is not an ECS service's desired count; ecs-warden only watches ECS"
         )));
     }
-    let target =
-        ServiceTarget::from_resource_id(&resource_id).map_err(|problem| EventError::BadField {
+    let target = ServiceTarget::from_resource_id(&resource_id).map_err(|problem| {
+        InvocationError::BadField {
             field: "requestParameters.resourceId",
             problem,
-        })?;
+        }
+    })?;
     Ok(match name {
         "RegisterScalableTarget" => Work::Role(role_target(params.role_arn)?),
         "PutScalingPolicy" => Work::PolicyPut(target, policy_name(params.policy_name)?),
@@ -419,7 +421,7 @@ fn plan(event: &ApiCallEvent) -> Result<Work, EventError> {
 }
 
 /// The alarms a DeleteAlarms call names; a refused or failed call deleted nothing.
-fn alarms_deleted(event: &ApiCallEvent) -> Result<Work, EventError> {
+fn alarms_deleted(event: &ApiCallEvent) -> Result<Work, InvocationError> {
     if let Some(code) = &event.detail.error_code {
         return Ok(Work::OutOfScope(format!(
             "DeleteAlarms failed ({code}): no alarm was deleted"
@@ -430,7 +432,7 @@ fn alarms_deleted(event: &ApiCallEvent) -> Result<Work, EventError> {
         .request::<Option<DeleteAlarmsParameters>>()?
         .unwrap_or_default();
     if params.alarm_names.is_empty() {
-        return Err(EventError::MalformedDetail(
+        return Err(InvocationError::MalformedDetail(
             "requestParameters.alarmNames is missing or empty".into(),
         ));
     }
@@ -439,7 +441,7 @@ fn alarms_deleted(event: &ApiCallEvent) -> Result<Work, EventError> {
         .iter()
         .find(|n| n.is_empty() || n.chars().count() > ALARM_NAME_MAX)
     {
-        return Err(EventError::BadField {
+        return Err(InvocationError::BadField {
             field: "requestParameters.alarmNames",
             problem: format!("{bad:?} is not an alarm name (1 to {ALARM_NAME_MAX} characters)"),
         });
@@ -449,7 +451,7 @@ fn alarms_deleted(event: &ApiCallEvent) -> Result<Work, EventError> {
 
 /// The role a RegisterScalableTarget call relies on: the one it named, else the
 /// service-linked role Application Auto Scaling creates and uses by default.
-fn role_target(role_arn: Option<String>) -> Result<RoleTarget, EventError> {
+fn role_target(role_arn: Option<String>) -> Result<RoleTarget, InvocationError> {
     match role_arn.filter(|r| !r.is_empty()) {
         None => Ok(RoleTarget::catalog(&ECS_AUTOSCALING_SERVICE_LINKED_ROLE)),
         Some(reference) => RoleTarget::named_or_linked(
@@ -461,17 +463,17 @@ fn role_target(role_arn: Option<String>) -> Result<RoleTarget, EventError> {
     }
 }
 
-fn required(value: Option<String>, field: &'static str) -> Result<String, EventError> {
-    value
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| EventError::MalformedDetail(format!("requestParameters.{field} is missing")))
+fn required(value: Option<String>, field: &'static str) -> Result<String, InvocationError> {
+    value.filter(|v| !v.is_empty()).ok_or_else(|| {
+        InvocationError::MalformedDetail(format!("requestParameters.{field} is missing"))
+    })
 }
 
 /// Application Auto Scaling's rule for policy names: 1–256 printable characters.
-fn policy_name(value: Option<String>) -> Result<String, EventError> {
+fn policy_name(value: Option<String>) -> Result<String, InvocationError> {
     let name = required(value, "policyName")?;
     if name.chars().count() > 256 || name.chars().any(char::is_control) {
-        return Err(EventError::BadField {
+        return Err(InvocationError::BadField {
             field: "requestParameters.policyName",
             problem: format!("{name:?} is not a scaling policy name"),
         });

@@ -16,10 +16,10 @@ use aws_sdk_cloudtrail::types::{
 };
 
 use crate::aws::{CallError, TrailClients};
-use crate::report::{Finding, Status};
+use crate::report::{Check, Finding, Status};
 
 /// The check name of this module's findings.
-pub const CHECK: &str = "cloudtrail";
+pub const CHECK: Check = Check::Cloudtrail;
 
 /// What a region's trails must deliver for the functions that listen there.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{https_client, CallLog, Clients, Regional, TrailClients};
 use ecs_warden::deletion::SlrDeletion;
 use ecs_warden::ecs_role_guard::EcsRoleGuard;
-use ecs_warden::events::EventError;
+use ecs_warden::error::InvocationError;
 use ecs_warden::notify::Notifier;
 use ecs_warden::reconcile::Reconcile;
 use ecs_warden::role_drift_guard::{watched_roles, RoleDriftGuard};
@@ -108,18 +108,20 @@ fn handlers() -> Handlers {
 }
 
 /// What every handler must do with an input: answer, or reject it saying why.
-fn check(function: &str, input: &Value, outcome: Result<Value, EventError>) {
+fn check(function: &str, input: &Value, outcome: Result<Value, InvocationError>) {
     let Err(e) = outcome else {
         return count(&ANSWERED);
     };
     count(&REJECTED);
     let detail = match &e {
-        EventError::NotAnEvent(s) | EventError::MalformedDetail(s) => s.clone(),
-        EventError::BadField { problem, .. } => problem.clone(),
-        EventError::UnexpectedDetailType { .. }
-        | EventError::UnexpectedSource { .. }
-        | EventError::UnexpectedEvent { .. } => e.to_string(),
-        EventError::OutOfTime { .. } => panic!("{function} ran out of time without a deadline"),
+        InvocationError::NotAnEvent(s) | InvocationError::MalformedDetail(s) => s.clone(),
+        InvocationError::BadField { problem, .. } => problem.clone(),
+        InvocationError::UnexpectedDetailType { .. }
+        | InvocationError::UnexpectedSource { .. }
+        | InvocationError::UnexpectedEvent { .. } => e.to_string(),
+        InvocationError::OutOfTime { .. } => {
+            panic!("{function} ran out of time without a deadline")
+        }
     };
     assert!(
         !detail.trim().is_empty(),
@@ -200,7 +202,9 @@ fn parse_then_feed(bytes: &[u8]) {
 }
 
 /// An answer as the runtime would send it: serialising it must not fail either.
-fn json<T: serde::Serialize>(outcome: Result<T, EventError>) -> Result<Value, EventError> {
+fn json<T: serde::Serialize>(
+    outcome: Result<T, InvocationError>,
+) -> Result<Value, InvocationError> {
     outcome.map(|answer| serde_json::to_value(answer).expect("answers serialize"))
 }
 
@@ -552,14 +556,14 @@ fn real_records_are_accepted_by_their_function_and_refused_as_foreign_by_the_oth
                     "{file}: {function} answered a call it does not handle"
                 )),
                 Err(
-                    EventError::UnexpectedDetailType { .. }
-                    | EventError::UnexpectedSource { .. }
-                    | EventError::UnexpectedEvent { .. }
-                    | EventError::NotAnEvent(_),
+                    InvocationError::UnexpectedDetailType { .. }
+                    | InvocationError::UnexpectedSource { .. }
+                    | InvocationError::UnexpectedEvent { .. }
+                    | InvocationError::NotAnEvent(_),
                 ) if !handles => foreign += 1,
                 // A stand-in the publisher put where the account or region was: rejected
                 // by name, and the record with real-shaped values must then pass.
-                Err(EventError::BadField { field, problem })
+                Err(InvocationError::BadField { field, problem })
                     if fixed.is_some()
                         && matches!(field, "detail.recipientAccountId" | "detail.awsRegion") =>
                 {
@@ -605,7 +609,8 @@ fn real_records_are_accepted_by_their_function_and_refused_as_foreign_by_the_oth
                 match err {
                     None => {}
                     Some(
-                        EventError::UnexpectedSource { .. } | EventError::UnexpectedEvent { .. },
+                        InvocationError::UnexpectedSource { .. }
+                        | InvocationError::UnexpectedEvent { .. },
                     ) if !ours.contains(&function) => {}
                     Some(e) => problems.push(format!(
                         "{file} with real-shaped account and region: {function}: {e}"

@@ -193,7 +193,10 @@ async fn a_role_created_without_its_policy_is_reported_not_hidden() {
     let verdicts = Verdicts::new(Duration::from_secs(60));
     let target = RoleTarget::catalog(&ECS_SERVICE_ROLE);
     let findings = ensure(&iam, &verdicts, &scope(), &target).await;
-    let statuses: Vec<_> = findings.iter().map(|f| (f.check, f.status)).collect();
+    let statuses: Vec<_> = findings
+        .iter()
+        .map(|f| (f.check.as_str(), f.status))
+        .collect();
     assert_eq!(
         statuses,
         [

@@ -93,7 +93,7 @@ fn default_selector(arn: &str) -> GetEventSelectorsOutput {
 fn statuses(findings: &[Finding]) -> Vec<(&str, &str, Status)> {
     findings
         .iter()
-        .map(|f| (f.resource.as_str(), f.check, f.status))
+        .map(|f| (f.resource.as_str(), f.check.as_str(), f.status))
         .collect()
 }
 
