@@ -196,7 +196,7 @@ impl AccessDoctor {
         }
         let principal = match Principal::of_caller(event) {
             Ok(principal) => principal,
-            Err(why) => return Ok(skip(why)),
+            Err(why) => return Ok(skip(why.to_string())),
         };
         let facts = Facts {
             params: detail.request_parameters.as_ref(),
@@ -480,6 +480,23 @@ enum Applies {
     No,
 }
 
+/// Why the caller of a refused call cannot be simulated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Unsimulable {
+    /// No ARN to simulate.
+    #[error("the event names no caller")]
+    NoCaller,
+    /// The caller's ARN does not parse.
+    #[error("{0}")]
+    BadArn(String),
+    /// Root has every identity permission.
+    #[error("the account root user was refused: no identity policy can lack a permission there, so a service control policy or a resource policy refused it")]
+    Root,
+    /// A caller kind IAM cannot simulate (AWSService, FederatedUser, ...).
+    #[error("a {0} caller cannot be simulated")]
+    Kind(String),
+}
+
 /// Who made the call, in a form IAM can simulate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Principal {
@@ -518,7 +535,7 @@ impl Principal {
         }
     }
 
-    fn of_caller(event: &ApiCallEvent) -> Result<Self, String> {
+    fn of_caller(event: &ApiCallEvent) -> Result<Self, Unsimulable> {
         let who = &event.detail.user_identity;
         match who.kind.as_deref() {
             Some("AssumedRole") => {
@@ -532,13 +549,19 @@ impl Principal {
                     None => who
                         .arn
                         .as_deref()
-                        .ok_or_else(|| "the event names no caller".to_owned())
-                        .and_then(|arn| Principal::parse(arn).map_err(|e| e.to_string())),
+                        .ok_or(Unsimulable::NoCaller)
+                        .and_then(|arn| {
+                            Principal::parse(arn).map_err(|e| Unsimulable::BadArn(e.to_string()))
+                        }),
                 }
             }
-            Some("IAMUser") => who.arn.clone().map(Principal::Arn).ok_or_else(|| "the event names no caller".into()),
-            Some("Root") => Err("the account root user was refused: no identity policy can lack a permission there, so a service control policy or a resource policy refused it".into()),
-            other => Err(format!("a {} caller cannot be simulated", other.unwrap_or("nameless"))),
+            Some("IAMUser") => who
+                .arn
+                .clone()
+                .map(Principal::Arn)
+                .ok_or(Unsimulable::NoCaller),
+            Some("Root") => Err(Unsimulable::Root),
+            other => Err(Unsimulable::Kind(other.unwrap_or("nameless").to_owned())),
         }
     }
 }

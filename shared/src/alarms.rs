@@ -273,14 +273,30 @@ pub struct ServiceTarget {
     pub service: String,
 }
 
+/// Why a scalable target's resource id is not an ECS service's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadResourceId {
+    /// Not `service/<cluster>/<service>`.
+    #[error("{0:?} is not an ECS service resource id (service/<cluster>/<service>)")]
+    NotAService(String),
+    /// A cluster or service name ECS would not accept.
+    #[error("{resource_id:?}: {name:?} is not an ECS {what} name")]
+    BadName {
+        /// The whole resource id.
+        resource_id: String,
+        /// The offending name.
+        name: String,
+        /// `cluster` or `service`.
+        what: &'static str,
+    },
+}
+
 impl ServiceTarget {
     /// Parses a scalable target's resource id; the error says what is wrong with it.
-    pub fn from_resource_id(resource_id: &str) -> Result<Self, String> {
+    pub fn from_resource_id(resource_id: &str) -> Result<Self, BadResourceId> {
         let parts: Vec<&str> = resource_id.split('/').collect();
         let ["service", cluster, service] = parts[..] else {
-            return Err(format!(
-                "{resource_id:?} is not an ECS service resource id (service/<cluster>/<service>)"
-            ));
+            return Err(BadResourceId::NotAService(resource_id.to_owned()));
         };
         for (what, name) in [("cluster", cluster), ("service", service)] {
             let valid = (1..=255).contains(&name.len())
@@ -288,9 +304,11 @@ impl ServiceTarget {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             if !valid {
-                return Err(format!(
-                    "{resource_id:?}: {name:?} is not an ECS {what} name"
-                ));
+                return Err(BadResourceId::BadName {
+                    resource_id: resource_id.to_owned(),
+                    name: name.to_owned(),
+                    what,
+                });
             }
         }
         Ok(Self {
@@ -335,22 +353,20 @@ impl Direction {
 /// Step bounds are relative to the alarm threshold: a policy whose every step adds
 /// capacity over an interval at or above it scales out, one whose every step removes
 /// capacity over an interval at or below it scales in; anything else needs a person.
-pub fn direction(config: Option<&StepScalingPolicyConfiguration>) -> Result<Direction, String> {
+pub fn direction(
+    config: Option<&StepScalingPolicyConfiguration>,
+) -> Result<Direction, NoDirection> {
     let Some(config) = config else {
-        return Err("the policy has no step scaling configuration".into());
+        return Err(NoDirection::NoConfiguration);
     };
     match config.adjustment_type() {
         Some(AdjustmentType::ChangeInCapacity | AdjustmentType::PercentChangeInCapacity) => {}
-        Some(AdjustmentType::ExactCapacity) => {
-            return Err(
-                "its adjustment type ExactCapacity sets a task count, which does not say whether it adds or removes capacity".into(),
-            )
-        }
-        other => return Err(format!("its adjustment type {other:?} is not one ecs-warden knows")),
+        Some(AdjustmentType::ExactCapacity) => return Err(NoDirection::ExactCapacity),
+        other => return Err(NoDirection::UnknownAdjustment(format!("{other:?}"))),
     }
     let steps = config.step_adjustments();
     if steps.is_empty() {
-        return Err("it has no step adjustments".into());
+        return Err(NoDirection::NoSteps);
     }
     let mut found = None;
     for step in steps {
@@ -362,21 +378,49 @@ pub fn direction(config: Option<&StepScalingPolicyConfiguration>) -> Result<Dire
         } else if adjustment < 0 && upper.is_some_and(|u| u <= 0.0) {
             Direction::ScaleIn
         } else {
-            return Err(format!(
-                "its step [{}, {}) → {adjustment:+} neither adds capacity above the threshold nor removes it below",
-                lower.map_or("-∞".into(), |l| l.to_string()),
-                upper.map_or("+∞".into(), |u| u.to_string()),
-            ));
+            return Err(NoDirection::NeitherWay {
+                lower: lower.map_or("-∞".into(), |l| l.to_string()),
+                upper: upper.map_or("+∞".into(), |u| u.to_string()),
+                adjustment,
+            });
         };
         match found {
             None => found = Some(this),
-            Some(seen) if seen != this => {
-                return Err("it adds capacity in some steps and removes it in others".into())
-            }
+            Some(seen) if seen != this => return Err(NoDirection::BothWays),
             Some(_) => {}
         }
     }
-    found.ok_or_else(|| "it has no step adjustments".into())
+    found.ok_or(NoDirection::NoSteps)
+}
+
+/// Why ecs-warden cannot tell whether a step policy adds or removes capacity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoDirection {
+    /// No step scaling configuration at all.
+    #[error("the policy has no step scaling configuration")]
+    NoConfiguration,
+    /// ExactCapacity sets a count rather than moving it.
+    #[error("its adjustment type ExactCapacity sets a task count, which does not say whether it adds or removes capacity")]
+    ExactCapacity,
+    /// An adjustment type this version does not know.
+    #[error("its adjustment type {0} is not one ecs-warden knows")]
+    UnknownAdjustment(String),
+    /// No steps.
+    #[error("it has no step adjustments")]
+    NoSteps,
+    /// A step that neither adds above nor removes below the threshold.
+    #[error("its step [{lower}, {upper}) → {adjustment:+} neither adds capacity above the threshold nor removes it below")]
+    NeitherWay {
+        /// The step's lower bound.
+        lower: String,
+        /// The step's upper bound.
+        upper: String,
+        /// Its scaling adjustment.
+        adjustment: i32,
+    },
+    /// Steps that go both ways.
+    #[error("it adds capacity in some steps and removes it in others")]
+    BothWays,
 }
 
 /// The name of the alarm ecs-warden creates for a policy: readable, unique per cluster,
@@ -1076,7 +1120,7 @@ mod tests {
             ),
         ];
         for (config, words) in cases {
-            let why = direction(Some(&config)).unwrap_err();
+            let why = direction(Some(&config)).unwrap_err().to_string();
             assert!(why.contains(words), "{why}");
         }
         assert!(direction(None).is_err());

@@ -294,6 +294,25 @@ fn action_prefix(service: &str) -> String {
     }
 }
 
+/// A call that failed, with what it was for; it reads as [`CallError::explain`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedCall {
+    /// The IAM action of the call, e.g. `ecs:ListClusters`.
+    pub action: &'static str,
+    /// What it was called on: an ARN, or the region for a list.
+    pub resource: String,
+    /// What AWS answered.
+    pub error: CallError,
+}
+
+impl fmt::Display for FailedCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.error.explain(self.action, &self.resource))
+    }
+}
+
+impl std::error::Error for FailedCall {}
+
 /// What an AWS call's failure says, reduced to what decides the next step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallError {
@@ -337,6 +356,15 @@ impl CallError {
     pub fn is_already_exists(&self) -> bool {
         self.code == "EntityAlreadyExists"
             || (self.code == "InvalidInput" && self.message.contains("has been taken"))
+    }
+
+    /// This failure as the failed call of `action` on `resource`.
+    pub fn on(self, action: &'static str, resource: impl Into<String>) -> FailedCall {
+        FailedCall {
+            action,
+            resource: resource.into(),
+            error: self,
+        }
     }
 
     /// A finding detail for a failed `action` on `resource`, naming the missing

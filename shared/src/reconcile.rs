@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::alarms::{self, AlarmIndex, AlarmSettings, ServiceTarget};
-use crate::aws::{CallError, CallLog, Clients, Regional, TrailClients};
+use crate::aws::{CallError, CallLog, Clients, FailedCall, Regional, TrailClients};
 use crate::catalog::{
     self, ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE,
     ECS_SERVICE_ROLE,
@@ -529,7 +529,7 @@ async fn sweep_region(
     defaults: &AlarmSettings,
     start: Option<ResumePoint>,
     deadline: &Deadline,
-) -> Result<RegionRun, String> {
+) -> Result<RegionRun, FailedCall> {
     let stage = start.as_ref().map_or(Stage::Clusters, |p| p.stage);
     let after = start.and_then(|p| p.after);
     let mut run = RegionRun {
@@ -548,7 +548,7 @@ async fn sweep_region(
         let (inventory, stopped) =
             clusters::inventory_from(&clients.ecs, region, after.as_deref(), deadline)
                 .await
-                .map_err(|e| e.explain("ecs:ListClusters", region))?;
+                .map_err(|e| e.on("ecs:ListClusters", region))?;
         run.facts.inventory = inventory;
         if stopped.is_some() || deadline.passed() {
             run.resume = Some(match stopped {
@@ -566,10 +566,10 @@ async fn sweep_region(
     }
     run.facts.targets = scaling::scalable_targets(&clients.autoscaling)
         .await
-        .map_err(|e| e.explain("application-autoscaling:DescribeScalableTargets", region))?;
+        .map_err(|e| e.on("application-autoscaling:DescribeScalableTargets", region))?;
     let mut policies = scaling::scaling_policies(&clients.autoscaling)
         .await
-        .map_err(|e| e.explain("application-autoscaling:DescribeScalingPolicies", region))?;
+        .map_err(|e| e.on("application-autoscaling:DescribeScalingPolicies", region))?;
     policies.sort_by(|a, b| a.policy_arn().cmp(b.policy_arn()));
     let after = if stage == Stage::Alarms { after } else { None };
     policies.retain(|p| after.as_deref().is_none_or(|a| p.policy_arn() > a));
@@ -579,7 +579,7 @@ async fn sweep_region(
     } else {
         AlarmIndex::load(clients)
             .await
-            .map_err(|e| e.explain("cloudwatch:DescribeAlarms", region))?
+            .map_err(|e| e.on("cloudwatch:DescribeAlarms", region))?
     };
     let mut last_checked: Option<&ScalingPolicy> = None;
     for policy in &policies {
@@ -599,7 +599,7 @@ async fn sweep_region(
                     policy.policy_arn(),
                     Check::Policy,
                     Status::Skipped,
-                    why,
+                    why.to_string(),
                 ));
                 continue;
             }

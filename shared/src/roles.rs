@@ -275,7 +275,9 @@ async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Ro
     let raw = role.assume_role_policy_document().unwrap_or_default();
     let current = match TrustPolicy::parse(raw) {
         Ok(doc) => doc,
-        Err(problem) => return Finding::new(arn, Check::Trust, Status::Failed, problem),
+        Err(problem) => {
+            return Finding::new(arn, Check::Trust, Status::Failed, problem.to_string())
+        }
     };
     let others = current.other_statements(spec.principal).len();
     let extra = match others {

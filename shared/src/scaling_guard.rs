@@ -410,7 +410,7 @@ fn plan(event: &ApiCallEvent) -> Result<Work, InvocationError> {
     let target = ServiceTarget::from_resource_id(&resource_id).map_err(|problem| {
         InvocationError::BadField {
             field: "requestParameters.resourceId",
-            problem,
+            problem: problem.to_string(),
         }
     })?;
     Ok(match name {

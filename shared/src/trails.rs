@@ -15,7 +15,7 @@ use aws_sdk_cloudtrail::types::{
     AdvancedEventSelector, AdvancedFieldSelector, EventSelector, ReadWriteType,
 };
 
-use crate::aws::{CallError, TrailClients};
+use crate::aws::{CallError, FailedCall, TrailClients};
 use crate::report::{Check, Finding, Status};
 
 /// The check name of this module's findings.
@@ -212,7 +212,7 @@ struct Listed {
 /// does or the trails cannot be read. Each trail is read once however many regions it
 /// covers.
 pub async fn check(clients: &TrailClients, needs: &[Need]) -> Vec<Finding> {
-    let mut readings: HashMap<String, Result<TrailReading, String>> = HashMap::new();
+    let mut readings: HashMap<String, Result<TrailReading, FailedCall>> = HashMap::new();
     let mut findings = Vec::new();
     for need in needs {
         let listed = match list(clients, &need.region).await {
@@ -260,14 +260,14 @@ pub async fn check(clients: &TrailClients, needs: &[Need]) -> Vec<Finding> {
 
 /// The trails that apply to `region`: multi-region trails (organization trails among
 /// them, seen from a member account as shadow trails) and those whose home it is.
-async fn list(clients: &TrailClients, region: &str) -> Result<Vec<Listed>, String> {
+async fn list(clients: &TrailClients, region: &str) -> Result<Vec<Listed>, FailedCall> {
     let out = clients
         .client(region)
         .describe_trails()
         .include_shadow_trails(true)
         .send()
         .await
-        .map_err(|e| CallError::from_sdk(&e).explain("cloudtrail:DescribeTrails", region))?;
+        .map_err(|e| CallError::from_sdk(&e).on("cloudtrail:DescribeTrails", region))?;
     Ok(out
         .trail_list()
         .iter()
@@ -288,20 +288,20 @@ async fn list(clients: &TrailClients, region: &str) -> Result<Vec<Listed>, Strin
 /// Reads a trail's status and selectors in its home region, by ARN: the name alone does
 /// not find a shadow trail, nor an organization trail from a member account (CloudTrail
 /// API Reference, GetTrailStatus and GetEventSelectors).
-async fn read(clients: &TrailClients, trail: &Listed) -> Result<TrailReading, String> {
+async fn read(clients: &TrailClients, trail: &Listed) -> Result<TrailReading, FailedCall> {
     let client = clients.client(&trail.home_region);
     let status = client
         .get_trail_status()
         .name(&trail.arn)
         .send()
         .await
-        .map_err(|e| CallError::from_sdk(&e).explain("cloudtrail:GetTrailStatus", &trail.arn))?;
+        .map_err(|e| CallError::from_sdk(&e).on("cloudtrail:GetTrailStatus", &trail.arn))?;
     let selectors = client
         .get_event_selectors()
         .trail_name(&trail.arn)
         .send()
         .await
-        .map_err(|e| CallError::from_sdk(&e).explain("cloudtrail:GetEventSelectors", &trail.arn))?;
+        .map_err(|e| CallError::from_sdk(&e).on("cloudtrail:GetEventSelectors", &trail.arn))?;
     Ok(TrailReading {
         arn: trail.arn.clone(),
         logging: status.is_logging().unwrap_or(false),
@@ -351,7 +351,7 @@ fn missing(need: &Need, reasons: &[String]) -> Finding {
     )
 }
 
-fn unknown(need: &Need, why: &str) -> Finding {
+fn unknown(need: &Need, why: &FailedCall) -> Finding {
     Finding::new(
         &need.region,
         CHECK,

@@ -4,6 +4,20 @@
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
+/// Why a trust policy document cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadTrustPolicy {
+    /// The URL-decoded bytes are not UTF-8.
+    #[error("trust policy is not UTF-8 once decoded: {0}")]
+    NotUtf8(String),
+    /// JSON, but not an object.
+    #[error("trust policy is not a JSON object: {0}")]
+    NotAnObject(String),
+    /// Not JSON.
+    #[error("trust policy is not JSON: {0}")]
+    NotJson(String),
+}
+
 /// A parsed trust policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrustPolicy {
@@ -12,7 +26,7 @@ pub struct TrustPolicy {
 
 impl TrustPolicy {
     /// Parses a document as GetRole returns it (URL-encoded) or as written (plain JSON).
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, BadTrustPolicy> {
         let trimmed = raw.trim_start();
         // IAM URL-encodes the document; plain JSON always starts with '{', an encoded one
         // with "%7B", so decoding only non-JSON keeps a literal '%' inside a plain document.
@@ -21,13 +35,13 @@ impl TrustPolicy {
         } else {
             percent_decode_str(trimmed)
                 .decode_utf8()
-                .map_err(|e| format!("trust policy is not UTF-8 once decoded: {e}"))?
+                .map_err(|e| BadTrustPolicy::NotUtf8(e.to_string()))?
                 .into_owned()
         };
         match serde_json::from_str(&text) {
             Ok(Value::Object(doc)) => Ok(Self { doc }),
-            Ok(other) => Err(format!("trust policy is not a JSON object: {other}")),
-            Err(e) => Err(format!("trust policy is not JSON: {e}")),
+            Ok(other) => Err(BadTrustPolicy::NotAnObject(other.to_string())),
+            Err(e) => Err(BadTrustPolicy::NotJson(e.to_string())),
         }
     }
 
