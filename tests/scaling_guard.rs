@@ -88,6 +88,16 @@ impl World {
         self.region.alarms().await
     }
 
+    /// The alarms the target-tracking policy lists, by name.
+    async fn tracking_alarm_names(&self) -> Vec<String> {
+        let policy = self.policy(TARGET_TRACKING).await.expect("the policy");
+        policy
+            .alarms()
+            .iter()
+            .map(|a| a.alarm_name().to_owned())
+            .collect()
+    }
+
     async fn alarm(&self, name: &str) -> Option<MetricAlarm> {
         self.alarms()
             .await
@@ -423,14 +433,7 @@ async fn a_bad_tag_is_a_finding_that_names_it_and_nothing_is_created() {
 async fn a_deleted_target_tracking_alarm_is_restored() {
     let world = World::with_service(&[]).await;
     world.put_target_tracking().await;
-    let listed: Vec<String> = world
-        .policy(TARGET_TRACKING)
-        .await
-        .unwrap()
-        .alarms()
-        .iter()
-        .map(|a| a.alarm_name().to_owned())
-        .collect();
+    let listed = world.tracking_alarm_names().await;
     assert_eq!(listed.len(), 2, "moto creates two alarms");
 
     let (intact, calls) = world
@@ -654,14 +657,7 @@ async fn an_alarm_deleted_by_hand_comes_back_from_its_event() {
 async fn a_deleted_target_tracking_alarm_comes_back_from_its_event() {
     let world = World::with_service(&[]).await;
     world.put_target_tracking().await;
-    let listed: Vec<String> = world
-        .policy(TARGET_TRACKING)
-        .await
-        .unwrap()
-        .alarms()
-        .iter()
-        .map(|a| a.alarm_name().to_owned())
-        .collect();
+    let listed = world.tracking_alarm_names().await;
     world
         .region
         .cloudwatch

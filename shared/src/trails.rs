@@ -38,8 +38,6 @@ pub struct Need {
 /// One trail as read: where it applies, whether it logs, and what its selectors keep.
 #[derive(Debug, Clone)]
 pub struct TrailReading {
-    /// Its ARN.
-    pub arn: String,
     /// Whether it is logging now (StartLogging / StopLogging).
     pub logging: bool,
     /// Whether it logs the events of global services such as IAM.
@@ -203,7 +201,6 @@ struct Listed {
     name: String,
     arn: String,
     home_region: String,
-    multi_region: bool,
     global_events: bool,
 }
 
@@ -272,15 +269,15 @@ async fn list(clients: &TrailClients, region: &str) -> Result<Vec<Listed>, Faile
         .trail_list()
         .iter()
         .filter_map(|t| {
+            let multi_region = t.is_multi_region_trail().unwrap_or(false);
             let listed = Listed {
                 name: t.name().unwrap_or_default().to_owned(),
                 arn: t.trail_arn()?.to_owned(),
                 home_region: t.home_region().unwrap_or(region).to_owned(),
-                multi_region: t.is_multi_region_trail().unwrap_or(false),
                 // CreateTrail's default is true.
                 global_events: t.include_global_service_events().unwrap_or(true),
             };
-            (listed.multi_region || listed.home_region == region).then_some(listed)
+            (multi_region || listed.home_region == region).then_some(listed)
         })
         .collect())
 }
@@ -303,7 +300,6 @@ async fn read(clients: &TrailClients, trail: &Listed) -> Result<TrailReading, Fa
         .await
         .map_err(|e| CallError::from_sdk(&e).on("cloudtrail:GetEventSelectors", &trail.arn))?;
     Ok(TrailReading {
-        arn: trail.arn.clone(),
         logging: status.is_logging().unwrap_or(false),
         global_events: trail.global_events,
         selectors: selectors.event_selectors().to_vec(),
@@ -379,7 +375,6 @@ mod tests {
 
     fn trail(selectors: Vec<EventSelector>, advanced: Vec<AdvancedEventSelector>) -> TrailReading {
         TrailReading {
-            arn: "arn:aws:cloudtrail:us-east-1:111122223333:trail/t".into(),
             logging: true,
             global_events: true,
             selectors,
