@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use ecs_warden::access_doctor::Diagnosis;
+use ecs_warden::handlers::access_doctor::Diagnosis;
 use serde_json::{json, Value};
 use warden_tests::{venv_bin, writes, Account};
 
@@ -157,7 +157,7 @@ async fn a_launch_template_brings_its_conditional_needs_and_their_absence_drops_
         .report
         .findings
         .iter()
-        .filter(|f| f.status == ecs_warden::report::Status::Skipped)
+        .filter(|f| f.status == ecs_warden::invocation::report::Status::Skipped)
         .count();
     assert_eq!(skipped, 3, "PassRole, RunInstances, CreateTags not needed");
 }

@@ -7,11 +7,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use ecs_warden::alarms::AlarmSettings;
-use ecs_warden::catalog::{
+use ecs_warden::domain::alarms::AlarmSettings;
+use ecs_warden::domain::catalog::{
     ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE,
 };
-use ecs_warden::settings::Mode;
+use ecs_warden::invocation::settings::Mode;
 use serde_json::Value;
 use tokio::task::JoinSet;
 use warden_tests::{findings_in, Account, FoundFinding, RegionClients};

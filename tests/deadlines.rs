@@ -7,11 +7,11 @@
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use ecs_warden::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
-use ecs_warden::deadline::Deadline;
-use ecs_warden::deletion::{Answer, DeletionState, DELETED_KEPT};
-use ecs_warden::reconcile::SweepReport;
-use ecs_warden::settings::Mode;
+use ecs_warden::domain::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
+use ecs_warden::handlers::reconcile::SweepReport;
+use ecs_warden::handlers::slr_deletion::{Answer, DeletionState, DELETED_KEPT};
+use ecs_warden::invocation::deadline::Deadline;
+use ecs_warden::invocation::settings::Mode;
 use serde_json::{json, Value};
 use tokio::task::JoinSet;
 use warden_tests::{Account, RegionClients};
@@ -121,7 +121,7 @@ async fn a_large_account_is_swept_across_invocations_and_its_deletion_state_stay
                 .report
                 .findings
                 .iter()
-                .all(|f| f.status != ecs_warden::report::Status::Failed),
+                .all(|f| f.status != ecs_warden::invocation::report::Status::Failed),
             "{:#?}",
             report.report.findings
         );
@@ -266,7 +266,7 @@ async fn a_drain_without_a_deadline_is_cut_by_its_write_budget_and_counts_everyt
     assert!(
         writes_per_step
             .iter()
-            .all(|w| *w <= ecs_warden::clusters::WRITES_PER_STEP + 1),
+            .all(|w| *w <= ecs_warden::domain::clusters::WRITES_PER_STEP + 1),
         "{writes_per_step:?}"
     );
     assert!(writes_per_step.iter().filter(|w| **w > 0).count() >= 4);

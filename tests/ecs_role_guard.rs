@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use ecs_warden::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
-use ecs_warden::report::{Report, Status};
-use ecs_warden::settings::Mode;
-use ecs_warden::trust_policy::TrustPolicy;
+use ecs_warden::domain::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
+use ecs_warden::domain::trust_policy::TrustPolicy;
+use ecs_warden::invocation::report::{Report, Status};
+use ecs_warden::invocation::settings::Mode;
 use serde_json::{json, Value};
 use warden_tests::{statuses, writes, Account};
 

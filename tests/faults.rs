@@ -11,10 +11,10 @@ use std::future::Future;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use ecs_warden::alarms::AlarmSettings;
-use ecs_warden::catalog::{RoleSpec, ECS_AUTOSCALE_ROLE, ECS_SERVICE_ROLE};
-use ecs_warden::deletion::Answer;
-use ecs_warden::settings::Mode;
+use ecs_warden::domain::alarms::AlarmSettings;
+use ecs_warden::domain::catalog::{RoleSpec, ECS_AUTOSCALE_ROLE, ECS_SERVICE_ROLE};
+use ecs_warden::handlers::slr_deletion::Answer;
+use ecs_warden::invocation::settings::Mode;
 use serde_json::{json, Value};
 use warden_tests::{
     broken_world, endpoint, findings_in, Account, FaultProxy, RegionClients, SWEPT_REGIONS,

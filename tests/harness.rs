@@ -18,19 +18,19 @@ use aws_sdk_applicationautoscaling::types::{
 };
 use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm, Statistic};
 use aws_sdk_iam::config::Credentials;
-use ecs_warden::access_doctor::AccessDoctor;
-use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{self, CallLog, Clients, Regional, TrailClients};
-use ecs_warden::catalog::{RoleSpec, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
-use ecs_warden::deletion::SlrDeletion;
-use ecs_warden::ecs_role_guard::EcsRoleGuard;
-use ecs_warden::notify::Notifier;
-use ecs_warden::reconcile::Reconcile;
-use ecs_warden::report::{Report, Status};
-use ecs_warden::role_drift_guard::{watched_roles, RoleDriftGuard};
-use ecs_warden::scaling_guard::ScalingGuard;
-use ecs_warden::settings::{Mode, Settings};
-use ecs_warden::trust_policy::TrustPolicy;
+use ecs_warden::domain::alarms::AlarmSettings;
+use ecs_warden::domain::catalog::{RoleSpec, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
+use ecs_warden::domain::trust_policy::TrustPolicy;
+use ecs_warden::handlers::access_doctor::AccessDoctor;
+use ecs_warden::handlers::ecs_role_guard::EcsRoleGuard;
+use ecs_warden::handlers::reconcile::Reconcile;
+use ecs_warden::handlers::role_drift_guard::{watched_roles, RoleDriftGuard};
+use ecs_warden::handlers::scaling_guard::ScalingGuard;
+use ecs_warden::handlers::slr_deletion::SlrDeletion;
+use ecs_warden::invocation::notify::Notifier;
+use ecs_warden::invocation::report::{Report, Status};
+use ecs_warden::invocation::settings::{Mode, Settings};
 use serde_json::Value;
 
 mod fault_proxy;
@@ -404,7 +404,7 @@ impl Account {
 
     /// An `ecs-role-guard` as a fresh container would build it, with its call log.
     pub fn role_guard(&self, mode: Mode, verdict_ttl: Duration) -> (EcsRoleGuard, CallLog) {
-        let calls = call_log(ecs_warden::ecs_role_guard::FUNCTION);
+        let calls = call_log(ecs_warden::handlers::ecs_role_guard::FUNCTION);
         let iam = aws::iam_client(&self.config, &calls);
         let guard = EcsRoleGuard::new(
             iam,
@@ -421,7 +421,7 @@ impl Account {
         mode: Mode,
         alarm_defaults: AlarmSettings,
     ) -> (ScalingGuard, CallLog) {
-        let calls = call_log(ecs_warden::scaling_guard::FUNCTION);
+        let calls = call_log(ecs_warden::handlers::scaling_guard::FUNCTION);
         let clients = Clients::new(&self.config, &calls);
         let settings = settings(mode, Duration::ZERO);
         let guard = ScalingGuard::new(
@@ -436,7 +436,7 @@ impl Account {
 
     /// An `slr-deletion` as a fresh container would build it, with its call log.
     pub fn slr_deletion(&self, mode: Mode) -> (SlrDeletion, CallLog) {
-        let calls = call_log(ecs_warden::deletion::FUNCTION);
+        let calls = call_log(ecs_warden::handlers::slr_deletion::FUNCTION);
         let deletion = SlrDeletion::new(
             Clients::new(&self.config, &calls),
             Regional::new(&self.config, &calls),
@@ -449,7 +449,7 @@ impl Account {
 
     /// A `role-drift-guard` watching the catalog's roles, with usage looked up in `regions`.
     pub fn drift_guard(&self, mode: Mode, regions: &[&str]) -> (RoleDriftGuard, CallLog) {
-        let calls = call_log(ecs_warden::role_drift_guard::FUNCTION);
+        let calls = call_log(ecs_warden::handlers::role_drift_guard::FUNCTION);
         let mut settings = settings(mode, Duration::ZERO);
         settings.regions = regions.iter().map(|r| r.to_string()).collect();
         let guard = RoleDriftGuard::new(
@@ -465,7 +465,7 @@ impl Account {
 
     /// An `access-doctor` as a fresh container would build it, with its call log.
     pub fn access_doctor(&self) -> (AccessDoctor, CallLog) {
-        let calls = call_log(ecs_warden::access_doctor::FUNCTION);
+        let calls = call_log(ecs_warden::handlers::access_doctor::FUNCTION);
         let doctor = AccessDoctor::new(
             Clients::new(&self.config, &calls),
             settings(Mode::Enforce, Duration::ZERO),
@@ -477,7 +477,7 @@ impl Account {
 
     /// A `reconcile` sweeping `regions`, with the default alarm settings.
     pub fn reconcile(&self, mode: Mode, regions: &[&str]) -> (Reconcile, CallLog) {
-        let calls = call_log(ecs_warden::reconcile::FUNCTION);
+        let calls = call_log(ecs_warden::handlers::reconcile::FUNCTION);
         let mut settings = settings(mode, Duration::ZERO);
         settings.regions = regions.iter().map(|r| r.to_string()).collect();
         let reconcile = Reconcile::new(

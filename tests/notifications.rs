@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use ecs_warden::catalog::ECS_SERVICE_LINKED_ROLE;
-use ecs_warden::report::Status;
-use ecs_warden::settings::Mode;
+use ecs_warden::domain::catalog::ECS_SERVICE_LINKED_ROLE;
+use ecs_warden::invocation::report::Status;
+use ecs_warden::invocation::settings::Mode;
 use serde_json::Value;
 use warden_tests::{statuses, Account, SAMPLE_REGION};
 

@@ -6,14 +6,14 @@
 use std::time::Instant;
 
 use aws_sdk_applicationautoscaling::types::{PolicyType, ServiceNamespace};
-use ecs_warden::catalog::{
+use ecs_warden::domain::catalog::{
     ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE,
     ECS_SERVICE_ROLE,
 };
-use ecs_warden::deadline::Deadline;
-use ecs_warden::reconcile::{Continuation, SweepReport};
-use ecs_warden::report::Status;
-use ecs_warden::settings::Mode;
+use ecs_warden::handlers::reconcile::{Continuation, SweepReport};
+use ecs_warden::invocation::deadline::Deadline;
+use ecs_warden::invocation::report::Status;
+use ecs_warden::invocation::settings::Mode;
 use serde_json::json;
 use warden_tests::{
     broken_world, slr_arn, writes, Account, RegionClients, SWEPT_REGIONS as REGIONS,

@@ -3,9 +3,9 @@
 //! the compliant role again with everything else as the drift left it.
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-use ecs_warden::catalog::{ECS_AUTOSCALE_ROLE, ECS_SERVICE_ROLE};
-use ecs_warden::report::{Report, Status};
-use ecs_warden::settings::Mode;
+use ecs_warden::domain::catalog::{ECS_AUTOSCALE_ROLE, ECS_SERVICE_ROLE};
+use ecs_warden::invocation::report::{Report, Status};
+use ecs_warden::invocation::settings::Mode;
 use warden_tests::{statuses, writes, Account};
 
 const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];

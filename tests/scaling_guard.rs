@@ -6,11 +6,11 @@ use aws_sdk_applicationautoscaling::types::{
     PolicyType, ScalableDimension, ScalingPolicy, ServiceNamespace,
 };
 use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm, Statistic};
-use ecs_warden::alarms::{AlarmSettings, CREATED_BY_TAG, CREATED_BY_VALUE};
-use ecs_warden::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
-use ecs_warden::report::{Report, Status};
-use ecs_warden::settings::Mode;
-use ecs_warden::trust_policy::TrustPolicy;
+use ecs_warden::domain::alarms::{AlarmSettings, CREATED_BY_TAG, CREATED_BY_VALUE};
+use ecs_warden::domain::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
+use ecs_warden::domain::trust_policy::TrustPolicy;
+use ecs_warden::invocation::report::{Report, Status};
+use ecs_warden::invocation::settings::Mode;
 use serde_json::Value;
 use warden_tests::{statuses, writes, Account, RegionClients, Step};
 

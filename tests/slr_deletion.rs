@@ -3,10 +3,10 @@
 //! input, as the state machine does; the tests assert on the ECS and IAM state moto holds.
 
 use aws_config::Region;
-use ecs_warden::catalog::ECS_SERVICE_LINKED_ROLE;
-use ecs_warden::deletion::{Answer, DeletionState, SlrDeletion};
-use ecs_warden::report::Status;
-use ecs_warden::settings::Mode;
+use ecs_warden::domain::catalog::ECS_SERVICE_LINKED_ROLE;
+use ecs_warden::handlers::slr_deletion::{Answer, DeletionState, SlrDeletion};
+use ecs_warden::invocation::report::Status;
+use ecs_warden::invocation::settings::Mode;
 use serde_json::{json, Value};
 use warden_tests::{endpoint, writes, Account, FaultProxy};
 

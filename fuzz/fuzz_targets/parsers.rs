@@ -5,9 +5,9 @@
 
 #![no_main]
 
-use ecs_warden::deletion::DeletionState;
-use ecs_warden::events::{accept, parse_api_call};
-use ecs_warden::trust_policy::TrustPolicy;
+use ecs_warden::handlers::slr_deletion::DeletionState;
+use ecs_warden::invocation::events::{accept, parse_api_call};
+use ecs_warden::domain::trust_policy::TrustPolicy;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

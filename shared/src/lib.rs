@@ -1,28 +1,16 @@
-//! ecs-warden's domain, shared by every function: the events they parse, the catalog of
-//! roles the seeds require, the role and alarm checks, and the reports they return.
+//! ecs-warden's library, shared by every function. Four layers, dependencies one way:
+//!
+//! - [`handlers`]: one module per Lambda function, used by `functions/*`;
+//! - [`domain`]: the catalog of required roles and the checks and repairs against it;
+//! - [`invocation`]: configuration, events, deadlines, errors, reports, notifications;
+//! - [`aws`]: the SDK clients, built once per container, and what a failed call says.
+//!
+//! handlers → domain → invocation → aws; `tests/layers.rs` fails when a module imports
+//! from a layer above its own.
 
 #![warn(missing_docs)]
 
-pub mod access_doctor;
-pub mod alarms;
 pub mod aws;
-pub mod catalog;
-pub mod clusters;
-pub mod deadline;
-pub mod deletion;
-pub mod ecs_role_guard;
-pub mod error;
-pub mod events;
-pub mod notify;
-pub mod permissions;
-pub mod reconcile;
-pub mod report;
-pub mod role_drift_guard;
-pub mod roles;
-pub mod scaling;
-pub mod scaling_guard;
-pub mod settings;
-pub mod trails;
-pub mod trust_policy;
-pub mod usage;
-pub mod verdicts;
+pub mod domain;
+pub mod handlers;
+pub mod invocation;

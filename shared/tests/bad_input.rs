@@ -10,17 +10,17 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
-use ecs_warden::access_doctor::AccessDoctor;
-use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{https_client, CallLog, Clients, Regional, TrailClients};
-use ecs_warden::deletion::SlrDeletion;
-use ecs_warden::ecs_role_guard::EcsRoleGuard;
-use ecs_warden::error::InvocationError;
-use ecs_warden::notify::Notifier;
-use ecs_warden::reconcile::Reconcile;
-use ecs_warden::role_drift_guard::{watched_roles, RoleDriftGuard};
-use ecs_warden::scaling_guard::ScalingGuard;
-use ecs_warden::settings::{Mode, Settings};
+use ecs_warden::domain::alarms::AlarmSettings;
+use ecs_warden::handlers::access_doctor::AccessDoctor;
+use ecs_warden::handlers::ecs_role_guard::EcsRoleGuard;
+use ecs_warden::handlers::reconcile::Reconcile;
+use ecs_warden::handlers::role_drift_guard::{watched_roles, RoleDriftGuard};
+use ecs_warden::handlers::scaling_guard::ScalingGuard;
+use ecs_warden::handlers::slr_deletion::SlrDeletion;
+use ecs_warden::invocation::error::InvocationError;
+use ecs_warden::invocation::notify::Notifier;
+use ecs_warden::invocation::settings::{Mode, Settings};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -436,7 +436,7 @@ fn handled_by(event: &Value) -> Vec<&'static str> {
         detail["additionalEventData"]["service"] == "application-autoscaling";
     let refused = detail["errorCode"]
         .as_str()
-        .is_some_and(|code| ecs_warden::access_doctor::DENIED.contains(&code));
+        .is_some_and(|code| ecs_warden::handlers::access_doctor::DENIED.contains(&code));
     let mut functions = Vec::new();
     match (source, name) {
         ("aws.ecs", "CreateCluster" | "CreateService" | "UpdateService") => {
@@ -487,7 +487,7 @@ fn restored(event: &Value) -> Option<Value> {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    if !ecs_warden::settings::is_region_name(&region) {
+    if !ecs_warden::invocation::settings::is_region_name(&region) {
         event["detail"]["awsRegion"] = Value::from("us-east-1");
         event["region"] = Value::from("us-east-1");
         changed = true;

@@ -6,11 +6,11 @@ use std::time::Duration;
 use aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOutput;
 use aws_sdk_iam::types::{EvaluationResult, PolicyEvaluationDecisionType};
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use ecs_warden::access_doctor::AccessDoctor;
 use ecs_warden::aws::Clients;
-use ecs_warden::notify::Notifier;
-use ecs_warden::report::Status;
-use ecs_warden::settings::{Mode, Settings};
+use ecs_warden::handlers::access_doctor::AccessDoctor;
+use ecs_warden::invocation::notify::Notifier;
+use ecs_warden::invocation::report::Status;
+use ecs_warden::invocation::settings::{Mode, Settings};
 use serde_json::json;
 
 const PRINCIPAL: &str = "arn:aws:iam::111122223333:role/PlatformDeployer";

@@ -14,13 +14,13 @@ use aws_sdk_cloudwatch::types::MetricAlarm;
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
 use aws_sdk_ecs::types::Service;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use ecs_warden::alarms::{
+use ecs_warden::aws::Clients;
+use ecs_warden::domain::alarms::{
     ensure_step_alarm, ensure_target_tracking_alarms, AlarmSettings, ServiceTarget,
 };
-use ecs_warden::aws::Clients;
-use ecs_warden::report::Status;
-use ecs_warden::roles::Scope;
-use ecs_warden::settings::Mode;
+use ecs_warden::domain::roles::Scope;
+use ecs_warden::invocation::report::Status;
+use ecs_warden::invocation::settings::Mode;
 
 const POLICY_ARN: &str = "arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:1f2e3d4c-0000-4000-8000-000000000001:resource/ecs/service/payments/web:policyName/cpu-scale-out";
 

@@ -19,9 +19,11 @@ use aws_sdk_iam::types::{DeletionTaskFailureReasonType, DeletionTaskStatusType, 
 use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ecs_warden::aws::{Clients, Regional};
-use ecs_warden::deletion::{Answer, DeletionState, Outcome, SlrDeletion, MAX_POLL_SECONDS};
-use ecs_warden::notify::Notifier;
-use ecs_warden::settings::{Mode, Settings};
+use ecs_warden::handlers::slr_deletion::{
+    Answer, DeletionState, Outcome, SlrDeletion, MAX_POLL_SECONDS,
+};
+use ecs_warden::invocation::notify::Notifier;
+use ecs_warden::invocation::settings::{Mode, Settings};
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "111122223333";

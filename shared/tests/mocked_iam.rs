@@ -11,11 +11,11 @@ use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_iam::types::Role;
 use aws_sdk_iam::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use ecs_warden::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
-use ecs_warden::report::Status;
-use ecs_warden::roles::{ensure, RoleTarget, Scope};
-use ecs_warden::settings::Mode;
-use ecs_warden::verdicts::Verdicts;
+use ecs_warden::domain::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
+use ecs_warden::domain::roles::{ensure, RoleTarget, Scope};
+use ecs_warden::invocation::report::Status;
+use ecs_warden::invocation::settings::Mode;
+use ecs_warden::invocation::verdict_cache::Verdicts;
 
 const ACCOUNT: &str = "111122223333";
 

@@ -17,8 +17,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use ecs_warden::aws::TrailClients;
-use ecs_warden::report::{Finding, Status};
-use ecs_warden::trails::{self, Need};
+use ecs_warden::domain::trails::{self, Need};
+use ecs_warden::invocation::report::{Finding, Status};
 
 /// An organization trail as a member account sees it: its ARN names the management
 /// account, its home region is the management account's (CloudTrail User Guide,

@@ -1,10 +1,10 @@
 //! Lambda entry point: builds the IAM client once per container and explains refusals.
 
-use ecs_warden::access_doctor::AccessDoctor;
 use ecs_warden::aws::{self, CallLog, Clients};
-use ecs_warden::deadline::Deadline;
-use ecs_warden::notify::Notifier;
-use ecs_warden::settings::Settings;
+use ecs_warden::handlers::access_doctor::AccessDoctor;
+use ecs_warden::invocation::deadline::Deadline;
+use ecs_warden::invocation::notify::Notifier;
+use ecs_warden::invocation::settings::Settings;
 use lambda_runtime::tracing::{info_span, Instrument};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
@@ -23,7 +23,7 @@ async fn main() -> Result<(), Error> {
     // Every log line, the runtime's own included, names the function.
     .instrument(info_span!(
         "ecs_warden",
-        function = ecs_warden::access_doctor::FUNCTION
+        function = ecs_warden::handlers::access_doctor::FUNCTION
     ))
     .await
 }

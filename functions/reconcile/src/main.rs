@@ -1,11 +1,11 @@
 //! Lambda entry point: builds the AWS clients once per container and serves sweeps.
 
-use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{self, CallLog, Clients, Regional, TrailClients};
-use ecs_warden::deadline::Deadline;
-use ecs_warden::notify::Notifier;
-use ecs_warden::reconcile::Reconcile;
-use ecs_warden::settings::Settings;
+use ecs_warden::domain::alarms::AlarmSettings;
+use ecs_warden::handlers::reconcile::Reconcile;
+use ecs_warden::invocation::deadline::Deadline;
+use ecs_warden::invocation::notify::Notifier;
+use ecs_warden::invocation::settings::Settings;
 use lambda_runtime::tracing::{info_span, Instrument};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
@@ -33,7 +33,7 @@ async fn main() -> Result<(), Error> {
     // Every log line, the runtime's own included, names the function.
     .instrument(info_span!(
         "ecs_warden",
-        function = ecs_warden::reconcile::FUNCTION
+        function = ecs_warden::handlers::reconcile::FUNCTION
     ))
     .await
 }

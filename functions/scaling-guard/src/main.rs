@@ -1,11 +1,11 @@
 //! Lambda entry point: builds the AWS clients once per container and serves events.
 
-use ecs_warden::alarms::AlarmSettings;
 use ecs_warden::aws::{self, CallLog, Clients};
-use ecs_warden::deadline::Deadline;
-use ecs_warden::notify::Notifier;
-use ecs_warden::scaling_guard::ScalingGuard;
-use ecs_warden::settings::Settings;
+use ecs_warden::domain::alarms::AlarmSettings;
+use ecs_warden::handlers::scaling_guard::ScalingGuard;
+use ecs_warden::invocation::deadline::Deadline;
+use ecs_warden::invocation::notify::Notifier;
+use ecs_warden::invocation::settings::Settings;
 use lambda_runtime::tracing::{info_span, Instrument};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
@@ -26,7 +26,7 @@ async fn main() -> Result<(), Error> {
     // Every log line, the runtime's own included, names the function.
     .instrument(info_span!(
         "ecs_warden",
-        function = ecs_warden::scaling_guard::FUNCTION
+        function = ecs_warden::handlers::scaling_guard::FUNCTION
     ))
     .await
 }

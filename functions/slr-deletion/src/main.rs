@@ -1,10 +1,10 @@
 //! Lambda entry point: builds the AWS clients once per container and serves deletion steps.
 
 use ecs_warden::aws::{self, CallLog, Clients, Regional};
-use ecs_warden::deadline::Deadline;
-use ecs_warden::deletion::SlrDeletion;
-use ecs_warden::notify::Notifier;
-use ecs_warden::settings::Settings;
+use ecs_warden::handlers::slr_deletion::SlrDeletion;
+use ecs_warden::invocation::deadline::Deadline;
+use ecs_warden::invocation::notify::Notifier;
+use ecs_warden::invocation::settings::Settings;
 use lambda_runtime::tracing::{info_span, Instrument};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
@@ -29,7 +29,7 @@ async fn main() -> Result<(), Error> {
     // Every log line, the runtime's own included, names the function.
     .instrument(info_span!(
         "ecs_warden",
-        function = ecs_warden::deletion::FUNCTION
+        function = ecs_warden::handlers::slr_deletion::FUNCTION
     ))
     .await
 }

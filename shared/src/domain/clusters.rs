@@ -5,10 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::aws::CallError;
-use crate::deadline::Deadline;
-use crate::report::{Check, Finding, Status};
-use crate::roles::Scope;
-use crate::settings::Mode;
+use crate::domain::roles::Scope;
+use crate::invocation::deadline::Deadline;
+use crate::invocation::report::{Check, Finding, Status};
+use crate::invocation::settings::Mode;
 
 /// The most clusters one DescribeClusters call accepts.
 const DESCRIBE_CLUSTERS_MAX: usize = 100;

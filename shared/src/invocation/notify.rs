@@ -5,9 +5,9 @@ use aws_config::{Region, SdkConfig};
 use serde::Serialize;
 
 use crate::aws::{self, CallError, CallLog};
-use crate::error::InvocationError;
-use crate::report::{Check, Finding, Report, Status};
-use crate::settings::SettingsError;
+use crate::invocation::error::InvocationError;
+use crate::invocation::report::{Check, Finding, Report, Status};
+use crate::invocation::settings::SettingsError;
 
 /// The environment variable naming the topic; unset or empty turns notifications off.
 pub const TOPIC_ENV: &str = "WARDEN_NOTIFICATION_TOPIC_ARN";
@@ -63,7 +63,7 @@ pub struct Notice<'a> {
     /// How much it matters.
     pub severity: Severity,
     /// The mode it ran in.
-    pub mode: crate::settings::Mode,
+    pub mode: crate::invocation::settings::Mode,
     /// The EventBridge id of the triggering event, to find the full report in the logs.
     pub event_id: Option<&'a str>,
     /// The triggering API call as `source:eventName`.
@@ -313,7 +313,7 @@ fn topic_region(arn: &str) -> Option<&str> {
     let ok = prefix == "arn"
         && !partition.is_empty()
         && service == "sns"
-        && crate::settings::is_region_name(region)
+        && crate::invocation::settings::is_region_name(region)
         && account.len() == 12
         && account.bytes().all(|b| b.is_ascii_digit())
         && !name.is_empty()
@@ -326,7 +326,7 @@ fn topic_region(arn: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::Mode;
+    use crate::invocation::settings::Mode;
 
     fn report(statuses: &[Status]) -> Report {
         let findings = statuses

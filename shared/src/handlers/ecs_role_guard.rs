@@ -5,15 +5,15 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::aws::CallLog;
-use crate::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
-use crate::deadline::Deadline;
-use crate::error::InvocationError;
-use crate::events::{accept, dispatch_within, ApiCallEvent};
-use crate::notify::Notifier;
-use crate::report::{Check, Finding, Report, Status};
-use crate::roles::{self, RoleTarget, Scope};
-use crate::settings::Settings;
-use crate::verdicts::Verdicts;
+use crate::domain::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
+use crate::domain::roles::{self, RoleTarget, Scope};
+use crate::invocation::deadline::Deadline;
+use crate::invocation::error::InvocationError;
+use crate::invocation::events::{accept, dispatch_within, ApiCallEvent};
+use crate::invocation::notify::Notifier;
+use crate::invocation::report::{Check, Finding, Report, Status};
+use crate::invocation::settings::Settings;
+use crate::invocation::verdict_cache::Verdicts;
 
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "ecs-role-guard";

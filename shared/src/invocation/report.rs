@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::events::ApiCallEvent;
-use crate::settings::Mode;
+use crate::invocation::events::ApiCallEvent;
+use crate::invocation::settings::Mode;
 
 /// Calls an answer lists one by one; past this, each operation once with its count.
 pub const CALLS_LISTED: usize = 300;

@@ -6,13 +6,13 @@ use aws_sdk_iam::types::Role;
 use aws_sdk_iam::Client;
 
 use crate::aws::CallError;
-use crate::catalog::{self, ManagedPolicy, RoleKind, RoleSpec};
-use crate::error::InvocationError;
-use crate::events::ApiCallEvent;
-use crate::report::{Check, Finding, Status};
-use crate::settings::Mode;
-use crate::trust_policy::TrustPolicy;
-use crate::verdicts::Verdicts;
+use crate::domain::catalog::{self, ManagedPolicy, RoleKind, RoleSpec};
+use crate::domain::trust_policy::TrustPolicy;
+use crate::invocation::error::InvocationError;
+use crate::invocation::events::ApiCallEvent;
+use crate::invocation::report::{Check, Finding, Status};
+use crate::invocation::settings::Mode;
+use crate::invocation::verdict_cache::Verdicts;
 
 /// Why a check runs and on which account; every write is logged with it.
 #[derive(Debug, Clone)]
@@ -572,7 +572,7 @@ fn race_or_failure(err: &CallError, action: &str, arn: String) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::ECS_SERVICE_ROLE;
+    use crate::domain::catalog::ECS_SERVICE_ROLE;
 
     fn named(reference: &str) -> Result<RoleTarget, InvocationError> {
         RoleTarget::named(&ECS_SERVICE_ROLE, reference, "requestParameters.role")

@@ -160,7 +160,7 @@ pub fn partition(region: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trust_policy::TrustPolicy;
+    use crate::domain::trust_policy::TrustPolicy;
 
     #[test]
     fn every_trust_document_parses_and_grants_its_own_principal() {

@@ -10,16 +10,16 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::aws::{CallLog, Clients, Regional};
-use crate::catalog::{RoleKind, RoleSpec, ROLES};
-use crate::deadline::Deadline;
-use crate::error::InvocationError;
-use crate::events::{accept, dispatch_within, ApiCallEvent};
-use crate::notify::Notifier;
-use crate::report::{Check, Finding, Report, Status};
-use crate::roles::{self, RoleTarget, Scope};
-use crate::settings::{Settings, SettingsError};
-use crate::usage;
-use crate::verdicts::Verdicts;
+use crate::domain::catalog::{RoleKind, RoleSpec, ROLES};
+use crate::domain::role_users;
+use crate::domain::roles::{self, RoleTarget, Scope};
+use crate::invocation::deadline::Deadline;
+use crate::invocation::error::InvocationError;
+use crate::invocation::events::{accept, dispatch_within, ApiCallEvent};
+use crate::invocation::notify::Notifier;
+use crate::invocation::report::{Check, Finding, Report, Status};
+use crate::invocation::settings::{Settings, SettingsError};
+use crate::invocation::verdict_cache::Verdicts;
 
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "role-drift-guard";
@@ -202,7 +202,7 @@ impl RoleDriftGuard {
             )];
         }
         let regions = &self.settings.regions;
-        let found = usage::users_of(&self.regional, regions, &target.name).await;
+        let found = role_users::users_of(&self.regional, regions, &target.name).await;
         let Some((user, role_arn)) = found.users.first() else {
             if !found.unread.is_empty() {
                 let unread: Vec<String> = found

@@ -9,14 +9,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::aws::{CallError, CallLog, Clients};
-use crate::catalog;
-use crate::deadline::Deadline;
-use crate::error::InvocationError;
-use crate::events::{parse_api_call, ApiCallEvent};
-use crate::notify::{Notable, Notifier};
-use crate::permissions::{self, Condition, Intent, Requirement, When};
-use crate::report::{Check, Finding, Report, Status};
-use crate::settings::Settings;
+use crate::domain::catalog;
+use crate::domain::permissions::{self, Condition, Intent, Requirement, When};
+use crate::invocation::deadline::Deadline;
+use crate::invocation::error::InvocationError;
+use crate::invocation::events::{parse_api_call, ApiCallEvent};
+use crate::invocation::notify::{Notable, Notifier};
+use crate::invocation::report::{Check, Finding, Report, Status};
+use crate::invocation::settings::Settings;
 
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "access-doctor";

@@ -5,8 +5,8 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::aws::{CallError, Regional};
-use crate::clusters;
-use crate::scaling;
+use crate::domain::clusters;
+use crate::domain::scaling;
 
 /// What the regions said about a role.
 #[derive(Debug, Default)]

@@ -14,15 +14,15 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::aws::{CallError, CallLog, Clients, Regional};
-use crate::catalog::{self, ECS_SERVICE_LINKED_ROLE};
-use crate::clusters::{self, RegionInventory};
-use crate::deadline::Deadline;
-use crate::error::InvocationError;
-use crate::events::{accept, parse_api_call};
-use crate::notify::{Notable, Notifier};
-use crate::report::{Check, Finding, Report, Status, CALLS_LISTED};
-use crate::roles::Scope;
-use crate::settings::{is_region_name, Mode, Settings};
+use crate::domain::catalog::{self, ECS_SERVICE_LINKED_ROLE};
+use crate::domain::clusters::{self, RegionInventory};
+use crate::domain::roles::Scope;
+use crate::invocation::deadline::Deadline;
+use crate::invocation::error::InvocationError;
+use crate::invocation::events::{accept, parse_api_call};
+use crate::invocation::notify::{Notable, Notifier};
+use crate::invocation::report::{Check, Finding, Report, Status, CALLS_LISTED};
+use crate::invocation::settings::{is_region_name, Mode, Settings};
 
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "slr-deletion";

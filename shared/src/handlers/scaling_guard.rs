@@ -13,18 +13,18 @@ use aws_sdk_applicationautoscaling::types::PolicyType;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::alarms::{self, AlarmSettings, ServiceTarget};
 use crate::aws::{CallLog, Clients};
-use crate::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
-use crate::deadline::Deadline;
-use crate::error::InvocationError;
-use crate::events::{accept, dispatch_within, ApiCallEvent, APPLICATION_AUTO_SCALING};
-use crate::notify::Notifier;
-use crate::report::{Check, Finding, Report, Status};
-use crate::roles::{self, RoleTarget, Scope};
-use crate::scaling;
-use crate::settings::Settings;
-use crate::verdicts::Verdicts;
+use crate::domain::alarms::{self, AlarmSettings, ServiceTarget};
+use crate::domain::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
+use crate::domain::roles::{self, RoleTarget, Scope};
+use crate::domain::scaling;
+use crate::invocation::deadline::Deadline;
+use crate::invocation::error::InvocationError;
+use crate::invocation::events::{accept, dispatch_within, ApiCallEvent, APPLICATION_AUTO_SCALING};
+use crate::invocation::notify::Notifier;
+use crate::invocation::report::{Check, Finding, Report, Status};
+use crate::invocation::settings::Settings;
+use crate::invocation::verdict_cache::Verdicts;
 
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "scaling-guard";
@@ -484,7 +484,7 @@ fn policy_name(value: Option<String>) -> Result<String, InvocationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::parse_api_call;
+    use crate::invocation::events::parse_api_call;
     use serde_json::json;
 
     /// An Application Auto Scaling call as AWS delivers it (the shape of the recorded

@@ -15,9 +15,9 @@ use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, Statis
 use aws_sdk_ecs::types::ServiceField;
 
 use crate::aws::{CallError, Clients};
-use crate::report::{Check, Finding, Status};
-use crate::roles::Scope;
-use crate::settings::{Mode, SettingsError};
+use crate::domain::roles::Scope;
+use crate::invocation::report::{Check, Finding, Status};
+use crate::invocation::settings::{Mode, SettingsError};
 
 /// Prefix of every alarm name ecs-warden creates; the template limits alarm writes to it.
 pub const ALARM_NAME_PREFIX: &str = "ecs-warden/";

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aws::CallLog;
-use crate::deadline::Deadline;
-use crate::error::InvocationError;
-use crate::settings::is_region_name;
+use crate::invocation::deadline::Deadline;
+use crate::invocation::error::InvocationError;
+use crate::invocation::settings::is_region_name;
 
 /// The `detail-type` EventBridge gives CloudTrail management events.
 pub const API_CALL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";

@@ -3,8 +3,8 @@
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ScalingPolicy, ServiceNamespace};
 
-use crate::alarms::ServiceTarget;
 use crate::aws::CallError;
+use crate::domain::alarms::ServiceTarget;
 
 /// An ECS service registered with Application Auto Scaling.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use aws_sdk_cloudtrail::types::{
 };
 
 use crate::aws::{CallError, FailedCall, TrailClients};
-use crate::report::{Check, Finding, Status};
+use crate::invocation::report::{Check, Finding, Status};
 
 /// The check name of this module's findings.
 pub const CHECK: Check = Check::Cloudtrail;

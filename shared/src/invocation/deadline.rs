@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::aws::CallLog;
-use crate::error::InvocationError;
+use crate::invocation::error::InvocationError;
 
 /// Time kept back to answer after the last piece of work: the report, its log line and an
 /// SNS publication.

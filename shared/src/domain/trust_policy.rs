@@ -118,7 +118,7 @@ fn one_or_many(value: Option<&Value>) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::ECS_SERVICE_ROLE;
+    use crate::domain::catalog::ECS_SERVICE_ROLE;
 
     #[test]
     fn decodes_the_url_encoded_form_get_role_returns() {

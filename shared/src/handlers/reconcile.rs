@@ -5,7 +5,7 @@
 //! Regions are read in parallel (at most [`REGION_CONCURRENCY`] at once), each fully
 //! paginated; a region that cannot be read is a finding and the sweep goes on. A sweep
 //! that starts afresh also says, per region, whether CloudTrail delivers the events the
-//! other functions are triggered by ([`crate::trails`]).
+//! other functions are triggered by ([`crate::domain::trails`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -18,23 +18,25 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::alarms::{self, AlarmIndex, AlarmSettings, ServiceTarget};
 use crate::aws::{CallError, CallLog, Clients, FailedCall, Regional, TrailClients};
-use crate::catalog::{
+use crate::domain::alarms::{self, AlarmIndex, AlarmSettings, ServiceTarget};
+use crate::domain::catalog::{
     self, ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE,
     ECS_SERVICE_ROLE,
 };
-use crate::clusters::{self, RegionInventory};
-use crate::deadline::Deadline;
-use crate::error::InvocationError;
-use crate::notify::{Notable, Notifier};
-use crate::report::{Check, Finding, Report, Status};
-use crate::roles::{self, RoleTarget, Scope};
-use crate::scaling::{self, ScalableService};
-use crate::settings::{is_region_name, Settings};
-use crate::trails::{self, Need};
-use crate::verdicts::Verdicts;
-use crate::{access_doctor, deletion, ecs_role_guard, role_drift_guard, scaling_guard};
+use crate::domain::clusters::{self, RegionInventory};
+use crate::domain::roles::{self, RoleTarget, Scope};
+use crate::domain::scaling::{self, ScalableService};
+use crate::domain::trails::{self, Need};
+use crate::handlers::{
+    access_doctor, ecs_role_guard, role_drift_guard, scaling_guard, slr_deletion,
+};
+use crate::invocation::deadline::Deadline;
+use crate::invocation::error::InvocationError;
+use crate::invocation::notify::{Notable, Notifier};
+use crate::invocation::report::{Check, Finding, Report, Status};
+use crate::invocation::settings::{is_region_name, Settings};
+use crate::invocation::verdict_cache::Verdicts;
 
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "reconcile";
@@ -51,7 +53,7 @@ const IAM_EVENTS: (&[&str], &[&str]) = (
     &[
         role_drift_guard::FUNCTION,
         access_doctor::FUNCTION,
-        deletion::FUNCTION,
+        slr_deletion::FUNCTION,
     ],
 );
 /// The event sources whose calls trigger the regional functions, in every swept region.
@@ -470,7 +472,7 @@ impl Reconcile {
             worth_reading,
             self.calls.take(),
         );
-        report.compact_calls(crate::report::CALLS_LISTED);
+        report.compact_calls(crate::invocation::report::CALLS_LISTED);
         let sweep = SweepReport {
             report,
             counts,

@@ -1,0 +1,17 @@
+//! The domain: what an account needs for ECS and how to tell whether it has it.
+//!
+//! The catalog of required roles comes from the seeds as data; the rest checks and
+//! repairs against it: roles and their trust policies, the permission sets access-doctor
+//! simulates, scaling policies and their alarms, clusters, who uses a role, and the
+//! CloudTrail trails the functions depend on. The domain uses the invocation plumbing
+//! (reports, deadlines, the write scope) and the AWS clients, never a handler.
+
+pub mod alarms;
+pub mod catalog;
+pub mod clusters;
+pub mod permissions;
+pub mod role_users;
+pub mod roles;
+pub mod scaling;
+pub mod trails;
+pub mod trust_policy;
