@@ -655,7 +655,14 @@ impl Account {
         }
         let held = serde_json::json!({ "roles": roles, "regions": by_region });
         let text = without_uuids(&held.to_string().replace(&self.id, "ACCOUNT"));
-        serde_json::from_str(&text).expect("the snapshot stays JSON")
+        let mut held: Value = serde_json::from_str(&text).expect("the snapshot stays JSON");
+        for region in regions {
+            if let Some(Value::Array(alarms)) = held["regions"][region].get_mut("alarms") {
+                let mut seen = Vec::new();
+                alarms.retain(|a| !is_managed_copy(a, &mut seen));
+            }
+        }
+        held
     }
 
     /// A sample event from `events/`, rewritten for this account.
@@ -665,6 +672,27 @@ impl Account {
         serde_json::from_str(&text.replace(SAMPLE_ACCOUNT, &self.id))
             .unwrap_or_else(|e| panic!("events/{file} is not JSON: {e}"))
     }
+}
+
+/// Whether `alarm` is a copy, once UUIDs are out, of a target-tracking alarm already
+/// `seen`. Moto differs from AWS here: its PutScalingPolicy on an existing target-tracking
+/// policy builds a new policy with a fresh pair of alarms and leaves the old pair in place
+/// (moto/applicationautoscaling/models.py, `put_scaling_policy`), where Application Auto
+/// Scaling updates the alarms it manages for the policy. A write retried after its answer
+/// was lost (the SDK's retry, or a redelivery) therefore leaves extra copies on moto only;
+/// one of each is what AWS would hold.
+fn is_managed_copy(alarm: &Value, seen: &mut Vec<Value>) -> bool {
+    let managed = alarm["name"]
+        .as_str()
+        .is_some_and(|n| n.starts_with("TargetTracking-"));
+    if !managed {
+        return false;
+    }
+    if seen.contains(alarm) {
+        return true;
+    }
+    seen.push(alarm.clone());
+    false
 }
 
 /// `text` with every UUID replaced by `UUID`: moto names target-tracking alarms and policy
