@@ -29,6 +29,7 @@ fmt-check:
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --manifest-path fuzz/Cargo.toml -- -D warnings
 
 # The harness leaves each function's AWS calls in target/aws-calls for policy-check, and
 # the bad-input tests their tallies in target/reliability.

@@ -11,6 +11,7 @@ use ecs_warden::domain::alarms::AlarmSettings;
 use ecs_warden::domain::catalog::{
     ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE,
 };
+use ecs_warden::handlers::Handler;
 use ecs_warden::invocation::settings::Mode;
 use serde_json::Value;
 use tokio::task::JoinSet;

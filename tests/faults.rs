@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use ecs_warden::domain::alarms::AlarmSettings;
 use ecs_warden::domain::catalog::{RoleSpec, ECS_AUTOSCALE_ROLE, ECS_SERVICE_ROLE};
 use ecs_warden::handlers::slr_deletion::Answer;
+use ecs_warden::handlers::Handler;
 use ecs_warden::invocation::settings::Mode;
 use serde_json::{json, Value};
 use warden_tests::{

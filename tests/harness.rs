@@ -18,7 +18,7 @@ use aws_sdk_applicationautoscaling::types::{
 };
 use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm, Statistic};
 use aws_sdk_iam::config::Credentials;
-use ecs_warden::aws::{self, CallLog, Clients, Regional, TrailClients};
+use ecs_warden::aws::CallLog;
 use ecs_warden::domain::alarms::AlarmSettings;
 use ecs_warden::domain::catalog::{RoleSpec, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
 use ecs_warden::domain::trust_policy::TrustPolicy;
@@ -28,6 +28,7 @@ use ecs_warden::handlers::reconcile::Reconcile;
 use ecs_warden::handlers::role_drift_guard::{watched_roles, RoleDriftGuard};
 use ecs_warden::handlers::scaling_guard::ScalingGuard;
 use ecs_warden::handlers::slr_deletion::SlrDeletion;
+pub use ecs_warden::handlers::{Deps, Handler};
 use ecs_warden::invocation::notify::Notifier;
 use ecs_warden::invocation::report::{Report, Status};
 use ecs_warden::invocation::settings::{Mode, Settings};
@@ -402,17 +403,29 @@ impl Account {
         ]
     }
 
+    /// A handler as a fresh container would build it from `settings` and
+    /// `alarm_defaults`, with its call log (recorded under `WARDEN_CALLS_DIR`) and this
+    /// account's notifier.
+    pub fn handler<H: Handler>(
+        &self,
+        settings: Settings,
+        alarm_defaults: AlarmSettings,
+    ) -> (H, CallLog) {
+        let calls = call_log(H::FUNCTION);
+        let deps = Deps {
+            config: self.config.clone(),
+            calls: calls.clone(),
+            settings,
+            alarm_defaults,
+            watched: watched_roles(None).expect("the catalog's roles"),
+            notifier: self.notifier(&calls),
+        };
+        (H::build(deps), calls)
+    }
+
     /// An `ecs-role-guard` as a fresh container would build it, with its call log.
     pub fn role_guard(&self, mode: Mode, verdict_ttl: Duration) -> (EcsRoleGuard, CallLog) {
-        let calls = call_log(ecs_warden::handlers::ecs_role_guard::FUNCTION);
-        let iam = aws::iam_client(&self.config, &calls);
-        let guard = EcsRoleGuard::new(
-            iam,
-            settings(mode, verdict_ttl),
-            calls.clone(),
-            self.notifier(&calls),
-        );
-        (guard, calls)
+        self.handler(settings(mode, verdict_ttl), AlarmSettings::default())
     }
 
     /// A `scaling-guard` as a fresh container would build it, with its call log.
@@ -421,75 +434,30 @@ impl Account {
         mode: Mode,
         alarm_defaults: AlarmSettings,
     ) -> (ScalingGuard, CallLog) {
-        let calls = call_log(ecs_warden::handlers::scaling_guard::FUNCTION);
-        let clients = Clients::new(&self.config, &calls);
-        let settings = settings(mode, Duration::ZERO);
-        let guard = ScalingGuard::new(
-            clients,
-            settings,
-            alarm_defaults,
-            calls.clone(),
-            self.notifier(&calls),
-        );
-        (guard, calls)
+        self.handler(settings(mode, Duration::ZERO), alarm_defaults)
     }
 
     /// An `slr-deletion` as a fresh container would build it, with its call log.
     pub fn slr_deletion(&self, mode: Mode) -> (SlrDeletion, CallLog) {
-        let calls = call_log(ecs_warden::handlers::slr_deletion::FUNCTION);
-        let deletion = SlrDeletion::new(
-            Clients::new(&self.config, &calls),
-            Regional::new(&self.config, &calls),
-            settings(mode, Duration::ZERO),
-            calls.clone(),
-            self.notifier(&calls),
-        );
-        (deletion, calls)
+        self.handler(settings(mode, Duration::ZERO), AlarmSettings::default())
     }
 
     /// A `role-drift-guard` watching the catalog's roles, with usage looked up in `regions`.
     pub fn drift_guard(&self, mode: Mode, regions: &[&str]) -> (RoleDriftGuard, CallLog) {
-        let calls = call_log(ecs_warden::handlers::role_drift_guard::FUNCTION);
-        let mut settings = settings(mode, Duration::ZERO);
-        settings.regions = regions.iter().map(|r| r.to_string()).collect();
-        let guard = RoleDriftGuard::new(
-            Clients::new(&self.config, &calls),
-            Regional::new(&self.config, &calls),
-            settings,
-            watched_roles(None).expect("the catalog's roles"),
-            calls.clone(),
-            self.notifier(&calls),
-        );
-        (guard, calls)
+        self.handler(sweeping(mode, regions), AlarmSettings::default())
     }
 
     /// An `access-doctor` as a fresh container would build it, with its call log.
     pub fn access_doctor(&self) -> (AccessDoctor, CallLog) {
-        let calls = call_log(ecs_warden::handlers::access_doctor::FUNCTION);
-        let doctor = AccessDoctor::new(
-            Clients::new(&self.config, &calls),
+        self.handler(
             settings(Mode::Enforce, Duration::ZERO),
-            calls.clone(),
-            self.notifier(&calls),
-        );
-        (doctor, calls)
+            AlarmSettings::default(),
+        )
     }
 
     /// A `reconcile` sweeping `regions`, with the default alarm settings.
     pub fn reconcile(&self, mode: Mode, regions: &[&str]) -> (Reconcile, CallLog) {
-        let calls = call_log(ecs_warden::handlers::reconcile::FUNCTION);
-        let mut settings = settings(mode, Duration::ZERO);
-        settings.regions = regions.iter().map(|r| r.to_string()).collect();
-        let reconcile = Reconcile::new(
-            Clients::new(&self.config, &calls),
-            Regional::new(&self.config, &calls),
-            TrailClients::new(&self.config, &calls),
-            settings,
-            AlarmSettings::default(),
-            calls.clone(),
-            self.notifier(&calls),
-        );
-        (reconcile, calls)
+        self.handler(sweeping(mode, regions), AlarmSettings::default())
     }
 
     /// This account's SDK configuration acting in `region`.
@@ -729,6 +697,14 @@ fn settings(mode: Mode, verdict_ttl: Duration) -> Settings {
         mode,
         verdict_ttl,
         regions: vec![SAMPLE_REGION.into()],
+    }
+}
+
+/// Settings covering `regions`, without verdict memory.
+fn sweeping(mode: Mode, regions: &[&str]) -> Settings {
+    Settings {
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        ..settings(mode, Duration::ZERO)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use ecs_warden::domain::catalog::{ECS_AUTOSCALE_ROLE, ECS_SERVICE_ROLE};
+use ecs_warden::handlers::Handler;
 use ecs_warden::invocation::report::{Report, Status};
 use ecs_warden::invocation::settings::Mode;
 use warden_tests::{statuses, writes, Account};

@@ -9,6 +9,7 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm, Statistic};
 use ecs_warden::domain::alarms::{AlarmSettings, CREATED_BY_TAG, CREATED_BY_VALUE};
 use ecs_warden::domain::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
 use ecs_warden::domain::trust_policy::TrustPolicy;
+use ecs_warden::handlers::Handler;
 use ecs_warden::invocation::report::{Report, Status};
 use ecs_warden::invocation::settings::Mode;
 use serde_json::Value;

@@ -294,6 +294,17 @@ fn action_prefix(service: &str) -> String {
     }
 }
 
+/// The partition a region belongs to, for building ARNs.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 /// A call that failed, with what it was for; it reads as [`CallError::explain`] says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedCall {

@@ -5,22 +5,19 @@
 
 use std::cell::Cell;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
-use ecs_warden::aws::{https_client, CallLog, Clients, Regional, TrailClients};
-use ecs_warden::domain::alarms::AlarmSettings;
+use ecs_warden::aws::https_client;
 use ecs_warden::handlers::access_doctor::AccessDoctor;
 use ecs_warden::handlers::ecs_role_guard::EcsRoleGuard;
 use ecs_warden::handlers::reconcile::Reconcile;
-use ecs_warden::handlers::role_drift_guard::{watched_roles, RoleDriftGuard};
+use ecs_warden::handlers::role_drift_guard::RoleDriftGuard;
 use ecs_warden::handlers::scaling_guard::ScalingGuard;
 use ecs_warden::handlers::slr_deletion::SlrDeletion;
+use ecs_warden::handlers::{Deps, Handler};
 use ecs_warden::invocation::error::InvocationError;
-use ecs_warden::invocation::notify::Notifier;
-use ecs_warden::invocation::settings::{Mode, Settings};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -53,57 +50,24 @@ fn config() -> SdkConfig {
 }
 
 fn handlers() -> Handlers {
-    let config = config();
-    let settings = Settings {
-        mode: Mode::Audit,
-        verdict_ttl: Duration::ZERO,
-        regions: vec!["eu-west-1".into()],
+    // Each handler built as a container builds it, from its own Deps read from this
+    // environment: audit mode, no verdict memory, one region.
+    let deps = || {
+        Deps::from_lookup(config(), |name| match name {
+            "WARDEN_MODE" => Some("audit".into()),
+            "WARDEN_VERDICT_TTL_SECONDS" => Some("0".into()),
+            "WARDEN_REGIONS" => Some("eu-west-1".into()),
+            _ => None,
+        })
+        .expect("the test environment is a valid configuration")
     };
-    let calls = CallLog::default;
     Handlers {
-        ecs_role_guard: EcsRoleGuard::new(
-            ecs_warden::aws::iam_client(&config, &calls()),
-            settings.clone(),
-            calls(),
-            Notifier::off(),
-        ),
-        scaling_guard: ScalingGuard::new(
-            Clients::new(&config, &calls()),
-            settings.clone(),
-            AlarmSettings::default(),
-            calls(),
-            Notifier::off(),
-        ),
-        deletion: SlrDeletion::new(
-            Clients::new(&config, &calls()),
-            Regional::new(&config, &calls()),
-            settings.clone(),
-            calls(),
-            Notifier::off(),
-        ),
-        role_drift_guard: RoleDriftGuard::new(
-            Clients::new(&config, &calls()),
-            Regional::new(&config, &calls()),
-            settings.clone(),
-            watched_roles(None).expect("the default watch list parses"),
-            calls(),
-            Notifier::off(),
-        ),
-        reconcile: Reconcile::new(
-            Clients::new(&config, &calls()),
-            Regional::new(&config, &calls()),
-            TrailClients::new(&config, &calls()),
-            settings.clone(),
-            AlarmSettings::default(),
-            calls(),
-            Notifier::off(),
-        ),
-        access_doctor: AccessDoctor::new(
-            Clients::new(&config, &calls()),
-            settings,
-            calls(),
-            Notifier::off(),
-        ),
+        ecs_role_guard: EcsRoleGuard::build(deps()),
+        scaling_guard: ScalingGuard::build(deps()),
+        deletion: SlrDeletion::build(deps()),
+        role_drift_guard: RoleDriftGuard::build(deps()),
+        reconcile: Reconcile::build(deps()),
+        access_doctor: AccessDoctor::build(deps()),
     }
 }
 

@@ -70,7 +70,7 @@ fn module_of(root: &Path, file: &Path) -> Option<Module> {
     Some(Module { layer, name })
 }
 
-/// The modules `code` names through `crate::`: `crate::domain::roles::Scope` and
+/// The modules `code` names through `crate::`: `crate::invocation::gate::Scope` and
 /// `crate::handlers::{reconcile, slr_deletion}` each name their modules.
 fn named_modules(code: &str) -> Vec<Module> {
     let mut named = Vec::new();
@@ -189,13 +189,13 @@ fn modules_import_each_other_without_cycles() {
 #[test]
 fn the_reader_sees_what_it_should() {
     let named = named_modules(
-        "use crate::domain::roles::Scope;\nuse crate::handlers::{reconcile, slr_deletion::FUNCTION};\nuse crate::aws::{CallLog, Clients};",
+        "use crate::invocation::gate::Scope;\nuse crate::handlers::{reconcile, slr_deletion::FUNCTION};\nuse crate::aws::{CallLog, Clients};",
     );
     let shown: Vec<String> = named.iter().map(Module::to_string).collect();
     assert_eq!(
         shown,
         [
-            "domain::roles",
+            "invocation::gate",
             "handlers::reconcile",
             "handlers::slr_deletion",
             "aws",

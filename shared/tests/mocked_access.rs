@@ -1,16 +1,14 @@
 //! access-doctor against IAM answers moto cannot give: a simulation answered over two pages,
 //! and the function's own role refused SimulatePrincipalPolicy.
 
-use std::time::Duration;
-
+use aws_config::SdkConfig;
 use aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOutput;
 use aws_sdk_iam::types::{EvaluationResult, PolicyEvaluationDecisionType};
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ecs_warden::aws::Clients;
 use ecs_warden::handlers::access_doctor::AccessDoctor;
-use ecs_warden::invocation::notify::Notifier;
+use ecs_warden::handlers::{Deps, Handler};
 use ecs_warden::invocation::report::Status;
-use ecs_warden::invocation::settings::{Mode, Settings};
 use serde_json::json;
 
 const PRINCIPAL: &str = "arn:aws:iam::111122223333:role/PlatformDeployer";
@@ -27,12 +25,11 @@ fn doctor(iam: &[&Rule]) -> AccessDoctor {
         ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[] as &[&Rule]),
         sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[] as &[&Rule]),
     };
-    let settings = Settings {
-        mode: Mode::Enforce,
-        verdict_ttl: Duration::ZERO,
-        regions: vec!["eu-west-1".into()],
-    };
-    AccessDoctor::new(clients, settings, Default::default(), Notifier::off())
+    let deps = Deps::from_lookup(SdkConfig::builder().build(), |name| {
+        (name == "WARDEN_REGIONS").then(|| "eu-west-1".into())
+    })
+    .expect("a valid configuration");
+    AccessDoctor::with_clients(deps, clients)
 }
 
 fn result(action: &str, decision: PolicyEvaluationDecisionType) -> EvaluationResult {

@@ -18,7 +18,7 @@ use ecs_warden::aws::Clients;
 use ecs_warden::domain::alarms::{
     ensure_step_alarm, ensure_target_tracking_alarms, AlarmSettings, ServiceTarget,
 };
-use ecs_warden::domain::roles::Scope;
+use ecs_warden::invocation::gate::Scope;
 use ecs_warden::invocation::report::Status;
 use ecs_warden::invocation::settings::Mode;
 

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_config::SdkConfig;
 use aws_sdk_ecs::operation::delete_cluster::DeleteClusterOutput;
 use aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput;
 use aws_sdk_ecs::operation::list_clusters::ListClustersOutput;
@@ -22,8 +23,8 @@ use ecs_warden::aws::{Clients, Regional};
 use ecs_warden::handlers::slr_deletion::{
     Answer, DeletionState, Outcome, SlrDeletion, MAX_POLL_SECONDS,
 };
-use ecs_warden::invocation::notify::Notifier;
-use ecs_warden::invocation::settings::{Mode, Settings};
+use ecs_warden::handlers::Deps;
+use ecs_warden::invocation::settings::Mode;
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "111122223333";
@@ -94,18 +95,17 @@ fn driver(iam: &[&Rule], ecs: &[Rule], mode: Mode) -> SlrDeletion {
         ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs),
         sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[&caller]),
     };
-    let settings = Settings {
-        mode,
-        verdict_ttl: Duration::ZERO,
-        regions: vec!["eu-west-1".into(), "us-east-1".into()],
+    let mode = match mode {
+        Mode::Audit => "audit",
+        Mode::Enforce => "enforce",
     };
-    SlrDeletion::new(
-        clients.clone(),
-        Regional::fixed(clients),
-        settings,
-        Default::default(),
-        Notifier::off(),
-    )
+    let deps = Deps::from_lookup(SdkConfig::builder().build(), |name| match name {
+        "WARDEN_MODE" => Some(mode.into()),
+        "WARDEN_REGIONS" => Some("eu-west-1,us-east-1".into()),
+        _ => None,
+    })
+    .expect("a valid configuration");
+    SlrDeletion::with_clients(deps, clients.clone(), Regional::fixed(clients))
 }
 
 fn submitted(task: &'static str) -> Rule {

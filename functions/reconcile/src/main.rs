@@ -1,39 +1,9 @@
-//! Lambda entry point: builds the AWS clients once per container and serves sweeps.
+//! Lambda entry point of `reconcile`: the library reads the configuration, builds the AWS
+//! clients once per container and serves each invocation within its deadline.
 
-use ecs_warden::aws::{self, CallLog, Clients, Regional, TrailClients};
-use ecs_warden::domain::alarms::AlarmSettings;
 use ecs_warden::handlers::reconcile::Reconcile;
-use ecs_warden::invocation::deadline::Deadline;
-use ecs_warden::invocation::notify::Notifier;
-use ecs_warden::invocation::settings::Settings;
-use lambda_runtime::tracing::{info_span, Instrument};
-use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let settings = Settings::from_env()?;
-    let alarm_defaults = AlarmSettings::from_env()?;
-    let calls = CallLog::default();
-    let config = aws::sdk_config().await;
-    let notifier = Notifier::from_env(&config, &calls)?;
-    let reconcile = Reconcile::new(
-        Clients::new(&config, &calls),
-        Regional::new(&config, &calls),
-        TrailClients::new(&config, &calls),
-        settings,
-        alarm_defaults,
-        calls,
-        notifier,
-    );
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let deadline = Deadline::from_epoch_millis(event.context.deadline);
-        reconcile.handle_within(event.payload, deadline)
-    }))
-    // Every log line, the runtime's own included, names the function.
-    .instrument(info_span!(
-        "ecs_warden",
-        function = ecs_warden::handlers::reconcile::FUNCTION
-    ))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    ecs_warden::handlers::serve::<Reconcile>().await
 }

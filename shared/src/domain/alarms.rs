@@ -15,9 +15,9 @@ use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, Statis
 use aws_sdk_ecs::types::ServiceField;
 
 use crate::aws::{CallError, Clients};
-use crate::domain::roles::Scope;
+use crate::invocation::gate::{failure, Gated, Scope};
 use crate::invocation::report::{Check, Finding, Status};
-use crate::invocation::settings::{Mode, SettingsError};
+use crate::invocation::settings::SettingsError;
 
 /// Prefix of every alarm name ecs-warden creates; the template limits alarm writes to it.
 pub const ALARM_NAME_PREFIX: &str = "ecs-warden/";
@@ -136,13 +136,8 @@ impl Default for AlarmSettings {
 const MAX_WINDOW_SECONDS: i64 = 86_400;
 
 impl AlarmSettings {
-    /// The deployment defaults from the environment (`WARDEN_ALARM_*`,
-    /// `WARDEN_SCALE_*_THRESHOLD`), the built-in defaults where unset.
-    pub fn from_env() -> Result<Self, SettingsError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Reads the deployment defaults through `lookup`.
+    /// Reads the deployment defaults (`WARDEN_ALARM_*`, `WARDEN_SCALE_*_THRESHOLD`) through
+    /// `lookup`, the built-in defaults where unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let mut settings = Self::default();
         for (knob, var, _) in KNOBS {
@@ -663,22 +658,6 @@ pub async fn ensure_step_alarm(
     } else {
         (Status::Created, "created alarm")
     };
-    if scope.mode == Mode::Audit {
-        let status = if replacing {
-            Status::WouldRepair
-        } else {
-            Status::WouldCreate
-        };
-        return finding(
-            status,
-            format!("no alarm invokes this step policy; would create alarm {name}: {shape}"),
-        );
-    }
-    scope.log_write(
-        "cloudwatch:PutMetricAlarm",
-        &arn,
-        "step policy without an alarm",
-    );
     let description = format!(
         "Invokes step scaling policy {} of ECS service {}. Created by ecs-warden after {} (event {}).",
         policy.policy_name(),
@@ -726,19 +705,30 @@ pub async fn ensure_step_alarm(
                 .map(|(k, v)| Tag::builder().key(k).value(v).build())
                 .collect(),
         ))
-        .send()
-        .await;
-    match put {
-        Ok(_) => finding(
+        .send();
+    let why = "step policy without an alarm";
+    match scope
+        .write("cloudwatch:PutMetricAlarm", &arn, why, put)
+        .await
+    {
+        Gated::Audited => {
+            let status = if replacing {
+                Status::WouldRepair
+            } else {
+                Status::WouldCreate
+            };
+            finding(
+                status,
+                format!("no alarm invokes this step policy; would create alarm {name}: {shape}"),
+            )
+        }
+        Gated::Done(_) => finding(
             done,
             format!("no alarm invoked this step policy; {verb} {name}: {shape}"),
         ),
-        Err(e) => finding(
+        Gated::Failed(failed) => finding(
             Status::Failed,
-            format!(
-                "no alarm invokes this step policy; {}",
-                CallError::from_sdk(&e).explain("cloudwatch:PutMetricAlarm", &arn)
-            ),
+            format!("no alarm invokes this step policy; {failed}"),
         ),
     }
 }
@@ -791,17 +781,6 @@ pub async fn ensure_target_tracking_alarms(
         );
     }
     let missing_words = format!("alarm(s) {} were deleted", missing.join(", "));
-    if scope.mode == Mode::Audit {
-        return finding(
-            Status::WouldRepair,
-            format!("{missing_words}; would put the same policy again so Application Auto Scaling recreates them"),
-        );
-    }
-    scope.log_write(
-        "application-autoscaling:PutScalingPolicy",
-        policy_arn,
-        &missing_words,
-    );
     let put = clients
         .autoscaling
         .put_scaling_policy()
@@ -815,24 +794,28 @@ pub async fn ensure_target_tracking_alarms(
                 .target_tracking_scaling_policy_configuration()
                 .cloned(),
         )
-        .send()
+        .send();
+    let put = scope
+        .write(
+            "application-autoscaling:PutScalingPolicy",
+            policy_arn,
+            &missing_words,
+            put,
+        )
         .await;
     let recreated: Vec<String> = match put {
-        Ok(out) => out
+        Gated::Audited => {
+            return finding(
+                Status::WouldRepair,
+                format!("{missing_words}; would put the same policy again so Application Auto Scaling recreates them"),
+            )
+        }
+        Gated::Done(out) => out
             .alarms()
             .iter()
             .map(|a| a.alarm_name().to_owned())
             .collect(),
-        Err(e) => {
-            return finding(
-                Status::Failed,
-                format!(
-                    "{missing_words}; {}",
-                    CallError::from_sdk(&e)
-                        .explain("application-autoscaling:PutScalingPolicy", policy_arn)
-                ),
-            )
-        }
+        Gated::Failed(failed) => return failure(&failed, CHECK, &missing_words),
     };
     // Trust what CloudWatch holds, not what the put answered.
     match existing_alarms(clients, &recreated).await {
@@ -896,31 +879,20 @@ pub async fn remove_warden_alarm(
         Err(e) => return finding(Status::Failed, e.explain("cloudwatch:ListTagsForResource", &arn)),
     }
     let why = format!("its step policy {policy_name} was deleted");
-    if scope.mode == Mode::Audit {
-        return finding(
-            Status::WouldRepair,
-            format!("ecs-warden's alarm is left without a policy ({why}); would delete it"),
-        );
-    }
-    scope.log_write("cloudwatch:DeleteAlarms", &arn, &why);
-    match clients
-        .cloudwatch
-        .delete_alarms()
-        .alarm_names(&name)
-        .send()
+    let delete = clients.cloudwatch.delete_alarms().alarm_names(&name).send();
+    match scope
+        .write("cloudwatch:DeleteAlarms", &arn, &why, delete)
         .await
     {
-        Ok(_) => finding(
+        Gated::Audited => finding(
+            Status::WouldRepair,
+            format!("ecs-warden's alarm is left without a policy ({why}); would delete it"),
+        ),
+        Gated::Done(_) => finding(
             Status::Repaired,
             format!("{why}; deleted the alarm ecs-warden had created for it"),
         ),
-        Err(e) => finding(
-            Status::Failed,
-            format!(
-                "{why}; {}",
-                CallError::from_sdk(&e).explain("cloudwatch:DeleteAlarms", &arn)
-            ),
-        ),
+        Gated::Failed(failed) => failure(&failed, CHECK, &why),
     }
 }
 

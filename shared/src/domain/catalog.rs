@@ -146,20 +146,10 @@ pub const ROLES: [&RoleSpec; 4] = [
     &ECS_SERVICE_ROLE,
 ];
 
-/// The partition a region belongs to, for building ARNs.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::partition;
     use crate::domain::trust_policy::TrustPolicy;
 
     #[test]

@@ -4,11 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::aws::CallError;
-use crate::domain::roles::Scope;
+use crate::aws::{CallError, FailedCall};
 use crate::invocation::deadline::Deadline;
+use crate::invocation::gate::{failure, Gated, Scope};
 use crate::invocation::report::{Check, Finding, Status};
-use crate::invocation::settings::Mode;
 
 /// The most clusters one DescribeClusters call accepts.
 const DESCRIBE_CLUSTERS_MAX: usize = 100;
@@ -227,7 +226,7 @@ pub async fn drain_step(
     let found = match inventory(ecs, region).await {
         Ok(found) => found,
         Err(e) => {
-            note_failure(&mut step, region, &e, e.explain("ecs:ListClusters", region));
+            note_failure(&mut step, &e.on("ecs:ListClusters", region));
             return step;
         }
     };
@@ -282,6 +281,8 @@ impl Budget<'_> {
     }
 }
 
+/// One cluster's part of a drain step, in seed 004's order: its services scaled to 0 and
+/// deleted, its container instances deregistered, then the cluster once nothing is left.
 async fn drain_cluster(
     ecs: &aws_sdk_ecs::Client,
     scope: &Scope,
@@ -289,108 +290,37 @@ async fn drain_cluster(
     step: &mut DrainStep,
     budget: &mut Budget<'_>,
 ) {
-    let audit = scope.mode == Mode::Audit;
     for service in &cluster.services {
         if budget.stops(step, cluster) {
             return;
         }
-        if service.status != "ACTIVE" {
-            step.waiting.push(format!(
-                "service {} is {} with {} task(s) running",
-                service.arn, service.status, service.running_count
-            ));
-            continue;
-        }
-        if service.desired_count > 0 {
-            let why = format!(
-                "scale to 0 from {} before deleting it",
-                service.desired_count
-            );
-            if audit {
-                step.findings
-                    .push(would(&service.arn, Check::ScaleService, &why));
-                budget.writes += 1;
-            } else {
-                scope.log_write("ecs:UpdateService", &service.arn, &why);
-                budget.writes += 1;
-                let scaled = ecs
-                    .update_service()
-                    .cluster(&cluster.arn)
-                    .service(&service.arn)
-                    .desired_count(0)
-                    .send()
-                    .await;
-                if let Err(e) = scaled {
-                    let err = CallError::from_sdk(&e);
-                    let detail = err.explain("ecs:UpdateService", &service.arn);
-                    note_failure(step, &service.arn, &err, detail);
-                    continue;
-                }
-                step.findings
-                    .push(done(&service.arn, Check::ScaleService, &why));
-            }
-        }
-        let why = "delete the service (scaled to 0)";
-        if audit {
-            step.findings
-                .push(would(&service.arn, Check::DeleteService, why));
-            budget.writes += 1;
-            continue;
-        }
-        scope.log_write("ecs:DeleteService", &service.arn, why);
-        budget.writes += 1;
-        match ecs
-            .delete_service()
-            .cluster(&cluster.arn)
-            .service(&service.arn)
-            .send()
-            .await
-        {
-            Ok(_) => {
-                step.findings
-                    .push(done(&service.arn, Check::DeleteService, why));
-                step.deleted.push(service.arn.clone());
-                step.waiting
-                    .push(format!("service {} is draining", service.arn));
-            }
-            Err(e) => {
-                let err = CallError::from_sdk(&e);
-                let detail = err.explain("ecs:DeleteService", &service.arn);
-                note_failure(step, &service.arn, &err, detail);
-            }
-        }
+        drain_service(ecs, scope, cluster, service, step, budget).await;
     }
     for instance in &cluster.container_instances {
         if budget.stops(step, cluster) {
             return;
         }
         let why = "force-deregister the container instance";
-        if audit {
-            step.findings
-                .push(would(instance, Check::DeregisterInstance, why));
-            budget.writes += 1;
-            continue;
-        }
-        scope.log_write("ecs:DeregisterContainerInstance", instance, why);
         budget.writes += 1;
-        match ecs
+        let call = ecs
             .deregister_container_instance()
             .cluster(&cluster.arn)
             .container_instance(instance)
             .force(true)
-            .send()
+            .send();
+        match scope
+            .write("ecs:DeregisterContainerInstance", instance, why, call)
             .await
         {
-            Ok(_) => {
+            Gated::Audited => step
+                .findings
+                .push(would(instance, Check::DeregisterInstance, why)),
+            Gated::Done(_) => {
                 step.findings
                     .push(done(instance, Check::DeregisterInstance, why));
                 step.deleted.push(instance.clone());
             }
-            Err(e) => {
-                let err = CallError::from_sdk(&e);
-                let detail = err.explain("ecs:DeregisterContainerInstance", instance);
-                note_failure(step, instance, &err, detail);
-            }
+            Gated::Failed(failed) => note_failure(step, &failed),
         }
     }
     // Services deleted this step are still draining: the cluster goes in a later step.
@@ -402,32 +332,94 @@ async fn drain_cluster(
         return;
     }
     let why = "delete the cluster (no service left)";
-    if audit {
-        step.findings
-            .push(would(&cluster.arn, Check::DeleteCluster, why));
-        budget.writes += 1;
-        return;
-    }
-    scope.log_write("ecs:DeleteCluster", &cluster.arn, why);
     budget.writes += 1;
-    match ecs.delete_cluster().cluster(&cluster.arn).send().await {
-        Ok(_) => {
+    let call = ecs.delete_cluster().cluster(&cluster.arn).send();
+    match scope
+        .write("ecs:DeleteCluster", &cluster.arn, why, call)
+        .await
+    {
+        Gated::Audited => step
+            .findings
+            .push(would(&cluster.arn, Check::DeleteCluster, why)),
+        Gated::Done(_) => {
             step.findings
                 .push(done(&cluster.arn, Check::DeleteCluster, why));
             step.deleted.push(cluster.arn.clone());
         }
-        Err(e) => {
-            let err = CallError::from_sdk(&e);
-            if STILL_IN_USE.contains(&err.code.as_str()) {
-                step.waiting.push(format!(
-                    "cluster {} not deleted yet ({}: {}); retried next step",
-                    cluster.arn, err.code, err.message
-                ));
-            } else {
-                let detail = err.explain("ecs:DeleteCluster", &cluster.arn);
-                note_failure(step, &cluster.arn, &err, detail);
-            }
+        Gated::Failed(failed) if STILL_IN_USE.contains(&failed.error.code.as_str()) => {
+            step.waiting.push(format!(
+                "cluster {} not deleted yet ({}: {}); retried next step",
+                cluster.arn, failed.error.code, failed.error.message
+            ));
         }
+        Gated::Failed(failed) => note_failure(step, &failed),
+    }
+}
+
+/// One service of a drain: scaled to 0 if it still wants tasks, then deleted (it drains
+/// on its own; the cluster waits for it). An inactive service only waits.
+async fn drain_service(
+    ecs: &aws_sdk_ecs::Client,
+    scope: &Scope,
+    cluster: &ClusterInventory,
+    service: &ServiceInventory,
+    step: &mut DrainStep,
+    budget: &mut Budget<'_>,
+) {
+    if service.status != "ACTIVE" {
+        step.waiting.push(format!(
+            "service {} is {} with {} task(s) running",
+            service.arn, service.status, service.running_count
+        ));
+        return;
+    }
+    if service.desired_count > 0 {
+        let why = format!(
+            "scale to 0 from {} before deleting it",
+            service.desired_count
+        );
+        budget.writes += 1;
+        let call = ecs
+            .update_service()
+            .cluster(&cluster.arn)
+            .service(&service.arn)
+            .desired_count(0)
+            .send();
+        match scope
+            .write("ecs:UpdateService", &service.arn, &why, call)
+            .await
+        {
+            Gated::Audited => step
+                .findings
+                .push(would(&service.arn, Check::ScaleService, &why)),
+            Gated::Done(_) => step
+                .findings
+                .push(done(&service.arn, Check::ScaleService, &why)),
+            Gated::Failed(failed) => return note_failure(step, &failed),
+        }
+    }
+    let why = "delete the service (scaled to 0)";
+    budget.writes += 1;
+    let call = ecs
+        .delete_service()
+        .cluster(&cluster.arn)
+        .service(&service.arn)
+        .send();
+    match scope
+        .write("ecs:DeleteService", &service.arn, why, call)
+        .await
+    {
+        Gated::Audited => step
+            .findings
+            .push(would(&service.arn, Check::DeleteService, why)),
+        Gated::Done(_) => {
+            step.findings
+                .push(done(&service.arn, Check::DeleteService, why));
+            step.deleted.push(service.arn.clone());
+            step.waiting
+                .push(format!("service {} is draining", service.arn));
+        }
+        Gated::Failed(failed) => note_failure(step, &failed),
     }
 }
 
@@ -444,16 +436,16 @@ fn would(resource: &str, check: Check, why: &str) -> Finding {
     )
 }
 
-/// Records a failed call; only a throttle or a fault without an answer is worth retrying.
-fn note_failure(step: &mut DrainStep, resource: &str, err: &CallError, detail: String) {
-    if is_transient(err) {
+/// Records a failed write; only a throttle or a fault without an answer is worth retrying.
+fn note_failure(step: &mut DrainStep, failed: &FailedCall) {
+    let detail = failed.to_string();
+    if is_transient(&failed.error) {
         step.waiting
-            .push(format!("{resource}: {detail}; retried next step"));
+            .push(format!("{}: {detail}; retried next step", failed.resource));
     } else {
         step.stuck = true;
     }
-    step.findings
-        .push(Finding::new(resource, Check::Drain, Status::Failed, detail));
+    step.findings.push(failure(failed, Check::Drain, ""));
 }
 
 /// A failure that the same call can get past later: throttling, a server fault, no answer.

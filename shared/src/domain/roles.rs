@@ -5,55 +5,13 @@
 use aws_sdk_iam::types::Role;
 use aws_sdk_iam::Client;
 
-use crate::aws::CallError;
-use crate::domain::catalog::{self, ManagedPolicy, RoleKind, RoleSpec};
+use crate::aws::{CallError, FailedCall};
+use crate::domain::catalog::{ManagedPolicy, RoleKind, RoleSpec};
 use crate::domain::trust_policy::TrustPolicy;
 use crate::invocation::error::InvocationError;
-use crate::invocation::events::ApiCallEvent;
+use crate::invocation::gate::{failure, Gated, Scope};
 use crate::invocation::report::{Check, Finding, Status};
-use crate::invocation::settings::Mode;
 use crate::invocation::verdict_cache::Verdicts;
-
-/// Why a check runs and on which account; every write is logged with it.
-#[derive(Debug, Clone)]
-pub struct Scope {
-    /// Enforce or audit.
-    pub mode: Mode,
-    /// The account the roles live in.
-    pub account: String,
-    /// The account's partition (`aws`, `aws-cn`, `aws-us-gov`).
-    pub partition: &'static str,
-    /// The id of the event that caused the check.
-    pub event_id: String,
-    /// What caused it, e.g. `aws.ecs:CreateService`.
-    pub cause: String,
-}
-
-impl Scope {
-    /// The scope of a check caused by a CloudTrail event.
-    pub fn from_event(mode: Mode, event: &ApiCallEvent) -> Self {
-        let detail = &event.detail;
-        Self {
-            mode,
-            account: detail.recipient_account_id.clone(),
-            partition: catalog::partition(&detail.aws_region),
-            event_id: event.id.clone().unwrap_or_default(),
-            cause: format!("{}:{}", event.source, detail.event_name),
-        }
-    }
-
-    /// Logs a write before it is made, with the event that caused it.
-    pub fn log_write(&self, action: &str, resource: &str, why: &str) {
-        tracing::info!(
-            event_id = %self.event_id,
-            cause = %self.cause,
-            action,
-            resource,
-            why,
-            "write"
-        );
-    }
-}
 
 /// A role to check: a catalog entry, under the catalog's name and path or under the name
 /// and path an API call used for a role of that kind.
@@ -304,8 +262,18 @@ async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Ro
             format!("{missing}; a service-linked role's trust cannot be edited, ask AWS support"),
         );
     }
-    if scope.mode == Mode::Audit {
-        return Finding::new(
+    let seed = TrustPolicy::parse(spec.trust_policy).expect("catalog trust policies parse");
+    let repaired = current.with_statements_of(&seed);
+    let call = iam
+        .update_assume_role_policy()
+        .role_name(&target.name)
+        .policy_document(repaired.to_json())
+        .send();
+    match scope
+        .write("iam:UpdateAssumeRolePolicy", arn, &missing, call)
+        .await
+    {
+        Gated::Audited => Finding::new(
             arn,
             Check::Trust,
             Status::WouldRepair,
@@ -313,33 +281,14 @@ async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Ro
                 "{missing}; would add the seed {} statement{extra}",
                 spec.seed
             ),
-        );
-    }
-    let seed = TrustPolicy::parse(spec.trust_policy).expect("catalog trust policies parse");
-    let repaired = current.with_statements_of(&seed);
-    scope.log_write("iam:UpdateAssumeRolePolicy", arn, &missing);
-    match iam
-        .update_assume_role_policy()
-        .role_name(&target.name)
-        .policy_document(repaired.to_json())
-        .send()
-        .await
-    {
-        Ok(_) => Finding::new(
+        ),
+        Gated::Done(_) => Finding::new(
             arn,
             Check::Trust,
             Status::Repaired,
             format!("{missing}; added the seed {} statement{extra}", spec.seed),
         ),
-        Err(e) => Finding::new(
-            arn,
-            Check::Trust,
-            Status::Failed,
-            format!(
-                "{missing}; {}",
-                CallError::from_sdk(&e).explain("iam:UpdateAssumeRolePolicy", arn)
-            ),
-        ),
+        Gated::Failed(failed) => failure(&failed, Check::Trust, &missing),
     }
 }
 
@@ -384,14 +333,6 @@ async fn check_managed_policy(
         );
     }
     let missing = format!("{} is not attached", policy.name);
-    if scope.mode == Mode::Audit {
-        return Finding::new(
-            arn,
-            Check::ManagedPolicy,
-            Status::WouldRepair,
-            format!("{missing}; would attach it"),
-        );
-    }
     attach(
         iam,
         scope,
@@ -404,6 +345,8 @@ async fn check_managed_policy(
     .await
 }
 
+/// Attaches `policy_arn` to the role (`done` is the status once made: repaired, or
+/// created with a new role), or in audit mode says it would.
 async fn attach(
     iam: &Client,
     scope: &Scope,
@@ -413,149 +356,145 @@ async fn attach(
     done: Status,
     why: &str,
 ) -> Finding {
-    scope.log_write("iam:AttachRolePolicy", arn, why);
-    match iam
+    let call = iam
         .attach_role_policy()
         .role_name(&target.name)
         .policy_arn(policy_arn)
-        .send()
-        .await
-    {
-        Ok(_) => Finding::new(
+        .send();
+    match scope.write("iam:AttachRolePolicy", arn, why, call).await {
+        Gated::Audited => Finding::new(
+            arn,
+            Check::ManagedPolicy,
+            Status::WouldRepair,
+            format!("{why}; would attach it"),
+        ),
+        Gated::Done(_) => Finding::new(
             arn,
             Check::ManagedPolicy,
             done,
             format!("{why}; attached {policy_arn}"),
         ),
-        Err(e) => Finding::new(
-            arn,
-            Check::ManagedPolicy,
-            Status::Failed,
-            format!(
-                "{why}; {}",
-                CallError::from_sdk(&e).explain("iam:AttachRolePolicy", arn)
-            ),
-        ),
+        Gated::Failed(failed) => failure(&failed, Check::ManagedPolicy, why),
     }
 }
 
 async fn create(iam: &Client, scope: &Scope, target: &RoleTarget) -> Vec<Finding> {
+    match target.spec.kind {
+        RoleKind::ServiceLinked { service } => {
+            vec![create_linked(iam, scope, target, service).await]
+        }
+        RoleKind::Service => create_service_role(iam, scope, target).await,
+    }
+}
+
+/// Creates a missing service-linked role; one created meanwhile by another caller counts.
+async fn create_linked(iam: &Client, scope: &Scope, target: &RoleTarget, service: &str) -> Finding {
+    let arn = target.arn(scope);
+    let call = iam
+        .create_service_linked_role()
+        .aws_service_name(service)
+        .send();
+    match scope
+        .write("iam:CreateServiceLinkedRole", &arn, "role missing", call)
+        .await
+    {
+        Gated::Audited => Finding::new(
+            arn,
+            Check::Exists,
+            Status::WouldCreate,
+            format!("missing; would call CreateServiceLinkedRole for {service}"),
+        ),
+        Gated::Done(out) => Finding::new(
+            out.role().map(|r| r.arn().to_owned()).unwrap_or(arn),
+            Check::Exists,
+            Status::Created,
+            format!("was missing; created the service-linked role of {service}"),
+        ),
+        Gated::Failed(failed) => race_or_failure(&failed),
+    }
+}
+
+/// Creates a missing service role with the seed trust policy and attaches its managed
+/// policy; a role created meanwhile by another delivery is verified instead.
+async fn create_service_role(iam: &Client, scope: &Scope, target: &RoleTarget) -> Vec<Finding> {
     let spec = target.spec;
     let arn = target.arn(scope);
-    match spec.kind {
-        RoleKind::ServiceLinked { service } => {
-            if scope.mode == Mode::Audit {
-                return vec![Finding::new(
-                    arn,
-                    Check::Exists,
-                    Status::WouldCreate,
-                    format!("missing; would call CreateServiceLinkedRole for {service}"),
-                )];
-            }
-            scope.log_write("iam:CreateServiceLinkedRole", &arn, "role missing");
-            let finding = match iam
-                .create_service_linked_role()
-                .aws_service_name(service)
-                .send()
-                .await
-            {
-                Ok(out) => Finding::new(
-                    out.role().map(|r| r.arn().to_owned()).unwrap_or(arn),
-                    Check::Exists,
-                    Status::Created,
-                    format!("was missing; created the service-linked role of {service}"),
-                ),
-                Err(e) => {
-                    race_or_failure(&CallError::from_sdk(&e), "iam:CreateServiceLinkedRole", arn)
-                }
-            };
-            vec![finding]
-        }
-        RoleKind::Service => {
-            let policy = spec.managed_policy.map(|p| p.arn(scope.partition));
+    let policy = spec.managed_policy.map(|p| p.arn(scope.partition));
+    let call = iam
+        .create_role()
+        .role_name(&target.name)
+        .path(&target.path)
+        .assume_role_policy_document(spec.trust_policy)
+        .description(format!(
+            "Created by ecs-warden after {} (event {})",
+            scope.cause, scope.event_id
+        ))
+        .send();
+    match scope
+        .write("iam:CreateRole", &arn, "role missing", call)
+        .await
+    {
+        Gated::Audited => {
             let attach_words = policy
                 .as_deref()
                 .map(|p| format!(" and attach {p}"))
                 .unwrap_or_default();
-            if scope.mode == Mode::Audit {
-                return vec![Finding::new(
-                    arn,
-                    Check::Exists,
-                    Status::WouldCreate,
-                    format!(
-                        "missing; would create it under {} with the seed {} trust policy{attach_words}",
-                        target.path, spec.seed
-                    ),
-                )];
-            }
-            scope.log_write("iam:CreateRole", &arn, "role missing");
-            let created = iam
-                .create_role()
-                .role_name(&target.name)
-                .path(&target.path)
-                .assume_role_policy_document(spec.trust_policy)
-                .description(format!(
-                    "Created by ecs-warden after {} (event {})",
-                    scope.cause, scope.event_id
-                ))
-                .send()
-                .await;
-            match created {
-                Ok(_) => {
-                    let mut findings = vec![Finding::new(
+            vec![Finding::new(
+                arn,
+                Check::Exists,
+                Status::WouldCreate,
+                format!(
+                    "missing; would create it under {} with the seed {} trust policy{attach_words}",
+                    target.path, spec.seed
+                ),
+            )]
+        }
+        Gated::Done(_) => {
+            let mut findings = vec![Finding::new(
+                &arn,
+                Check::Exists,
+                Status::Created,
+                format!(
+                    "was missing; created with the seed {} trust policy",
+                    spec.seed
+                ),
+            )];
+            if let Some(policy_arn) = policy {
+                // A failure here leaves a role without its policy: the finding says
+                // so, and the next event or sweep attaches it.
+                findings.push(
+                    attach(
+                        iam,
+                        scope,
+                        target,
                         &arn,
-                        Check::Exists,
+                        &policy_arn,
                         Status::Created,
-                        format!(
-                            "was missing; created with the seed {} trust policy",
-                            spec.seed
-                        ),
-                    )];
-                    if let Some(policy_arn) = policy {
-                        // A failure here leaves a role without its policy: the finding says
-                        // so, and the next event or sweep attaches it.
-                        findings.push(
-                            attach(
-                                iam,
-                                scope,
-                                target,
-                                &arn,
-                                &policy_arn,
-                                Status::Created,
-                                "new role",
-                            )
-                            .await,
-                        );
-                    }
-                    findings
-                }
-                Err(e) => {
-                    let err = CallError::from_sdk(&e);
-                    if err.is_already_exists() {
-                        // Another delivery created it in the meantime: check what it made.
-                        match get_role(iam, scope, target).await {
-                            Ok(Some(role)) => verify(iam, scope, target, &role).await,
-                            Ok(None) => vec![race_or_failure(&err, "iam:CreateRole", arn)],
-                            Err(failed) => vec![failed],
-                        }
-                    } else {
-                        vec![Finding::new(
-                            &arn,
-                            Check::Exists,
-                            Status::Failed,
-                            err.explain("iam:CreateRole", &arn),
-                        )]
-                    }
-                }
+                        "new role",
+                    )
+                    .await,
+                );
+            }
+            findings
+        }
+        Gated::Failed(failed) if failed.error.is_already_exists() => {
+            // Another delivery created it in the meantime: check what it made.
+            match get_role(iam, scope, target).await {
+                Ok(Some(role)) => verify(iam, scope, target, &role).await,
+                Ok(None) => vec![race_or_failure(&failed)],
+                Err(failed) => vec![failed],
             }
         }
+        Gated::Failed(failed) => vec![failure(&failed, Check::Exists, "")],
     }
 }
 
-fn race_or_failure(err: &CallError, action: &str, arn: String) -> Finding {
+/// A failed create as its finding: compliant when it lost a race to another caller.
+fn race_or_failure(failed: &FailedCall) -> Finding {
+    let err = &failed.error;
     if err.is_already_exists() {
         Finding::new(
-            arn,
+            &failed.resource,
             Check::Exists,
             Status::Compliant,
             format!(
@@ -564,8 +503,7 @@ fn race_or_failure(err: &CallError, action: &str, arn: String) -> Finding {
             ),
         )
     } else {
-        let detail = err.explain(action, &arn);
-        Finding::new(arn, Check::Exists, Status::Failed, detail)
+        failure(failed, Check::Exists, "")
     }
 }
 

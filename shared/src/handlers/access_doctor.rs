@@ -8,6 +8,7 @@ use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, PolicyEvaluationDecis
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::{Deps, Handler};
 use crate::aws::{CallError, CallLog, Clients};
 use crate::domain::catalog;
 use crate::domain::permissions::{self, Condition, Intent, Requirement, When};
@@ -100,30 +101,38 @@ pub struct AccessDoctor {
     notifier: Notifier,
 }
 
-impl AccessDoctor {
-    /// A doctor over global clients (IAM: GetRole, SimulatePrincipalPolicy).
-    pub fn new(clients: Clients, settings: Settings, calls: CallLog, notifier: Notifier) -> Self {
-        Self {
-            clients,
-            settings,
-            calls,
-            notifier,
-        }
+impl Handler for AccessDoctor {
+    const FUNCTION: &'static str = FUNCTION;
+    type Output = Diagnosis;
+
+    fn build(deps: Deps) -> Self {
+        let clients = Clients::new(&deps.config, &deps.calls);
+        Self::with_clients(deps, clients)
+    }
+
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 
     /// A refused call's CloudTrail event, or `{"principal_arn", "intent"}` by hand.
-    pub async fn handle_payload(&self, payload: Value) -> Result<Diagnosis, InvocationError> {
-        self.handle_within(payload, Deadline::none()).await
-    }
-
-    /// As [`Self::handle_payload`], stopping at the invocation's `deadline`.
-    pub async fn handle_within(
+    async fn answer(
         &self,
         payload: Value,
-        deadline: Deadline,
+        deadline: &Deadline,
     ) -> Result<Diagnosis, InvocationError> {
-        let result = deadline.within(&self.calls, || self.handle(payload)).await;
-        self.notifier.finish(result).await
+        deadline.within(&self.calls, || self.handle(payload)).await
+    }
+}
+
+impl AccessDoctor {
+    /// The handler over clients built elsewhere: [`Handler::build`]'s, or mocked ones.
+    pub fn with_clients(deps: Deps, clients: Clients) -> Self {
+        Self {
+            clients,
+            settings: deps.settings,
+            calls: deps.calls,
+            notifier: deps.notifier,
+        }
     }
 
     async fn handle(&self, payload: Value) -> Result<Diagnosis, InvocationError> {

@@ -4,12 +4,14 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::aws::CallLog;
+use super::{Deps, Handler};
+use crate::aws::{self, CallLog};
 use crate::domain::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
-use crate::domain::roles::{self, RoleTarget, Scope};
+use crate::domain::roles::{self, RoleTarget};
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, dispatch_within, ApiCallEvent};
+use crate::invocation::gate::Scope;
 use crate::invocation::notify::Notifier;
 use crate::invocation::report::{Check, Finding, Report, Status};
 use crate::invocation::settings::Settings;
@@ -49,41 +51,33 @@ pub struct EcsRoleGuard {
     notifier: Notifier,
 }
 
-impl EcsRoleGuard {
-    /// A guard over an IAM client whose calls are recorded in `calls`.
-    pub fn new(
-        iam: aws_sdk_iam::Client,
-        settings: Settings,
-        calls: CallLog,
-        notifier: Notifier,
-    ) -> Self {
-        let verdicts = Verdicts::new(settings.verdict_ttl);
+impl Handler for EcsRoleGuard {
+    const FUNCTION: &'static str = FUNCTION;
+    type Output = Report;
+
+    fn build(deps: Deps) -> Self {
+        let verdicts = Verdicts::new(deps.settings.verdict_ttl);
         Self {
-            iam,
-            settings,
+            iam: aws::iam_client(&deps.config, &deps.calls),
+            settings: deps.settings,
             verdicts,
-            calls,
-            notifier,
+            calls: deps.calls,
+            notifier: deps.notifier,
         }
     }
 
-    /// Parses an invocation payload and handles it.
-    /// Parses an invocation payload, handles it and notifies what needs it.
-    pub async fn handle_payload(&self, payload: Value) -> Result<Report, InvocationError> {
-        self.handle_within(payload, Deadline::none()).await
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 
-    /// As [`Self::handle_payload`], stopping at the invocation's `deadline`.
-    pub async fn handle_within(
-        &self,
-        payload: Value,
-        deadline: Deadline,
-    ) -> Result<Report, InvocationError> {
+    /// Parses the CloudTrail event and ensures the role it needs.
+    async fn answer(&self, payload: Value, deadline: &Deadline) -> Result<Report, InvocationError> {
         let handle = |event| async move { self.handle(&event).await };
-        let result = dispatch_within(payload, &deadline, &self.calls, handle).await;
-        self.notifier.finish(result).await
+        dispatch_within(payload, deadline, &self.calls, handle).await
     }
+}
 
+impl EcsRoleGuard {
     /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.
     pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
         let call = route(event)?;

@@ -1,10 +1,28 @@
 //! The handlers: one module per Lambda function, and only the `functions/*` entry points
-//! (and the tests, which drive them the same way) use them.
+//! (and the tests, which build and drive them the same way) use them.
 //!
-//! A handler validates its whole input first (an unexpected event is an
-//! `InvocationError` before any AWS call), asks the domain what to check or repair, and
-//! answers with a report. Handlers depend on the domain and the invocation plumbing;
-//! nothing below them depends on a handler.
+//! Every handler is written one way: it implements [`Handler`] (its name, its answer, how
+//! it is built from [`Deps`], how it answers a payload within a deadline), and its
+//! `main.rs` is `serve::<ItsHandler>()`. A handler validates its whole input first (an
+//! unexpected event is an [`InvocationError`] before any AWS call), asks the domain what
+//! to check or repair, and answers with a report that [`Handler::handle_within`] hands to
+//! the notifier. Handlers depend on the domain and the invocation plumbing; nothing below
+//! them depends on a handler.
+
+use std::future::Future;
+
+use aws_config::SdkConfig;
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde::Serialize;
+use serde_json::Value;
+use tracing::{info_span, Instrument};
+
+use crate::aws::{self, CallLog};
+use crate::domain::alarms::AlarmSettings;
+use crate::invocation::deadline::Deadline;
+use crate::invocation::error::InvocationError;
+use crate::invocation::notify::{Notable, Notifier, TOPIC_ENV};
+use crate::invocation::settings::{Settings, SettingsError};
 
 pub mod access_doctor;
 pub mod ecs_role_guard;
@@ -12,3 +30,115 @@ pub mod reconcile;
 pub mod role_drift_guard;
 pub mod scaling_guard;
 pub mod slr_deletion;
+
+use role_drift_guard::{watched_roles, WatchedRole};
+
+/// Everything a handler is built from, made once per container: the SDK configuration,
+/// the call log every client records into, and the whole configuration, read here and
+/// nowhere else.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    /// The SDK configuration the clients are built from.
+    pub config: SdkConfig,
+    /// The log of AWS calls the report lists; every client built from `Deps` records in it.
+    pub calls: CallLog,
+    /// `WARDEN_MODE`, `WARDEN_VERDICT_TTL_SECONDS`, `WARDEN_REGIONS`.
+    pub settings: Settings,
+    /// `WARDEN_ALARM_*`: the alarms' deployment defaults (scaling-guard, reconcile).
+    pub alarm_defaults: AlarmSettings,
+    /// `WARDEN_WATCHED_ROLES`: the roles role-drift-guard watches.
+    pub watched: Vec<WatchedRole>,
+    /// `WARDEN_NOTIFICATION_TOPIC_ARN`: where answers worth reading are published.
+    pub notifier: Notifier,
+}
+
+impl Deps {
+    /// Reads the process environment and builds the SDK configuration: what a Lambda
+    /// container does once, at cold start.
+    pub async fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(aws::sdk_config().await, |name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, with `config` for the clients.
+    pub fn from_lookup(
+        config: SdkConfig,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let calls = CallLog::default();
+        let settings = Settings::from_lookup(&lookup)?;
+        let alarm_defaults = AlarmSettings::from_lookup(&lookup)?;
+        let watched = watched_roles(lookup("WARDEN_WATCHED_ROLES").as_deref())?;
+        let notifier = match lookup(TOPIC_ENV).as_deref().map(str::trim) {
+            None | Some("") => Notifier::off(),
+            Some(arn) => Notifier::to_topic(&config, &calls, arn)?,
+        };
+        Ok(Self {
+            config,
+            calls,
+            settings,
+            alarm_defaults,
+            watched,
+            notifier,
+        })
+    }
+}
+
+/// One Lambda function's handler.
+pub trait Handler: Sized {
+    /// The function's name in reports, logs and its span.
+    const FUNCTION: &'static str;
+    /// What an invocation answers.
+    type Output: Notable + Serialize;
+
+    /// Builds the handler and its clients, once per container.
+    fn build(deps: Deps) -> Self;
+
+    /// Where answers worth reading are published.
+    fn notifier(&self) -> &Notifier;
+
+    /// Answers one payload, starting no new work once `deadline` has passed.
+    fn answer(
+        &self,
+        payload: Value,
+        deadline: &Deadline,
+    ) -> impl Future<Output = Result<Self::Output, InvocationError>>;
+
+    /// Answers one payload within `deadline`, then publishes what the answer needs (or
+    /// logs why the input was rejected).
+    fn handle_within(
+        &self,
+        payload: Value,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<Self::Output, InvocationError>> {
+        async move {
+            let result = self.answer(payload, &deadline).await;
+            self.notifier().finish(result).await
+        }
+    }
+
+    /// As [`Handler::handle_within`], without a deadline.
+    fn handle_payload(
+        &self,
+        payload: Value,
+    ) -> impl Future<Output = Result<Self::Output, InvocationError>> {
+        self.handle_within(payload, Deadline::none())
+    }
+}
+
+/// Runs `H` as a Lambda function: tracing set up, the configuration read and the handler
+/// built once, then every invocation answered within its deadline, inside a span that
+/// names the function on every log line (the runtime's own included).
+pub async fn serve<H: Handler>() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let handler = H::build(Deps::from_env().await?);
+    let handler = &handler;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let deadline = Deadline::from_epoch_millis(event.context.deadline);
+        // Boxed: one allocation per invocation keeps the nesting of the handler's futures
+        // out of the runtime's future type, which otherwise outgrows rustc's query depth
+        // (slr-deletion's steps nest deepest).
+        Box::pin(handler.handle_within(event.payload, deadline))
+    }))
+    .instrument(info_span!("ecs_warden", function = H::FUNCTION))
+    .await
+}

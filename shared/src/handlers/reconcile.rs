@@ -18,14 +18,15 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::aws::{CallError, CallLog, Clients, FailedCall, Regional, TrailClients};
+use super::{Deps, Handler};
+use crate::aws::{self, CallError, CallLog, Clients, FailedCall, Regional, TrailClients};
 use crate::domain::alarms::{self, AlarmIndex, AlarmSettings, ServiceTarget};
 use crate::domain::catalog::{
-    self, ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE,
+    ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE,
     ECS_SERVICE_ROLE,
 };
 use crate::domain::clusters::{self, RegionInventory};
-use crate::domain::roles::{self, RoleTarget, Scope};
+use crate::domain::roles::{self, RoleTarget};
 use crate::domain::scaling::{self, ScalableService};
 use crate::domain::trails::{self, Need};
 use crate::handlers::{
@@ -33,6 +34,7 @@ use crate::handlers::{
 };
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
+use crate::invocation::gate::Scope;
 use crate::invocation::notify::{Notable, Notifier};
 use crate::invocation::report::{Check, Finding, Report, Status};
 use crate::invocation::settings::{is_region_name, Settings};
@@ -168,47 +170,39 @@ pub struct Reconcile {
     notifier: Notifier,
 }
 
-impl Reconcile {
-    /// A sweeper over global clients (IAM, STS), regional ones and CloudTrail's.
-    pub fn new(
-        clients: Clients,
-        regional: Regional,
-        trails: TrailClients,
-        settings: Settings,
-        alarm_defaults: AlarmSettings,
-        calls: CallLog,
-        notifier: Notifier,
-    ) -> Self {
+impl Handler for Reconcile {
+    const FUNCTION: &'static str = FUNCTION;
+    type Output = SweepReport;
+
+    fn build(deps: Deps) -> Self {
         Self {
-            clients,
-            regional,
-            trails,
-            settings,
-            alarm_defaults,
-            calls,
-            notifier,
+            clients: Clients::new(&deps.config, &deps.calls),
+            regional: Regional::new(&deps.config, &deps.calls),
+            trails: TrailClients::new(&deps.config, &deps.calls),
+            settings: deps.settings,
+            alarm_defaults: deps.alarm_defaults,
+            calls: deps.calls,
+            notifier: deps.notifier,
         }
     }
 
-    /// Accepts the schedule's event, a manual input or a continuation, and sweeps.
-    pub async fn handle_payload(&self, payload: Value) -> Result<SweepReport, InvocationError> {
-        self.handle_within(payload, Deadline::none()).await
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 
-    /// As [`Self::handle_payload`], starting no new work once `deadline` has passed: what
-    /// is left goes into the report's continuation.
-    pub async fn handle_within(
+    /// Accepts the schedule's event, a manual input or a continuation, and sweeps; what is
+    /// left when `deadline` passes goes into the report's continuation.
+    async fn answer(
         &self,
         payload: Value,
-        deadline: Deadline,
+        deadline: &Deadline,
     ) -> Result<SweepReport, InvocationError> {
-        let result = match self.input(payload) {
-            Ok((input, event_id)) => Ok(self.sweep(&input, event_id, &deadline).await),
-            Err(e) => Err(e),
-        };
-        self.notifier.finish(result).await
+        let (input, event_id) = self.input(payload)?;
+        Ok(self.sweep(&input, event_id, deadline).await)
     }
+}
 
+impl Reconcile {
     fn input(&self, payload: Value) -> Result<(Continuation, Option<String>), InvocationError> {
         if let Some(kind) = payload.get("detail-type") {
             let source = payload
@@ -288,7 +282,7 @@ impl Reconcile {
         let scope = Scope {
             mode: self.settings.mode,
             account,
-            partition: catalog::partition(regions.first().map_or("", String::as_str)),
+            partition: aws::partition(regions.first().map_or("", String::as_str)),
             event_id: event_id.clone().unwrap_or_default(),
             cause: format!("{FUNCTION}: sweep of {}", regions.join(", ")),
         };

@@ -9,13 +9,15 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::{Deps, Handler};
 use crate::aws::{CallLog, Clients, Regional};
 use crate::domain::catalog::{RoleKind, RoleSpec, ROLES};
 use crate::domain::role_users;
-use crate::domain::roles::{self, RoleTarget, Scope};
+use crate::domain::roles::{self, RoleTarget};
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, dispatch_within, ApiCallEvent};
+use crate::invocation::gate::Scope;
 use crate::invocation::notify::Notifier;
 use crate::invocation::report::{Check, Finding, Report, Status};
 use crate::invocation::settings::{Settings, SettingsError};
@@ -102,43 +104,34 @@ pub struct RoleDriftGuard {
     notifier: Notifier,
 }
 
-impl RoleDriftGuard {
-    /// A guard over global clients (IAM) and regional ones (for who uses a deleted role).
-    pub fn new(
-        clients: Clients,
-        regional: Regional,
-        settings: Settings,
-        watched: Vec<WatchedRole>,
-        calls: CallLog,
-        notifier: Notifier,
-    ) -> Self {
+impl Handler for RoleDriftGuard {
+    const FUNCTION: &'static str = FUNCTION;
+    type Output = Report;
+
+    fn build(deps: Deps) -> Self {
         Self {
-            clients,
-            regional,
-            settings,
-            watched,
+            clients: Clients::new(&deps.config, &deps.calls),
+            regional: Regional::new(&deps.config, &deps.calls),
+            settings: deps.settings,
+            watched: deps.watched,
             verdicts: Verdicts::new(Duration::ZERO),
-            calls,
-            notifier,
+            calls: deps.calls,
+            notifier: deps.notifier,
         }
     }
 
-    /// Parses an invocation payload and handles it.
-    pub async fn handle_payload(&self, payload: Value) -> Result<Report, InvocationError> {
-        self.handle_within(payload, Deadline::none()).await
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 
-    /// As [`Self::handle_payload`], stopping at the invocation's `deadline`.
-    pub async fn handle_within(
-        &self,
-        payload: Value,
-        deadline: Deadline,
-    ) -> Result<Report, InvocationError> {
+    /// Parses the IAM event and re-verifies the watched role it names.
+    async fn answer(&self, payload: Value, deadline: &Deadline) -> Result<Report, InvocationError> {
         let handle = |event| async move { self.handle(&event).await };
-        let result = dispatch_within(payload, &deadline, &self.calls, handle).await;
-        self.notifier.finish(result).await
+        dispatch_within(payload, deadline, &self.calls, handle).await
     }
+}
 
+impl RoleDriftGuard {
     /// Handles one parsed event: re-verifies the role, repairs it, returns and logs the report.
     pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
         let call = accept(event, SOURCE, EVENT_NAMES)?;

@@ -13,14 +13,16 @@ use aws_sdk_applicationautoscaling::types::PolicyType;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::{Deps, Handler};
 use crate::aws::{CallLog, Clients};
 use crate::domain::alarms::{self, AlarmSettings, ServiceTarget};
 use crate::domain::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
-use crate::domain::roles::{self, RoleTarget, Scope};
+use crate::domain::roles::{self, RoleTarget};
 use crate::domain::scaling;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, dispatch_within, ApiCallEvent, APPLICATION_AUTO_SCALING};
+use crate::invocation::gate::Scope;
 use crate::invocation::notify::Notifier;
 use crate::invocation::report::{Check, Finding, Report, Status};
 use crate::invocation::settings::Settings;
@@ -98,42 +100,34 @@ pub struct ScalingGuard {
     notifier: Notifier,
 }
 
-impl ScalingGuard {
-    /// A guard over clients whose calls are recorded in `calls`.
-    pub fn new(
-        clients: Clients,
-        settings: Settings,
-        alarm_defaults: AlarmSettings,
-        calls: CallLog,
-        notifier: Notifier,
-    ) -> Self {
-        let verdicts = Verdicts::new(settings.verdict_ttl);
+impl Handler for ScalingGuard {
+    const FUNCTION: &'static str = FUNCTION;
+    type Output = Report;
+
+    fn build(deps: Deps) -> Self {
+        let verdicts = Verdicts::new(deps.settings.verdict_ttl);
         Self {
-            clients,
-            settings,
-            alarm_defaults,
+            clients: Clients::new(&deps.config, &deps.calls),
+            settings: deps.settings,
+            alarm_defaults: deps.alarm_defaults,
             verdicts,
-            calls,
-            notifier,
+            calls: deps.calls,
+            notifier: deps.notifier,
         }
     }
 
-    /// Parses an invocation payload and handles it.
-    pub async fn handle_payload(&self, payload: Value) -> Result<Report, InvocationError> {
-        self.handle_within(payload, Deadline::none()).await
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 
-    /// As [`Self::handle_payload`], stopping at the invocation's `deadline`.
-    pub async fn handle_within(
-        &self,
-        payload: Value,
-        deadline: Deadline,
-    ) -> Result<Report, InvocationError> {
+    /// Parses the CloudTrail event and ensures the role and alarms it needs.
+    async fn answer(&self, payload: Value, deadline: &Deadline) -> Result<Report, InvocationError> {
         let handle = |event| async move { self.handle(&event).await };
-        let result = dispatch_within(payload, &deadline, &self.calls, handle).await;
-        self.notifier.finish(result).await
+        dispatch_within(payload, deadline, &self.calls, handle).await
     }
+}
 
+impl ScalingGuard {
     /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.
     pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
         let work = plan(event)?;

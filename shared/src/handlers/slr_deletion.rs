@@ -13,13 +13,14 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::aws::{CallError, CallLog, Clients, Regional};
-use crate::domain::catalog::{self, ECS_SERVICE_LINKED_ROLE};
+use super::{Deps, Handler};
+use crate::aws::{self, CallError, CallLog, Clients, Regional};
+use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use crate::domain::clusters::{self, RegionInventory};
-use crate::domain::roles::Scope;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, parse_api_call};
+use crate::invocation::gate::{failure, Gated, Scope};
 use crate::invocation::notify::{Notable, Notifier};
 use crate::invocation::report::{Check, Finding, Report, Status, CALLS_LISTED};
 use crate::invocation::settings::{is_region_name, Mode, Settings};
@@ -241,42 +242,41 @@ pub struct SlrDeletion {
     notifier: Notifier,
 }
 
-impl SlrDeletion {
-    /// A deletion driver over global clients (`clients`: IAM, STS) and regional ones.
-    pub fn new(
-        clients: Clients,
-        regional: Regional,
-        settings: Settings,
-        calls: CallLog,
-        notifier: Notifier,
-    ) -> Self {
-        Self {
-            clients,
-            regional,
-            settings,
-            calls,
-            notifier,
-        }
+impl Handler for SlrDeletion {
+    const FUNCTION: &'static str = FUNCTION;
+    type Output = Answer;
+
+    fn build(deps: Deps) -> Self {
+        let clients = Clients::new(&deps.config, &deps.calls);
+        let regional = Regional::new(&deps.config, &deps.calls);
+        Self::with_clients(deps, clients, regional)
+    }
+
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 
     /// Parses a start input, a state, a CloudTrail DeleteServiceLinkedRole event or an edit
-    /// request, and runs one step (or the edit) now.
-    pub async fn handle_payload(&self, payload: Value) -> Result<Answer, InvocationError> {
-        self.handle_within(payload, Deadline::none()).await
-    }
-
-    /// As [`Self::handle_payload`]; a drain step starts no new write once `deadline` has
-    /// passed and leaves the rest to the next step.
-    pub async fn handle_within(
-        &self,
-        payload: Value,
-        deadline: Deadline,
-    ) -> Result<Answer, InvocationError> {
+    /// request, and runs one step (or the edit) now; a drain step starts no new write once
+    /// `deadline` has passed and leaves the rest to the next step.
+    async fn answer(&self, payload: Value, deadline: &Deadline) -> Result<Answer, InvocationError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let result = self.handle_at_within(payload, now, &deadline).await;
-        self.notifier.finish(result).await
+        self.handle_at_within(payload, now, deadline).await
+    }
+}
+
+impl SlrDeletion {
+    /// The handler over clients built elsewhere: [`Handler::build`]'s, or mocked ones.
+    pub fn with_clients(deps: Deps, clients: Clients, regional: Regional) -> Self {
+        Self {
+            clients,
+            regional,
+            settings: deps.settings,
+            calls: deps.calls,
+            notifier: deps.notifier,
+        }
     }
 
     /// As [`Self::handle_payload`], at the given time (seconds since the epoch).
@@ -545,7 +545,7 @@ impl SlrDeletion {
         let scope = Scope {
             mode: self.settings.mode,
             account: caller,
-            partition: catalog::partition(state.drain_regions.first().map_or("", String::as_str)),
+            partition: aws::partition(state.drain_regions.first().map_or("", String::as_str)),
             event_id: state.event_id.clone().unwrap_or_default(),
             cause: format!("{FUNCTION}: drain confirmed for this account"),
         };
@@ -603,9 +603,6 @@ impl SlrDeletion {
 
     async fn submit(&self, state: &mut DeletionState, findings: &mut Vec<Finding>) {
         let arn = self.role_arn(state);
-        if self.settings.mode == Mode::Audit {
-            return self.ready_to_submit(state, findings);
-        }
         let scope = Scope {
             mode: self.settings.mode,
             account: String::new(),
@@ -613,20 +610,19 @@ impl SlrDeletion {
             event_id: state.event_id.clone().unwrap_or_default(),
             cause: format!("{FUNCTION}: deletion asked"),
         };
-        scope.log_write(
-            "iam:DeleteServiceLinkedRole",
-            &arn,
-            "deletion asked; nothing uses the role",
-        );
-        match self
+        let call = self
             .clients
             .iam
             .delete_service_linked_role()
             .role_name(&state.role_name)
-            .send()
+            .send();
+        let why = "deletion asked; nothing uses the role";
+        match scope
+            .write("iam:DeleteServiceLinkedRole", &arn, why, call)
             .await
         {
-            Ok(out) => {
+            Gated::Audited => self.ready_to_submit(state, findings),
+            Gated::Done(out) => {
                 state.attempts += 1;
                 state.deletion_task_id = Some(out.deletion_task_id().to_owned());
                 state.task_status = None;
@@ -645,36 +641,27 @@ impl SlrDeletion {
                     ),
                 ));
             }
-            Err(e) => {
-                let err = CallError::from_sdk(&e);
-                if err.is_not_found() {
-                    findings.push(Finding::new(
-                        arn,
-                        Check::Deletion,
-                        Status::Compliant,
-                        "the role does not exist; nothing to delete",
-                    ));
-                    finish(state, Outcome::Deleted);
-                } else if clusters::is_transient(&err) {
-                    findings.push(Finding::new(
-                        &arn,
-                        Check::DeletionSubmitted,
-                        Status::Failed,
-                        format!(
-                            "{}; retried next step",
-                            err.explain("iam:DeleteServiceLinkedRole", &arn)
-                        ),
-                    ));
-                    state.wait_seconds = FIRST_POLL_SECONDS;
-                } else {
-                    findings.push(Finding::new(
-                        &arn,
-                        Check::DeletionSubmitted,
-                        Status::Failed,
-                        err.explain("iam:DeleteServiceLinkedRole", &arn),
-                    ));
-                    finish(state, Outcome::Failed);
-                }
+            Gated::Failed(failed) if failed.error.is_not_found() => {
+                findings.push(Finding::new(
+                    arn,
+                    Check::Deletion,
+                    Status::Compliant,
+                    "the role does not exist; nothing to delete",
+                ));
+                finish(state, Outcome::Deleted);
+            }
+            Gated::Failed(failed) if clusters::is_transient(&failed.error) => {
+                findings.push(Finding::new(
+                    &arn,
+                    Check::DeletionSubmitted,
+                    Status::Failed,
+                    format!("{failed}; retried next step"),
+                ));
+                state.wait_seconds = FIRST_POLL_SECONDS;
+            }
+            Gated::Failed(failed) => {
+                findings.push(failure(&failed, Check::DeletionSubmitted, ""));
+                finish(state, Outcome::Failed);
             }
         }
     }
@@ -863,10 +850,7 @@ impl SlrDeletion {
         match &state.confirm_account {
             Some(account) => {
                 let region = state.regions.first().map_or("", String::as_str);
-                format!(
-                    "arn:{}:iam::{account}:{resource}",
-                    catalog::partition(region)
-                )
+                format!("arn:{}:iam::{account}:{resource}", aws::partition(region))
             }
             None => resource,
         }
@@ -897,48 +881,42 @@ impl SlrDeletion {
         }
         self.calls.take();
         let resource = format!("role{}{}", ECS_SERVICE_LINKED_ROLE.path, request.role_name);
-        let finding = if self.settings.mode == Mode::Audit {
-            Finding::new(
+        let scope = Scope {
+            mode: self.settings.mode,
+            account: String::new(),
+            partition: "aws",
+            event_id: String::new(),
+            cause: format!("{FUNCTION}: update_description asked"),
+        };
+        let call = self
+            .clients
+            .iam
+            .update_role_description()
+            .role_name(&request.role_name)
+            .description(&description)
+            .send();
+        let finding = match scope
+            .write(
+                "iam:UpdateRoleDescription",
+                &resource,
+                "description edit asked",
+                call,
+            )
+            .await
+        {
+            Gated::Audited => Finding::new(
                 &resource,
                 Check::Description,
                 Status::WouldRepair,
                 format!("audit mode; would set the description to {description:?}"),
-            )
-        } else {
-            let scope = Scope {
-                mode: self.settings.mode,
-                account: String::new(),
-                partition: "aws",
-                event_id: String::new(),
-                cause: format!("{FUNCTION}: update_description asked"),
-            };
-            scope.log_write(
-                "iam:UpdateRoleDescription",
+            ),
+            Gated::Done(_) => Finding::new(
                 &resource,
-                "description edit asked",
-            );
-            match self
-                .clients
-                .iam
-                .update_role_description()
-                .role_name(&request.role_name)
-                .description(&description)
-                .send()
-                .await
-            {
-                Ok(_) => Finding::new(
-                    &resource,
-                    Check::Description,
-                    Status::Repaired,
-                    format!("description set to {description:?}"),
-                ),
-                Err(e) => Finding::new(
-                    &resource,
-                    Check::Description,
-                    Status::Failed,
-                    CallError::from_sdk(&e).explain("iam:UpdateRoleDescription", &resource),
-                ),
-            }
+                Check::Description,
+                Status::Repaired,
+                format!("description set to {description:?}"),
+            ),
+            Gated::Failed(failed) => failure(&failed, Check::Description, ""),
         };
         let report = Report::new(
             FUNCTION,

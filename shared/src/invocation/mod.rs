@@ -9,6 +9,7 @@
 pub mod deadline;
 pub mod error;
 pub mod events;
+pub mod gate;
 pub mod notify;
 pub mod report;
 pub mod settings;

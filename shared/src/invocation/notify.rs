@@ -209,14 +209,6 @@ impl Notifier {
         })))
     }
 
-    /// The notifier `WARDEN_NOTIFICATION_TOPIC_ARN` asks for.
-    pub fn from_env(config: &SdkConfig, calls: &CallLog) -> Result<Self, SettingsError> {
-        match std::env::var(TOPIC_ENV).ok().as_deref().map(str::trim) {
-            None | Some("") => Ok(Self::off()),
-            Some(arn) => Self::to_topic(config, calls, arn),
-        }
-    }
-
     /// Ends an invocation: publishes what its answer needs, or logs why its input was
     /// rejected (every handler validates its whole input before its first AWS call).
     pub async fn finish<T: Notable>(
