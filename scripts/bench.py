@@ -273,9 +273,9 @@ def sweep_regions(moto, binary, env):
 
 def deletion_polling():
     """Status calls and the wait after completion for deletion tasks of 10 s to 30 min:
-    ecs-warden's schedule (its constants read from shared/src/handlers/slr_deletion.rs, the schedule
+    ecs-warden's schedule (its constants read from shared/src/handlers/slr_deletion/state.rs, the schedule
     mocked_deletion.rs drives through the real code), Terraform's and a fixed 3 s poll."""
-    with open(os.path.join(ROOT, "shared", "src", "handlers", "slr_deletion.rs")) as f:
+    with open(os.path.join(ROOT, "shared", "src", "handlers", "slr_deletion", "state.rs")) as f:
         source = f.read()
     first = int(re.search(r"FIRST_POLL_SECONDS: u64 = (\d+);", source).group(1))
     cap = int(re.search(r"MAX_POLL_SECONDS: u64 = (\d+);", source).group(1))

@@ -11,6 +11,7 @@ use ecs_warden::domain::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
 use ecs_warden::handlers::reconcile::SweepReport;
 use ecs_warden::handlers::slr_deletion::{Answer, DeletionState, DELETED_KEPT};
 use ecs_warden::handlers::Handler;
+use ecs_warden::invocation::clock::Clock;
 use ecs_warden::invocation::deadline::Deadline;
 use ecs_warden::invocation::settings::Mode;
 use serde_json::{json, Value};
@@ -180,13 +181,15 @@ async fn a_large_account_is_swept_across_invocations_and_its_deletion_state_stay
 /// Drives a deletion to its end with `deadline` per step, as the state machine does;
 /// returns every step's answer.
 async fn drive(account: &Account, start: Value, deadline: Duration) -> Vec<Value> {
-    let (deletion, _) = account.slr_deletion(Mode::Enforce);
+    let clock = Clock::manual(0);
+    let (deletion, _) = account.slr_deletion_at(Mode::Enforce, &clock);
     let mut input = start;
     let mut now = 1_790_000_000;
     let mut outputs = Vec::new();
     for _ in 0..60 {
+        clock.set(now);
         let Answer::Step(out) = deletion
-            .handle_at_within(input, now, &Deadline::after(deadline))
+            .handle_within(input, Deadline::after(deadline))
             .await
             .expect("accepted")
         else {
@@ -200,10 +203,10 @@ async fn drive(account: &Account, start: Value, deadline: Duration) -> Vec<Value
         let back: DeletionState = serde_json::from_value(json.clone()).expect("round trip");
         assert_eq!(back, out.state);
         outputs.push(json.clone());
-        if out.state.done {
+        if out.state.progress.is_done() {
             return outputs;
         }
-        now += out.state.wait_seconds;
+        now += out.state.progress.wait_seconds;
         input = json;
     }
     panic!("no end after 60 steps")

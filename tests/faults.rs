@@ -15,6 +15,7 @@ use ecs_warden::domain::alarms::AlarmSettings;
 use ecs_warden::domain::catalog::{RoleSpec, ECS_AUTOSCALE_ROLE, ECS_SERVICE_ROLE};
 use ecs_warden::handlers::slr_deletion::Answer;
 use ecs_warden::handlers::Handler;
+use ecs_warden::invocation::clock::Clock;
 use ecs_warden::invocation::settings::Mode;
 use serde_json::{json, Value};
 use warden_tests::{
@@ -524,7 +525,8 @@ async fn slr_deletion_under_faults_ends_where_it_does_without() {
     let runs = Runs::new(deletion_arranged).await;
     let mut tally = Tally::default();
     for (account, run_through) in runs.pairs() {
-        let (deletion, _) = run_through.slr_deletion(Mode::Enforce);
+        let clock = Clock::manual(0);
+        let (deletion, _) = run_through.slr_deletion_at(Mode::Enforce, &clock);
         // The state machine: each step's output is the next input, after its wait; a
         // deletion that ends failed is started again by its operator.
         let mut outcome = Value::Null;
@@ -532,13 +534,14 @@ async fn slr_deletion_under_faults_ends_where_it_does_without() {
             let mut input = account.event("slr-deletion-start-drain.json");
             let mut now: u64 = 1_790_000_000;
             for _ in 0..40 {
-                let Answer::Step(out) = deletion.handle_at(input, now).await.expect("accepted")
+                clock.set(now);
+                let Answer::Step(out) = deletion.handle_payload(input).await.expect("accepted")
                 else {
                     panic!("a deletion step")
                 };
                 let answer = to_json(&*out);
                 tally.check(account, &answer).await;
-                if out.state.done {
+                if out.state.progress.is_done() {
                     outcome = answer["outcome"].clone();
                     if outcome == "deleted" {
                         break 'runs;
@@ -546,7 +549,7 @@ async fn slr_deletion_under_faults_ends_where_it_does_without() {
                     tally.redeliveries += 1;
                     continue 'runs;
                 }
-                now += out.state.wait_seconds;
+                now += out.state.progress.wait_seconds;
                 input = answer;
             }
             panic!("the deletion did not end in 40 steps");

@@ -29,6 +29,7 @@ use ecs_warden::handlers::role_drift_guard::{watched_roles, RoleDriftGuard};
 use ecs_warden::handlers::scaling_guard::ScalingGuard;
 use ecs_warden::handlers::slr_deletion::SlrDeletion;
 pub use ecs_warden::handlers::{Deps, Handler};
+use ecs_warden::invocation::clock::Clock;
 use ecs_warden::invocation::notify::Notifier;
 use ecs_warden::invocation::report::{Report, Status};
 use ecs_warden::invocation::settings::{Mode, Settings};
@@ -411,6 +412,16 @@ impl Account {
         settings: Settings,
         alarm_defaults: AlarmSettings,
     ) -> (H, CallLog) {
+        self.handler_at(settings, alarm_defaults, Clock::system())
+    }
+
+    /// As [`Self::handler`], reading the time from `clock`.
+    pub fn handler_at<H: Handler>(
+        &self,
+        settings: Settings,
+        alarm_defaults: AlarmSettings,
+        clock: Clock,
+    ) -> (H, CallLog) {
         let calls = call_log(H::FUNCTION);
         let deps = Deps {
             config: self.config.clone(),
@@ -419,6 +430,7 @@ impl Account {
             alarm_defaults,
             watched: watched_roles(None).expect("the catalog's roles"),
             notifier: self.notifier(&calls),
+            clock,
         };
         (H::build(deps), calls)
     }
@@ -440,6 +452,12 @@ impl Account {
     /// An `slr-deletion` as a fresh container would build it, with its call log.
     pub fn slr_deletion(&self, mode: Mode) -> (SlrDeletion, CallLog) {
         self.handler(settings(mode, Duration::ZERO), AlarmSettings::default())
+    }
+
+    /// An `slr-deletion` whose steps run at the time `clock` says.
+    pub fn slr_deletion_at(&self, mode: Mode, clock: &Clock) -> (SlrDeletion, CallLog) {
+        let settings = settings(mode, Duration::ZERO);
+        self.handler_at(settings, AlarmSettings::default(), clock.clone())
     }
 
     /// A `role-drift-guard` watching the catalog's roles, with usage looked up in `regions`.

@@ -5,6 +5,8 @@
 use aws_config::Region;
 use ecs_warden::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use ecs_warden::handlers::slr_deletion::{Answer, DeletionState, SlrDeletion};
+use ecs_warden::handlers::Handler;
+use ecs_warden::invocation::clock::Clock;
 use ecs_warden::invocation::report::Status;
 use ecs_warden::invocation::settings::Mode;
 use serde_json::{json, Value};
@@ -112,26 +114,33 @@ impl World {
     /// Runs the deletion to its end, feeding each output back through JSON and honouring
     /// `wait_seconds` on a simulated clock; returns every step's output.
     async fn run(&self, mode: Mode, start: Value) -> Vec<Value> {
-        let (deletion, _) = self.account.slr_deletion(mode);
-        drive(&deletion, start).await
+        let clock = Clock::manual(START as u64);
+        let (deletion, _) = self.account.slr_deletion_at(mode, &clock);
+        drive(&deletion, &clock, start).await
     }
 }
 
-async fn drive(deletion: &SlrDeletion, start: Value) -> Vec<Value> {
-    drive_losing(deletion, start, None).await
+async fn drive(deletion: &SlrDeletion, clock: &Clock, start: Value) -> Vec<Value> {
+    drive_losing(deletion, clock, start, None).await
 }
 
 /// Runs the deletion to its end, feeding each output back through JSON and honouring
 /// `wait_seconds` on a simulated clock. With `lost`, the output of that step is lost: the
 /// step made its calls, then its answer never reached the state machine (a timeout or a
 /// crash after the write), so the same input runs again.
-async fn drive_losing(deletion: &SlrDeletion, start: Value, lost: Option<usize>) -> Vec<Value> {
+async fn drive_losing(
+    deletion: &SlrDeletion,
+    clock: &Clock,
+    start: Value,
+    lost: Option<usize>,
+) -> Vec<Value> {
     let mut input = start;
     let mut now = START as u64;
     let mut outputs = Vec::new();
     for step in 0..30 {
+        clock.set(now);
         let Answer::Step(out) = deletion
-            .handle_at(input.clone(), now)
+            .handle_payload(input.clone())
             .await
             .expect("accepted")
         else {
@@ -141,14 +150,14 @@ async fn drive_losing(deletion: &SlrDeletion, start: Value, lost: Option<usize>)
         let back: DeletionState = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(back, out.state, "the state round-trips through JSON");
         outputs.push(json.clone());
-        if out.state.done {
+        if out.state.progress.is_done() {
             return outputs;
         }
         if lost == Some(step) {
             now += 1;
             continue;
         }
-        now += out.state.wait_seconds;
+        now += out.state.progress.wait_seconds;
         input = json;
     }
     panic!("no end after 30 steps: {outputs:#?}")
@@ -303,7 +312,7 @@ async fn drain_without_a_confirm_is_bad_input_and_makes_no_call() {
     let (deletion, calls) = world.account.slr_deletion(Mode::Enforce);
     let mut start = world.account.event("slr-deletion-start-drain.json");
     start.as_object_mut().unwrap().remove("confirm_account");
-    let err = deletion.handle_at(start, START as u64).await.unwrap_err();
+    let err = deletion.handle_payload(start).await.unwrap_err();
     assert!(err.to_string().contains("confirm_account"), "{err}");
     assert!(calls.take().is_empty());
 }
@@ -371,7 +380,7 @@ async fn only_the_description_can_be_edited() {
     let world = World::new().await;
     let (deletion, _) = world.account.slr_deletion(Mode::Enforce);
     let edit = world.account.event("slr-update-description.json");
-    let Answer::Edit(report) = deletion.handle_at(edit.clone(), 0).await.unwrap() else {
+    let Answer::Edit(report) = deletion.handle_payload(edit.clone()).await.unwrap() else {
         panic!("an edit report")
     };
     assert_eq!(report.findings[0].status, Status::Repaired);
@@ -390,7 +399,7 @@ async fn only_the_description_can_be_edited() {
     for action in ["update_trust", "rename", "attach_role_policy"] {
         let mut other = edit.clone();
         other["action"] = action.into();
-        let err = deletion.handle_at(other, 0).await.unwrap_err();
+        let err = deletion.handle_payload(other).await.unwrap_err();
         assert!(
             err.to_string().contains("description") && err.to_string().contains("seed 004"),
             "{err}"
@@ -408,8 +417,9 @@ async fn a_deletion_whose_step_answer_is_lost_after_its_writes_still_ends_delete
     for lost in 0..steps - 1 {
         let world = World::new().await;
         let start = world.account.event("slr-deletion-start-drain.json");
-        let (deletion, _) = world.account.slr_deletion(Mode::Enforce);
-        let outputs = drive_losing(&deletion, start, Some(lost)).await;
+        let clock = Clock::manual(START as u64);
+        let (deletion, _) = world.account.slr_deletion_at(Mode::Enforce, &clock);
+        let outputs = drive_losing(&deletion, &clock, start, Some(lost)).await;
         assert_ended_deleted(&world, &outputs, &format!("losing step {lost}")).await;
         // What the step wrote when it ran again from the same input, over a world its lost
         // run had already changed.
@@ -438,22 +448,22 @@ async fn a_drain_step_cut_off_between_its_writes_ends_deleted_when_run_again() {
     for cut in 1..writes {
         let world = World::new().await;
         let start = world.account.event("slr-deletion-start-drain.json");
-        let (deletion, _) = world.account.slr_deletion(Mode::Enforce);
-        let Answer::Step(planned) = deletion
-            .handle_at(start, START as u64)
-            .await
-            .expect("accepted")
-        else {
+        let clock = Clock::manual(START as u64);
+        let (deletion, _) = world.account.slr_deletion_at(Mode::Enforce, &clock);
+        let Answer::Step(planned) = deletion.handle_payload(start).await.expect("accepted") else {
             panic!("a deletion step")
         };
         let planned = serde_json::to_value(&*planned).unwrap();
         // The drain step cut off after `cut` writes reached moto, as a timeout or a crash
         // between two of its writes would.
         let proxy = FaultProxy::cut_after(endpoint().trim_start_matches("http://"), cut);
-        let (cut_off, _) = world.account.through(&proxy).slr_deletion(Mode::Enforce);
+        let (cut_off, _) = world
+            .account
+            .through(&proxy)
+            .slr_deletion_at(Mode::Enforce, &clock);
         let stopped = tokio::time::timeout(
             std::time::Duration::from_secs(2),
-            cut_off.handle_at(planned.clone(), START as u64),
+            cut_off.handle_payload(planned.clone()),
         )
         .await;
         assert!(
@@ -461,7 +471,7 @@ async fn a_drain_step_cut_off_between_its_writes_ends_deleted_when_run_again() {
             "cut after {cut} writes, the step still answered"
         );
         // The state machine runs the step again from the same input.
-        let outputs = drive(&deletion, planned).await;
+        let outputs = drive(&deletion, &clock, planned).await;
         assert_ended_deleted(&world, &outputs, &format!("cut after {cut}")).await;
         println!(
             "cut after {cut} of {writes} writes; run again, the step wrote {:?}",

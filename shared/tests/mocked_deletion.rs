@@ -2,8 +2,6 @@
 //! is NOT_STARTED then IN_PROGRESS, a FAILED task with a RoleUsageList, a purged task,
 //! throttling, the deadline, and how many polls a task of a given length costs.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -23,7 +21,8 @@ use ecs_warden::aws::{Clients, Regional};
 use ecs_warden::handlers::slr_deletion::{
     Answer, DeletionState, Outcome, SlrDeletion, MAX_POLL_SECONDS,
 };
-use ecs_warden::handlers::Deps;
+use ecs_warden::handlers::{Deps, Handler};
+use ecs_warden::invocation::clock::Clock;
 use ecs_warden::invocation::settings::Mode;
 use serde_json::{json, Value};
 
@@ -75,7 +74,7 @@ fn ecs_rules(cluster_listings: Vec<bool>) -> Vec<Rule> {
     ]
 }
 
-fn driver(iam: &[&Rule], ecs: &[Rule], mode: Mode) -> SlrDeletion {
+fn driver(iam: &[&Rule], ecs: &[Rule], mode: Mode, clock: &Clock) -> SlrDeletion {
     let caller = mock!(aws_sdk_sts::Client::get_caller_identity)
         .then_output(|| GetCallerIdentityOutput::builder().account(ACCOUNT).build());
     let ecs: Vec<&Rule> = ecs.iter().collect();
@@ -105,6 +104,10 @@ fn driver(iam: &[&Rule], ecs: &[Rule], mode: Mode) -> SlrDeletion {
         _ => None,
     })
     .expect("a valid configuration");
+    let deps = Deps {
+        clock: clock.clone(),
+        ..deps
+    };
     SlrDeletion::with_clients(deps, clients.clone(), Regional::fixed(clients))
 }
 
@@ -143,22 +146,21 @@ fn failed_in_use(resources: &[&str]) -> GetServiceLinkedRoleDeletionStatusOutput
 
 /// Runs to the end from `start`, through JSON between steps, on a clock that advances by
 /// each `wait_seconds`; returns the outputs and the clock at the end.
-async fn drive(deletion: &SlrDeletion, start: Value, clock: &AtomicU64) -> Vec<Value> {
+async fn drive(deletion: &SlrDeletion, start: Value, clock: &Clock) -> Vec<Value> {
     let mut input = start;
     let mut outputs = Vec::new();
     for _ in 0..200 {
-        let now = clock.load(Ordering::SeqCst);
-        let Answer::Step(out) = deletion.handle_at(input, now).await.expect("accepted") else {
+        let Answer::Step(out) = deletion.handle_payload(input).await.expect("accepted") else {
             panic!("a step")
         };
         let json = serde_json::to_value(&*out).unwrap();
         let back: DeletionState = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(back, out.state, "the state round-trips through JSON");
         outputs.push(json.clone());
-        if out.state.done {
+        if out.state.progress.is_done() {
             return outputs;
         }
-        clock.fetch_add(out.state.wait_seconds, Ordering::SeqCst);
+        clock.advance(out.state.progress.wait_seconds);
         input = json;
     }
     panic!("no end after 200 steps")
@@ -183,8 +185,8 @@ async fn a_task_not_started_then_in_progress_is_polled_until_it_succeeds() {
         .output(|| status(DeletionTaskStatusType::Succeeded))
         .build();
     let submit = submitted("task-1");
-    let deletion = driver(&[&submit, &poll], &ecs_rules(vec![]), Mode::Enforce);
-    let clock = AtomicU64::new(T0);
+    let clock = Clock::manual(T0);
+    let deletion = driver(&[&submit, &poll], &ecs_rules(vec![]), Mode::Enforce, &clock);
     let outputs = drive(&deletion, start(false), &clock).await;
     assert_eq!(outcome(&outputs), Outcome::Deleted);
     let waits: Vec<u64> = outputs
@@ -207,8 +209,8 @@ async fn a_failed_task_drains_the_regions_iam_names_and_is_submitted_again() {
     let submit = submitted("task-n");
     // The plan sees nothing; IAM then names a cluster that the drain step finds and deletes.
     let ecs = ecs_rules(vec![false, true]);
-    let deletion = driver(&[&submit, &poll], &ecs, Mode::Enforce);
-    let clock = AtomicU64::new(T0);
+    let clock = Clock::manual(T0);
+    let deletion = driver(&[&submit, &poll], &ecs, Mode::Enforce, &clock);
     let outputs = drive(&deletion, start(true), &clock).await;
     assert_eq!(
         outcome(&outputs),
@@ -236,8 +238,8 @@ async fn a_task_that_keeps_failing_ends_failed_with_every_resource_reported() {
         .then_output(move || failed_in_use(&resources));
     let submit = submitted("task-x");
     let ecs = ecs_rules(vec![false, true, true]);
-    let deletion = driver(&[&submit, &poll], &ecs, Mode::Enforce);
-    let clock = AtomicU64::new(T0);
+    let clock = Clock::manual(T0);
+    let deletion = driver(&[&submit, &poll], &ecs, Mode::Enforce, &clock);
     let outputs = drive(&deletion, start(true), &clock).await;
     assert_eq!(outcome(&outputs), Outcome::Failed);
     let last = outputs.last().unwrap();
@@ -255,14 +257,15 @@ async fn a_task_that_keeps_failing_ends_failed_with_every_resource_reported() {
     let poll = mock!(aws_sdk_iam::Client::get_service_linked_role_deletion_status)
         .then_output(move || failed_in_use(&resources));
     let submit = submitted("task-y");
-    let deletion = deletion_without_drain(&submit, &poll);
-    let outputs = drive(&deletion, start(false), &AtomicU64::new(T0)).await;
+    let clock = Clock::manual(T0);
+    let deletion = deletion_without_drain(&submit, &poll, &clock);
+    let outputs = drive(&deletion, start(false), &clock).await;
     assert_eq!(outcome(&outputs), Outcome::Failed);
     assert_eq!(submit.num_calls(), 1);
 }
 
-fn deletion_without_drain(submit: &Rule, poll: &Rule) -> SlrDeletion {
-    driver(&[submit, poll], &ecs_rules(vec![]), Mode::Enforce)
+fn deletion_without_drain(submit: &Rule, poll: &Rule, clock: &Clock) -> SlrDeletion {
+    driver(&[submit, poll], &ecs_rules(vec![]), Mode::Enforce, clock)
 }
 
 #[tokio::test]
@@ -276,8 +279,14 @@ async fn a_purged_task_with_the_role_gone_is_deleted() {
         .http_status(404, iam_error("NoSuchEntity", "The role cannot be found."))
         .build();
     let submit = submitted("task-2");
-    let deletion = driver(&[&submit, &poll, &role], &ecs_rules(vec![]), Mode::Enforce);
-    let outputs = drive(&deletion, start(false), &AtomicU64::new(T0)).await;
+    let clock = Clock::manual(T0);
+    let deletion = driver(
+        &[&submit, &poll, &role],
+        &ecs_rules(vec![]),
+        Mode::Enforce,
+        &clock,
+    );
+    let outputs = drive(&deletion, start(false), &clock).await;
     assert_eq!(outcome(&outputs), Outcome::Deleted);
     assert_eq!(role.num_calls(), 1, "confirmed with GetRole");
 }
@@ -291,8 +300,9 @@ async fn throttling_on_the_status_call_is_retried() {
         .output(|| status(DeletionTaskStatusType::Succeeded))
         .build();
     let submit = submitted("task-3");
-    let deletion = driver(&[&submit, &poll], &ecs_rules(vec![]), Mode::Enforce);
-    let outputs = drive(&deletion, start(false), &AtomicU64::new(T0)).await;
+    let clock = Clock::manual(T0);
+    let deletion = driver(&[&submit, &poll], &ecs_rules(vec![]), Mode::Enforce, &clock);
+    let outputs = drive(&deletion, start(false), &clock).await;
     assert_eq!(outcome(&outputs), Outcome::Deleted);
     assert_eq!(poll.num_calls(), 3, "two throttles, then the answer");
 
@@ -304,8 +314,9 @@ async fn throttling_on_the_status_call_is_retried() {
         .output(|| status(DeletionTaskStatusType::Succeeded))
         .build();
     let submit = submitted("task-4");
-    let deletion = driver(&[&submit, &poll], &ecs_rules(vec![]), Mode::Enforce);
-    let outputs = drive(&deletion, start(false), &AtomicU64::new(T0)).await;
+    let clock = Clock::manual(T0);
+    let deletion = driver(&[&submit, &poll], &ecs_rules(vec![]), Mode::Enforce, &clock);
+    let outputs = drive(&deletion, start(false), &clock).await;
     assert_eq!(outcome(&outputs), Outcome::Deleted);
     let throttled = &outputs[2];
     assert_eq!(throttled["phase"], "poll");
@@ -320,10 +331,11 @@ async fn a_deadline_that_passes_ends_the_deletion_failed() {
     let poll = mock!(aws_sdk_iam::Client::get_service_linked_role_deletion_status)
         .then_output(|| status(DeletionTaskStatusType::InProgress));
     let submit = submitted("task-5");
-    let deletion = driver(&[&submit, &poll], &ecs_rules(vec![]), Mode::Enforce);
+    let clock = Clock::manual(T0);
+    let deletion = driver(&[&submit, &poll], &ecs_rules(vec![]), Mode::Enforce, &clock);
     let mut begin = start(false);
     begin["deadline_seconds"] = 120.into();
-    let outputs = drive(&deletion, begin, &AtomicU64::new(T0)).await;
+    let outputs = drive(&deletion, begin, &clock).await;
     assert_eq!(outcome(&outputs), Outcome::Failed);
     let last = outputs.last().unwrap();
     assert_eq!(last["task_status"], "IN_PROGRESS");
@@ -338,11 +350,11 @@ async fn a_deadline_that_passes_ends_the_deletion_failed() {
 #[tokio::test]
 async fn polls_for_a_task_of_t_seconds_stay_within_the_backoff_bound() {
     for task_seconds in [10_u64, 60, 300, 1800] {
-        let clock = Arc::new(AtomicU64::new(T0));
+        let clock = Clock::manual(T0);
         let seen = clock.clone();
         let poll = mock!(aws_sdk_iam::Client::get_service_linked_role_deletion_status).then_output(
             move || {
-                if seen.load(Ordering::SeqCst) >= T0 + task_seconds {
+                if seen.now() >= T0 + task_seconds {
                     status(DeletionTaskStatusType::Succeeded)
                 } else {
                     status(DeletionTaskStatusType::InProgress)
@@ -350,7 +362,8 @@ async fn polls_for_a_task_of_t_seconds_stay_within_the_backoff_bound() {
             },
         );
         let submit = submitted("task-t");
-        let deletion = driver(&[&submit, &poll], &ecs_rules(vec![]), Mode::Enforce);
+
+        let deletion = driver(&[&submit, &poll], &ecs_rules(vec![]), Mode::Enforce, &clock);
         let mut begin = start(false);
         begin["deadline_seconds"] = 3600.into();
         let outputs = drive(&deletion, begin, &clock).await;
@@ -362,7 +375,7 @@ async fn polls_for_a_task_of_t_seconds_stay_within_the_backoff_bound() {
             polls <= bound,
             "T = {task_seconds}: {polls} polls > {bound}"
         );
-        let late = clock.load(Ordering::SeqCst) - (T0 + task_seconds);
+        let late = clock.now() - (T0 + task_seconds);
         assert!(
             late <= MAX_POLL_SECONDS,
             "T = {task_seconds}: noticed {late} s late"
@@ -373,8 +386,9 @@ async fn polls_for_a_task_of_t_seconds_stay_within_the_backoff_bound() {
 #[tokio::test]
 async fn audit_mode_submits_nothing() {
     let submit = submitted("never");
-    let deletion = driver(&[&submit], &ecs_rules(vec![]), Mode::Audit);
-    let outputs = drive(&deletion, start(false), &AtomicU64::new(T0)).await;
+    let clock = Clock::manual(T0);
+    let deletion = driver(&[&submit], &ecs_rules(vec![]), Mode::Audit, &clock);
+    let outputs = drive(&deletion, start(false), &clock).await;
     assert_eq!(outcome(&outputs), Outcome::Blocked);
     assert_eq!(submit.num_calls(), 0);
     assert_eq!(

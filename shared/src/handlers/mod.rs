@@ -19,6 +19,7 @@ use tracing::{info_span, Instrument};
 
 use crate::aws::{self, CallLog};
 use crate::domain::alarms::AlarmSettings;
+use crate::invocation::clock::Clock;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::notify::{Notable, Notifier, TOPIC_ENV};
@@ -50,6 +51,8 @@ pub struct Deps {
     pub watched: Vec<WatchedRole>,
     /// `WARDEN_NOTIFICATION_TOPIC_ARN`: where answers worth reading are published.
     pub notifier: Notifier,
+    /// The time handlers read: the system's, or a manual one in tests.
+    pub clock: Clock,
 }
 
 impl Deps {
@@ -79,6 +82,7 @@ impl Deps {
             alarm_defaults,
             watched,
             notifier,
+            clock: Clock::system(),
         })
     }
 }

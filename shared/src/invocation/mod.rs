@@ -6,6 +6,7 @@
 //! Nothing here knows about roles, alarms or clusters: the plumbing depends on the AWS
 //! clients only, so the domain and the handlers can both build on it.
 
+pub mod clock;
 pub mod deadline;
 pub mod error;
 pub mod events;

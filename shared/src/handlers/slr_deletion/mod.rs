@@ -1,0 +1,298 @@
+//! The `slr-deletion` function: drives the asynchronous deletion of `AWSServiceRoleForECS`
+//! to its end, one step per invocation. Each step takes the state the previous one returned
+//! (the state machine feeds it back after waiting `wait_seconds`) and returns the next:
+//! plan → (drain) → submit → poll → done, with `outcome` `deleted`, `blocked` or `failed`.
+//!
+//! Nothing is deleted without `drain: true` and a `confirm_account` equal to the account the
+//! function's credentials act in, checked before every drain step; audit mode writes nothing.
+//!
+//! - this module: the handler's one entry point, which routes a payload (a start input or
+//!   a state, a CloudTrail DeleteServiceLinkedRole event, an edit request) and validates
+//!   it whole before any call;
+//! - `state`: the state the state machine carries, grouped into request, progress and
+//!   evidence, and its bounds;
+//! - `steps`: plan, drain, submit and poll;
+//! - `edit`: the description edit.
+
+mod edit;
+mod state;
+mod steps;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use state::{
+    next_poll, DeletionState, Evidence, Outcome, Phase, Progress, Request, RoleUsage, Stage,
+    StepOutput, DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ATTEMPTS, DELETED_KEPT, DRAIN_WAIT_SECONDS,
+    FIRST_POLL_SECONDS, INVENTORY_KEPT, MAX_POLL_SECONDS, WAITING_KEPT,
+};
+
+use super::{Deps, Handler};
+use crate::aws::{CallLog, Clients, Regional};
+use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
+use crate::invocation::clock::Clock;
+use crate::invocation::deadline::Deadline;
+use crate::invocation::error::InvocationError;
+use crate::invocation::events::{accept, parse_api_call};
+use crate::invocation::notify::{Notable, Notifier};
+use crate::invocation::report::Report;
+use crate::invocation::settings::{is_region_name, Settings};
+use edit::EditRequest;
+
+/// The function's name in reports and logs.
+pub const FUNCTION: &str = "slr-deletion";
+
+const EVENT_SOURCE: &str = "aws.iam";
+const EVENT_NAMES: &[&str] = &["DeleteServiceLinkedRole"];
+
+/// What the function answers: a deletion step, or the report of an edit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// One step of a deletion.
+    Step(Box<StepOutput>),
+    /// The description edit.
+    Edit(Report),
+}
+
+impl Notable for Answer {
+    fn report(&self) -> &Report {
+        match self {
+            Self::Step(step) => &step.report,
+            Self::Edit(report) => report,
+        }
+    }
+    fn report_mut(&mut self) -> &mut Report {
+        match self {
+            Self::Step(step) => &mut step.report,
+            Self::Edit(report) => report,
+        }
+    }
+    fn outcome(&self) -> Option<&'static str> {
+        match self {
+            Self::Step(step) => step.state.progress.outcome().map(Outcome::as_str),
+            Self::Edit(_) => None,
+        }
+    }
+}
+
+/// The handler with the clients it keeps between invocations of a warm container.
+#[derive(Debug)]
+pub struct SlrDeletion {
+    clients: Clients,
+    regional: Regional,
+    settings: Settings,
+    clock: Clock,
+    calls: CallLog,
+    notifier: Notifier,
+}
+
+impl Handler for SlrDeletion {
+    const FUNCTION: &'static str = FUNCTION;
+    type Output = Answer;
+
+    fn build(deps: Deps) -> Self {
+        let clients = Clients::new(&deps.config, &deps.calls);
+        let regional = Regional::new(&deps.config, &deps.calls);
+        Self::with_clients(deps, clients, regional)
+    }
+
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
+    /// Parses a start input, a state, a CloudTrail DeleteServiceLinkedRole event or an edit
+    /// request, and runs one step (or the edit) at the clock's time; a drain step starts no
+    /// new write once `deadline` has passed and leaves the rest to the next step.
+    async fn answer(&self, payload: Value, deadline: &Deadline) -> Result<Answer, InvocationError> {
+        let state = if payload.get("detail-type").is_some() {
+            state_from_event(payload)?
+        } else if payload.get("action").is_some() {
+            let request: EditRequest = serde_json::from_value(payload)
+                .map_err(|e| InvocationError::NotAnEvent(format!("an edit request: {e}")))?;
+            return Ok(Answer::Edit(self.edit(request).await?));
+        } else {
+            let state: DeletionState = serde_json::from_value(payload).map_err(|e| {
+                InvocationError::NotAnEvent(format!(
+                    "expected a deletion state ({{\"role_name\": \"AWSServiceRoleForECS\", \"drain\": false, ...}}), \
+                     a CloudTrail DeleteServiceLinkedRole event or an edit request: {e}"
+                ))
+            })?;
+            self.validate(state)?
+        };
+        let step = self.step(state, self.clock.now(), deadline).await;
+        Ok(Answer::Step(Box::new(step)))
+    }
+}
+
+impl SlrDeletion {
+    /// The handler over clients built elsewhere: [`Handler::build`]'s, or mocked ones.
+    pub fn with_clients(deps: Deps, clients: Clients, regional: Regional) -> Self {
+        Self {
+            clients,
+            regional,
+            settings: deps.settings,
+            clock: deps.clock,
+            calls: deps.calls,
+            notifier: deps.notifier,
+        }
+    }
+
+    /// Checks a state before any AWS call, filling in the configured regions.
+    fn validate(&self, mut state: DeletionState) -> Result<DeletionState, InvocationError> {
+        check_role_name(&state.request.role_name, "role_name")?;
+        if state.request.regions.is_empty() {
+            state.request.regions.clone_from(&self.settings.regions);
+        }
+        if state.request.regions.is_empty() {
+            return bad(
+                "regions",
+                "none given and WARDEN_REGIONS / AWS_REGION name none".into(),
+            );
+        }
+        if let Some(region) = state
+            .request
+            .regions
+            .iter()
+            .chain(&state.progress.drain_regions)
+            .find(|r| !is_region_name(r))
+        {
+            return bad("regions", format!("{region:?} is not a region"));
+        }
+        if state.request.drain {
+            match state.request.confirm_account.as_deref() {
+                None => return bad(
+                    "confirm_account",
+                    "drain deletes every ECS service, container instance and cluster in the regions; \
+                     it needs confirm_account set to the 12-digit account id you mean".into(),
+                ),
+                Some(a) if !is_account_id(a) => {
+                    return bad("confirm_account", format!("{a:?} is not a 12-digit account id"))
+                }
+                Some(_) => {}
+            }
+        }
+        if !(1..=10).contains(&state.request.max_attempts) {
+            return bad(
+                "max_attempts",
+                format!("{} is not between 1 and 10", state.request.max_attempts),
+            );
+        }
+        if !(60..=86_400).contains(&state.request.deadline_seconds) {
+            return bad(
+                "deadline_seconds",
+                format!(
+                    "{} is not between 60 and 86400",
+                    state.request.deadline_seconds
+                ),
+            );
+        }
+        if state.progress.stage == Stage::Poll && state.progress.deletion_task_id.is_none() {
+            return bad(
+                "deletion_task_id",
+                "phase poll needs the task to poll".into(),
+            );
+        }
+        Ok(state)
+    }
+}
+
+/// The start state for a DeleteServiceLinkedRole call made elsewhere: poll its task.
+fn state_from_event(payload: Value) -> Result<DeletionState, InvocationError> {
+    let event = parse_api_call(payload)?;
+    accept(&event, EVENT_SOURCE, EVENT_NAMES)?;
+    let detail = &event.detail;
+    if let Some(code) = &detail.error_code {
+        return Err(InvocationError::BadField {
+            field: "detail.errorCode",
+            problem: format!(
+                "the DeleteServiceLinkedRole call failed ({code}), so there is no task to poll"
+            ),
+        });
+    }
+    let role_name = detail
+        .request_parameters
+        .as_ref()
+        .and_then(|p| p.get("roleName"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    check_role_name(&role_name, "requestParameters.roleName")?;
+    let task = detail
+        .response_elements
+        .as_ref()
+        .and_then(|r| r.get("deletionTaskId"))
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or(InvocationError::BadField {
+            field: "responseElements.deletionTaskId",
+            problem: "missing: the event names no task to poll".into(),
+        })?;
+    let mut state = DeletionState::start(Request {
+        role_name,
+        regions: vec![detail.aws_region.clone()],
+        drain: false,
+        confirm_account: Some(detail.recipient_account_id.clone()),
+        max_attempts: 1,
+        deadline_seconds: DEFAULT_DEADLINE_SECONDS,
+        event_id: event.id.clone(),
+    });
+    state.progress.stage = Stage::Poll;
+    state.progress.deletion_task_id = Some(task.to_owned());
+    state.progress.attempts = 1;
+    state.progress.poll_wait_seconds = FIRST_POLL_SECONDS;
+    Ok(state)
+}
+
+/// Only the ECS service-linked role (with an optional suffix) is this function's to touch.
+pub(super) fn check_role_name(name: &str, field: &'static str) -> Result<(), InvocationError> {
+    let base = ECS_SERVICE_LINKED_ROLE.name;
+    let ok = name == base
+        || name
+            .strip_prefix(base)
+            .and_then(|rest| rest.strip_prefix('_'))
+            .is_some_and(|suffix| {
+                !suffix.is_empty()
+                    && name.len() <= 64
+                    && suffix
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
+            });
+    if ok {
+        Ok(())
+    } else {
+        bad(
+            field,
+            format!(
+                "{name:?}: this function only deletes or edits {base} (optionally with a _suffix)"
+            ),
+        )
+    }
+}
+
+fn is_account_id(value: &str) -> bool {
+    value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub(super) fn bad<T>(field: &'static str, problem: String) -> Result<T, InvocationError> {
+    Err(InvocationError::BadField { field, problem })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_ecs_service_linked_role_is_accepted() {
+        assert!(check_role_name("AWSServiceRoleForECS", "r").is_ok());
+        assert!(check_role_name("AWSServiceRoleForECS_blue", "r").is_ok());
+        for other in [
+            "AWSServiceRoleForECSX",
+            "AWSServiceRoleForApplicationAutoScaling_ECSService",
+            "",
+            "AWSServiceRoleForECS_",
+        ] {
+            assert!(check_role_name(other, "r").is_err(), "{other}");
+        }
+    }
+}

@@ -1,0 +1,551 @@
+//! The steps of a deletion, one per invocation: plan (inventory the regions), drain
+//! (only with drain and a confirmed account; what uses the role, in seed 004's order),
+//! submit (DeleteServiceLinkedRole), poll (the task, backing off), each moving the
+//! state's progress on and recording its evidence.
+
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use super::state::{
+    next_poll, DeletionState, Outcome, RoleUsage, Stage, DRAIN_WAIT_SECONDS, FIRST_POLL_SECONDS,
+};
+use super::{SlrDeletion, StepOutput, EVENT_SOURCE, FUNCTION};
+use crate::aws::{self, CallError};
+use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
+use crate::domain::clusters;
+use crate::invocation::deadline::Deadline;
+use crate::invocation::gate::{failure, Gated, Scope};
+use crate::invocation::report::{Check, Finding, Report, Status, CALLS_LISTED};
+use crate::invocation::settings::{is_region_name, Mode};
+
+impl SlrDeletion {
+    /// Runs one step of the deletion; a drain step stops starting writes at `deadline`.
+    pub async fn step(
+        &self,
+        mut state: DeletionState,
+        now: u64,
+        deadline: &Deadline,
+    ) -> StepOutput {
+        self.calls.take();
+        let started = *state.progress.started_at.get_or_insert(now);
+        state.evidence.waiting.clear();
+        let mut findings = Vec::new();
+        let elapsed = now.saturating_sub(started);
+        match state.progress.stage {
+            Stage::Done(_) => {}
+            _ if elapsed > state.request.deadline_seconds
+                && state.progress.stage != Stage::Poll =>
+            {
+                let why = format!(
+                    "the deadline of {} s passed in phase {:?} after {elapsed} s",
+                    state.request.deadline_seconds,
+                    state.progress.stage.phase()
+                );
+                findings.push(Finding::new(
+                    self.role_arn(&state),
+                    Check::Deadline,
+                    Status::Failed,
+                    why,
+                ));
+                state.progress.finish(Outcome::Failed);
+            }
+            Stage::Plan => self.plan(&mut state, &mut findings).await,
+            Stage::Drain => self.drain(&mut state, &mut findings, deadline).await,
+            Stage::Submit => self.submit(&mut state, &mut findings).await,
+            Stage::Poll => self.poll(&mut state, &mut findings, elapsed).await,
+        }
+        let mut report = Report::new(
+            FUNCTION,
+            self.settings.mode,
+            state.request.event_id.clone(),
+            state
+                .request
+                .event_id
+                .as_ref()
+                .map(|_| format!("{EVENT_SOURCE}:DeleteServiceLinkedRole")),
+            findings,
+            self.calls.take(),
+        );
+        report.compact_calls(CALLS_LISTED);
+        report.log();
+        StepOutput { state, report }
+    }
+
+    async fn plan(&self, state: &mut DeletionState, findings: &mut Vec<Finding>) {
+        let mut tasks = JoinSet::new();
+        for region in state.request.regions.clone() {
+            let ecs = self.regional.clients(&region).ecs;
+            tasks.spawn(
+                async move {
+                    let found = clusters::inventory(&ecs, &region).await;
+                    (region, found)
+                }
+                .in_current_span(),
+            );
+        }
+        let mut inventory = Vec::new();
+        let mut unreadable = false;
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((_, Ok(found))) => inventory.push(found),
+                Ok((region, Err(e))) => {
+                    unreadable = true;
+                    findings.push(Finding::new(
+                        region.clone(),
+                        Check::Inventory,
+                        Status::Failed,
+                        e.explain("ecs:ListClusters", &region),
+                    ));
+                }
+                Err(panicked) => {
+                    unreadable = true;
+                    findings.push(Finding::new(
+                        "",
+                        Check::Inventory,
+                        Status::Failed,
+                        panicked.to_string(),
+                    ));
+                }
+            }
+        }
+        inventory.sort_by(|a, b| a.region.cmp(&b.region));
+        for region in &inventory {
+            findings.push(if region.clusters.is_empty() {
+                Finding::new(
+                    &region.region,
+                    Check::Inventory,
+                    Status::Compliant,
+                    "no ECS cluster uses the role here",
+                )
+            } else {
+                Finding::new(
+                    &region.region,
+                    Check::Inventory,
+                    Status::Skipped,
+                    format!("{} use the role here", region.summary()),
+                )
+            });
+        }
+        let busy: Vec<String> = inventory
+            .iter()
+            .filter(|r| !r.clusters.is_empty())
+            .map(|r| r.region.clone())
+            .collect();
+        state.evidence.keep_inventory(inventory);
+        if unreadable {
+            // The role can only go once no region holds a cluster; an unread region may.
+            state.evidence.reason =
+                Some("a region could not be inventoried; see the findings".into());
+            return state.progress.finish(Outcome::Failed);
+        }
+        if busy.is_empty() {
+            return self.ready_to_submit(state, findings);
+        }
+        if !state.request.drain {
+            state.evidence.reason = Some(format!(
+                "ECS clusters in {} use the role; delete them first, or start again with \"drain\": true and \"confirm_account\"",
+                busy.join(", ")
+            ));
+            return state.progress.finish(Outcome::Blocked);
+        }
+        state.progress.drain_regions = busy;
+        state.progress.go(Stage::Drain);
+    }
+
+    fn ready_to_submit(&self, state: &mut DeletionState, findings: &mut Vec<Finding>) {
+        if self.settings.mode == Mode::Audit {
+            findings.push(Finding::new(
+                self.role_arn(state),
+                Check::Deletion,
+                Status::WouldRepair,
+                "audit mode; would call DeleteServiceLinkedRole and poll the task",
+            ));
+            return state.stop(Outcome::Blocked, "audit mode makes no write");
+        }
+        state.progress.go(Stage::Submit);
+    }
+
+    async fn drain(
+        &self,
+        state: &mut DeletionState,
+        findings: &mut Vec<Finding>,
+        deadline: &Deadline,
+    ) {
+        let caller = match self.caller_account().await {
+            Ok(caller) => caller,
+            Err(e) => {
+                findings.push(Finding::new(
+                    "",
+                    Check::Confirm,
+                    Status::Failed,
+                    e.explain("sts:GetCallerIdentity", "the caller"),
+                ));
+                return state.progress.finish(Outcome::Failed);
+            }
+        };
+        if !state.request.drain || state.request.confirm_account.as_deref() != Some(caller.as_str())
+        {
+            findings.push(Finding::new(
+                format!("account {caller}"),
+                Check::Confirm,
+                Status::Failed,
+                format!(
+                    "refused before any write: draining needs \"drain\": true and \"confirm_account\": \"{caller}\" (the account these credentials act in); got drain {} and confirm_account {:?}",
+                    state.request.drain, state.request.confirm_account
+                ),
+            ));
+            return state.progress.finish(Outcome::Failed);
+        }
+        let scope = Scope {
+            mode: self.settings.mode,
+            account: caller,
+            partition: aws::partition(
+                state
+                    .progress
+                    .drain_regions
+                    .first()
+                    .map_or("", String::as_str),
+            ),
+            event_id: state.request.event_id.clone().unwrap_or_default(),
+            cause: format!("{FUNCTION}: drain confirmed for this account"),
+        };
+        let mut tasks = JoinSet::new();
+        for region in state.progress.drain_regions.clone() {
+            let ecs = self.regional.clients(&region).ecs;
+            let (scope, deadline) = (scope.clone(), *deadline);
+            tasks.spawn(
+                async move { clusters::drain_step(&ecs, &region, &scope, &deadline).await }
+                    .in_current_span(),
+            );
+        }
+        let (mut clear, mut stuck, mut cut) = (true, false, false);
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(step) => {
+                    clear &= step.clear;
+                    stuck |= step.stuck;
+                    cut |= step.cut;
+                    state.evidence.record_deleted(step.deleted);
+                    state.evidence.waiting.extend(step.waiting);
+                    findings.extend(step.findings);
+                }
+                Err(panicked) => {
+                    stuck = true;
+                    findings.push(Finding::new(
+                        "",
+                        Check::Drain,
+                        Status::Failed,
+                        panicked.to_string(),
+                    ));
+                }
+            }
+        }
+        if self.settings.mode == Mode::Audit {
+            return state.stop(Outcome::Blocked, "audit mode makes no write");
+        }
+        if stuck {
+            state.evidence.reason =
+                Some("a drain call failed in a way waiting will not fix; see the findings".into());
+            return state.progress.finish(Outcome::Failed);
+        }
+        if clear {
+            state.progress.go(Stage::Submit);
+        } else if cut {
+            // Work was left undone, not waiting on ECS: carry on at once.
+            state.progress.wait_seconds = 0;
+        } else {
+            state.progress.wait_seconds = DRAIN_WAIT_SECONDS;
+        }
+        state.evidence.bound_waiting();
+    }
+
+    async fn submit(&self, state: &mut DeletionState, findings: &mut Vec<Finding>) {
+        let arn = self.role_arn(state);
+        let scope = Scope {
+            mode: self.settings.mode,
+            account: String::new(),
+            partition: "aws",
+            event_id: state.request.event_id.clone().unwrap_or_default(),
+            cause: format!("{FUNCTION}: deletion asked"),
+        };
+        let call = self
+            .clients
+            .iam
+            .delete_service_linked_role()
+            .role_name(&state.request.role_name)
+            .send();
+        let why = "deletion asked; nothing uses the role";
+        match scope
+            .write("iam:DeleteServiceLinkedRole", &arn, why, call)
+            .await
+        {
+            Gated::Audited => self.ready_to_submit(state, findings),
+            Gated::Done(out) => {
+                state.progress.attempts += 1;
+                state.progress.deletion_task_id = Some(out.deletion_task_id().to_owned());
+                state.progress.task_status = None;
+                state.progress.stage = Stage::Poll;
+                // The first poll waits FIRST_POLL_SECONDS; each later wait doubles it.
+                (
+                    state.progress.wait_seconds,
+                    state.progress.poll_wait_seconds,
+                ) = next_poll(FIRST_POLL_SECONDS);
+                findings.push(Finding::new(
+                    arn,
+                    Check::DeletionSubmitted,
+                    Status::Repaired,
+                    format!(
+                        "submitted DeleteServiceLinkedRole (attempt {} of {}); task {}",
+                        state.progress.attempts,
+                        state.request.max_attempts,
+                        out.deletion_task_id()
+                    ),
+                ));
+            }
+            Gated::Failed(failed) if failed.error.is_not_found() => {
+                findings.push(Finding::new(
+                    arn,
+                    Check::Deletion,
+                    Status::Compliant,
+                    "the role does not exist; nothing to delete",
+                ));
+                state.progress.finish(Outcome::Deleted);
+            }
+            Gated::Failed(failed) if clusters::is_transient(&failed.error) => {
+                findings.push(Finding::new(
+                    &arn,
+                    Check::DeletionSubmitted,
+                    Status::Failed,
+                    format!("{failed}; retried next step"),
+                ));
+                state.progress.wait_seconds = FIRST_POLL_SECONDS;
+            }
+            Gated::Failed(failed) => {
+                findings.push(failure(&failed, Check::DeletionSubmitted, ""));
+                state.progress.finish(Outcome::Failed);
+            }
+        }
+    }
+
+    async fn poll(&self, state: &mut DeletionState, findings: &mut Vec<Finding>, elapsed: u64) {
+        let arn = self.role_arn(state);
+        let task = state.progress.deletion_task_id.clone().unwrap_or_default();
+        state.progress.polls += 1;
+        let status = self
+            .clients
+            .iam
+            .get_service_linked_role_deletion_status()
+            .deletion_task_id(&task)
+            .send()
+            .await;
+        let out = match status {
+            Ok(out) => out,
+            Err(e) => {
+                let err = CallError::from_sdk(&e);
+                if err.is_not_found() {
+                    return self.confirm_gone(state, findings, &arn).await;
+                }
+                let detail = err.explain("iam:GetServiceLinkedRoleDeletionStatus", &task);
+                if clusters::is_transient(&err) {
+                    findings.push(Finding::new(
+                        &arn,
+                        Check::Deletion,
+                        Status::Failed,
+                        format!("{detail}; polled again next step"),
+                    ));
+                    return self.keep_polling(state, findings, &arn, elapsed);
+                }
+                findings.push(Finding::new(arn, Check::Deletion, Status::Failed, detail));
+                return state.progress.finish(Outcome::Failed);
+            }
+        };
+        let status = out.status().as_str().to_owned();
+        state.progress.task_status = Some(status.clone());
+        match status.as_str() {
+            "SUCCEEDED" => {
+                findings.push(Finding::new(
+                    arn,
+                    Check::Deletion,
+                    Status::Repaired,
+                    format!("task {task} SUCCEEDED: the role is deleted"),
+                ));
+                state.progress.finish(Outcome::Deleted);
+            }
+            "FAILED" => {
+                let reason = out.reason();
+                state.evidence.reason = reason.and_then(|r| r.reason()).map(String::from);
+                state.evidence.role_usage = reason
+                    .map(|r| r.role_usage_list())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|u| RoleUsage {
+                        region: u.region().unwrap_or_default().to_owned(),
+                        resources: u.resources().to_vec(),
+                    })
+                    .collect();
+                findings.push(Finding::new(
+                    &arn,
+                    Check::Deletion,
+                    Status::Failed,
+                    failure_words(state),
+                ));
+                self.after_failure(state);
+            }
+            _ => self.keep_polling(state, findings, &arn, elapsed),
+        }
+    }
+
+    /// After a FAILED task: drain exactly the regions IAM named and submit again, while
+    /// drain is on and attempts remain, as seed 004 says to repeat; otherwise fail.
+    fn after_failure(&self, state: &mut DeletionState) {
+        let regions: Vec<String> = state
+            .evidence
+            .role_usage
+            .iter()
+            .map(|u| u.region.clone())
+            .filter(|r| is_region_name(r))
+            .collect();
+        if state.request.drain
+            && state.progress.attempts < state.request.max_attempts
+            && !regions.is_empty()
+        {
+            state.progress.drain_regions = regions;
+            state.progress.go(Stage::Drain);
+        } else {
+            state.progress.finish(Outcome::Failed);
+        }
+    }
+
+    fn keep_polling(
+        &self,
+        state: &mut DeletionState,
+        findings: &mut Vec<Finding>,
+        arn: &str,
+        elapsed: u64,
+    ) {
+        let (wait, next) = next_poll(state.progress.poll_wait_seconds);
+        if elapsed + wait > state.request.deadline_seconds {
+            findings.push(Finding::new(
+                arn,
+                Check::Deadline,
+                Status::Failed,
+                format!(
+                    "task {} is still {} after {elapsed} s; the deadline is {} s. It may still finish: poll it again by starting with its CloudTrail event",
+                    state.progress.deletion_task_id.as_deref().unwrap_or_default(),
+                    state.progress.task_status.as_deref().unwrap_or("unknown"),
+                    state.request.deadline_seconds
+                ),
+            ));
+            return state.progress.finish(Outcome::Failed);
+        }
+        state.progress.wait_seconds = wait;
+        state.progress.poll_wait_seconds = next;
+    }
+
+    /// A task IAM no longer knows: a fast deletion can purge it, so ask for the role.
+    async fn confirm_gone(
+        &self,
+        state: &mut DeletionState,
+        findings: &mut Vec<Finding>,
+        arn: &str,
+    ) {
+        match self
+            .clients
+            .iam
+            .get_role()
+            .role_name(&state.request.role_name)
+            .send()
+            .await
+        {
+            Err(e) if CallError::from_sdk(&e).is_not_found() => {
+                findings.push(Finding::new(
+                    arn,
+                    Check::Deletion,
+                    Status::Repaired,
+                    "the task is gone and so is the role: deleted",
+                ));
+                state.progress.finish(Outcome::Deleted);
+            }
+            Err(e) => {
+                findings.push(Finding::new(
+                    arn,
+                    Check::Deletion,
+                    Status::Failed,
+                    CallError::from_sdk(&e).explain("iam:GetRole", arn),
+                ));
+                state.progress.finish(Outcome::Failed);
+            }
+            Ok(_) if state.progress.attempts < state.request.max_attempts => {
+                findings.push(Finding::new(
+                    arn,
+                    Check::Deletion,
+                    Status::Failed,
+                    "IAM no longer knows the task but the role still exists; submitting again",
+                ));
+                state.progress.go(Stage::Submit);
+            }
+            Ok(_) => {
+                findings.push(Finding::new(
+                    arn,
+                    Check::Deletion,
+                    Status::Failed,
+                    "IAM no longer knows the task but the role still exists",
+                ));
+                state.progress.finish(Outcome::Failed);
+            }
+        }
+    }
+
+    async fn caller_account(&self) -> Result<String, CallError> {
+        let out = self
+            .clients
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| CallError::from_sdk(&e))?;
+        Ok(out.account().unwrap_or_default().to_owned())
+    }
+
+    /// The role's ARN when the account is known, else its path and name.
+    fn role_arn(&self, state: &DeletionState) -> String {
+        let resource = format!(
+            "role{}{}",
+            ECS_SERVICE_LINKED_ROLE.path, state.request.role_name
+        );
+        match &state.request.confirm_account {
+            Some(account) => {
+                let region = state.request.regions.first().map_or("", String::as_str);
+                format!("arn:{}:iam::{account}:{resource}", aws::partition(region))
+            }
+            None => resource,
+        }
+    }
+}
+
+fn failure_words(state: &DeletionState) -> String {
+    let usage: Vec<String> = state
+        .evidence
+        .role_usage
+        .iter()
+        .map(|u| format!("{}: {}", u.region, u.resources.join(", ")))
+        .collect();
+    format!(
+        "task {} FAILED: {}{}",
+        state
+            .progress
+            .deletion_task_id
+            .as_deref()
+            .unwrap_or_default(),
+        state
+            .evidence
+            .reason
+            .as_deref()
+            .unwrap_or("no reason given"),
+        if usage.is_empty() {
+            "; IAM named no resource".to_owned()
+        } else {
+            format!("; still in use in {}", usage.join("; "))
+        }
+    )
+}
