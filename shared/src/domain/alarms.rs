@@ -579,158 +579,219 @@ pub async fn ensure_step_alarm(
             )
         }
     };
+    let (settings, applied) = match service_settings(clients, defaults, target).await {
+        Ok(found) => found,
+        Err((status, detail)) => return finding(status, detail),
+    };
+    let name = alarm_name(target, policy.policy_name());
+    let arn = alarm_arn(scope, region, &name);
+    let replacing = match may_replace(clients, target, policy, &name, &arn).await {
+        Ok(replacing) => replacing,
+        Err(refused) => return refused,
+    };
+    let alarm = StepAlarm {
+        target,
+        policy,
+        name,
+        arn,
+        settings,
+        applied,
+        direction,
+        replacing,
+    };
+    put_step_alarm(clients, scope, &alarm).await
+}
+
+/// The alarm's settings for `target`: the deployment defaults with the service's
+/// `ecs-warden:` tags applied, and which tags were; or why no alarm can be made (the
+/// service is gone, its tags are wrong, or they could not be read).
+async fn service_settings(
+    clients: &Clients,
+    defaults: &AlarmSettings,
+    target: &ServiceTarget,
+) -> Result<(AlarmSettings, Vec<String>), (Status, String)> {
     let tags = match service_tags(clients, target).await {
         Ok(Some(tags)) => tags,
         Ok(None) => {
-            return finding(
+            return Err((
                 Status::Skipped,
                 format!(
                     "no alarm invokes this step policy, but service {} is not active any more; no alarm created",
                     target.resource_id()
                 ),
-            )
+            ))
         }
         Err(e) => {
-            return finding(
+            return Err((
                 Status::Failed,
                 e.explain("ecs:DescribeServices", &target.resource_id()),
-            )
+            ))
         }
     };
-    let (settings, applied) = match defaults
+    defaults
         .with_overrides(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-    {
-        Ok(ok) => ok,
-        Err(problems) => {
-            return finding(
+        .map_err(|problems| {
+            (
                 Status::Failed,
                 format!(
                     "no alarm invokes this step policy, and none was created because the service's tags are wrong: {}. Fix the tags, then put the policy again (or wait for the daily sweep)",
                     problems.join("; ")
                 ),
             )
-        }
+        })
+}
+
+/// Whether ecs-warden's alarm name for the policy is free (`false`) or holds ecs-warden's
+/// own stale alarm (`true`); an alarm of that name ecs-warden did not create is never
+/// replaced, since PutMetricAlarm would overwrite it: that, or a failed read, is the
+/// finding to answer with.
+async fn may_replace(
+    clients: &Clients,
+    target: &ServiceTarget,
+    policy: &ScalingPolicy,
+    name: &str,
+    arn: &str,
+) -> Result<bool, Finding> {
+    let failed = |detail: String| {
+        Finding::new(
+            policy.policy_arn(),
+            Check::StepAlarm,
+            Status::Failed,
+            detail,
+        )
     };
-    let name = alarm_name(target, policy.policy_name());
-    let arn = alarm_arn(scope, region, &name);
-    // PutMetricAlarm replaces an alarm of the same name: only ever replace ecs-warden's own.
-    let replacing = match alarm_named(clients, &name).await {
-        Ok(None) => false,
-        Ok(Some(existing)) => match is_warden_alarm(clients, &existing, target, policy.policy_name()).await {
-            Ok(true) => true,
-            Ok(false) => {
-                return finding(
-                    Status::Failed,
-                    format!(
-                        "no alarm invokes this step policy, and the alarm name ecs-warden would use, {name}, belongs to an alarm ecs-warden did not create; it was not replaced. Rename that alarm or give the policy an alarm yourself"
-                    ),
-                )
+    let existing = match alarm_named(clients, name).await {
+        Ok(None) => return Ok(false),
+        Ok(Some(existing)) => existing,
+        Err(e) => return Err(failed(e.explain("cloudwatch:DescribeAlarms", arn))),
+    };
+    match is_warden_alarm(clients, &existing, target, policy.policy_name()).await {
+        Ok(true) => Ok(true),
+        Ok(false) => Err(failed(format!(
+            "no alarm invokes this step policy, and the alarm name ecs-warden would use, {name}, belongs to an alarm ecs-warden did not create; it was not replaced. Rename that alarm or give the policy an alarm yourself"
+        ))),
+        Err(e) => Err(failed(e.explain("cloudwatch:ListTagsForResource", &existing))),
+    }
+}
+
+/// The alarm ecs-warden puts for a step policy no alarm invokes, all decided before the
+/// write.
+struct StepAlarm<'a> {
+    target: &'a ServiceTarget,
+    policy: &'a ScalingPolicy,
+    name: String,
+    arn: String,
+    /// The deployment defaults with the service's tags applied.
+    settings: AlarmSettings,
+    /// The tag overrides applied, as `key=value`.
+    applied: Vec<String>,
+    direction: Direction,
+    /// Whether it replaces ecs-warden's own stale alarm of the same name.
+    replacing: bool,
+}
+
+impl StepAlarm<'_> {
+    /// The metric, the condition and the dimensions, as the finding states them.
+    fn shape(&self) -> String {
+        let settings = &self.settings;
+        format!(
+            "{} {} {} over {} × {}s {} {}, dimensions ClusterName={} ServiceName={}{}",
+            settings.namespace,
+            settings.metric,
+            settings.statistic.as_str(),
+            settings.evaluation_periods,
+            settings.period,
+            self.direction.operator().as_str(),
+            self.direction.threshold(settings),
+            self.target.cluster,
+            self.target.service,
+            if self.applied.is_empty() {
+                String::new()
+            } else {
+                format!(" (service tags: {})", self.applied.join(", "))
             }
-            Err(e) => {
-                return finding(
-                    Status::Failed,
-                    e.explain("cloudwatch:ListTagsForResource", &existing),
-                )
-            }
-        },
-        Err(e) => return finding(Status::Failed, e.explain("cloudwatch:DescribeAlarms", &arn)),
-    };
-    let operator = direction.operator();
-    let threshold = direction.threshold(&settings);
-    let shape = format!(
-        "{} {} {} over {} × {}s {} {threshold}, dimensions ClusterName={} ServiceName={}{}",
-        settings.namespace,
-        settings.metric,
-        settings.statistic.as_str(),
-        settings.evaluation_periods,
-        settings.period,
-        operator.as_str(),
-        target.cluster,
-        target.service,
-        if applied.is_empty() {
-            String::new()
-        } else {
-            format!(" (service tags: {})", applied.join(", "))
+        )
+    }
+
+    /// ecs-warden's tags, which later prove the alarm is its own, and the event's id.
+    fn tags(&self, scope: &Scope) -> Vec<Tag> {
+        let mut tags = vec![
+            (CREATED_BY_TAG, CREATED_BY_VALUE.to_owned()),
+            (CLUSTER_TAG, self.target.cluster.clone()),
+            (SERVICE_TAG, self.target.service.clone()),
+            (POLICY_TAG, tag_value(self.policy.policy_name())),
+        ];
+        if !scope.event_id.is_empty() {
+            tags.push((EVENT_TAG, tag_value(&scope.event_id)));
         }
-    );
-    let (done, verb) = if replacing {
-        (Status::Repaired, "retargeted ecs-warden's stale alarm")
-    } else {
-        (Status::Created, "created alarm")
-    };
+        tags.into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect()
+    }
+
+    /// The finding of what the gate did with the put.
+    fn finding(&self, gated: Gated<impl Sized>) -> Finding {
+        let (name, shape) = (&self.name, self.shape());
+        let (status, detail) = match gated {
+            Gated::Audited if self.replacing => (
+                Status::WouldRepair,
+                format!("no alarm invokes this step policy; would create alarm {name}: {shape}"),
+            ),
+            Gated::Audited => (
+                Status::WouldCreate,
+                format!("no alarm invokes this step policy; would create alarm {name}: {shape}"),
+            ),
+            Gated::Done(_) if self.replacing => (
+                Status::Repaired,
+                format!("no alarm invoked this step policy; retargeted ecs-warden's stale alarm {name}: {shape}"),
+            ),
+            Gated::Done(_) => (
+                Status::Created,
+                format!("no alarm invoked this step policy; created alarm {name}: {shape}"),
+            ),
+            Gated::Failed(failed) => (
+                Status::Failed,
+                format!("no alarm invokes this step policy; {failed}"),
+            ),
+        };
+        Finding::new(self.policy.policy_arn(), Check::StepAlarm, status, detail)
+    }
+}
+
+/// Puts the step policy's alarm through the write gate.
+async fn put_step_alarm(clients: &Clients, scope: &Scope, alarm: &StepAlarm<'_>) -> Finding {
+    let (settings, target) = (&alarm.settings, alarm.target);
     let description = format!(
         "Invokes step scaling policy {} of ECS service {}. Created by ecs-warden after {} (event {}).",
-        policy.policy_name(),
+        alarm.policy.policy_name(),
         target.resource_id(),
         scope.cause,
         scope.event_id
     );
-    let mut tags = vec![
-        (CREATED_BY_TAG, CREATED_BY_VALUE.to_owned()),
-        (CLUSTER_TAG, target.cluster.clone()),
-        (SERVICE_TAG, target.service.clone()),
-        (POLICY_TAG, tag_value(policy.policy_name())),
-    ];
-    if !scope.event_id.is_empty() {
-        tags.push((EVENT_TAG, tag_value(&scope.event_id)));
-    }
+    let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
     let put = clients
         .cloudwatch
         .put_metric_alarm()
-        .alarm_name(&name)
+        .alarm_name(&alarm.name)
         .alarm_description(truncate(&description, 1024))
         .actions_enabled(true)
-        .alarm_actions(policy_arn)
+        .alarm_actions(alarm.policy.policy_arn())
         .namespace(&settings.namespace)
         .metric_name(&settings.metric)
         .statistic(settings.statistic.clone())
-        .dimensions(
-            Dimension::builder()
-                .name("ClusterName")
-                .value(&target.cluster)
-                .build(),
-        )
-        .dimensions(
-            Dimension::builder()
-                .name("ServiceName")
-                .value(&target.service)
-                .build(),
-        )
+        .dimensions(dimension("ClusterName", &target.cluster))
+        .dimensions(dimension("ServiceName", &target.service))
         .period(settings.period)
         .evaluation_periods(settings.evaluation_periods)
-        .threshold(threshold)
-        .comparison_operator(operator)
-        .set_tags(Some(
-            tags.into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
-        ))
+        .threshold(alarm.direction.threshold(settings))
+        .comparison_operator(alarm.direction.operator())
+        .set_tags(Some(alarm.tags(scope)))
         .send();
     let why = "step policy without an alarm";
-    match scope
-        .write("cloudwatch:PutMetricAlarm", &arn, why, put)
-        .await
-    {
-        Gated::Audited => {
-            let status = if replacing {
-                Status::WouldRepair
-            } else {
-                Status::WouldCreate
-            };
-            finding(
-                status,
-                format!("no alarm invokes this step policy; would create alarm {name}: {shape}"),
-            )
-        }
-        Gated::Done(_) => finding(
-            done,
-            format!("no alarm invoked this step policy; {verb} {name}: {shape}"),
-        ),
-        Gated::Failed(failed) => finding(
-            Status::Failed,
-            format!("no alarm invokes this step policy; {failed}"),
-        ),
-    }
+    let gated = scope
+        .write("cloudwatch:PutMetricAlarm", &alarm.arn, why, put)
+        .await;
+    alarm.finding(gated)
 }
 
 /// Makes sure the alarms Application Auto Scaling created for a target-tracking policy
@@ -781,6 +842,20 @@ pub async fn ensure_target_tracking_alarms(
         );
     }
     let missing_words = format!("alarm(s) {} were deleted", missing.join(", "));
+    recreate_alarms(clients, scope, policy, &missing_words).await
+}
+
+/// Puts a target-tracking policy again, unchanged, so that Application Auto Scaling
+/// recreates the alarms it manages for it, then confirms in CloudWatch that they exist.
+async fn recreate_alarms(
+    clients: &Clients,
+    scope: &Scope,
+    policy: &ScalingPolicy,
+    missing_words: &str,
+) -> Finding {
+    const CHECK: Check = Check::TargetTrackingAlarms;
+    let policy_arn = policy.policy_arn();
+    let finding = |status, detail: String| Finding::new(policy_arn, CHECK, status, detail);
     let put = clients
         .autoscaling
         .put_scaling_policy()
@@ -799,7 +874,7 @@ pub async fn ensure_target_tracking_alarms(
         .write(
             "application-autoscaling:PutScalingPolicy",
             policy_arn,
-            &missing_words,
+            missing_words,
             put,
         )
         .await;
@@ -815,7 +890,7 @@ pub async fn ensure_target_tracking_alarms(
             .iter()
             .map(|a| a.alarm_name().to_owned())
             .collect(),
-        Gated::Failed(failed) => return failure(&failed, CHECK, &missing_words),
+        Gated::Failed(failed) => return failure(&failed, CHECK, missing_words),
     };
     // Trust what CloudWatch holds, not what the put answered.
     match existing_alarms(clients, &recreated).await {

@@ -464,3 +464,71 @@ pub fn is_transient(err: &CallError) -> bool {
                 | "ServiceFailure"
         )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn cluster(name: &str) -> ClusterInventory {
+        ClusterInventory {
+            arn: format!("arn:aws:ecs:eu-west-1:111122223333:cluster/{name}"),
+            services: Vec::new(),
+            container_instances: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_step_stops_at_its_write_budget_or_deadline_but_only_after_a_write() {
+        let none = Deadline::none();
+        let mut step = DrainStep::default();
+        let fresh = Budget {
+            writes: 0,
+            deadline: &Deadline::after(Duration::ZERO),
+        };
+        assert!(
+            !fresh.stops(&mut step, &cluster("a")),
+            "a step with no write yet always makes one, past its deadline or not"
+        );
+        let full = Budget {
+            writes: WRITES_PER_STEP,
+            deadline: &none,
+        };
+        assert!(full.stops(&mut step, &cluster("b")));
+        assert!(step.cut);
+        assert!(step.waiting[0].contains("cluster/b and those after it"));
+        assert!(!step.waiting[0].contains("deadline"));
+        let late = Budget {
+            writes: 1,
+            deadline: &Deadline::after(Duration::ZERO),
+        };
+        let mut step = DrainStep::default();
+        assert!(late.stops(&mut step, &cluster("c")));
+        assert!(step.waiting[0].ends_with("reached the invocation deadline"));
+    }
+
+    #[test]
+    fn only_throttles_faults_and_lost_answers_are_worth_retrying() {
+        let err = |code: &str| CallError {
+            code: code.into(),
+            message: String::new(),
+        };
+        for code in [
+            "",
+            "ThrottlingException",
+            "Throttling",
+            "ServiceUnavailable",
+            "InternalFailure",
+        ] {
+            assert!(is_transient(&err(code)), "{code}");
+        }
+        for code in [
+            "AccessDeniedException",
+            "ClusterContainsServicesException",
+            "InvalidParameterException",
+        ] {
+            assert!(!is_transient(&err(code)), "{code}");
+        }
+    }
+}

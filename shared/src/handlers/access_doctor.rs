@@ -233,15 +233,78 @@ impl AccessDoctor {
                 return self.finish(event_id, cause, None, intents, findings, missing);
             }
         };
-        let (partition, account) = arn_parts(&arn);
         for intent in intents {
-            let mut needed: Vec<(&Requirement, Option<&'static str>)> = Vec::new();
-            for requirement in intent.requirements {
-                match self.applies(requirement.when, facts).await {
-                    Applies::Yes => needed.push((requirement, None)),
-                    Applies::Maybe => needed.push((requirement, Some(requirement.when.words()))),
-                    Applies::No => findings.push(Finding::new(
-                        &arn,
+            let (by_resource, skipped) = self.needs(&arn, intent, facts).await;
+            findings.extend(skipped);
+            for (resource, items) in by_resource {
+                // The context IAM supplies with these actions: only the seeds' conditions
+                // whose key IAM evaluates for them (iam:AWSServiceName for
+                // CreateServiceLinkedRole alone), so a grant that depends on a key a real
+                // request lacks is simulated as the refusal it is.
+                let actions: Vec<&str> = items.iter().map(|(r, _)| r.action).collect();
+                let context: Vec<Condition> =
+                    items.iter().filter_map(|(r, _)| r.condition).collect();
+                let decisions = match self.simulate(&arn, &actions, &resource, &context).await {
+                    Ok(decisions) => decisions,
+                    Err(e) => {
+                        findings.push(Finding::new(
+                            &arn,
+                            Check::Permission,
+                            Status::Failed,
+                            e.explain("iam:SimulatePrincipalPolicy", &arn),
+                        ));
+                        continue;
+                    }
+                };
+                for (requirement, only_when) in items {
+                    let (decision, missing_keys) = decisions
+                        .get(requirement.action)
+                        .cloned()
+                        .unwrap_or_else(|| ("implicitDeny".into(), Vec::new()));
+                    let verdict = Verdict {
+                        intent,
+                        requirement,
+                        resource: &resource,
+                        only_when,
+                        decision: &decision,
+                        missing_keys: &missing_keys,
+                    };
+                    findings.push(verdict.finding(&arn));
+                    if decision != "allowed" {
+                        missing.push(Missing {
+                            action: requirement.action.to_owned(),
+                            resource: resource.clone(),
+                            decision,
+                            intent: intent.name,
+                            seed: intent.seed,
+                            why: requirement.why,
+                        });
+                    }
+                }
+            }
+        }
+        self.finish(event_id, cause, Some(arn), intents, findings, missing)
+    }
+
+    /// What `arn` needs for `intent` on this call, grouped by resource (one simulation
+    /// each, every action on it at once), and the requirements the call does not need, as
+    /// skipped findings.
+    async fn needs(
+        &self,
+        arn: &str,
+        intent: &'static Intent,
+        facts: &Facts<'_>,
+    ) -> (BTreeMap<String, Vec<Need>>, Vec<Finding>) {
+        let (partition, account) = arn_parts(arn);
+        let mut by_resource: BTreeMap<String, Vec<Need>> = BTreeMap::new();
+        let mut skipped = Vec::new();
+        for requirement in intent.requirements {
+            let only_when = match self.applies(requirement.when, facts).await {
+                Applies::Yes => None,
+                Applies::Maybe => Some(requirement.when.words()),
+                Applies::No => {
+                    skipped.push(Finding::new(
+                        arn,
                         Check::Permission,
                         Status::Skipped,
                         format!(
@@ -250,87 +313,16 @@ impl AccessDoctor {
                             requirement.when.words(),
                             intent.seed
                         ),
-                    )),
+                    ));
+                    continue;
                 }
-            }
-            // One simulation per resource: every action of an intent on the same resource.
-            let mut by_resource: BTreeMap<String, Vec<(&Requirement, Option<&'static str>)>> =
-                BTreeMap::new();
-            for item in needed {
-                by_resource
-                    .entry(item.0.resource.arn(partition, account))
-                    .or_default()
-                    .push(item);
-            }
-            for (resource, items) in by_resource {
-                let actions: Vec<&str> = items.iter().map(|(r, _)| r.action).collect();
-                // The context IAM supplies with these actions: only the seeds' conditions
-                // whose key IAM evaluates for them (iam:AWSServiceName for
-                // CreateServiceLinkedRole alone), so a grant that depends on a key a real
-                // request lacks is simulated as the refusal it is.
-                let context: Vec<Condition> =
-                    items.iter().filter_map(|(r, _)| r.condition).collect();
-                match self.simulate(&arn, &actions, &resource, &context).await {
-                    Ok(decisions) => {
-                        for (requirement, only_when) in items {
-                            let (decision, missing_keys) = decisions
-                                .get(requirement.action)
-                                .cloned()
-                                .unwrap_or_else(|| ("implicitDeny".into(), Vec::new()));
-                            let note = only_when.map(|w| format!(" ({w})")).unwrap_or_default();
-                            let advice = if decision == "explicitDeny" {
-                                "; a Deny (a statement, a permissions boundary or an SCP) refuses it, so an Allow will not help".to_owned()
-                            } else if decision != "allowed"
-                                && missing_keys.iter().any(|k| {
-                                    k.eq_ignore_ascii_case(permissions::AWS_SERVICE_NAME_KEY)
-                                })
-                            {
-                                format!(
-                                    "; a statement allows it only under a condition on {key}, which IAM supplies for iam:CreateServiceLinkedRole alone (Service Authorization Reference), so that statement never matches a real request: grant it on the role's ARN without the condition",
-                                    key = permissions::AWS_SERVICE_NAME_KEY
-                                )
-                            } else {
-                                String::new()
-                            };
-                            let what = format!(
-                                "{} on {resource}{note}: {}{advice} (seed {}: {})",
-                                requirement.action, decision, intent.seed, requirement.why
-                            );
-                            if decision == "allowed" {
-                                findings.push(Finding::new(
-                                    &arn,
-                                    Check::Permission,
-                                    Status::Compliant,
-                                    what,
-                                ));
-                            } else {
-                                findings.push(Finding::new(
-                                    &arn,
-                                    Check::Permission,
-                                    Status::Failed,
-                                    what,
-                                ));
-                                missing.push(Missing {
-                                    action: requirement.action.to_owned(),
-                                    resource: resource.clone(),
-                                    decision,
-                                    intent: intent.name,
-                                    seed: intent.seed,
-                                    why: requirement.why,
-                                });
-                            }
-                        }
-                    }
-                    Err(e) => findings.push(Finding::new(
-                        &arn,
-                        Check::Permission,
-                        Status::Failed,
-                        e.explain("iam:SimulatePrincipalPolicy", &arn),
-                    )),
-                }
-            }
+            };
+            by_resource
+                .entry(requirement.resource.arn(partition, account))
+                .or_default()
+                .push((requirement, only_when));
         }
-        self.finish(event_id, cause, Some(arn), intents, findings, missing)
+        (by_resource, skipped)
     }
 
     fn finish(
@@ -575,6 +567,68 @@ impl Principal {
     }
 }
 
+/// A requirement a call needs, and the words of when it applies if the event cannot
+/// tell.
+type Need = (&'static Requirement, Option<&'static str>);
+
+/// What IAM's simulation said about one action a principal needs.
+struct Verdict<'a> {
+    intent: &'static Intent,
+    requirement: &'static Requirement,
+    resource: &'a str,
+    /// When the need applies, if the event could not tell.
+    only_when: Option<&'static str>,
+    /// `allowed`, `implicitDeny` or `explicitDeny`.
+    decision: &'a str,
+    /// The context keys the simulation lacked.
+    missing_keys: &'a [String],
+}
+
+impl Verdict<'_> {
+    /// The finding on `arn`: compliant when allowed, else failed with what would help.
+    fn finding(&self, arn: &str) -> Finding {
+        let requirement = self.requirement;
+        let note = self
+            .only_when
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        let what = format!(
+            "{} on {}{note}: {}{} (seed {}: {})",
+            requirement.action,
+            self.resource,
+            self.decision,
+            self.advice(),
+            self.intent.seed,
+            requirement.why
+        );
+        let status = if self.decision == "allowed" {
+            Status::Compliant
+        } else {
+            Status::Failed
+        };
+        Finding::new(arn, Check::Permission, status, what)
+    }
+
+    /// What to do about a refusal, when more than a grant is needed.
+    fn advice(&self) -> String {
+        if self.decision == "explicitDeny" {
+            "; a Deny (a statement, a permissions boundary or an SCP) refuses it, so an Allow will not help".to_owned()
+        } else if self.decision != "allowed"
+            && self
+                .missing_keys
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(permissions::AWS_SERVICE_NAME_KEY))
+        {
+            format!(
+                "; a statement allows it only under a condition on {key}, which IAM supplies for iam:CreateServiceLinkedRole alone (Service Authorization Reference), so that statement never matches a real request: grant it on the role's ARN without the condition",
+                key = permissions::AWS_SERVICE_NAME_KEY
+            )
+        } else {
+            String::new()
+        }
+    }
+}
+
 /// The intents a refused call belongs to.
 fn intents_for(event: &ApiCallEvent) -> Result<Vec<&'static Intent>, InvocationError> {
     let detail = &event.detail;
@@ -698,6 +752,33 @@ fn capitalized(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verdict_says_what_helps_beyond_a_grant() {
+        let intent = &permissions::INTENTS[0];
+        let requirement = &intent.requirements[0];
+        let keys = vec![permissions::AWS_SERVICE_NAME_KEY.to_owned()];
+        let verdict = |decision, missing_keys| Verdict {
+            intent,
+            requirement,
+            resource: "arn:aws:iam::111122223333:role/x",
+            only_when: None,
+            decision,
+            missing_keys,
+        };
+        let allowed = verdict("allowed", &[]).finding("arn:p");
+        assert_eq!(allowed.status, Status::Compliant);
+        let denied = verdict("explicitDeny", &[]).finding("arn:p");
+        assert_eq!(denied.status, Status::Failed);
+        assert!(denied.detail.contains("an Allow will not help"));
+        let conditioned = verdict("implicitDeny", &keys).finding("arn:p");
+        assert!(conditioned.detail.contains("without the condition"));
+        assert!(verdict("implicitDeny", &[]).advice().is_empty());
+        assert!(
+            verdict("allowed", &keys).advice().is_empty(),
+            "an allowed action needs no advice"
+        );
+    }
 
     #[test]
     fn a_session_resolves_to_its_role_and_bad_arns_are_named() {

@@ -288,9 +288,51 @@ impl Reconcile {
         };
         tracing::info!(regions = %regions.join(","), resume = input.resume.len(), "sweeping");
 
+        let mut runs = self.spawn_regions(input, &scope, deadline);
+        if input.resume.is_empty() {
+            findings.extend(trails::check(&self.trails, &trail_needs(regions)).await);
+        }
+        let mut gathered = Gathered::default();
+        while let Some(joined) = runs.join_next().await {
+            match joined {
+                Ok((region, run, took)) => gathered.add(region, run, took),
+                Err(stopped) => gathered.findings.push(Finding::new(
+                    "",
+                    Check::Region,
+                    Status::Failed,
+                    format!("a region's sweep stopped unexpectedly ({stopped}); the sweep went on without it"),
+                )),
+            }
+        }
+        let Gathered {
+            findings: swept,
+            mut read,
+            mut sweeps,
+            mut next,
+        } = gathered;
+        findings.extend(swept);
+        read.sort_by(|a, b| a.0.cmp(&b.0));
+        // Always, even past the deadline: the clusters and targets read this time are
+        // behind the continuation's cursor, so their roles are checked now or never. A
+        // handful of roles, a few calls each, within the time kept back to answer.
+        findings.extend(self.roles_in_use(&scope, &read).await);
+        sweeps.sort_by(|a, b| a.region.cmp(&b.region));
+        next.regions.sort();
+        let continuation = (!next.regions.is_empty()).then_some(next);
+        self.finish(event_id, findings, sweeps, continuation)
+    }
+
+    /// Starts every region's sweep, at most [`REGION_CONCURRENCY`] at a time, each from its
+    /// resume point.
+    fn spawn_regions(
+        &self,
+        input: &Continuation,
+        scope: &Scope,
+        deadline: &Deadline,
+    ) -> JoinSet<(String, Result<RegionRun, FailedCall>, Duration)> {
         let limit = Arc::new(Semaphore::new(REGION_CONCURRENCY));
         let mut runs = JoinSet::new();
-        for region in regions.iter().cloned() {
+        for region in input.regions.iter().cloned() {
             let clients = self.regional.clients(&region);
             let start = input.resume.get(&region).cloned();
             let (scope, defaults, limit, deadline) = (
@@ -310,128 +352,12 @@ impl Reconcile {
                 .in_current_span(),
             );
         }
-        if input.resume.is_empty() {
-            findings.extend(trails::check(&self.trails, &trail_needs(regions)).await);
-        }
-        let mut read = Vec::new();
-        let mut sweeps = Vec::new();
-        let mut next = Continuation::default();
-        while let Some(joined) = runs.join_next().await {
-            let Ok((region, run, took)) = joined else {
-                continue;
-            };
-            match run {
-                Ok(run) => {
-                    sweeps.push(RegionSweep {
-                        region: region.clone(),
-                        ok: true,
-                        clusters: run.facts.inventory.clusters.len(),
-                        services: run
-                            .facts
-                            .inventory
-                            .clusters
-                            .iter()
-                            .map(|c| c.services.len())
-                            .sum(),
-                        scalable_targets: run.facts.targets.len(),
-                        scaling_policies: run.checked,
-                        millis: took.as_millis(),
-                    });
-                    findings.extend(run.findings);
-                    if let Some(point) = run.resume {
-                        next.regions.push(region.clone());
-                        next.resume.insert(region.clone(), point);
-                    }
-                    read.push((region, run.facts));
-                }
-                Err(why) => {
-                    findings.push(Finding::new(
-                        &region,
-                        Check::Region,
-                        Status::Failed,
-                        format!("{why}; the sweep went on without it"),
-                    ));
-                    sweeps.push(RegionSweep {
-                        region,
-                        ok: false,
-                        clusters: 0,
-                        services: 0,
-                        scalable_targets: 0,
-                        scaling_policies: 0,
-                        millis: took.as_millis(),
-                    });
-                }
-            }
-        }
-        read.sort_by(|a, b| a.0.cmp(&b.0));
-        // Always, even past the deadline: the clusters and targets read this time are
-        // behind the continuation's cursor, so their roles are checked now or never. A
-        // handful of roles, a few calls each, within the time kept back to answer.
-        findings.extend(self.roles_in_use(&scope, &read).await);
-        sweeps.sort_by(|a, b| a.region.cmp(&b.region));
-        next.regions.sort();
-        let continuation = (!next.regions.is_empty()).then_some(next);
-        self.finish(event_id, findings, sweeps, continuation)
+        runs
     }
 
     /// Every role something uses, ensured once however many regions use it.
     async fn roles_in_use(&self, scope: &Scope, read: &[(String, RegionFacts)]) -> Vec<Finding> {
-        let mut targets: Vec<RoleTarget> = Vec::new();
-        let mut seen = BTreeSet::new();
-        let mut add = |target: RoleTarget| {
-            if seen.insert(target.name.clone()) {
-                targets.push(target);
-            }
-        };
-        let mut findings = Vec::new();
-        if read.iter().any(|(_, f)| !f.inventory.clusters.is_empty()) {
-            add(RoleTarget::catalog(&ECS_SERVICE_LINKED_ROLE));
-        }
-        for (region, facts) in read {
-            let service_roles = facts
-                .inventory
-                .clusters
-                .iter()
-                .flat_map(|c| &c.services)
-                .filter_map(|s| s.role_arn.as_deref());
-            for role in service_roles {
-                match RoleTarget::named_or_linked(
-                    &ECS_SERVICE_ROLE,
-                    &ECS_SERVICE_LINKED_ROLE,
-                    role,
-                    "roleArn",
-                ) {
-                    Ok(target) => add(target),
-                    Err(e) => findings.push(Finding::new(
-                        role,
-                        Check::Role,
-                        Status::Skipped,
-                        format!("{region}: {e}"),
-                    )),
-                }
-            }
-            for target in &facts.targets {
-                // No RoleARN: Application Auto Scaling uses its service-linked role.
-                if target.role_arn.is_empty() {
-                    add(RoleTarget::catalog(&ECS_AUTOSCALING_SERVICE_LINKED_ROLE));
-                    continue;
-                }
-                match RoleTarget::named_or_linked(
-                    &ECS_AUTOSCALE_ROLE,
-                    &ECS_AUTOSCALING_SERVICE_LINKED_ROLE,
-                    &target.role_arn,
-                    "RoleARN",
-                ) {
-                    Ok(role) => add(role),
-                    Err(e) => findings.push(Finding::new(
-                        &target.role_arn,
-                        Check::Role,
-                        Status::Skipped,
-                        format!("{region} {}: {e}", target.resource_id),
-                    )),
-                }
-            }
-        }
+        let (targets, mut findings) = roles_needed(read, &scope.account);
         let verdicts = Verdicts::new(Duration::ZERO);
         for target in &targets {
             findings.extend(roles::ensure(&self.clients.iam, &verdicts, scope, target).await);
@@ -505,6 +431,135 @@ fn trail_needs(regions: &[String]) -> Vec<Need> {
     needs.into_values().collect()
 }
 
+/// What the regions' sweeps came to, as they finish.
+#[derive(Default)]
+struct Gathered {
+    findings: Vec<Finding>,
+    /// What each region that could be read holds.
+    read: Vec<(String, RegionFacts)>,
+    sweeps: Vec<RegionSweep>,
+    /// The regions left unfinished and where each resumes.
+    next: Continuation,
+}
+
+impl Gathered {
+    /// Adds one region's sweep: a region that could not be read is a failed finding, and
+    /// the others are swept without it.
+    fn add(&mut self, region: String, run: Result<RegionRun, FailedCall>, took: Duration) {
+        match run {
+            Ok(run) => {
+                self.sweeps.push(RegionSweep::of(&region, &run, took));
+                self.findings.extend(run.findings);
+                if let Some(point) = run.resume {
+                    self.next.regions.push(region.clone());
+                    self.next.resume.insert(region.clone(), point);
+                }
+                self.read.push((region, run.facts));
+            }
+            Err(why) => {
+                self.findings.push(Finding::new(
+                    &region,
+                    Check::Region,
+                    Status::Failed,
+                    format!("{why}; the sweep went on without it"),
+                ));
+                self.sweeps.push(RegionSweep {
+                    region,
+                    ok: false,
+                    clusters: 0,
+                    services: 0,
+                    scalable_targets: 0,
+                    scaling_policies: 0,
+                    millis: took.as_millis(),
+                });
+            }
+        }
+    }
+}
+
+impl RegionSweep {
+    /// The line of a region swept in `took`.
+    fn of(region: &str, run: &RegionRun, took: Duration) -> Self {
+        let clusters = &run.facts.inventory.clusters;
+        Self {
+            region: region.to_owned(),
+            ok: true,
+            clusters: clusters.len(),
+            services: clusters.iter().map(|c| c.services.len()).sum(),
+            scalable_targets: run.facts.targets.len(),
+            scaling_policies: run.checked,
+            millis: took.as_millis(),
+        }
+    }
+}
+
+/// The roles the regions read use, each once: the ECS service-linked role wherever a
+/// cluster exists, each service's load-balancer role, each scalable target's role (its
+/// service-linked role when it names none); a reference that is not a role is a skipped
+/// finding. `account` is the sweep's own.
+fn roles_needed(read: &[(String, RegionFacts)], account: &str) -> (Vec<RoleTarget>, Vec<Finding>) {
+    let mut targets: Vec<RoleTarget> = Vec::new();
+    let mut seen = BTreeSet::new();
+    // One role per account and name: another account's role of the same name is another
+    // role, and a bare name is the sweep's own account's.
+    let mut add = |target: RoleTarget| {
+        let owner = target.account.clone().unwrap_or_else(|| account.to_owned());
+        if seen.insert((owner, target.name.clone())) {
+            targets.push(target);
+        }
+    };
+    let mut findings = Vec::new();
+    if read.iter().any(|(_, f)| !f.inventory.clusters.is_empty()) {
+        add(RoleTarget::catalog(&ECS_SERVICE_LINKED_ROLE));
+    }
+    for (region, facts) in read {
+        let service_roles = facts
+            .inventory
+            .clusters
+            .iter()
+            .flat_map(|c| &c.services)
+            .filter_map(|s| s.role_arn.as_deref());
+        for role in service_roles {
+            match RoleTarget::named_or_linked(
+                &ECS_SERVICE_ROLE,
+                &ECS_SERVICE_LINKED_ROLE,
+                role,
+                "roleArn",
+            ) {
+                Ok(target) => add(target),
+                Err(e) => findings.push(Finding::new(
+                    role,
+                    Check::Role,
+                    Status::Skipped,
+                    format!("{region}: {e}"),
+                )),
+            }
+        }
+        for target in &facts.targets {
+            // No RoleARN: Application Auto Scaling uses its service-linked role.
+            if target.role_arn.is_empty() {
+                add(RoleTarget::catalog(&ECS_AUTOSCALING_SERVICE_LINKED_ROLE));
+                continue;
+            }
+            match RoleTarget::named_or_linked(
+                &ECS_AUTOSCALE_ROLE,
+                &ECS_AUTOSCALING_SERVICE_LINKED_ROLE,
+                &target.role_arn,
+                "RoleARN",
+            ) {
+                Ok(role) => add(role),
+                Err(e) => findings.push(Finding::new(
+                    &target.role_arn,
+                    Check::Role,
+                    Status::Skipped,
+                    format!("{region} {}: {e}", target.resource_id),
+                )),
+            }
+        }
+    }
+    (targets, findings)
+}
+
 /// What a region's sweep read, checked and left for the next invocation.
 struct RegionRun {
     facts: RegionFacts,
@@ -512,6 +567,33 @@ struct RegionRun {
     /// Scaling policies whose alarms were checked.
     checked: usize,
     resume: Option<ResumePoint>,
+}
+
+/// Where a region's cluster read stopped, as the point to resume from: after the last
+/// cluster read when the deadline cut the list, at the alarms when the list was read whole
+/// but the deadline has passed, nowhere when the sweep goes on now.
+fn resume_after_clusters(stopped: Option<String>, deadline_passed: bool) -> Option<ResumePoint> {
+    match stopped {
+        Some(last) => Some(ResumePoint {
+            stage: Stage::Clusters,
+            after: Some(last),
+        }),
+        None if deadline_passed => Some(ResumePoint {
+            stage: Stage::Alarms,
+            after: None,
+        }),
+        None => None,
+    }
+}
+
+/// One region's sweep: its clients, the invocation's scope and deadline, and the alarm
+/// defaults.
+struct RegionWork<'a> {
+    clients: &'a Clients,
+    scope: &'a Scope,
+    region: &'a str,
+    defaults: &'a AlarmSettings,
+    deadline: &'a Deadline,
 }
 
 /// Sweeps one region from `start`: its clusters in ARN order, then its targets, policies
@@ -526,6 +608,13 @@ async fn sweep_region(
     start: Option<ResumePoint>,
     deadline: &Deadline,
 ) -> Result<RegionRun, FailedCall> {
+    let work = RegionWork {
+        clients,
+        scope,
+        region,
+        defaults,
+        deadline,
+    };
     let stage = start.as_ref().map_or(Stage::Clusters, |p| p.stage);
     let after = start.and_then(|p| p.after);
     let mut run = RegionRun {
@@ -546,17 +635,8 @@ async fn sweep_region(
                 .await
                 .map_err(|e| e.on("ecs:ListClusters", region))?;
         run.facts.inventory = inventory;
-        if stopped.is_some() || deadline.passed() {
-            run.resume = Some(match stopped {
-                Some(last) => ResumePoint {
-                    stage: Stage::Clusters,
-                    after: Some(last),
-                },
-                None => ResumePoint {
-                    stage: Stage::Alarms,
-                    after: None,
-                },
-            });
+        run.resume = resume_after_clusters(stopped, deadline.passed());
+        if run.resume.is_some() {
             return Ok(run);
         }
     }
@@ -577,48 +657,184 @@ async fn sweep_region(
             .await
             .map_err(|e| e.on("cloudwatch:DescribeAlarms", region))?
     };
-    let mut last_checked: Option<&ScalingPolicy> = None;
-    for policy in &policies {
-        if let Some(last) = last_checked.filter(|_| deadline.passed()) {
-            run.resume = Some(ResumePoint {
-                stage: Stage::Alarms,
-                after: Some(last.policy_arn().to_owned()),
-            });
-            break;
+    work.check_alarms(&policies, &index, &mut run).await;
+    Ok(run)
+}
+
+impl RegionWork<'_> {
+    /// Checks each policy's alarms in ARN order until the deadline, at least one; where it
+    /// stopped goes into `run.resume`.
+    async fn check_alarms(
+        &self,
+        policies: &[ScalingPolicy],
+        index: &AlarmIndex,
+        run: &mut RegionRun,
+    ) {
+        let mut last_checked: Option<&ScalingPolicy> = None;
+        for policy in policies {
+            if let Some(last) = last_checked.filter(|_| self.deadline.passed()) {
+                run.resume = Some(ResumePoint {
+                    stage: Stage::Alarms,
+                    after: Some(last.policy_arn().to_owned()),
+                });
+                break;
+            }
+            last_checked = Some(policy);
+            run.checked += 1;
+            if let Some(finding) = self.check_policy(policy, index).await {
+                run.findings.push(finding);
+            }
         }
-        last_checked = Some(policy);
-        run.checked += 1;
+    }
+
+    /// One policy's alarms: a step policy needs one that invokes it, a target-tracking
+    /// policy the ones it lists; other kinds have none to check.
+    async fn check_policy(&self, policy: &ScalingPolicy, index: &AlarmIndex) -> Option<Finding> {
         let target = match ServiceTarget::from_resource_id(policy.resource_id()) {
             Ok(target) => target,
             Err(why) => {
-                run.findings.push(Finding::new(
+                return Some(Finding::new(
                     policy.policy_arn(),
                     Check::Policy,
                     Status::Skipped,
                     why.to_string(),
-                ));
-                continue;
+                ))
             }
         };
-        let index = Some(&index);
-        let finding = match policy.policy_type() {
+        let (clients, scope, index) = (self.clients, self.scope, Some(index));
+        Some(match policy.policy_type() {
             PolicyType::StepScaling => {
-                alarms::ensure_step_alarm(clients, scope, region, defaults, &target, policy, index)
-                    .await
+                alarms::ensure_step_alarm(
+                    clients,
+                    scope,
+                    self.region,
+                    self.defaults,
+                    &target,
+                    policy,
+                    index,
+                )
+                .await
             }
             PolicyType::TargetTrackingScaling => {
                 alarms::ensure_target_tracking_alarms(clients, scope, policy, index).await
             }
-            _ => continue,
-        };
-        run.findings.push(finding);
+            _ => return None,
+        })
     }
-    Ok(run)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::clusters::{ClusterInventory, ServiceInventory};
+
+    fn facts(services: &[Option<&str>], targets: &[&str]) -> RegionFacts {
+        let cluster = ClusterInventory {
+            arn: "arn:aws:ecs:eu-west-1:111122223333:cluster/shop".into(),
+            services: services
+                .iter()
+                .enumerate()
+                .map(|(i, role)| ServiceInventory {
+                    arn: format!("arn:aws:ecs:eu-west-1:111122223333:service/shop/s{i}"),
+                    status: "ACTIVE".into(),
+                    desired_count: 1,
+                    running_count: 1,
+                    role_arn: role.map(String::from),
+                })
+                .collect(),
+            container_instances: Vec::new(),
+        };
+        RegionFacts {
+            inventory: RegionInventory {
+                region: "eu-west-1".into(),
+                clusters: if services.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![cluster]
+                },
+            },
+            targets: targets
+                .iter()
+                .map(|role| ScalableService {
+                    resource_id: "service/shop/s0".into(),
+                    role_arn: (*role).into(),
+                })
+                .collect(),
+        }
+    }
+
+    const OWN: &str = "111122223333";
+
+    fn names(targets: &[RoleTarget]) -> Vec<&str> {
+        targets.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_region_with_a_cluster_needs_the_ecs_service_linked_role_once() {
+        let read = vec![
+            ("eu-west-1".into(), facts(&[None], &[])),
+            ("us-east-1".into(), facts(&[None, None], &[])),
+        ];
+        let (targets, findings) = roles_needed(&read, OWN);
+        assert_eq!(names(&targets), ["AWSServiceRoleForECS"]);
+        assert!(findings.is_empty());
+        // Nothing read (every region failed, or none holds a cluster): no role is needed.
+        assert!(roles_needed(&[], OWN).0.is_empty());
+        assert!(roles_needed(&[("eu-west-1".into(), facts(&[], &[]))], OWN)
+            .0
+            .is_empty());
+    }
+
+    #[test]
+    fn each_accounts_role_is_needed_once_and_what_is_not_a_role_is_skipped() {
+        let read = vec![(
+            "eu-west-1".into(),
+            facts(
+                &[
+                    Some("ecsServiceRole"),
+                    Some("arn:aws:iam::111122223333:role/ecsServiceRole"),
+                ],
+                &[
+                    "",
+                    "arn:aws:iam::444455556666:role/ecsAutoscaleRole",
+                    "arn:aws:iam::111122223333:role/ecsAutoscaleRole",
+                    "ecsAutoscaleRole",
+                    "arn:aws:iam::111122223333:user/bob",
+                ],
+            ),
+        )];
+        let (targets, findings) = roles_needed(&read, OWN);
+        let owned: Vec<(&str, Option<&str>)> = targets
+            .iter()
+            .map(|t| (t.name.as_str(), t.account.as_deref()))
+            .collect();
+        assert_eq!(
+            owned,
+            [
+                ("AWSServiceRoleForECS", None),
+                ("ecsServiceRole", None),
+                ("AWSServiceRoleForApplicationAutoScaling_ECSService", None),
+                // The other account's role does not stand for the sweep's own one.
+                ("ecsAutoscaleRole", Some("444455556666")),
+                ("ecsAutoscaleRole", Some(OWN)),
+            ]
+        );
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].status, Status::Skipped);
+        assert!(findings[0].resource.ends_with("user/bob"));
+    }
+
+    #[test]
+    fn a_cluster_read_resumes_where_the_deadline_cut_it() {
+        let cut = resume_after_clusters(Some("arn:c7".into()), true).unwrap();
+        assert_eq!(
+            (cut.stage, cut.after.as_deref()),
+            (Stage::Clusters, Some("arn:c7"))
+        );
+        let whole = resume_after_clusters(None, true).unwrap();
+        assert_eq!((whole.stage, whole.after), (Stage::Alarms, None));
+        assert!(resume_after_clusters(None, false).is_none());
+    }
 
     #[test]
     fn iam_events_are_needed_in_us_east_1_and_the_services_in_every_swept_region() {

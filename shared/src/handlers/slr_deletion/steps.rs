@@ -134,19 +134,20 @@ impl SlrDeletion {
         state.evidence.keep_inventory(inventory);
         if unreadable {
             // The role can only go once no region holds a cluster; an unread region may.
-            state.evidence.reason =
-                Some("a region could not be inventoried; see the findings".into());
-            return state.progress.finish(Outcome::Failed);
+            return state.stop(
+                Outcome::Failed,
+                "a region could not be inventoried; see the findings",
+            );
         }
         if busy.is_empty() {
             return self.ready_to_submit(state, findings);
         }
         if !state.request.drain {
-            state.evidence.reason = Some(format!(
+            let why = format!(
                 "ECS clusters in {} use the role; delete them first, or start again with \"drain\": true and \"confirm_account\"",
                 busy.join(", ")
-            ));
-            return state.progress.finish(Outcome::Blocked);
+            );
+            return state.stop(Outcome::Blocked, why);
         }
         state.progress.drain_regions = busy;
         state.progress.go(Stage::Drain);
@@ -171,43 +172,8 @@ impl SlrDeletion {
         findings: &mut Vec<Finding>,
         deadline: &Deadline,
     ) {
-        let caller = match self.caller_account().await {
-            Ok(caller) => caller,
-            Err(e) => {
-                findings.push(Finding::new(
-                    "",
-                    Check::Confirm,
-                    Status::Failed,
-                    e.explain("sts:GetCallerIdentity", "the caller"),
-                ));
-                return state.progress.finish(Outcome::Failed);
-            }
-        };
-        if !state.request.drain || state.request.confirm_account.as_deref() != Some(caller.as_str())
-        {
-            findings.push(Finding::new(
-                format!("account {caller}"),
-                Check::Confirm,
-                Status::Failed,
-                format!(
-                    "refused before any write: draining needs \"drain\": true and \"confirm_account\": \"{caller}\" (the account these credentials act in); got drain {} and confirm_account {:?}",
-                    state.request.drain, state.request.confirm_account
-                ),
-            ));
+        let Some(scope) = self.confirmed(state, findings).await else {
             return state.progress.finish(Outcome::Failed);
-        }
-        let scope = Scope {
-            mode: self.settings.mode,
-            account: caller,
-            partition: aws::partition(
-                state
-                    .progress
-                    .drain_regions
-                    .first()
-                    .map_or("", String::as_str),
-            ),
-            event_id: state.request.event_id.clone().unwrap_or_default(),
-            cause: format!("{FUNCTION}: drain confirmed for this account"),
         };
         let mut tasks = JoinSet::new();
         for region in state.progress.drain_regions.clone() {
@@ -244,9 +210,10 @@ impl SlrDeletion {
             return state.stop(Outcome::Blocked, "audit mode makes no write");
         }
         if stuck {
-            state.evidence.reason =
-                Some("a drain call failed in a way waiting will not fix; see the findings".into());
-            return state.progress.finish(Outcome::Failed);
+            return state.stop(
+                Outcome::Failed,
+                "a drain call failed in a way waiting will not fix; see the findings",
+            );
         }
         if clear {
             state.progress.go(Stage::Submit);
@@ -257,6 +224,50 @@ impl SlrDeletion {
             state.progress.wait_seconds = DRAIN_WAIT_SECONDS;
         }
         state.evidence.bound_waiting();
+    }
+
+    /// The scope of a drain step, once the account the credentials act in is the one the
+    /// request confirmed (checked before every drain step, before any write); otherwise
+    /// a failed finding and no scope.
+    async fn confirmed(&self, state: &DeletionState, findings: &mut Vec<Finding>) -> Option<Scope> {
+        let caller = match self.caller_account().await {
+            Ok(caller) => caller,
+            Err(e) => {
+                findings.push(Finding::new(
+                    "",
+                    Check::Confirm,
+                    Status::Failed,
+                    e.explain("sts:GetCallerIdentity", "the caller"),
+                ));
+                return None;
+            }
+        };
+        if !state.request.drain || state.request.confirm_account.as_deref() != Some(caller.as_str())
+        {
+            findings.push(Finding::new(
+                format!("account {caller}"),
+                Check::Confirm,
+                Status::Failed,
+                format!(
+                    "refused before any write: draining needs \"drain\": true and \"confirm_account\": \"{caller}\" (the account these credentials act in); got drain {} and confirm_account {:?}",
+                    state.request.drain, state.request.confirm_account
+                ),
+            ));
+            return None;
+        }
+        Some(Scope {
+            mode: self.settings.mode,
+            account: caller,
+            partition: aws::partition(
+                state
+                    .progress
+                    .drain_regions
+                    .first()
+                    .map_or("", String::as_str),
+            ),
+            event_id: state.request.event_id.clone().unwrap_or_default(),
+            cause: format!("{FUNCTION}: drain confirmed for this account"),
+        })
     }
 
     async fn submit(&self, state: &mut DeletionState, findings: &mut Vec<Finding>) {
