@@ -4,8 +4,7 @@
 use aws_config::SdkConfig;
 use aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOutput;
 use aws_sdk_iam::types::{EvaluationResult, PolicyEvaluationDecisionType};
-use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use ecs_warden::aws::Clients;
+use ecs_warden::aws::mocks::{mock, MockRules, Rule};
 use ecs_warden::handlers::access_doctor::AccessDoctor;
 use ecs_warden::handlers::{Deps, Handler};
 use ecs_warden::invocation::report::Status;
@@ -14,17 +13,11 @@ use serde_json::json;
 const PRINCIPAL: &str = "arn:aws:iam::111122223333:role/PlatformDeployer";
 
 fn doctor(iam: &[&Rule]) -> AccessDoctor {
-    let clients = Clients {
-        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, iam),
-        autoscaling: mock_client!(
-            aws_sdk_applicationautoscaling,
-            RuleMode::MatchAny,
-            &[] as &[&Rule]
-        ),
-        cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[] as &[&Rule]),
-        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[] as &[&Rule]),
-        sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[] as &[&Rule]),
-    };
+    let clients = MockRules {
+        iam,
+        ..MockRules::default()
+    }
+    .clients();
     let deps = Deps::from_lookup(SdkConfig::builder().build(), |name| {
         (name == "WARDEN_REGIONS").then(|| "eu-west-1".into())
     })

@@ -13,7 +13,7 @@ use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
 use aws_sdk_cloudwatch::types::MetricAlarm;
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
 use aws_sdk_ecs::types::Service;
-use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use ecs_warden::aws::mocks::{mock, MockRules, Rule};
 use ecs_warden::aws::Clients;
 use ecs_warden::domain::alarms::{
     ensure_step_alarm, ensure_target_tracking_alarms, AlarmSettings, ServiceTarget,
@@ -39,17 +39,13 @@ fn target() -> ServiceTarget {
 }
 
 fn clients(autoscaling: &[&Rule], cloudwatch: &[&Rule], ecs: &[&Rule]) -> Clients {
-    Clients {
-        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[] as &[&Rule]),
-        autoscaling: mock_client!(
-            aws_sdk_applicationautoscaling,
-            RuleMode::MatchAny,
-            autoscaling
-        ),
-        cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, cloudwatch),
-        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, ecs),
-        sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[] as &[&Rule]),
+    MockRules {
+        autoscaling,
+        cloudwatch,
+        ecs,
+        ..MockRules::default()
     }
+    .clients()
 }
 
 fn step_policy() -> ScalingPolicy {

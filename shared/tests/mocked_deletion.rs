@@ -2,8 +2,6 @@
 //! is NOT_STARTED then IN_PROGRESS, a FAILED task with a RoleUsageList, a purged task,
 //! throttling, the deadline, and how many polls a task of a given length costs.
 
-use std::time::Duration;
-
 use aws_config::SdkConfig;
 use aws_sdk_ecs::operation::delete_cluster::DeleteClusterOutput;
 use aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput;
@@ -11,13 +9,12 @@ use aws_sdk_ecs::operation::list_clusters::ListClustersOutput;
 use aws_sdk_ecs::operation::list_container_instances::ListContainerInstancesOutput;
 use aws_sdk_ecs::operation::list_services::ListServicesOutput;
 use aws_sdk_ecs::types::Cluster;
-use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::operation::delete_service_linked_role::DeleteServiceLinkedRoleOutput;
 use aws_sdk_iam::operation::get_service_linked_role_deletion_status::GetServiceLinkedRoleDeletionStatusOutput;
 use aws_sdk_iam::types::{DeletionTaskFailureReasonType, DeletionTaskStatusType, RoleUsageType};
 use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
-use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use ecs_warden::aws::{Clients, Regional};
+use ecs_warden::aws::mocks::{mock, MockRules, Rule};
+use ecs_warden::aws::Regional;
 use ecs_warden::handlers::slr_deletion::{
     Answer, DeletionState, Outcome, SlrDeletion, MAX_POLL_SECONDS,
 };
@@ -78,22 +75,15 @@ fn driver(iam: &[&Rule], ecs: &[Rule], mode: Mode, clock: &Clock) -> SlrDeletion
     let caller = mock!(aws_sdk_sts::Client::get_caller_identity)
         .then_output(|| GetCallerIdentityOutput::builder().account(ACCOUNT).build());
     let ecs: Vec<&Rule> = ecs.iter().collect();
-    let clients = Clients {
-        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, iam, |conf| conf
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(4)
-                    .with_initial_backoff(Duration::from_millis(1))
-            )),
-        autoscaling: mock_client!(
-            aws_sdk_applicationautoscaling,
-            RuleMode::MatchAny,
-            &[] as &[&Rule]
-        ),
-        cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[] as &[&Rule]),
-        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs),
-        sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[&caller]),
-    };
+    // Retrying as the functions do (a throttled status call is retried), at once.
+    let clients = MockRules {
+        iam,
+        ecs: &ecs,
+        sts: &[&caller],
+        attempts: Some(4),
+        ..MockRules::default()
+    }
+    .clients();
     let mode = match mode {
         Mode::Audit => "audit",
         Mode::Enforce => "enforce",

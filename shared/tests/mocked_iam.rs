@@ -4,13 +4,12 @@
 
 use std::time::Duration;
 
-use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::operation::create_role::CreateRoleOutput;
 use aws_sdk_iam::operation::get_role::GetRoleOutput;
 use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_iam::types::Role;
 use aws_sdk_iam::Client;
-use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use ecs_warden::aws::mocks::{mock, MockRules, Rule, RuleMode};
 use ecs_warden::domain::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
 use ecs_warden::domain::roles::{ensure, RoleTarget};
 use ecs_warden::invocation::gate::Scope;
@@ -38,12 +37,13 @@ fn iam_error(code: &str, message: &str) -> Option<String> {
 }
 
 fn client(rules: &[&Rule]) -> Client {
-    mock_client!(aws_sdk_iam, RuleMode::Sequential, rules, |conf| conf
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(4)
-                .with_initial_backoff(Duration::from_millis(1))
-        ))
+    MockRules {
+        iam: rules,
+        mode: RuleMode::Sequential,
+        attempts: Some(4),
+        ..MockRules::default()
+    }
+    .iam()
 }
 
 fn service_linked_role() -> Role {

@@ -12,11 +12,10 @@ use aws_sdk_cloudtrail::types::{
     AdvancedEventSelector, AdvancedFieldSelector, EventSelector, ReadWriteType, Trail,
 };
 use aws_sdk_cloudtrail::Client;
-use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use ecs_warden::aws::TrailClients;
+use ecs_warden::aws::mocks::{mock, trail_clients, Rule, RuleMode};
 use ecs_warden::domain::trails::{self, Need};
 use ecs_warden::invocation::report::{Finding, Status};
 
@@ -102,14 +101,10 @@ async fn an_organization_trail_covers_every_region_and_is_read_once() {
     let listed = describe(vec![org_trail()]);
     let logging = status(ORG_TRAIL, true);
     let kept = selectors(ORG_TRAIL, default_selector(ORG_TRAIL));
-    let client = mock_client!(
-        aws_sdk_cloudtrail,
-        RuleMode::MatchAny,
-        &[&listed, &logging, &kept]
-    );
+    let trails = trail_clients(&[&listed, &logging, &kept], RuleMode::MatchAny);
 
     let needs = [need("eu-west-1", false), need("us-east-1", true)];
-    let findings = trails::check(&TrailClients::fixed(client), &needs).await;
+    let findings = trails::check(&trails, &needs).await;
 
     assert_eq!(
         statuses(&findings),
@@ -179,21 +174,20 @@ async fn write_only_advanced_selectors_count_and_a_stopped_trail_does_not() {
     let local_selectors = selectors(LOCAL_TRAIL, write_only);
     let stopped_status = status(stopped_arn, false);
     let stopped_selectors = selectors(stopped_arn, default_selector(stopped_arn));
-    let client = mock_client!(
-        aws_sdk_cloudtrail,
-        RuleMode::Sequential,
+    let trails = trail_clients(
         &[
             &eu_list,
             &local_status,
             &local_selectors,
             &us_list,
             &stopped_status,
-            &stopped_selectors
-        ]
+            &stopped_selectors,
+        ],
+        RuleMode::Sequential,
     );
 
     let needs = [need("eu-west-1", false), need("us-east-1", true)];
-    let findings = trails::check(&TrailClients::fixed(client), &needs).await;
+    let findings = trails::check(&trails, &needs).await;
 
     assert_eq!(
         statuses(&findings),
@@ -225,8 +219,8 @@ async fn a_refused_read_is_a_failed_finding_that_names_the_permission() {
             ),
         )
     });
-    let client = mock_client!(aws_sdk_cloudtrail, RuleMode::MatchAny, &[&refused]);
-    let findings = trails::check(&TrailClients::fixed(client), &[need("eu-west-1", false)]).await;
+    let trails = trail_clients(&[&refused], RuleMode::MatchAny);
+    let findings = trails::check(&trails, &[need("eu-west-1", false)]).await;
     assert_eq!(
         statuses(&findings),
         [("eu-west-1", "cloudtrail", Status::Failed)]

@@ -1,6 +1,9 @@
 //! Talking to AWS: clients built once per container, the log of the calls an invocation
 //! makes, and reading the errors calls return.
 
+#[cfg(feature = "test-util")]
+pub mod mocks;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};

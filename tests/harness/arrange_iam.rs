@@ -1,0 +1,81 @@
+//! Arranging IAM: the principals the samples name and the roles as the seeds make them.
+
+use ecs_warden::domain::catalog::RoleSpec;
+
+use crate::*;
+
+impl Account {
+    /// The role behind the sample sessions, `/platform/PlatformDeployer`, with `actions`
+    /// allowed on `*` (none: no policy).
+    pub async fn deployer(&self, actions: &[&str]) {
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+        self.iam
+            .create_role()
+            .role_name("PlatformDeployer")
+            .path("/platform/")
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .expect("create the deployer role");
+        if actions.is_empty() {
+            return;
+        }
+        let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": actions, "Resource": "*"}]});
+        self.iam
+            .put_role_policy()
+            .role_name("PlatformDeployer")
+            .policy_name("deploy")
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .expect("grant the deployer");
+    }
+
+    /// An IAM user called `name`, with no policy.
+    pub async fn create_user(&self, name: &str) {
+        self.iam
+            .create_user()
+            .user_name(name)
+            .send()
+            .await
+            .expect("create a user");
+    }
+
+    /// The role of `spec` as the seed makes it (its trust and managed policy), with
+    /// `extra` managed policies attached too.
+    pub async fn compliant_role(&self, spec: &RoleSpec, extra: &[&str]) {
+        self.iam
+            .create_role()
+            .role_name(spec.name)
+            .assume_role_policy_document(spec.trust_policy)
+            .send()
+            .await
+            .expect("create a compliant role");
+        let required = spec.managed_policy.map(|p| p.arn("aws"));
+        for policy in required
+            .iter()
+            .map(String::as_str)
+            .chain(extra.iter().copied())
+        {
+            self.iam
+                .attach_role_policy()
+                .role_name(spec.name)
+                .policy_arn(policy)
+                .send()
+                .await
+                .expect("attach a policy");
+        }
+    }
+
+    /// Creates `AWSServiceRoleForECS`, as ECS does on first use.
+    pub async fn create_ecs_role(&self) {
+        self.iam
+            .create_service_linked_role()
+            .aws_service_name("ecs.amazonaws.com")
+            .send()
+            .await
+            .expect("create the ECS service-linked role");
+    }
+}

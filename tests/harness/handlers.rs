@@ -1,0 +1,139 @@
+//! Handlers as a fresh container builds them, against an account: each with its call log,
+//! which `WARDEN_CALLS_DIR` collects for the policy check.
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ecs_warden::aws::CallLog;
+use ecs_warden::domain::alarms::AlarmSettings;
+use ecs_warden::handlers::access_doctor::AccessDoctor;
+use ecs_warden::handlers::ecs_role_guard::EcsRoleGuard;
+use ecs_warden::handlers::reconcile::Reconcile;
+use ecs_warden::handlers::role_drift_guard::{watched_roles, RoleDriftGuard};
+use ecs_warden::handlers::scaling_guard::ScalingGuard;
+use ecs_warden::handlers::slr_deletion::SlrDeletion;
+pub use ecs_warden::handlers::{Deps, Handler};
+use ecs_warden::invocation::clock::Clock;
+use ecs_warden::invocation::settings::{Mode, Settings};
+
+use crate::*;
+
+/// Where the tests leave each function's AWS calls (`FUNCTION.txt`, one call per line) for
+/// `scripts/check_policies.py` to hold against the function's policy; unset, nowhere.
+pub const CALLS_DIR_ENV: &str = "WARDEN_CALLS_DIR";
+
+/// A call log for a handler of `function` that, when `WARDEN_CALLS_DIR` is set, adds each
+/// distinct call to the function's file there.
+fn call_log(function: &'static str) -> CallLog {
+    static SEEN: Mutex<Vec<(&'static str, String)>> = Mutex::new(Vec::new());
+    let Some(dir) = std::env::var_os(CALLS_DIR_ENV).map(PathBuf::from) else {
+        return CallLog::default();
+    };
+    CallLog::observed(move |call| {
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.iter().any(|(f, c)| *f == function && c == call) {
+            return;
+        }
+        seen.push((function, call.to_owned()));
+        std::fs::create_dir_all(&dir).expect("create the calls directory");
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{function}.txt")))
+            .expect("open the calls file");
+        writeln!(file, "{call}").expect("record a call");
+    })
+}
+
+impl Account {
+    /// A handler as a fresh container would build it from `settings` and
+    /// `alarm_defaults`, with its call log (recorded under `WARDEN_CALLS_DIR`) and this
+    /// account's notifier.
+    pub fn handler<H: Handler>(
+        &self,
+        settings: Settings,
+        alarm_defaults: AlarmSettings,
+    ) -> (H, CallLog) {
+        self.handler_at(settings, alarm_defaults, Clock::system())
+    }
+
+    /// As [`Self::handler`], reading the time from `clock`.
+    pub fn handler_at<H: Handler>(
+        &self,
+        settings: Settings,
+        alarm_defaults: AlarmSettings,
+        clock: Clock,
+    ) -> (H, CallLog) {
+        let calls = call_log(H::FUNCTION);
+        let deps = Deps {
+            config: self.config.clone(),
+            calls: calls.clone(),
+            settings,
+            alarm_defaults,
+            watched: watched_roles(None).expect("the catalog's roles"),
+            notifier: self.notifier(&calls),
+            clock,
+        };
+        (H::build(deps), calls)
+    }
+
+    /// An `ecs-role-guard` as a fresh container would build it, with its call log.
+    pub fn role_guard(&self, mode: Mode, verdict_ttl: Duration) -> (EcsRoleGuard, CallLog) {
+        self.handler(settings(mode, verdict_ttl), AlarmSettings::default())
+    }
+
+    /// A `scaling-guard` as a fresh container would build it, with its call log.
+    pub fn scaling_guard(
+        &self,
+        mode: Mode,
+        alarm_defaults: AlarmSettings,
+    ) -> (ScalingGuard, CallLog) {
+        self.handler(settings(mode, Duration::ZERO), alarm_defaults)
+    }
+
+    /// An `slr-deletion` as a fresh container would build it, with its call log.
+    pub fn slr_deletion(&self, mode: Mode) -> (SlrDeletion, CallLog) {
+        self.handler(settings(mode, Duration::ZERO), AlarmSettings::default())
+    }
+
+    /// An `slr-deletion` whose steps run at the time `clock` says.
+    pub fn slr_deletion_at(&self, mode: Mode, clock: &Clock) -> (SlrDeletion, CallLog) {
+        let settings = settings(mode, Duration::ZERO);
+        self.handler_at(settings, AlarmSettings::default(), clock.clone())
+    }
+
+    /// A `role-drift-guard` watching the catalog's roles, with usage looked up in `regions`.
+    pub fn drift_guard(&self, mode: Mode, regions: &[&str]) -> (RoleDriftGuard, CallLog) {
+        self.handler(sweeping(mode, regions), AlarmSettings::default())
+    }
+
+    /// An `access-doctor` as a fresh container would build it, with its call log.
+    pub fn access_doctor(&self) -> (AccessDoctor, CallLog) {
+        self.handler(
+            settings(Mode::Enforce, Duration::ZERO),
+            AlarmSettings::default(),
+        )
+    }
+
+    /// A `reconcile` sweeping `regions`, with the default alarm settings.
+    pub fn reconcile(&self, mode: Mode, regions: &[&str]) -> (Reconcile, CallLog) {
+        self.handler(sweeping(mode, regions), AlarmSettings::default())
+    }
+}
+
+fn settings(mode: Mode, verdict_ttl: Duration) -> Settings {
+    Settings {
+        mode,
+        verdict_ttl,
+        regions: vec![SAMPLE_REGION.into()],
+    }
+}
+
+/// Settings covering `regions`, without verdict memory.
+fn sweeping(mode: Mode, regions: &[&str]) -> Settings {
+    Settings {
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        ..settings(mode, Duration::ZERO)
+    }
+}
