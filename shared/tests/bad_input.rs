@@ -451,7 +451,7 @@ fn restored(event: &Value) -> Option<Value> {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    if !ecs_warden::invocation::settings::is_region_name(&region) {
+    if !ecs_warden::aws::ids::is_region_name(&region) {
         event["detail"]["awsRegion"] = Value::from("us-east-1");
         event["region"] = Value::from("us-east-1");
         changed = true;

@@ -1,6 +1,7 @@
 //! Talking to AWS: clients built once per container, the log of the calls an invocation
 //! makes, and reading the errors calls return.
 
+pub mod ids;
 #[cfg(feature = "test-util")]
 pub mod mocks;
 
@@ -294,17 +295,6 @@ fn action_prefix(service: &str) -> String {
     match service {
         "Application Auto Scaling" => "application-autoscaling".to_owned(),
         other => other.to_ascii_lowercase(),
-    }
-}
-
-/// The partition a region belongs to, for building ARNs.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
     }
 }
 

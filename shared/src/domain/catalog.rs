@@ -149,7 +149,7 @@ pub const ROLES: [&RoleSpec; 4] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::partition;
+    use crate::aws::ids::partition;
     use crate::domain::trust_policy::TrustPolicy;
 
     #[test]

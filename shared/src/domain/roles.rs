@@ -5,6 +5,7 @@
 use aws_sdk_iam::types::Role;
 use aws_sdk_iam::Client;
 
+use crate::aws::ids::Arn;
 use crate::aws::{CallError, FailedCall};
 use crate::domain::catalog::{ManagedPolicy, RoleKind, RoleSpec};
 use crate::domain::trust_policy::TrustPolicy;
@@ -47,17 +48,17 @@ impl RoleTarget {
     ) -> Result<Self, InvocationError> {
         let bad = |problem: String| InvocationError::BadField { field, problem };
         let (path, name, owner) = if reference.starts_with("arn:") {
-            let parts: Vec<&str> = reference.splitn(6, ':').collect();
-            let [_, partition, service, region, account, resource] = parts[..] else {
+            let Some(arn) = Arn::parse(reference) else {
                 return Err(bad(format!("{reference:?} is not an ARN")));
             };
-            if partition.is_empty() || service != "iam" || !region.is_empty() {
+            if arn.service != "iam" || !arn.region.is_empty() {
                 return Err(bad(format!("{reference:?} is not an IAM ARN")));
             }
-            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            if !arn.has_account_id() {
                 return Err(bad(format!("{reference:?} has no 12-digit account")));
             }
-            let Some(rest) = resource.strip_prefix("role/") else {
+            let account = arn.account;
+            let Some(rest) = arn.resource.strip_prefix("role/") else {
                 return Err(bad(format!("{reference:?} is not a role ARN")));
             };
             let (path, name) = match rest.rsplit_once('/') {

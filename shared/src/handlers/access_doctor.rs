@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{Deps, Handler};
+use crate::aws::ids::Arn;
 use crate::aws::{CallError, CallLog, Clients};
 use crate::domain::catalog;
 use crate::domain::permissions::{self, Condition, Intent, Requirement, When};
@@ -513,14 +514,13 @@ impl Principal {
             field: "principal_arn",
             problem,
         };
-        let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        let [_, _, service, _, account, resource] = parts[..] else {
+        let Some(parsed) = Arn::parse(arn) else {
             return Err(bad(format!("{arn:?} is not an ARN")));
         };
-        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        if !parsed.has_account_id() {
             return Err(bad(format!("{arn:?} has no 12-digit account")));
         }
-        match (service, resource.split_once('/')) {
+        match (parsed.service, parsed.resource.split_once('/')) {
             ("iam", Some(("role" | "user", rest))) if !rest.is_empty() => {
                 Ok(Principal::Arn(arn.to_owned()))
             }
@@ -691,10 +691,7 @@ fn intents_for(event: &ApiCallEvent) -> Result<Vec<&'static Intent>, InvocationE
 
 /// `(partition, account)` of an ARN.
 fn arn_parts(arn: &str) -> (&str, &str) {
-    let mut parts = arn.split(':');
-    let partition = parts.nth(1).unwrap_or("aws");
-    let account = parts.nth(2).unwrap_or_default();
-    (partition, account)
+    Arn::parse(arn).map_or(("aws", ""), |arn| (arn.partition, arn.account))
 }
 
 /// A statement of the minimal policy: its Sid, resource and condition.

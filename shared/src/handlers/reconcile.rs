@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use super::{Deps, Handler};
+use crate::aws::ids::is_region_name;
 use crate::aws::{self, CallError, CallLog, Clients, FailedCall, Regional, TrailClients};
 use crate::domain::alarms::{self, AlarmIndex, AlarmSettings, ServiceTarget};
 use crate::domain::catalog::{
@@ -37,7 +38,7 @@ use crate::invocation::error::InvocationError;
 use crate::invocation::gate::Scope;
 use crate::invocation::notify::{Notable, Notifier};
 use crate::invocation::report::{Check, Finding, Report, Status};
-use crate::invocation::settings::{is_region_name, Settings};
+use crate::invocation::settings::Settings;
 use crate::invocation::verdict_cache::Verdicts;
 
 /// The function's name in reports and logs.
@@ -282,7 +283,7 @@ impl Reconcile {
         let scope = Scope {
             mode: self.settings.mode,
             account,
-            partition: aws::partition(regions.first().map_or("", String::as_str)),
+            partition: aws::ids::partition(regions.first().map_or("", String::as_str)),
             event_id: event_id.clone().unwrap_or_default(),
             cause: format!("{FUNCTION}: sweep of {}", regions.join(", ")),
         };

@@ -9,10 +9,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::aws::ids::{is_account_id, is_region_name};
 use crate::aws::CallLog;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
-use crate::invocation::settings::is_region_name;
 
 /// The `detail-type` EventBridge gives CloudTrail management events.
 pub const API_CALL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
@@ -166,7 +166,7 @@ pub fn accept<'e>(
         });
     }
     let account = &detail.recipient_account_id;
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_account_id(account) {
         return Err(InvocationError::BadField {
             field: "detail.recipientAccountId",
             problem: format!("{account:?} is not a 12-digit account id"),

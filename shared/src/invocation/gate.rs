@@ -47,7 +47,7 @@ impl Scope {
         Self {
             mode,
             account: detail.recipient_account_id.clone(),
-            partition: aws::partition(&detail.aws_region),
+            partition: aws::ids::partition(&detail.aws_region),
             event_id: event.id.clone().unwrap_or_default(),
             cause: format!("{}:{}", event.source, detail.event_name),
         }

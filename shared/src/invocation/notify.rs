@@ -4,6 +4,7 @@
 use aws_config::{Region, SdkConfig};
 use serde::Serialize;
 
+use crate::aws::ids::{is_region_name, Arn};
 use crate::aws::{self, CallError, CallLog};
 use crate::invocation::error::InvocationError;
 use crate::invocation::report::{Check, Finding, Report, Status};
@@ -298,21 +299,16 @@ async fn publish(topic: &Topic, notice: &Notice<'_>) -> Result<Option<String>, C
 
 /// The region of an SNS topic ARN, when `arn` is one.
 fn topic_region(arn: &str) -> Option<&str> {
-    let parts: Vec<&str> = arn.split(':').collect();
-    let [prefix, partition, service, region, account, name] = parts[..] else {
-        return None;
-    };
-    let ok = prefix == "arn"
-        && !partition.is_empty()
-        && service == "sns"
-        && crate::invocation::settings::is_region_name(region)
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && !name.is_empty()
-        && name
+    let arn = Arn::parse(arn)?;
+    let ok = arn.service == "sns"
+        && is_region_name(arn.region)
+        && arn.has_account_id()
+        && !arn.resource.is_empty()
+        && arn
+            .resource
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    ok.then_some(region)
+    ok.then_some(arn.region)
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::aws::ids::is_region_name;
+
 /// Whether the functions may write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -92,20 +94,6 @@ impl Settings {
             regions,
         })
     }
-}
-
-/// Whether `name` looks like an AWS region (`us-east-1`, `us-gov-west-1`, `cn-north-1`).
-pub fn is_region_name(name: &str) -> bool {
-    let parts: Vec<&str> = name.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ pub use state::{
 };
 
 use super::{Deps, Handler};
+use crate::aws::ids::{is_account_id, is_region_name};
 use crate::aws::{CallLog, Clients, Regional};
 use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use crate::invocation::clock::Clock;
@@ -36,7 +37,7 @@ use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, parse_api_call};
 use crate::invocation::notify::{Notable, Notifier};
 use crate::invocation::report::Report;
-use crate::invocation::settings::{is_region_name, Settings};
+use crate::invocation::settings::Settings;
 use edit::EditRequest;
 
 /// The function's name in reports and logs.
@@ -268,10 +269,6 @@ pub(super) fn check_role_name(name: &str, field: &'static str) -> Result<(), Inv
             ),
         )
     }
-}
-
-fn is_account_id(value: &str) -> bool {
-    value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
 }
 
 pub(super) fn bad<T>(field: &'static str, problem: String) -> Result<T, InvocationError> {

@@ -10,13 +10,14 @@ use super::state::{
     next_poll, DeletionState, Outcome, RoleUsage, Stage, DRAIN_WAIT_SECONDS, FIRST_POLL_SECONDS,
 };
 use super::{SlrDeletion, StepOutput, EVENT_SOURCE, FUNCTION};
+use crate::aws::ids::is_region_name;
 use crate::aws::{self, CallError};
 use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use crate::domain::clusters;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::gate::{failure, Gated, Scope};
 use crate::invocation::report::{Check, Finding, Report, Status, CALLS_LISTED};
-use crate::invocation::settings::{is_region_name, Mode};
+use crate::invocation::settings::Mode;
 
 impl SlrDeletion {
     /// Runs one step of the deletion; a drain step stops starting writes at `deadline`.
@@ -258,7 +259,7 @@ impl SlrDeletion {
         Some(Scope {
             mode: self.settings.mode,
             account: caller,
-            partition: aws::partition(
+            partition: aws::ids::partition(
                 state
                     .progress
                     .drain_regions
@@ -527,7 +528,10 @@ impl SlrDeletion {
         match &state.request.confirm_account {
             Some(account) => {
                 let region = state.request.regions.first().map_or("", String::as_str);
-                format!("arn:{}:iam::{account}:{resource}", aws::partition(region))
+                format!(
+                    "arn:{}:iam::{account}:{resource}",
+                    aws::ids::partition(region)
+                )
             }
             None => resource,
         }
