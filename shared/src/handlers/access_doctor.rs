@@ -8,17 +8,16 @@ use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, PolicyEvaluationDecis
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{Deps, Handler};
+use super::{Common, Deps, Handler};
 use crate::aws::ids::Arn;
-use crate::aws::{CallError, CallLog, Clients};
+use crate::aws::{CallError, Clients};
 use crate::domain::catalog;
 use crate::domain::permissions::{self, Condition, Intent, Requirement, When};
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{parse_api_call, ApiCallEvent};
-use crate::invocation::notify::{Notable, Notifier};
+use crate::invocation::notify::Notable;
 use crate::invocation::report::{Check, Finding, Report, Status};
-use crate::invocation::settings::Settings;
 
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "access-doctor";
@@ -96,10 +95,8 @@ struct Facts<'a> {
 /// The handler with the clients it keeps between invocations of a warm container.
 #[derive(Debug)]
 pub struct AccessDoctor {
+    common: Common,
     clients: Clients,
-    settings: Settings,
-    calls: CallLog,
-    notifier: Notifier,
 }
 
 impl Handler for AccessDoctor {
@@ -111,8 +108,8 @@ impl Handler for AccessDoctor {
         Self::with_clients(deps, clients)
     }
 
-    fn notifier(&self) -> &Notifier {
-        &self.notifier
+    fn common(&self) -> &Common {
+        &self.common
     }
 
     /// A refused call's CloudTrail event, or `{"principal_arn", "intent"}` by hand.
@@ -121,7 +118,9 @@ impl Handler for AccessDoctor {
         payload: Value,
         deadline: &Deadline,
     ) -> Result<Diagnosis, InvocationError> {
-        deadline.within(&self.calls, || self.handle(payload)).await
+        deadline
+            .within(&self.common.calls, || self.handle(payload))
+            .await
     }
 }
 
@@ -129,10 +128,8 @@ impl AccessDoctor {
     /// The handler over clients built elsewhere: [`Handler::build`]'s, or mocked ones.
     pub fn with_clients(deps: Deps, clients: Clients) -> Self {
         Self {
+            common: deps.common(),
             clients,
-            settings: deps.settings,
-            calls: deps.calls,
-            notifier: deps.notifier,
         }
     }
 
@@ -175,7 +172,7 @@ impl AccessDoctor {
         let skip = |why: String| {
             let report = Report::new(
                 FUNCTION,
-                self.settings.mode,
+                self.common.settings.mode,
                 event.id.clone(),
                 Some(cause.clone()),
                 vec![Finding::new(&cause, Check::Diagnosis, Status::Skipped, why)],
@@ -224,7 +221,7 @@ impl AccessDoctor {
         intents: &[&'static Intent],
         facts: &Facts<'_>,
     ) -> Diagnosis {
-        self.calls.take();
+        self.common.calls.take();
         let mut findings = Vec::new();
         let mut missing = Vec::new();
         let arn = match self.principal_arn(&principal).await {
@@ -338,11 +335,11 @@ impl AccessDoctor {
         let minimal_policy = minimal_policy(&missing, intents);
         let report = Report::new(
             FUNCTION,
-            self.settings.mode,
+            self.common.settings.mode,
             event_id,
             cause,
             findings,
-            self.calls.take(),
+            self.common.calls.take(),
         );
         report.log();
         Diagnosis {

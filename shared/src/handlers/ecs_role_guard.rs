@@ -2,19 +2,15 @@
 //! calls, make sure the roles ECS needs are there and right.
 
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::{Deps, Handler};
-use crate::aws::{self, CallLog};
+use super::{Common, Deps, Guard};
+use crate::aws::{self};
 use crate::domain::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
 use crate::domain::roles::{self, RoleTarget};
-use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
-use crate::invocation::events::{accept, dispatch_within, ApiCallEvent};
+use crate::invocation::events::{accept, ApiCallEvent};
 use crate::invocation::gate::Scope;
-use crate::invocation::notify::Notifier;
 use crate::invocation::report::{Check, Finding, Report, Status};
-use crate::invocation::settings::Settings;
 use crate::invocation::verdict_cache::Verdicts;
 
 /// The function's name in reports and logs.
@@ -44,45 +40,32 @@ struct ServiceParameters {
 /// The handler with what it keeps between invocations of a warm container.
 #[derive(Debug)]
 pub struct EcsRoleGuard {
+    common: Common,
     iam: aws_sdk_iam::Client,
-    settings: Settings,
     verdicts: Verdicts,
-    calls: CallLog,
-    notifier: Notifier,
 }
 
-impl Handler for EcsRoleGuard {
-    const FUNCTION: &'static str = FUNCTION;
-    type Output = Report;
+impl Guard for EcsRoleGuard {
+    const NAME: &'static str = FUNCTION;
 
-    fn build(deps: Deps) -> Self {
+    fn new(deps: Deps) -> Self {
         let verdicts = Verdicts::new(deps.settings.verdict_ttl);
         Self {
+            common: deps.common(),
             iam: aws::iam_client(&deps.config, &deps.calls),
-            settings: deps.settings,
             verdicts,
-            calls: deps.calls,
-            notifier: deps.notifier,
         }
     }
 
-    fn notifier(&self) -> &Notifier {
-        &self.notifier
+    fn common(&self) -> &Common {
+        &self.common
     }
 
-    /// Parses the CloudTrail event and ensures the role it needs.
-    async fn answer(&self, payload: Value, deadline: &Deadline) -> Result<Report, InvocationError> {
-        let handle = |event| async move { self.handle(&event).await };
-        dispatch_within(payload, deadline, &self.calls, handle).await
-    }
-}
-
-impl EcsRoleGuard {
     /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.
-    pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
+    async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
         let call = route(event)?;
         let detail = &event.detail;
-        let scope = Scope::from_event(self.settings.mode, event);
+        let scope = Scope::from_event(self.common.settings.mode, event);
         let named_role = match call {
             Call::CreateCluster => None,
             Call::CreateService | Call::UpdateService => detail
@@ -98,17 +81,17 @@ impl EcsRoleGuard {
             None => RoleTarget::catalog(&ECS_SERVICE_LINKED_ROLE),
         };
         tracing::info!(event_id = %scope.event_id, event = %scope.cause, role = %target.name, "checking");
-        self.calls.take();
+        self.common.calls.take();
         let mut findings = roles::ensure(&self.iam, &self.verdicts, &scope, &target).await;
         if refused_for_missing_slr(event) {
             explain_retry(&mut findings, &detail.event_name);
         }
         Ok(Report::logged_for_event(
             FUNCTION,
-            self.settings.mode,
+            self.common.settings.mode,
             event,
             findings,
-            self.calls.take(),
+            self.common.calls.take(),
         ))
     }
 }

@@ -22,7 +22,9 @@ use crate::domain::alarms::AlarmSettings;
 use crate::invocation::clock::Clock;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
+use crate::invocation::events::{dispatch_within, ApiCallEvent};
 use crate::invocation::notify::{Notable, Notifier, TOPIC_ENV};
+use crate::invocation::report::Report;
 use crate::invocation::settings::{Settings, SettingsError};
 
 pub mod access_doctor;
@@ -87,6 +89,29 @@ impl Deps {
     }
 }
 
+/// What every handler keeps from its [`Deps`] besides its clients: the settings, the call
+/// log its report lists, and the notifier of its answers.
+#[derive(Debug)]
+pub struct Common {
+    /// `WARDEN_MODE`, `WARDEN_VERDICT_TTL_SECONDS`, `WARDEN_REGIONS`.
+    pub settings: Settings,
+    /// The log of AWS calls its clients record in.
+    pub calls: CallLog,
+    /// Where answers worth reading are published.
+    pub notifier: Notifier,
+}
+
+impl Deps {
+    /// The part of these dependencies every handler keeps.
+    pub fn common(&self) -> Common {
+        Common {
+            settings: self.settings.clone(),
+            calls: self.calls.clone(),
+            notifier: self.notifier.clone(),
+        }
+    }
+}
+
 /// One Lambda function's handler.
 pub trait Handler: Sized {
     /// The function's name in reports, logs and its span.
@@ -97,8 +122,8 @@ pub trait Handler: Sized {
     /// Builds the handler and its clients, once per container.
     fn build(deps: Deps) -> Self;
 
-    /// Where answers worth reading are published.
-    fn notifier(&self) -> &Notifier;
+    /// What it keeps from its [`Deps`] besides its clients.
+    fn common(&self) -> &Common;
 
     /// Answers one payload, starting no new work once `deadline` has passed.
     fn answer(
@@ -116,7 +141,7 @@ pub trait Handler: Sized {
     ) -> impl Future<Output = Result<Self::Output, InvocationError>> {
         async move {
             let result = self.answer(payload, &deadline).await;
-            self.notifier().finish(result).await
+            self.common().notifier.finish(result).await
         }
     }
 
@@ -126,6 +151,43 @@ pub trait Handler: Sized {
         payload: Value,
     ) -> impl Future<Output = Result<Self::Output, InvocationError>> {
         self.handle_within(payload, Deadline::none())
+    }
+}
+
+/// A handler of CloudTrail records, as the three guards are: everything but what one
+/// parsed event calls for (parsing, the deadline, the report's calls, the notification)
+/// is the same for all of them, so they implement this and get [`Handler`] from it.
+pub trait Guard: Sized {
+    /// The function's name in reports, logs and its span.
+    const NAME: &'static str;
+
+    /// Builds the guard and its clients, once per container.
+    fn new(deps: Deps) -> Self;
+
+    /// What it keeps from its [`Deps`] besides its clients.
+    fn common(&self) -> &Common;
+
+    /// Checks, creates and repairs what one parsed event calls for; returns the report.
+    fn handle(&self, event: &ApiCallEvent)
+        -> impl Future<Output = Result<Report, InvocationError>>;
+}
+
+impl<G: Guard> Handler for G {
+    const FUNCTION: &'static str = G::NAME;
+    type Output = Report;
+
+    fn build(deps: Deps) -> Self {
+        G::new(deps)
+    }
+
+    fn common(&self) -> &Common {
+        Guard::common(self)
+    }
+
+    /// Parses the CloudTrail event, then handles it unless the deadline passes first.
+    async fn answer(&self, payload: Value, deadline: &Deadline) -> Result<Report, InvocationError> {
+        let handle = |event| async move { self.handle(&event).await };
+        dispatch_within(payload, deadline, &Guard::common(self).calls, handle).await
     }
 }
 

@@ -18,9 +18,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use super::{Deps, Handler};
+use super::{Common, Deps, Handler};
 use crate::aws::ids::is_region_name;
-use crate::aws::{self, CallError, CallLog, Clients, FailedCall, Regional, TrailClients};
+use crate::aws::{self, CallError, Clients, FailedCall, Regional, TrailClients};
 use crate::domain::alarms::{self, AlarmIndex, AlarmSettings, ServiceTarget};
 use crate::domain::catalog::{
     ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE,
@@ -36,9 +36,8 @@ use crate::handlers::{
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::gate::Scope;
-use crate::invocation::notify::{Notable, Notifier};
+use crate::invocation::notify::Notable;
 use crate::invocation::report::{Check, Finding, Report, Status};
-use crate::invocation::settings::Settings;
 use crate::invocation::verdict_cache::Verdicts;
 
 /// The function's name in reports and logs.
@@ -162,13 +161,11 @@ struct RegionFacts {
 /// The handler with the clients it keeps between invocations of a warm container.
 #[derive(Debug)]
 pub struct Reconcile {
+    common: Common,
     clients: Clients,
     regional: Regional,
     trails: TrailClients,
-    settings: Settings,
     alarm_defaults: AlarmSettings,
-    calls: CallLog,
-    notifier: Notifier,
 }
 
 impl Handler for Reconcile {
@@ -177,18 +174,16 @@ impl Handler for Reconcile {
 
     fn build(deps: Deps) -> Self {
         Self {
+            common: deps.common(),
             clients: Clients::new(&deps.config, &deps.calls),
             regional: Regional::new(&deps.config, &deps.calls),
             trails: TrailClients::new(&deps.config, &deps.calls),
-            settings: deps.settings,
             alarm_defaults: deps.alarm_defaults,
-            calls: deps.calls,
-            notifier: deps.notifier,
         }
     }
 
-    fn notifier(&self) -> &Notifier {
-        &self.notifier
+    fn common(&self) -> &Common {
+        &self.common
     }
 
     /// Accepts the schedule's event, a manual input or a continuation, and sweeps; what is
@@ -219,7 +214,7 @@ impl Reconcile {
             }
             let id = payload.get("id").and_then(Value::as_str).map(String::from);
             let input = Continuation {
-                regions: self.settings.regions.clone(),
+                regions: self.common.settings.regions.clone(),
                 resume: BTreeMap::new(),
             };
             return Ok((input, id));
@@ -230,7 +225,7 @@ impl Reconcile {
             ))
         })?;
         if input.regions.is_empty() {
-            input.regions = self.settings.regions.clone();
+            input.regions = self.common.settings.regions.clone();
         }
         if let Some(bad) = input.regions.iter().find(|r| !is_region_name(r)) {
             return Err(InvocationError::BadField {
@@ -264,7 +259,7 @@ impl Reconcile {
         event_id: Option<String>,
         deadline: &Deadline,
     ) -> SweepReport {
-        self.calls.take();
+        self.common.calls.take();
         let regions = &input.regions;
         let mut findings = Vec::new();
         let account = match self.clients.sts.get_caller_identity().send().await {
@@ -281,7 +276,7 @@ impl Reconcile {
             }
         };
         let scope = Scope {
-            mode: self.settings.mode,
+            mode: self.common.settings.mode,
             account,
             partition: aws::ids::partition(regions.first().map_or("", String::as_str)),
             event_id: event_id.clone().unwrap_or_default(),
@@ -387,11 +382,11 @@ impl Reconcile {
             .collect();
         let mut report = Report::new(
             FUNCTION,
-            self.settings.mode,
+            self.common.settings.mode,
             event_id,
             None,
             worth_reading,
-            self.calls.take(),
+            self.common.calls.take(),
         );
         report.compact_calls(crate::invocation::report::CALLS_LISTED);
         let sweep = SweepReport {

@@ -7,20 +7,17 @@
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::{Deps, Handler};
-use crate::aws::{CallLog, Clients, Regional};
+use super::{Common, Deps, Guard};
+use crate::aws::{Clients, Regional};
 use crate::domain::catalog::{RoleKind, RoleSpec, ROLES};
 use crate::domain::role_users;
 use crate::domain::roles::{self, RoleTarget};
-use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
-use crate::invocation::events::{accept, dispatch_within, ApiCallEvent};
+use crate::invocation::events::{accept, ApiCallEvent};
 use crate::invocation::gate::Scope;
-use crate::invocation::notify::Notifier;
 use crate::invocation::report::{Check, Finding, Report, Status};
-use crate::invocation::settings::{Settings, SettingsError};
+use crate::invocation::settings::SettingsError;
 use crate::invocation::verdict_cache::Verdicts;
 
 /// The function's name in reports and logs.
@@ -94,46 +91,33 @@ struct Parameters {
 /// The handler with what it keeps between invocations of a warm container.
 #[derive(Debug)]
 pub struct RoleDriftGuard {
+    common: Common,
     clients: Clients,
     regional: Regional,
-    settings: Settings,
     watched: Vec<WatchedRole>,
     // Each event is a change: never trust an earlier verdict.
     verdicts: Verdicts,
-    calls: CallLog,
-    notifier: Notifier,
 }
 
-impl Handler for RoleDriftGuard {
-    const FUNCTION: &'static str = FUNCTION;
-    type Output = Report;
+impl Guard for RoleDriftGuard {
+    const NAME: &'static str = FUNCTION;
 
-    fn build(deps: Deps) -> Self {
+    fn new(deps: Deps) -> Self {
         Self {
+            common: deps.common(),
             clients: Clients::new(&deps.config, &deps.calls),
             regional: Regional::new(&deps.config, &deps.calls),
-            settings: deps.settings,
             watched: deps.watched,
             verdicts: Verdicts::new(Duration::ZERO),
-            calls: deps.calls,
-            notifier: deps.notifier,
         }
     }
 
-    fn notifier(&self) -> &Notifier {
-        &self.notifier
+    fn common(&self) -> &Common {
+        &self.common
     }
 
-    /// Parses the IAM event and re-verifies the watched role it names.
-    async fn answer(&self, payload: Value, deadline: &Deadline) -> Result<Report, InvocationError> {
-        let handle = |event| async move { self.handle(&event).await };
-        dispatch_within(payload, deadline, &self.calls, handle).await
-    }
-}
-
-impl RoleDriftGuard {
     /// Handles one parsed event: re-verifies the role, repairs it, returns and logs the report.
-    pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
+    async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
         let call = accept(event, SOURCE, EVENT_NAMES)?;
         let params = event
             .detail
@@ -147,9 +131,9 @@ impl RoleDriftGuard {
         let target = watched
             .map(|w| RoleTarget::named(w.spec, &name, "requestParameters.roleName"))
             .transpose()?;
-        let scope = Scope::from_event(self.settings.mode, event);
+        let scope = Scope::from_event(self.common.settings.mode, event);
         tracing::info!(event_id = %scope.event_id, event = %scope.cause, role = %name, "checking");
-        self.calls.take();
+        self.common.calls.take();
         let what = drift_words(call, &params.policy_arn, &params.policy_name);
         let findings = match (target, &event.detail.error_code) {
             (None, _) => vec![Finding::new(
@@ -176,13 +160,15 @@ impl RoleDriftGuard {
         };
         Ok(Report::logged_for_event(
             FUNCTION,
-            self.settings.mode,
+            self.common.settings.mode,
             event,
             findings,
-            self.calls.take(),
+            self.common.calls.take(),
         ))
     }
+}
 
+impl RoleDriftGuard {
     /// A deleted role comes back only while something in the configured regions uses it.
     async fn deleted(&self, scope: &Scope, target: RoleTarget) -> Vec<Finding> {
         let arn = target.arn(scope);
@@ -194,7 +180,7 @@ impl RoleDriftGuard {
                 "a service-linked role is deleted through DeleteServiceLinkedRole (slr-deletion), not recreated here",
             )];
         }
-        let regions = &self.settings.regions;
+        let regions = &self.common.settings.regions;
         let found = role_users::users_of(&self.regional, regions, &target.name).await;
         let Some((user, role_arn)) = found.users.first() else {
             if !found.unread.is_empty() {

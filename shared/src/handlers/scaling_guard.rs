@@ -11,21 +11,17 @@ use std::collections::BTreeSet;
 
 use aws_sdk_applicationautoscaling::types::PolicyType;
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::{Deps, Handler};
-use crate::aws::{CallLog, Clients};
+use super::{Common, Deps, Guard};
+use crate::aws::Clients;
 use crate::domain::alarms::{self, AlarmSettings, ServiceTarget};
 use crate::domain::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
 use crate::domain::roles::{self, RoleTarget};
 use crate::domain::scaling;
-use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
-use crate::invocation::events::{accept, dispatch_within, ApiCallEvent, APPLICATION_AUTO_SCALING};
+use crate::invocation::events::{accept, ApiCallEvent, APPLICATION_AUTO_SCALING};
 use crate::invocation::gate::Scope;
-use crate::invocation::notify::Notifier;
 use crate::invocation::report::{Check, Finding, Report, Status};
-use crate::invocation::settings::Settings;
 use crate::invocation::verdict_cache::Verdicts;
 
 /// The function's name in reports and logs.
@@ -92,48 +88,35 @@ struct DeleteAlarmsParameters {
 /// The handler with what it keeps between invocations of a warm container.
 #[derive(Debug)]
 pub struct ScalingGuard {
+    common: Common,
     clients: Clients,
-    settings: Settings,
     alarm_defaults: AlarmSettings,
     verdicts: Verdicts,
-    calls: CallLog,
-    notifier: Notifier,
 }
 
-impl Handler for ScalingGuard {
-    const FUNCTION: &'static str = FUNCTION;
-    type Output = Report;
+impl Guard for ScalingGuard {
+    const NAME: &'static str = FUNCTION;
 
-    fn build(deps: Deps) -> Self {
+    fn new(deps: Deps) -> Self {
         let verdicts = Verdicts::new(deps.settings.verdict_ttl);
         Self {
+            common: deps.common(),
             clients: Clients::new(&deps.config, &deps.calls),
-            settings: deps.settings,
             alarm_defaults: deps.alarm_defaults,
             verdicts,
-            calls: deps.calls,
-            notifier: deps.notifier,
         }
     }
 
-    fn notifier(&self) -> &Notifier {
-        &self.notifier
+    fn common(&self) -> &Common {
+        &self.common
     }
 
-    /// Parses the CloudTrail event and ensures the role and alarms it needs.
-    async fn answer(&self, payload: Value, deadline: &Deadline) -> Result<Report, InvocationError> {
-        let handle = |event| async move { self.handle(&event).await };
-        dispatch_within(payload, deadline, &self.calls, handle).await
-    }
-}
-
-impl ScalingGuard {
     /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.
-    pub async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
+    async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
         let work = plan(event)?;
-        let scope = Scope::from_event(self.settings.mode, event);
+        let scope = Scope::from_event(self.common.settings.mode, event);
         tracing::info!(event_id = %scope.event_id, event = %scope.cause, "checking");
-        self.calls.take();
+        self.common.calls.take();
         let findings = match work {
             Work::OutOfScope(why) => vec![Finding::new(
                 event.detail.aws_region.clone(),
@@ -165,13 +148,15 @@ impl ScalingGuard {
         };
         Ok(Report::logged_for_event(
             FUNCTION,
-            self.settings.mode,
+            self.common.settings.mode,
             event,
             findings,
-            self.calls.take(),
+            self.common.calls.take(),
         ))
     }
+}
 
+impl ScalingGuard {
     /// The region the alarm clients act in, when it is the event's; otherwise a finding
     /// saying where the event should be handled.
     fn region_of(&self, event: &ApiCallEvent, target: &ServiceTarget) -> Result<String, Finding> {
@@ -479,7 +464,7 @@ fn policy_name(value: Option<String>) -> Result<String, InvocationError> {
 mod tests {
     use super::*;
     use crate::invocation::events::parse_api_call;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     /// An Application Auto Scaling call as AWS delivers it (the shape of the recorded
     /// RegisterScalableTarget in the Application Auto Scaling User Guide's EventBridge page).

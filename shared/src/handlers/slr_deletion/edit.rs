@@ -41,10 +41,10 @@ impl SlrDeletion {
                 "at most 1000 characters, no control characters".into(),
             );
         }
-        self.calls.take();
+        self.common.calls.take();
         let resource = format!("role{}{}", ECS_SERVICE_LINKED_ROLE.path, request.role_name);
         let scope = Scope {
-            mode: self.settings.mode,
+            mode: self.common.settings.mode,
             account: String::new(),
             partition: "aws",
             event_id: String::new(),
@@ -82,11 +82,11 @@ impl SlrDeletion {
         };
         let report = Report::new(
             FUNCTION,
-            self.settings.mode,
+            self.common.settings.mode,
             None,
             None,
             vec![finding],
-            self.calls.take(),
+            self.common.calls.take(),
         );
         report.log();
         Ok(report)

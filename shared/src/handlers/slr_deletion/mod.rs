@@ -27,17 +27,16 @@ pub use state::{
     FIRST_POLL_SECONDS, INVENTORY_KEPT, MAX_POLL_SECONDS, WAITING_KEPT,
 };
 
-use super::{Deps, Handler};
+use super::{Common, Deps, Handler};
 use crate::aws::ids::{is_account_id, is_region_name};
-use crate::aws::{CallLog, Clients, Regional};
+use crate::aws::{Clients, Regional};
 use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use crate::invocation::clock::Clock;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, parse_api_call};
-use crate::invocation::notify::{Notable, Notifier};
+use crate::invocation::notify::Notable;
 use crate::invocation::report::Report;
-use crate::invocation::settings::Settings;
 use edit::EditRequest;
 
 /// The function's name in reports and logs.
@@ -80,12 +79,10 @@ impl Notable for Answer {
 /// The handler with the clients it keeps between invocations of a warm container.
 #[derive(Debug)]
 pub struct SlrDeletion {
+    common: Common,
     clients: Clients,
     regional: Regional,
-    settings: Settings,
     clock: Clock,
-    calls: CallLog,
-    notifier: Notifier,
 }
 
 impl Handler for SlrDeletion {
@@ -98,8 +95,8 @@ impl Handler for SlrDeletion {
         Self::with_clients(deps, clients, regional)
     }
 
-    fn notifier(&self) -> &Notifier {
-        &self.notifier
+    fn common(&self) -> &Common {
+        &self.common
     }
 
     /// Parses a start input, a state, a CloudTrail DeleteServiceLinkedRole event or an edit
@@ -130,12 +127,10 @@ impl SlrDeletion {
     /// The handler over clients built elsewhere: [`Handler::build`]'s, or mocked ones.
     pub fn with_clients(deps: Deps, clients: Clients, regional: Regional) -> Self {
         Self {
+            common: deps.common(),
             clients,
             regional,
-            settings: deps.settings,
             clock: deps.clock,
-            calls: deps.calls,
-            notifier: deps.notifier,
         }
     }
 
@@ -143,7 +138,10 @@ impl SlrDeletion {
     fn validate(&self, mut state: DeletionState) -> Result<DeletionState, InvocationError> {
         check_role_name(&state.request.role_name, "role_name")?;
         if state.request.regions.is_empty() {
-            state.request.regions.clone_from(&self.settings.regions);
+            state
+                .request
+                .regions
+                .clone_from(&self.common.settings.regions);
         }
         if state.request.regions.is_empty() {
             return bad(

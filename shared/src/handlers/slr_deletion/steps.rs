@@ -27,7 +27,7 @@ impl SlrDeletion {
         now: u64,
         deadline: &Deadline,
     ) -> StepOutput {
-        self.calls.take();
+        self.common.calls.take();
         let started = *state.progress.started_at.get_or_insert(now);
         state.evidence.waiting.clear();
         let mut findings = Vec::new();
@@ -57,7 +57,7 @@ impl SlrDeletion {
         }
         let mut report = Report::new(
             FUNCTION,
-            self.settings.mode,
+            self.common.settings.mode,
             state.request.event_id.clone(),
             state
                 .request
@@ -65,7 +65,7 @@ impl SlrDeletion {
                 .as_ref()
                 .map(|_| format!("{EVENT_SOURCE}:DeleteServiceLinkedRole")),
             findings,
-            self.calls.take(),
+            self.common.calls.take(),
         );
         report.compact_calls(CALLS_LISTED);
         report.log();
@@ -155,7 +155,7 @@ impl SlrDeletion {
     }
 
     fn ready_to_submit(&self, state: &mut DeletionState, findings: &mut Vec<Finding>) {
-        if self.settings.mode == Mode::Audit {
+        if self.common.settings.mode == Mode::Audit {
             findings.push(Finding::new(
                 self.role_arn(state),
                 Check::Deletion,
@@ -207,7 +207,7 @@ impl SlrDeletion {
                 }
             }
         }
-        if self.settings.mode == Mode::Audit {
+        if self.common.settings.mode == Mode::Audit {
             return state.stop(Outcome::Blocked, "audit mode makes no write");
         }
         if stuck {
@@ -257,7 +257,7 @@ impl SlrDeletion {
             return None;
         }
         Some(Scope {
-            mode: self.settings.mode,
+            mode: self.common.settings.mode,
             account: caller,
             partition: aws::ids::partition(
                 state
@@ -274,7 +274,7 @@ impl SlrDeletion {
     async fn submit(&self, state: &mut DeletionState, findings: &mut Vec<Finding>) {
         let arn = self.role_arn(state);
         let scope = Scope {
-            mode: self.settings.mode,
+            mode: self.common.settings.mode,
             account: String::new(),
             partition: "aws",
             event_id: state.request.event_id.clone().unwrap_or_default(),
