@@ -1,6 +1,7 @@
 //! Talking to AWS: clients built once per container, the log of the calls an invocation
 //! makes, and reading the errors calls return.
 
+pub mod accounts;
 pub mod ids;
 #[cfg(feature = "test-util")]
 pub mod mocks;
