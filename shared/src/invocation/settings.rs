@@ -96,6 +96,135 @@ impl Settings {
     }
 }
 
+/// `WARDEN_MEMBER_ROLE`, the variable naming the role a hub assumes in member accounts.
+pub const MEMBER_ROLE_ENV: &str = "WARDEN_MEMBER_ROLE";
+/// `WARDEN_ACCOUNTS`, the variable naming the accounts a hub may act in.
+pub const ACCOUNTS_ENV: &str = "WARDEN_ACCOUNTS";
+
+/// Where a function acts: its own account, as a single-account deployment does, or, as
+/// the hub of an organization, in member accounts through a role it assumes there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// `WARDEN_MEMBER_ROLE` empty: the function's own account only.
+    OwnAccount,
+    /// A hub: `role` assumed in the accounts `accounts` allows.
+    Hub {
+        /// The member role.
+        role: MemberRole,
+        /// The accounts the hub may act in.
+        accounts: MemberAccounts,
+    },
+}
+
+/// The role a hub assumes in a member account: its path and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRole {
+    /// `/` or `/platform/`: IAM's form, with both slashes.
+    pub path: String,
+    /// The role's name.
+    pub name: String,
+}
+
+impl MemberRole {
+    /// The path and name as a role ARN ends: `/platform/ecs-warden-member`.
+    pub fn path_and_name(&self) -> String {
+        format!("{}{}", self.path, self.name)
+    }
+}
+
+/// The accounts a hub may act in: `WARDEN_ACCOUNTS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberAccounts {
+    /// The account ids listed.
+    Listed(std::collections::BTreeSet<String>),
+    /// `organization`: every ACTIVE account of the organization.
+    Organization,
+}
+
+impl Reach {
+    /// Reads `WARDEN_MEMBER_ROLE` and `WARDEN_ACCOUNTS` through `lookup`: both empty is a
+    /// single account; a role needs the accounts it may be assumed in, and the reverse.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let read = |name| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let (role, accounts) = match (read(MEMBER_ROLE_ENV), read(ACCOUNTS_ENV)) {
+            (None, None) => return Ok(Self::OwnAccount),
+            (Some(role), Some(accounts)) => (role, accounts),
+            (None, Some(accounts)) => {
+                return Err(SettingsError {
+                    name: ACCOUNTS_ENV,
+                    value: accounts,
+                    problem: "needs WARDEN_MEMBER_ROLE, the role to assume in those accounts",
+                })
+            }
+            (Some(role), None) => {
+                return Err(SettingsError {
+                    name: MEMBER_ROLE_ENV,
+                    value: role,
+                    problem: "needs WARDEN_ACCOUNTS: account ids, comma-separated, or organization",
+                })
+            }
+        };
+        Ok(Self::Hub {
+            role: member_role(&role)?,
+            accounts: member_accounts(&accounts)?,
+        })
+    }
+}
+
+/// `ecs-warden-member`, `platform/ecs-warden-member` or `/platform/ecs-warden-member`.
+fn member_role(raw: &str) -> Result<MemberRole, SettingsError> {
+    let bad = || SettingsError {
+        name: MEMBER_ROLE_ENV,
+        value: raw.to_owned(),
+        problem: "expected a role name, with its path if any (platform/ecs-warden-member)",
+    };
+    let trimmed = raw.trim_start_matches('/');
+    let (dirs, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+    // IAM's characters for names and path segments.
+    let fits = |s: &str, max: usize| {
+        (1..=max).contains(&s.len())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+    };
+    if !fits(name, 64) || (!dirs.is_empty() && !dirs.split('/').all(|d| fits(d, 512))) {
+        return Err(bad());
+    }
+    let path = if dirs.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{dirs}/")
+    };
+    Ok(MemberRole {
+        path,
+        name: name.to_owned(),
+    })
+}
+
+/// `organization`, or 12-digit account ids, comma-separated.
+fn member_accounts(raw: &str) -> Result<MemberAccounts, SettingsError> {
+    if raw == "organization" {
+        return Ok(MemberAccounts::Organization);
+    }
+    let listed: std::collections::BTreeSet<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(String::from)
+        .collect();
+    if listed.is_empty() || !listed.iter().all(|a| crate::aws::ids::is_account_id(a)) {
+        return Err(SettingsError {
+            name: ACCOUNTS_ENV,
+            value: raw.to_owned(),
+            problem: "expected 12-digit account ids, comma-separated, or organization",
+        });
+    }
+    Ok(MemberAccounts::Listed(listed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +267,83 @@ mod tests {
         ] {
             let err = settings(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);
+        }
+    }
+
+    fn reach(vars: &[(&str, &str)]) -> Result<Reach, SettingsError> {
+        Reach::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn no_member_role_is_a_single_account() {
+        assert_eq!(reach(&[]).unwrap(), Reach::OwnAccount);
+        assert_eq!(
+            reach(&[(MEMBER_ROLE_ENV, " "), (ACCOUNTS_ENV, "")]).unwrap(),
+            Reach::OwnAccount
+        );
+    }
+
+    #[test]
+    fn a_hub_reads_its_role_with_path_and_its_accounts() {
+        let hub = reach(&[
+            (MEMBER_ROLE_ENV, "platform/ecs-warden-member"),
+            (ACCOUNTS_ENV, "111122223333, 444455556666"),
+        ])
+        .unwrap();
+        let Reach::Hub { role, accounts } = hub else {
+            panic!("a hub")
+        };
+        assert_eq!(role.path_and_name(), "/platform/ecs-warden-member");
+        assert_eq!(
+            accounts,
+            MemberAccounts::Listed(["111122223333".into(), "444455556666".into()].into())
+        );
+        let org = reach(&[
+            (MEMBER_ROLE_ENV, "/ecs-warden-member"),
+            (ACCOUNTS_ENV, "organization"),
+        ])
+        .unwrap();
+        assert_eq!(
+            org,
+            Reach::Hub {
+                role: MemberRole {
+                    path: "/".into(),
+                    name: "ecs-warden-member".into()
+                },
+                accounts: MemberAccounts::Organization
+            }
+        );
+    }
+
+    #[test]
+    fn a_half_configured_hub_is_refused_naming_what_is_missing() {
+        for (vars, name) in [
+            (
+                vec![(MEMBER_ROLE_ENV, "ecs-warden-member")],
+                MEMBER_ROLE_ENV,
+            ),
+            (vec![(ACCOUNTS_ENV, "111122223333")], ACCOUNTS_ENV),
+            (
+                vec![
+                    (MEMBER_ROLE_ENV, "ecs warden"),
+                    (ACCOUNTS_ENV, "111122223333"),
+                ],
+                MEMBER_ROLE_ENV,
+            ),
+            (
+                vec![
+                    (MEMBER_ROLE_ENV, "ecs-warden-member"),
+                    (ACCOUNTS_ENV, "1111,organization"),
+                ],
+                ACCOUNTS_ENV,
+            ),
+        ] {
+            let err = reach(&vars).unwrap_err();
+            assert_eq!(err.name, name, "{vars:?}");
         }
     }
 }
