@@ -43,6 +43,8 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=eu-west-1 AWS_D
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
 # Every replay reads AWS afresh, so the drift below is seen at once.
 export WARDEN_MODE=enforce WARDEN_VERDICT_TTL_SECONDS=0
+# The function ARN cargo lambda watch hands out names no real account; the events are this one's.
+export WARDEN_HOME_ACCOUNT=$ACCOUNT
 # The regions role-drift-guard looks in for users of a deleted role, and reconcile sweeps.
 export WARDEN_REGIONS=eu-west-1,us-east-1
 

@@ -138,6 +138,8 @@ impl Account {
         vec![
             ("AWS_ENDPOINT_URL", endpoint().to_owned()),
             ("AWS_REGION", SAMPLE_REGION.to_owned()),
+            // The function ARN a local runtime emulator hands out names no real account.
+            ("WARDEN_HOME_ACCOUNT", self.id.clone()),
             (
                 "AWS_ACCESS_KEY_ID",
                 self.credentials.access_key_id().to_owned(),

@@ -33,6 +33,23 @@ impl Account {
             .expect("grant the deployer");
     }
 
+    /// The member role as member.yaml makes it, trusting `hub`'s function roles. moto's
+    /// STS assumes a role whoever asks (it reads neither the trust nor whether the role
+    /// exists); the role is made so the member account holds what a real one would, and
+    /// tests/mocked_reach.rs shows the refusal moto cannot give.
+    pub async fn member_role_for(&self, hub: &Account) {
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{}:role/ecs-warden-hub-EcsRoleGuardRole", hub.id)},
+            "Action": "sts:AssumeRole"}]});
+        self.iam
+            .create_role()
+            .role_name(MEMBER_ROLE)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .expect("create the member role");
+    }
+
     /// An IAM user called `name`, with no policy.
     pub async fn create_user(&self, name: &str) {
         self.iam

@@ -2,7 +2,7 @@
 //! which `WARDEN_CALLS_DIR` collects for the policy check.
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ecs_warden::aws::CallLog;
@@ -15,7 +15,11 @@ use ecs_warden::handlers::scaling_guard::ScalingGuard;
 use ecs_warden::handlers::slr_deletion::SlrDeletion;
 pub use ecs_warden::handlers::{Deps, Handler};
 use ecs_warden::invocation::clock::Clock;
-use ecs_warden::invocation::settings::{Mode, Settings};
+use ecs_warden::invocation::reach::Accounts;
+use ecs_warden::invocation::settings::{MemberAccounts, MemberRole, Mode, Reach, Settings};
+
+/// The member role's name in the tests, member.yaml's default.
+pub const MEMBER_ROLE: &str = "ecs-warden-member";
 
 use crate::*;
 
@@ -66,6 +70,47 @@ impl Account {
         clock: Clock,
     ) -> (H, CallLog) {
         let calls = call_log(H::FUNCTION);
+        let accounts = Accounts::single(&self.config, &calls, &self.id);
+        self.built(settings, alarm_defaults, clock, calls, accounts)
+    }
+
+    /// A handler of this account acting as the hub of `members`: it assumes
+    /// [`MEMBER_ROLE`] in each of them, as `WARDEN_MEMBER_ROLE` and `WARDEN_ACCOUNTS` make
+    /// a deployed function do.
+    pub fn hub_handler<H: Handler>(&self, mode: Mode, members: &[&Account]) -> (H, CallLog) {
+        let listed = members.iter().map(|m| m.id.clone()).collect();
+        self.hub_handler_of(mode, MemberAccounts::Listed(listed))
+    }
+
+    /// As [`Self::hub_handler`], for the accounts `accounts` allows.
+    pub fn hub_handler_of<H: Handler>(&self, mode: Mode, accounts: MemberAccounts) -> (H, CallLog) {
+        let calls = call_log(H::FUNCTION);
+        let reach = Reach::Hub {
+            role: MemberRole {
+                path: "/".into(),
+                name: MEMBER_ROLE.into(),
+            },
+            accounts,
+        };
+        let accounts = Accounts::new(reach, &self.config, &calls, Some(self.id.clone()));
+        let settings = sweeping(mode, &[SAMPLE_REGION]);
+        self.built(
+            settings,
+            AlarmSettings::default(),
+            Clock::system(),
+            calls,
+            accounts,
+        )
+    }
+
+    fn built<H: Handler>(
+        &self,
+        settings: Settings,
+        alarm_defaults: AlarmSettings,
+        clock: Clock,
+        calls: CallLog,
+        accounts: Accounts,
+    ) -> (H, CallLog) {
         let deps = Deps {
             config: self.config.clone(),
             calls: calls.clone(),
@@ -74,6 +119,7 @@ impl Account {
             watched: watched_roles(None).expect("the catalog's roles"),
             notifier: self.notifier(&calls),
             clock,
+            accounts: Arc::new(accounts),
         };
         (H::build(deps), calls)
     }

@@ -1,46 +1,64 @@
 //! Acting in another account, as a hub does: an SDK configuration per member account whose
-//! credentials come from assuming the member role there. Each is built on first use and
-//! kept, with one identity cache shared by every client built from it, so a warm container
-//! calls AssumeRole at most once per account per credential lifetime, and never at cold
-//! start (the provider assumes the role when a client first needs credentials).
+//! credentials come from assuming the member role there.
+//!
+//! Each account's credentials are obtained when an invocation first needs that account
+//! (never at cold start) and kept until five minutes before they expire, in one cache
+//! shared by every client built from that account's configuration: a warm container calls
+//! AssumeRole at most once per account per credential lifetime, whatever the number of
+//! events, clients and calls. The AssumeRole calls go through an STS client that records
+//! them in the function's call log, so reports, the policy check and the benchmark count
+//! them like any other call.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use aws_config::identity::IdentityCache;
-use aws_config::sts::AssumeRoleProvider;
 use aws_config::SdkConfig;
-use aws_sdk_sts::config::SharedCredentialsProvider;
-use aws_smithy_async::time::SystemTimeSource;
-use aws_smithy_runtime_api::client::identity::SharedIdentityCache;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
+
+use super::{sts_client, CallError, CallLog, FailedCall};
 
 /// The session name a hub's calls carry in the member account's CloudTrail.
 pub const SESSION_NAME: &str = "ecs-warden";
 
-/// SDK configurations acting in member accounts through `role`, by account id.
+/// How long before they expire credentials are replaced: as long as the longest timeout
+/// in template.yaml (reconcile's 15 minutes), so no invocation outlives the credentials it
+/// started with. AssumeRole's default session lasts an hour.
+pub const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(15 * 60);
+
+/// SDK configurations acting in member accounts through one role, by account id.
 #[derive(Debug)]
 pub struct AccountConfigs {
     base: SdkConfig,
     /// The role's path and name, e.g. `/ecs-warden-member` or `/platform/ecs-warden-member`.
     role: String,
-    built: Mutex<HashMap<String, SdkConfig>>,
+    sts: aws_sdk_sts::Client,
+    built: Mutex<HashMap<String, Member>>,
+}
+
+/// One member account: its configuration and the credentials its clients share.
+#[derive(Debug, Clone)]
+struct Member {
+    config: SdkConfig,
+    credentials: Arc<MemberCredentials>,
 }
 
 impl AccountConfigs {
-    /// Configurations that assume `role` (its path and name) from `base`'s credentials.
-    pub fn new(base: &SdkConfig, role: impl Into<String>) -> Self {
-        // The provider reads the time for its session name and expiry; a configuration
-        // built by hand (not loaded) has no time source, and the provider would panic.
-        let base = match base.time_source() {
-            Some(_) => base.clone(),
-            None => base
-                .to_builder()
-                .time_source(SystemTimeSource::new())
-                .build(),
-        };
+    /// Configurations that assume `role` (its path and name) with `base`'s credentials,
+    /// recording the AssumeRole calls in `calls`.
+    pub fn new(base: &SdkConfig, calls: &CallLog, role: impl Into<String>) -> Self {
+        Self::with_sts(base, sts_client(base, calls), role)
+    }
+
+    /// As [`Self::new`], assuming the role through `sts` (mocked, in tests).
+    pub fn with_sts(base: &SdkConfig, sts: aws_sdk_sts::Client, role: impl Into<String>) -> Self {
         Self {
-            base,
+            base: base.clone(),
             role: role.into(),
+            sts,
             built: Mutex::new(HashMap::new()),
         }
     }
@@ -50,32 +68,130 @@ impl AccountConfigs {
         format!("arn:{partition}:iam::{account}:role{}", self.role)
     }
 
-    /// The configuration acting in `account`, built on first use; no call is made until a
-    /// client built from it needs credentials.
-    pub async fn config(&self, partition: &str, account: &str) -> SdkConfig {
-        if let Some(built) = self.lock().get(account) {
-            return built.clone();
-        }
-        let provider = AssumeRoleProvider::builder(self.role_arn(partition, account))
-            .session_name(SESSION_NAME)
-            .configure(&self.base)
-            .build()
-            .await;
-        let cache: SharedIdentityCache = IdentityCache::lazy().build();
-        let config = self
-            .base
-            .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(provider))
-            .identity_cache(cache)
-            .build();
-        // Two first uses at once both build; either is as good, and the first one kept wins.
-        self.lock()
-            .entry(account.to_owned())
-            .or_insert(config)
-            .clone()
+    /// The configuration acting in `account`, with credentials in hand: from the cache
+    /// while they last, else from an AssumeRole made now. A role that cannot be assumed is
+    /// the failed AssumeRole.
+    pub async fn config(&self, partition: &str, account: &str) -> Result<SdkConfig, FailedCall> {
+        let member = self.member(partition, account);
+        member.credentials.get().await?;
+        Ok(member.config)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SdkConfig>> {
-        self.built.lock().unwrap_or_else(|e| e.into_inner())
+    fn member(&self, partition: &str, account: &str) -> Member {
+        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        built
+            .entry(account.to_owned())
+            .or_insert_with(|| {
+                let credentials = Arc::new(MemberCredentials {
+                    sts: self.sts.clone(),
+                    role_arn: self.role_arn(partition, account),
+                    current: tokio::sync::Mutex::new(None),
+                });
+                // No SDK identity cache on top: MemberCredentials is the one cache, so
+                // every client of the account shares it and refreshes it once.
+                let config = self
+                    .base
+                    .to_builder()
+                    .credentials_provider(SharedCredentialsProvider::new(Shared(
+                        credentials.clone(),
+                    )))
+                    .identity_cache(IdentityCache::no_cache())
+                    .build();
+                Member {
+                    config,
+                    credentials,
+                }
+            })
+            .clone()
+    }
+}
+
+/// The member role's credentials in one account, assumed on demand and cached.
+#[derive(Debug)]
+struct MemberCredentials {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    // An async lock: concurrent first uses wait for the one AssumeRole instead of making
+    // their own.
+    current: tokio::sync::Mutex<Option<Credentials>>,
+}
+
+impl MemberCredentials {
+    async fn get(&self) -> Result<Credentials, FailedCall> {
+        let mut current = self.current.lock().await;
+        if let Some(credentials) = current.as_ref().filter(|c| still_good(c)) {
+            return Ok(credentials.clone());
+        }
+        let failed = |error| CallError::on(error, "sts:AssumeRole", self.role_arn.clone());
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name(SESSION_NAME)
+            .send()
+            .await
+            .map_err(|e| failed(CallError::from_sdk(&e)))?;
+        let c = out.credentials().ok_or_else(|| {
+            failed(CallError {
+                code: String::new(),
+                message: "AssumeRole answered without credentials".into(),
+            })
+        })?;
+        let expiry = SystemTime::try_from(*c.expiration()).ok();
+        let credentials = Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            expiry,
+            "ecs-warden-member-role",
+        );
+        *current = Some(credentials.clone());
+        Ok(credentials)
+    }
+}
+
+/// Whether credentials will last past [`REFRESH_BEFORE_EXPIRY`] from now.
+fn still_good(credentials: &Credentials) -> bool {
+    match credentials.expiry() {
+        None => true,
+        Some(expiry) => expiry
+            .duration_since(SystemTime::now())
+            .is_ok_and(|left| left > REFRESH_BEFORE_EXPIRY),
+    }
+}
+
+/// The one cache of an account's credentials, as every client of the account sees it.
+#[derive(Debug)]
+struct Shared(Arc<MemberCredentials>);
+
+impl ProvideCredentials for Shared {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            self.0.get().await.map_err(CredentialsError::provider_error)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_replaced_before_they_expire() {
+        let lasting = |secs| {
+            Credentials::new(
+                "a",
+                "s",
+                None,
+                Some(SystemTime::now() + Duration::from_secs(secs)),
+                "t",
+            )
+        };
+        assert!(still_good(&lasting(3600)));
+        assert!(!still_good(&lasting(600)));
+        assert!(still_good(&Credentials::new("a", "s", None, None, "t")));
     }
 }

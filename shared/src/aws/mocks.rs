@@ -89,6 +89,11 @@ impl MockRules<'_> {
     }
 }
 
+/// An Organizations client answering from `rules`.
+pub fn organizations_client(rules: &[&Rule], mode: RuleMode) -> aws_sdk_organizations::Client {
+    mocked!(aws_sdk_organizations, mode, rules, None::<u32>)
+}
+
 /// CloudTrail clients answering from `rules` in every region.
 pub fn trail_clients(rules: &[&Rule], mode: RuleMode) -> TrailClients {
     TrailClients::fixed(mocked!(aws_sdk_cloudtrail, mode, rules, None::<u32>))

@@ -94,6 +94,11 @@ recorded_client!(
     aws_sdk_ecs
 );
 recorded_client!(
+    /// An Organizations client that records its calls in `calls`.
+    organizations_client,
+    aws_sdk_organizations
+);
+recorded_client!(
     /// An SNS client that records its calls in `calls`.
     sns_client,
     aws_sdk_sns

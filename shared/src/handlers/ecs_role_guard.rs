@@ -4,12 +4,13 @@
 use serde::Deserialize;
 
 use super::{Common, Deps, Guard};
-use crate::aws::{self};
+use crate::aws;
 use crate::domain::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
 use crate::domain::roles::{self, RoleTarget};
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, ApiCallEvent};
 use crate::invocation::gate::Scope;
+use crate::invocation::reach::AccountClients;
 use crate::invocation::report::{Check, Finding, Report, Status};
 use crate::invocation::verdict_cache::Verdicts;
 
@@ -41,18 +42,19 @@ struct ServiceParameters {
 #[derive(Debug)]
 pub struct EcsRoleGuard {
     common: Common,
-    iam: aws_sdk_iam::Client,
+    iam: AccountClients<aws_sdk_iam::Client>,
     verdicts: Verdicts,
 }
 
 impl Guard for EcsRoleGuard {
     const NAME: &'static str = FUNCTION;
+    type Clients = aws_sdk_iam::Client;
 
     fn new(deps: Deps) -> Self {
         let verdicts = Verdicts::new(deps.settings.verdict_ttl);
         Self {
             common: deps.common(),
-            iam: aws::iam_client(&deps.config, &deps.calls),
+            iam: deps.account_clients(aws::iam_client),
             verdicts,
         }
     }
@@ -61,8 +63,20 @@ impl Guard for EcsRoleGuard {
         &self.common
     }
 
+    fn clients(&self) -> &AccountClients<aws_sdk_iam::Client> {
+        &self.iam
+    }
+
+    fn accept(event: &ApiCallEvent) -> Result<(), InvocationError> {
+        route(event).map(drop)
+    }
+
     /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.
-    async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
+    async fn handle(
+        &self,
+        event: &ApiCallEvent,
+        iam: &aws_sdk_iam::Client,
+    ) -> Result<Report, InvocationError> {
         let call = route(event)?;
         let detail = &event.detail;
         let scope = Scope::from_event(self.common.settings.mode, event);
@@ -81,8 +95,7 @@ impl Guard for EcsRoleGuard {
             None => RoleTarget::catalog(&ECS_SERVICE_LINKED_ROLE),
         };
         tracing::info!(event_id = %scope.event_id, event = %scope.cause, role = %target.name, "checking");
-        self.common.calls.take();
-        let mut findings = roles::ensure(&self.iam, &self.verdicts, &scope, &target).await;
+        let mut findings = roles::ensure(iam, &self.verdicts, &scope, &target).await;
         if refused_for_missing_slr(event) {
             explain_retry(&mut findings, &detail.event_name);
         }

@@ -10,6 +10,7 @@
 //! them depends on a handler.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use lambda_runtime::{service_fn, LambdaEvent};
@@ -17,15 +18,17 @@ use serde::Serialize;
 use serde_json::Value;
 use tracing::{info_span, Instrument};
 
+use crate::aws::ids;
 use crate::aws::{self, CallLog};
 use crate::domain::alarms::AlarmSettings;
 use crate::invocation::clock::Clock;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
-use crate::invocation::events::{dispatch_within, ApiCallEvent};
+use crate::invocation::events::{dispatch_within, owner, ApiCallEvent};
 use crate::invocation::notify::{Notable, Notifier, TOPIC_ENV};
+use crate::invocation::reach::{AccountClients, Accounts, HOME_ACCOUNT_ENV};
 use crate::invocation::report::Report;
-use crate::invocation::settings::{Settings, SettingsError};
+use crate::invocation::settings::{Reach, Settings, SettingsError};
 
 pub mod access_doctor;
 pub mod ecs_role_guard;
@@ -55,6 +58,8 @@ pub struct Deps {
     pub notifier: Notifier,
     /// The time handlers read: the system's, or a manual one in tests.
     pub clock: Clock,
+    /// `WARDEN_MEMBER_ROLE`, `WARDEN_ACCOUNTS`: the accounts the function may act in.
+    pub accounts: Arc<Accounts>,
 }
 
 impl Deps {
@@ -77,6 +82,8 @@ impl Deps {
             None | Some("") => Notifier::off(),
             Some(arn) => Notifier::to_topic(&config, &calls, arn)?,
         };
+        let home = lookup(HOME_ACCOUNT_ENV).map(|h| h.trim().to_owned());
+        let accounts = Accounts::new(Reach::from_lookup(&lookup)?, &config, &calls, home);
         Ok(Self {
             config,
             calls,
@@ -85,7 +92,26 @@ impl Deps {
             watched,
             notifier,
             clock: Clock::system(),
+            accounts: Arc::new(accounts),
         })
+    }
+
+    /// The part of these dependencies every handler keeps.
+    pub fn common(&self) -> Common {
+        Common {
+            settings: self.settings.clone(),
+            calls: self.calls.clone(),
+            notifier: self.notifier.clone(),
+            accounts: self.accounts.clone(),
+        }
+    }
+
+    /// Clients built by `build` for every account the function may act in.
+    pub fn account_clients<C: Clone>(
+        &self,
+        build: fn(&SdkConfig, &CallLog) -> C,
+    ) -> AccountClients<C> {
+        AccountClients::new(&self.accounts, &self.config, &self.calls, build)
     }
 }
 
@@ -99,17 +125,8 @@ pub struct Common {
     pub calls: CallLog,
     /// Where answers worth reading are published.
     pub notifier: Notifier,
-}
-
-impl Deps {
-    /// The part of these dependencies every handler keeps.
-    pub fn common(&self) -> Common {
-        Common {
-            settings: self.settings.clone(),
-            calls: self.calls.clone(),
-            notifier: self.notifier.clone(),
-        }
-    }
+    /// The accounts the function may act in.
+    pub accounts: Arc<Accounts>,
 }
 
 /// One Lambda function's handler.
@@ -155,11 +172,14 @@ pub trait Handler: Sized {
 }
 
 /// A handler of CloudTrail records, as the three guards are: everything but what one
-/// parsed event calls for (parsing, the deadline, the report's calls, the notification)
-/// is the same for all of them, so they implement this and get [`Handler`] from it.
+/// parsed event calls for (parsing, the account it acts in, the deadline, the report's
+/// calls, the notification) is the same for all of them, so they implement this and get
+/// [`Handler`] from it.
 pub trait Guard: Sized {
     /// The function's name in reports, logs and its span.
     const NAME: &'static str;
+    /// The clients it acts through in one account.
+    type Clients: Clone;
 
     /// Builds the guard and its clients, once per container.
     fn new(deps: Deps) -> Self;
@@ -167,9 +187,51 @@ pub trait Guard: Sized {
     /// What it keeps from its [`Deps`] besides its clients.
     fn common(&self) -> &Common;
 
-    /// Checks, creates and repairs what one parsed event calls for; returns the report.
-    fn handle(&self, event: &ApiCallEvent)
-        -> impl Future<Output = Result<Report, InvocationError>>;
+    /// Its clients, per account it may act in.
+    fn clients(&self) -> &AccountClients<Self::Clients>;
+
+    /// Refuses an event it does not handle (source, name, account and region fields),
+    /// before anything is decided about the event's account.
+    fn accept(event: &ApiCallEvent) -> Result<(), InvocationError>;
+
+    /// Checks, creates and repairs what one parsed event calls for, through the clients of
+    /// the event's account; returns the report.
+    fn handle(
+        &self,
+        event: &ApiCallEvent,
+        clients: &Self::Clients,
+    ) -> impl Future<Output = Result<Report, InvocationError>>;
+
+    /// Handles an accepted event in the account that owns it, or reports why it may not
+    /// act there (another account's event, a member role it cannot assume).
+    fn in_its_account(
+        &self,
+        event: ApiCallEvent,
+    ) -> impl Future<Output = Result<Report, InvocationError>> {
+        async move {
+            Self::accept(&event)?;
+            let account = owner(&event)?;
+            let partition = ids::partition(&event.detail.aws_region);
+            let common = Guard::common(self);
+            common.calls.take();
+            let span = info_span!("account", account = %account);
+            match self
+                .clients()
+                .get(account, partition)
+                .instrument(span.clone())
+                .await
+            {
+                Ok(clients) => self.handle(&event, &clients).instrument(span).await,
+                Err(finding) => Ok(Report::logged_for_event(
+                    Self::NAME,
+                    common.settings.mode,
+                    &event,
+                    vec![finding],
+                    common.calls.take(),
+                )),
+            }
+        }
+    }
 }
 
 impl<G: Guard> Handler for G {
@@ -186,7 +248,7 @@ impl<G: Guard> Handler for G {
 
     /// Parses the CloudTrail event, then handles it unless the deadline passes first.
     async fn answer(&self, payload: Value, deadline: &Deadline) -> Result<Report, InvocationError> {
-        let handle = |event| async move { self.handle(&event).await };
+        let handle = |event| self.in_its_account(event);
         dispatch_within(payload, deadline, &Guard::common(self).calls, handle).await
     }
 }
@@ -200,6 +262,10 @@ pub async fn serve<H: Handler>() -> Result<(), lambda_runtime::Error> {
     let handler = &handler;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let deadline = Deadline::from_epoch_millis(event.context.deadline);
+        handler
+            .common()
+            .accounts
+            .learn_home(&event.context.invoked_function_arn);
         // Boxed: one allocation per invocation keeps the nesting of the handler's futures
         // out of the runtime's future type, which otherwise outgrows rustc's query depth
         // (slr-deletion's steps nest deepest).

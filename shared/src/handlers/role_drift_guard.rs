@@ -9,13 +9,16 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{Common, Deps, Guard};
-use crate::aws::{Clients, Regional};
+use aws_config::SdkConfig;
+
+use crate::aws::{CallLog, Clients, Regional};
 use crate::domain::catalog::{RoleKind, RoleSpec, ROLES};
 use crate::domain::role_users;
 use crate::domain::roles::{self, RoleTarget};
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, ApiCallEvent};
 use crate::invocation::gate::Scope;
+use crate::invocation::reach::AccountClients;
 use crate::invocation::report::{Check, Finding, Report, Status};
 use crate::invocation::settings::SettingsError;
 use crate::invocation::verdict_cache::Verdicts;
@@ -88,12 +91,31 @@ struct Parameters {
     policy_name: Option<String>,
 }
 
+/// What the guard acts through in one account: IAM, and every region's clients for the
+/// usage search before a deleted role is recreated.
+#[derive(Debug, Clone)]
+pub struct DriftClients {
+    /// IAM and the function region's clients.
+    pub clients: Clients,
+    /// Any region's clients.
+    pub regional: Regional,
+}
+
+impl DriftClients {
+    /// Both, over one configuration, recording into `calls`.
+    pub fn new(config: &SdkConfig, calls: &CallLog) -> Self {
+        Self {
+            clients: Clients::new(config, calls),
+            regional: Regional::new(config, calls),
+        }
+    }
+}
+
 /// The handler with what it keeps between invocations of a warm container.
 #[derive(Debug)]
 pub struct RoleDriftGuard {
     common: Common,
-    clients: Clients,
-    regional: Regional,
+    clients: AccountClients<DriftClients>,
     watched: Vec<WatchedRole>,
     // Each event is a change: never trust an earlier verdict.
     verdicts: Verdicts,
@@ -101,12 +123,12 @@ pub struct RoleDriftGuard {
 
 impl Guard for RoleDriftGuard {
     const NAME: &'static str = FUNCTION;
+    type Clients = DriftClients;
 
     fn new(deps: Deps) -> Self {
         Self {
             common: deps.common(),
-            clients: Clients::new(&deps.config, &deps.calls),
-            regional: Regional::new(&deps.config, &deps.calls),
+            clients: deps.account_clients(DriftClients::new),
             watched: deps.watched,
             verdicts: Verdicts::new(Duration::ZERO),
         }
@@ -116,8 +138,20 @@ impl Guard for RoleDriftGuard {
         &self.common
     }
 
+    fn clients(&self) -> &AccountClients<DriftClients> {
+        &self.clients
+    }
+
+    fn accept(event: &ApiCallEvent) -> Result<(), InvocationError> {
+        accept(event, SOURCE, EVENT_NAMES).map(drop)
+    }
+
     /// Handles one parsed event: re-verifies the role, repairs it, returns and logs the report.
-    async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
+    async fn handle(
+        &self,
+        event: &ApiCallEvent,
+        clients: &DriftClients,
+    ) -> Result<Report, InvocationError> {
         let call = accept(event, SOURCE, EVENT_NAMES)?;
         let params = event
             .detail
@@ -133,7 +167,6 @@ impl Guard for RoleDriftGuard {
             .transpose()?;
         let scope = Scope::from_event(self.common.settings.mode, event);
         tracing::info!(event_id = %scope.event_id, event = %scope.cause, role = %name, "checking");
-        self.common.calls.take();
         let what = drift_words(call, &params.policy_arn, &params.policy_name);
         let findings = match (target, &event.detail.error_code) {
             (None, _) => vec![Finding::new(
@@ -151,11 +184,11 @@ impl Guard for RoleDriftGuard {
             // Boxed: the usage search nests deep enough to overflow the compiler's
             // layout depth in the binary otherwise.
             (Some(target), None) if call == "DeleteRole" => {
-                Box::pin(self.deleted(&scope, target)).await
+                Box::pin(self.deleted(clients, &scope, target)).await
             }
             (Some(target), None) => {
                 tracing::info!(event_id = %scope.event_id, drift = %what, "re-verifying");
-                roles::ensure(&self.clients.iam, &self.verdicts, &scope, &target).await
+                roles::ensure(&clients.clients.iam, &self.verdicts, &scope, &target).await
             }
         };
         Ok(Report::logged_for_event(
@@ -170,7 +203,12 @@ impl Guard for RoleDriftGuard {
 
 impl RoleDriftGuard {
     /// A deleted role comes back only while something in the configured regions uses it.
-    async fn deleted(&self, scope: &Scope, target: RoleTarget) -> Vec<Finding> {
+    async fn deleted(
+        &self,
+        clients: &DriftClients,
+        scope: &Scope,
+        target: RoleTarget,
+    ) -> Vec<Finding> {
         let arn = target.arn(scope);
         if matches!(target.spec.kind, RoleKind::ServiceLinked { .. }) {
             return vec![Finding::new(
@@ -181,7 +219,7 @@ impl RoleDriftGuard {
             )];
         }
         let regions = &self.common.settings.regions;
-        let found = role_users::users_of(&self.regional, regions, &target.name).await;
+        let found = role_users::users_of(&clients.regional, regions, &target.name).await;
         let Some((user, role_arn)) = found.users.first() else {
             if !found.unread.is_empty() {
                 let unread: Vec<String> = found
@@ -223,7 +261,7 @@ impl RoleDriftGuard {
                 }
             ),
         )];
-        findings.extend(roles::ensure(&self.clients.iam, &self.verdicts, scope, &target).await);
+        findings.extend(roles::ensure(&clients.clients.iam, &self.verdicts, scope, &target).await);
         findings
     }
 }

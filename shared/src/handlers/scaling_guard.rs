@@ -21,6 +21,7 @@ use crate::domain::scaling;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, ApiCallEvent, APPLICATION_AUTO_SCALING};
 use crate::invocation::gate::Scope;
+use crate::invocation::reach::AccountClients;
 use crate::invocation::report::{Check, Finding, Report, Status};
 use crate::invocation::verdict_cache::Verdicts;
 
@@ -89,19 +90,20 @@ struct DeleteAlarmsParameters {
 #[derive(Debug)]
 pub struct ScalingGuard {
     common: Common,
-    clients: Clients,
+    clients: AccountClients<Clients>,
     alarm_defaults: AlarmSettings,
     verdicts: Verdicts,
 }
 
 impl Guard for ScalingGuard {
     const NAME: &'static str = FUNCTION;
+    type Clients = Clients;
 
     fn new(deps: Deps) -> Self {
         let verdicts = Verdicts::new(deps.settings.verdict_ttl);
         Self {
             common: deps.common(),
-            clients: Clients::new(&deps.config, &deps.calls),
+            clients: deps.account_clients(Clients::new),
             alarm_defaults: deps.alarm_defaults,
             verdicts,
         }
@@ -111,12 +113,23 @@ impl Guard for ScalingGuard {
         &self.common
     }
 
+    fn clients(&self) -> &AccountClients<Clients> {
+        &self.clients
+    }
+
+    fn accept(event: &ApiCallEvent) -> Result<(), InvocationError> {
+        plan(event).map(drop)
+    }
+
     /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.
-    async fn handle(&self, event: &ApiCallEvent) -> Result<Report, InvocationError> {
+    async fn handle(
+        &self,
+        event: &ApiCallEvent,
+        clients: &Clients,
+    ) -> Result<Report, InvocationError> {
         let work = plan(event)?;
         let scope = Scope::from_event(self.common.settings.mode, event);
         tracing::info!(event_id = %scope.event_id, event = %scope.cause, "checking");
-        self.common.calls.take();
         let findings = match work {
             Work::OutOfScope(why) => vec![Finding::new(
                 event.detail.aws_region.clone(),
@@ -125,23 +138,28 @@ impl Guard for ScalingGuard {
                 why,
             )],
             Work::Role(target) => {
-                roles::ensure(&self.clients.iam, &self.verdicts, &scope, &target).await
+                roles::ensure(&clients.iam, &self.verdicts, &scope, &target).await
             }
-            Work::PolicyPut(target, name) => vec![match self.region_of(event, &target) {
+            Work::PolicyPut(target, name) => vec![match self.region_of(clients, event, &target) {
                 Ok(region) => {
-                    self.policy_put(event, &scope, &region, &target, &name)
+                    self.policy_put(clients, event, &scope, &region, &target, &name)
                         .await
                 }
                 Err(skipped) => skipped,
             }],
-            Work::PolicyDeleted(target, name) => vec![match self.region_of(event, &target) {
-                Ok(region) => self.policy_deleted(&scope, &region, &target, &name).await,
-                Err(skipped) => skipped,
-            }],
+            Work::PolicyDeleted(target, name) => {
+                vec![match self.region_of(clients, event, &target) {
+                    Ok(region) => {
+                        self.policy_deleted(clients, &scope, &region, &target, &name)
+                            .await
+                    }
+                    Err(skipped) => skipped,
+                }]
+            }
             Work::AlarmsDeleted(names) => {
                 let alarms = names.join(", ");
-                match self.region_of_alarms(event, &alarms) {
-                    Ok(region) => self.alarms_deleted(&scope, &region, &names).await,
+                match self.region_of_alarms(clients, event, &alarms) {
+                    Ok(region) => self.alarms_deleted(clients, &scope, &region, &names).await,
                     Err(skipped) => vec![skipped],
                 }
             }
@@ -159,13 +177,23 @@ impl Guard for ScalingGuard {
 impl ScalingGuard {
     /// The region the alarm clients act in, when it is the event's; otherwise a finding
     /// saying where the event should be handled.
-    fn region_of(&self, event: &ApiCallEvent, target: &ServiceTarget) -> Result<String, Finding> {
-        self.region_of_alarms(event, &target.resource_id())
+    fn region_of(
+        &self,
+        clients: &Clients,
+        event: &ApiCallEvent,
+        target: &ServiceTarget,
+    ) -> Result<String, Finding> {
+        self.region_of_alarms(clients, event, &target.resource_id())
     }
 
     /// As [`Self::region_of`], for a finding about `resource`.
-    fn region_of_alarms(&self, event: &ApiCallEvent, resource: &str) -> Result<String, Finding> {
-        let here = self.clients.region().unwrap_or_default();
+    fn region_of_alarms(
+        &self,
+        clients: &Clients,
+        event: &ApiCallEvent,
+        resource: &str,
+    ) -> Result<String, Finding> {
+        let here = clients.region().unwrap_or_default();
         let there = &event.detail.aws_region;
         if here == there {
             Ok(here.to_owned())
@@ -187,9 +215,15 @@ impl ScalingGuard {
     /// for a step policy, when it is ecs-warden's alarm for it (a deterministic name):
     /// Application Auto Scaling may already have dropped a deleted alarm from a step
     /// policy's list, and a customer's alarm dropped that way is left to the sweep.
-    async fn alarms_deleted(&self, scope: &Scope, region: &str, names: &[String]) -> Vec<Finding> {
+    async fn alarms_deleted(
+        &self,
+        clients: &Clients,
+        scope: &Scope,
+        region: &str,
+        names: &[String],
+    ) -> Vec<Finding> {
         let deleted: BTreeSet<&str> = names.iter().map(String::as_str).collect();
-        let policies = match scaling::scaling_policies(&self.clients.autoscaling).await {
+        let policies = match scaling::scaling_policies(&clients.autoscaling).await {
             Ok(policies) => policies,
             Err(e) => {
                 return vec![Finding::new(
@@ -217,7 +251,7 @@ impl ScalingGuard {
                         ) =>
                 {
                     alarms::ensure_step_alarm(
-                        &self.clients,
+                        clients,
                         scope,
                         region,
                         &self.alarm_defaults,
@@ -228,7 +262,7 @@ impl ScalingGuard {
                     .await
                 }
                 PolicyType::TargetTrackingScaling if listed => {
-                    alarms::ensure_target_tracking_alarms(&self.clients, scope, policy, None).await
+                    alarms::ensure_target_tracking_alarms(clients, scope, policy, None).await
                 }
                 _ => continue,
             };
@@ -250,13 +284,14 @@ impl ScalingGuard {
 
     async fn policy_put(
         &self,
+        clients: &Clients,
         event: &ApiCallEvent,
         scope: &Scope,
         region: &str,
         target: &ServiceTarget,
         name: &str,
     ) -> Finding {
-        let policy = match scaling::current_policy(&self.clients.autoscaling, target, name).await {
+        let policy = match scaling::current_policy(&clients.autoscaling, target, name).await {
             Ok(Some(policy)) => policy,
             Ok(None) => {
                 let failed_call = event
@@ -290,7 +325,7 @@ impl ScalingGuard {
         match policy.policy_type() {
             PolicyType::StepScaling => {
                 alarms::ensure_step_alarm(
-                    &self.clients,
+                    clients,
                     scope,
                     region,
                     &self.alarm_defaults,
@@ -301,7 +336,7 @@ impl ScalingGuard {
                 .await
             }
             PolicyType::TargetTrackingScaling => {
-                alarms::ensure_target_tracking_alarms(&self.clients, scope, &policy, None).await
+                alarms::ensure_target_tracking_alarms(clients, scope, &policy, None).await
             }
             other => Finding::new(
                 policy.policy_arn(),
@@ -317,13 +352,14 @@ impl ScalingGuard {
 
     async fn policy_deleted(
         &self,
+        clients: &Clients,
         scope: &Scope,
         region: &str,
         target: &ServiceTarget,
         name: &str,
     ) -> Finding {
         // Deliveries can arrive late: if the policy exists again, its alarm is needed.
-        match scaling::current_policy(&self.clients.autoscaling, target, name).await {
+        match scaling::current_policy(&clients.autoscaling, target, name).await {
             Ok(None) => {}
             Ok(Some(policy)) => {
                 return Finding::new(
@@ -348,7 +384,7 @@ impl ScalingGuard {
                 )
             }
         }
-        alarms::remove_warden_alarm(&self.clients, scope, region, target, name).await
+        alarms::remove_warden_alarm(clients, scope, region, target, name).await
     }
 }
 

@@ -181,6 +181,25 @@ pub fn accept<'e>(
     Ok(&detail.event_name)
 }
 
+/// The account an event acts in: the one that owns the call's resources
+/// (`detail.recipientAccountId`). EventBridge's `account` is the account whose bus the
+/// event was first put on, which for a CloudTrail event is the same one, forwarded to a hub
+/// or not; an envelope that says otherwise is refused rather than guessed at.
+pub fn owner(event: &ApiCallEvent) -> Result<&str, InvocationError> {
+    let account = event.detail.recipient_account_id.as_str();
+    match event.account.as_deref() {
+        Some(envelope) if !envelope.is_empty() && envelope != account => {
+            Err(InvocationError::BadField {
+                field: "account",
+                problem: format!(
+                    "the envelope's account {envelope} is not detail.recipientAccountId {account}"
+                ),
+            })
+        }
+        _ => Ok(account),
+    }
+}
+
 /// Parses an invocation payload into a CloudTrail API-call event.
 ///
 /// Two stages, so that a foreign EventBridge event is named by its detail-type rather
@@ -293,6 +312,20 @@ mod tests {
         let err = parse_api_call(event(json!({"eventName": "CreateCluster"}))).unwrap_err();
         assert!(matches!(err, InvocationError::MalformedDetail(_)));
         assert!(err.to_string().contains("eventSource"), "{err}");
+    }
+
+    #[test]
+    fn the_owner_is_the_recipient_and_the_envelope_must_agree() {
+        let detail = json!({
+            "eventName": "CreateCluster", "eventSource": "ecs.amazonaws.com",
+            "awsRegion": "eu-west-1", "recipientAccountId": "111122223333"
+        });
+        let parsed = parse_api_call(event(detail.clone())).unwrap();
+        assert_eq!(owner(&parsed).unwrap(), "111122223333");
+        let mut other = event(detail);
+        other["account"] = json!("444455556666");
+        let err = owner(&parse_api_call(other).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("444455556666"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The invocation plumbing every function shares, whatever it checks: its configuration,
 //! the events it parses, its deadline, the error of a rejected invocation, the report it
-//! answers with, the notification it publishes and the verdicts a warm container
-//! remembers.
+//! answers with, the notification it publishes, the accounts it may act in and the
+//! verdicts a warm container remembers.
 //!
 //! Nothing here knows about roles, alarms or clusters: the plumbing depends on the AWS
 //! clients only, so the domain and the handlers can both build on it.
@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod gate;
 pub mod notify;
+pub mod reach;
 pub mod report;
 pub mod settings;
 pub mod verdict_cache;

@@ -233,6 +233,9 @@ pub struct Report {
     pub function: &'static str,
     /// The mode it ran in.
     pub mode: Mode,
+    /// The account the invocation acted in, when one event or one input names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// The EventBridge id of the triggering event, when there is one.
     pub event_id: Option<String>,
     /// The triggering API call as `source:eventName`, when there is one.
@@ -262,6 +265,7 @@ impl Report {
         Self {
             function,
             mode,
+            account: None,
             event_id,
             event,
             findings,
@@ -306,7 +310,7 @@ impl Report {
         aws_calls: Vec<String>,
     ) -> Self {
         let cause = format!("{}:{}", event.source, event.detail.event_name);
-        let report = Self::new(
+        let mut report = Self::new(
             function,
             mode,
             event.id.clone(),
@@ -314,6 +318,7 @@ impl Report {
             findings,
             aws_calls,
         );
+        report.account = Some(event.detail.recipient_account_id.clone());
         report.log();
         report
     }
@@ -323,9 +328,9 @@ impl Report {
         let json = serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         let failed = self.findings.iter().any(|f| f.status == Status::Failed);
         if failed {
-            tracing::warn!(event_id = self.event_id.as_deref(), report = %json, "report");
+            tracing::warn!(account = self.account.as_deref(), event_id = self.event_id.as_deref(), report = %json, "report");
         } else {
-            tracing::info!(event_id = self.event_id.as_deref(), report = %json, "report");
+            tracing::info!(account = self.account.as_deref(), event_id = self.event_id.as_deref(), report = %json, "report");
         }
     }
 }

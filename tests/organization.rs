@@ -1,0 +1,213 @@
+//! One hub guarding several accounts, on moto: each account's events change that account
+//! and no other, an account the hub does not list is skipped before any call, and a warm
+//! hub assumes each member role once. Every assertion reads what moto holds in each
+//! account afterwards.
+
+use ecs_warden::aws::accounts::AccountConfigs;
+use ecs_warden::aws::CallLog;
+use ecs_warden::handlers::ecs_role_guard::EcsRoleGuard;
+use ecs_warden::handlers::role_drift_guard::RoleDriftGuard;
+use ecs_warden::handlers::scaling_guard::ScalingGuard;
+use ecs_warden::handlers::Handler;
+use ecs_warden::invocation::report::{Report, Status};
+use ecs_warden::invocation::settings::Mode;
+use warden_tests::{endpoint, statuses, Account, FaultProxy, RegionClients, Step};
+
+const SLR: &str = "AWSServiceRoleForECS";
+
+/// A fresh account with the member role trusting `hub`, as the StackSet leaves it.
+async fn member_of(hub: &Account) -> Account {
+    let member = Account::new().await;
+    member.member_role_for(hub).await;
+    member
+}
+
+async fn answer<H: Handler<Output = Report>>(handler: &H, account: &Account, file: &str) -> Report {
+    handler
+        .handle_payload(account.event(file))
+        .await
+        .expect("event accepted")
+}
+
+#[tokio::test]
+async fn events_from_two_members_change_only_their_own_account() {
+    let hub = Account::new().await;
+    let (one, two) = (member_of(&hub).await, member_of(&hub).await);
+    let (guard, _) = hub.hub_handler::<EcsRoleGuard>(Mode::Enforce, &[&one, &two]);
+
+    let report = answer(&guard, &one, "ecs-create-cluster.json").await;
+    assert_eq!(
+        statuses(&report),
+        [("exists", Status::Created)],
+        "{report:#?}"
+    );
+    assert_eq!(report.account.as_deref(), Some(one.id.as_str()));
+    assert_eq!(
+        report.aws_calls[0], "sts:AssumeRole",
+        "{:?}",
+        report.aws_calls
+    );
+    assert!(one.role(SLR).await.is_some(), "created in the member");
+    assert!(two.role(SLR).await.is_none(), "not in the other member");
+    assert!(hub.role(SLR).await.is_none(), "not in the hub");
+
+    let report = answer(&guard, &two, "ecs-create-cluster.json").await;
+    assert_eq!(statuses(&report), [("exists", Status::Created)]);
+    assert!(two.role(SLR).await.is_some());
+
+    // A warm hub keeps each member's credentials: the second event there assumes nothing.
+    let again = answer(&guard, &one, "ecs-create-service.json").await;
+    assert_eq!(
+        statuses(&again),
+        [("path", Status::Compliant), ("trust", Status::Compliant)]
+    );
+    assert!(
+        !again.aws_calls.iter().any(|c| c == "sts:AssumeRole"),
+        "{:?}",
+        again.aws_calls
+    );
+
+    // The hub's own account is acted in with its own credentials.
+    let home = answer(&guard, &hub, "ecs-create-cluster.json").await;
+    assert_eq!(statuses(&home), [("exists", Status::Created)]);
+    assert!(!home.aws_calls.iter().any(|c| c == "sts:AssumeRole"));
+    assert!(hub.role(SLR).await.is_some());
+}
+
+#[tokio::test]
+async fn an_account_the_hub_does_not_list_is_skipped_without_a_call() {
+    let hub = Account::new().await;
+    let listed = member_of(&hub).await;
+    let stranger = member_of(&hub).await;
+    let (guard, calls) = hub.hub_handler::<EcsRoleGuard>(Mode::Enforce, &[&listed]);
+
+    let report = answer(&guard, &stranger, "ecs-create-cluster.json").await;
+    assert_eq!(statuses(&report), [("account", Status::Skipped)]);
+    assert!(report.findings[0].detail.contains("not in WARDEN_ACCOUNTS"));
+    assert_eq!(report.account.as_deref(), Some(stranger.id.as_str()));
+    assert!(report.aws_calls.is_empty(), "{:?}", report.aws_calls);
+    assert!(calls.take().is_empty());
+    assert!(stranger.role(SLR).await.is_none());
+}
+
+#[tokio::test]
+async fn a_single_account_function_skips_another_accounts_event_without_a_call() {
+    let own = Account::new().await;
+    let other = Account::new().await;
+    let (guard, _) = own.role_guard(Mode::Enforce, std::time::Duration::ZERO);
+    let report = answer(&guard, &other, "ecs-create-cluster.json").await;
+    assert_eq!(statuses(&report), [("account", Status::Skipped)]);
+    assert!(report.findings[0]
+        .detail
+        .contains(&format!("its own account {}", own.id)));
+    assert!(report.aws_calls.is_empty());
+    assert!(other.role(SLR).await.is_none());
+    assert!(own.role(SLR).await.is_none());
+}
+
+#[tokio::test]
+async fn scaling_and_drift_guards_act_in_the_member_that_owns_the_event() {
+    let hub = Account::new().await;
+    let (one, two) = (member_of(&hub).await, member_of(&hub).await);
+    // The same service and step policy in both members; only one's event arrives.
+    for member in [&one, &two] {
+        let region = RegionClients::new(&member.config);
+        region.service("payments", "web", None, &[]).await;
+        region.target("payments", "web", None).await;
+        let scale_out: &[Step] = &[(Some(0.0), None, 1)];
+        region
+            .step("payments", "web", "cpu-scale-out", scale_out)
+            .await;
+    }
+    let (scaling, _) = hub.hub_handler::<ScalingGuard>(Mode::Enforce, &[&one, &two]);
+    let report = answer(&scaling, &one, "autoscaling-put-step-policy.json").await;
+    assert_eq!(
+        statuses(&report),
+        [("step_alarm", Status::Created)],
+        "{report:#?}"
+    );
+    let alarms = |account: &Account| {
+        let region = RegionClients::new(&account.config);
+        async move { region.alarms().await.len() }
+    };
+    assert_eq!(
+        alarms(&one).await,
+        1,
+        "the alarm is in the member that owns the policy"
+    );
+    assert_eq!(alarms(&two).await, 0);
+    assert_eq!(alarms(&hub).await, 0);
+
+    // A watched role's managed policy detached in the second member is reattached there.
+    two.compliant_role(&ecs_warden::domain::catalog::ECS_AUTOSCALE_ROLE, &[])
+        .await;
+    two.iam
+        .detach_role_policy()
+        .role_name("ecsAutoscaleRole")
+        .policy_arn("arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceAutoscaleRole")
+        .send()
+        .await
+        .expect("drift the role");
+    let (drift, _) = hub.hub_handler::<RoleDriftGuard>(Mode::Enforce, &[&one, &two]);
+    let report = answer(&drift, &two, "iam-detach-role-policy.json").await;
+    assert!(
+        statuses(&report).contains(&("managed_policy", Status::Repaired)),
+        "{report:#?}"
+    );
+    assert_eq!(
+        two.attached("ecsAutoscaleRole").await,
+        ["arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceAutoscaleRole"]
+    );
+    assert!(one.role("ecsAutoscaleRole").await.is_none());
+}
+
+#[tokio::test]
+async fn clients_for_a_member_act_there_and_assume_the_role_once() {
+    let hub = Account::new().await;
+    let member = Account::new().await;
+    // A proxy that faults nothing, to count the requests that reach moto.
+    let proxy = FaultProxy::start(endpoint().trim_start_matches("http://"), 0);
+    let calls = CallLog::default();
+    let configs = AccountConfigs::new(&hub.through(&proxy).config, &calls, "/ecs-warden-member");
+    assert_eq!(
+        configs.role_arn("aws", &member.id),
+        format!("arn:aws:iam::{}:role/ecs-warden-member", member.id)
+    );
+
+    assert_eq!(
+        proxy.counts().requests(),
+        0,
+        "nothing is assumed before an account is first acted in"
+    );
+    let config = configs.config("aws", &member.id).await.expect("assumed");
+    assert_eq!(calls.take(), ["sts:AssumeRole"], "recorded like any call");
+    let sts = aws_sdk_sts::Client::new(&config);
+    let who = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("caller identity");
+    assert_eq!(who.account(), Some(member.id.as_str()));
+    // Another client, and the same configuration asked for again: the credentials are
+    // cached, so only the calls themselves reach AWS.
+    let iam = aws_sdk_iam::Client::new(&configs.config("aws", &member.id).await.expect("cached"));
+    iam.create_role()
+        .role_name("made-through-the-hub")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .expect("create a role in the member account");
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    ecs.list_clusters().send().await.expect("list clusters");
+    assert_eq!(
+        proxy.counts().requests(),
+        1 + 3,
+        "one AssumeRole, then the three calls"
+    );
+
+    // What the hub did there is in the member account, not in its own.
+    assert!(member.role("made-through-the-hub").await.is_some());
+    assert!(hub.role("made-through-the-hub").await.is_none());
+}
