@@ -211,3 +211,91 @@ async fn clients_for_a_member_act_there_and_assume_the_role_once() {
     assert!(member.role("made-through-the-hub").await.is_some());
     assert!(hub.role("made-through-the-hub").await.is_none());
 }
+
+#[tokio::test]
+async fn reconcile_sweeps_three_accounts_in_two_regions_and_skips_one_it_may_not_reach() {
+    use ecs_warden::handlers::reconcile::Reconcile;
+    use serde_json::json;
+    use warden_tests::broken_world;
+
+    let hub = Account::new().await;
+    let (one, two) = (member_of(&hub).await, member_of(&hub).await);
+    let stranger = member_of(&hub).await;
+    for member in [&one, &two, &stranger] {
+        broken_world(member).await;
+    }
+    let (reconcile, _) = hub.hub_handler::<Reconcile>(Mode::Enforce, &[&one, &two]);
+    let regions = ["eu-west-1", "us-east-1"];
+
+    // The state machine's first step: one input per account, for its map to fan out.
+    let plan = reconcile
+        .handle_payload(json!({"plan": {"regions": regions}}))
+        .await
+        .expect("a plan");
+    let mut planned: Vec<String> = plan
+        .sweeps
+        .iter()
+        .filter_map(|s| s.account.clone())
+        .collect();
+    planned.sort();
+    let mut expected = vec![hub.id.clone(), one.id.clone(), two.id.clone()];
+    expected.sort();
+    assert_eq!(planned, expected);
+    assert!(
+        plan.report.aws_calls.is_empty(),
+        "a listed plan makes no call"
+    );
+
+    // One invocation over the three accounts and a fourth it does not list.
+    let mut accounts = expected.clone();
+    accounts.push(stranger.id.clone());
+    let report = reconcile
+        .handle_payload(json!({"accounts": accounts, "regions": regions}))
+        .await
+        .expect("a sweep");
+    assert!(
+        report.continuation.is_none() && report.sweeps.is_empty(),
+        "complete"
+    );
+    let skipped: Vec<_> = report
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.check == "account")
+        .map(|f| (f.resource.clone(), f.status))
+        .collect();
+    assert_eq!(
+        skipped,
+        [(
+            format!("arn:aws:iam::{}:root", stranger.id),
+            Status::Skipped
+        )]
+    );
+    let mut swept: Vec<(String, String)> = report
+        .regions
+        .iter()
+        .map(|r| (r.account.clone().unwrap_or_default(), r.region.clone()))
+        .collect();
+    swept.sort();
+    assert_eq!(swept.len(), 6, "three accounts by two regions: {swept:?}");
+
+    // Each member's broken world is repaired in that member, the stranger's is not, and the
+    // hub (which runs nothing) gains no role.
+    for member in [&one, &two] {
+        assert!(
+            member.role("ecsAutoscaleRole").await.is_some(),
+            "{}",
+            member.id
+        );
+        assert!(member.role(SLR).await.is_some());
+        let eu = RegionClients::new(&member.config_in("eu-west-1"));
+        assert!(eu
+            .alarms()
+            .await
+            .iter()
+            .any(|a| a.alarm_name().is_some_and(|n| n.ends_with("/cart-out"))));
+    }
+    assert!(stranger.role("ecsAutoscaleRole").await.is_none());
+    assert!(stranger.role(SLR).await.is_none());
+    assert!(hub.role(SLR).await.is_none());
+}

@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aws_config::SdkConfig;
 use aws_sdk_applicationautoscaling::types::{PolicyType, ScalingPolicy};
+use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -19,8 +21,8 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use super::{Common, Deps, Handler};
-use crate::aws::ids::is_region_name;
-use crate::aws::{self, CallError, Clients, FailedCall, Regional, TrailClients};
+use crate::aws::ids::{is_account_id, is_region_name};
+use crate::aws::{self, CallError, CallLog, Clients, FailedCall, Regional, TrailClients};
 use crate::domain::alarms::{self, AlarmIndex, AlarmSettings, ServiceTarget};
 use crate::domain::catalog::{
     ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE,
@@ -37,6 +39,7 @@ use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::gate::Scope;
 use crate::invocation::notify::Notable;
+use crate::invocation::reach::AccountClients;
 use crate::invocation::report::{Check, Finding, Report, Status};
 use crate::invocation::verdict_cache::Verdicts;
 
@@ -45,6 +48,10 @@ pub const FUNCTION: &str = "reconcile";
 /// Regions swept at once: enough to overlap their latency, few enough to stay clear of
 /// API rate limits shared with the account's own tooling.
 pub const REGION_CONCURRENCY: usize = 4;
+/// Accounts swept at once when one invocation covers several (a manual run; the state
+/// machine gives each account its own invocation): each sweeps its regions in parallel,
+/// so this many accounts keep up to 16 regions' reads in flight.
+pub const ACCOUNT_CONCURRENCY: usize = 4;
 /// Where IAM's CloudTrail events reach EventBridge: IAM is global and its events are
 /// delivered in us-east-1 only (the template's `IsUsEast1` rules).
 pub const IAM_EVENT_REGION: &str = "us-east-1";
@@ -73,10 +80,18 @@ const REGIONAL_EVENTS: (&[&str], &[&str]) = (
 );
 
 /// A manual run, and the input of the next sweep when one stopped at its deadline:
-/// `{"regions": [...], "resume": {region: {"stage": ..., "after": ...}}}`; both optional.
+/// `{"account": ..., "accounts": [...], "regions": [...], "resume": {region: {"stage": ...,
+/// "after": ...}}}`; all optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Continuation {
+    /// The one account to sweep (a child of the state machine's map, or a continuation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Without `account`: the accounts to sweep (empty: `WARDEN_ACCOUNTS` for a hub, the
+    /// function's own account otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
     /// Regions to sweep (the configured regions when empty).
     #[serde(default)]
     pub regions: Vec<String>,
@@ -110,6 +125,9 @@ pub enum Stage {
 /// across invocations counts each cluster and policy in the one that read it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegionSweep {
+    /// The account swept, when the sweep covered several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// The region.
     pub region: String,
     /// Whether every read succeeded.
@@ -140,6 +158,11 @@ pub struct SweepReport {
     /// When the sweep stopped at its deadline: the next invocation's input (the reconcile
     /// state machine passes it on); `null` when the sweep is complete.
     pub continuation: Option<Continuation>,
+    /// One input per account: what a plan (`{"plan": ...}`) answers for the state
+    /// machine's map to fan out, and, after a sweep of several accounts, the continuations
+    /// of those the deadline cut.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sweeps: Vec<Continuation>,
 }
 
 impl Notable for SweepReport {
@@ -158,13 +181,41 @@ struct RegionFacts {
     targets: Vec<ScalableService>,
 }
 
+/// What one account's sweep reads and writes through.
+#[derive(Debug, Clone)]
+pub struct SweepClients {
+    /// IAM, STS and the function region's clients.
+    pub clients: Clients,
+    /// Each swept region's clients.
+    pub regional: Regional,
+    /// Each swept region's CloudTrail client.
+    pub trails: TrailClients,
+}
+
+impl SweepClients {
+    /// All of them over one configuration, recording into `calls`.
+    pub fn new(config: &SdkConfig, calls: &CallLog) -> Self {
+        Self {
+            clients: Clients::new(config, calls),
+            regional: Regional::new(config, calls),
+            trails: TrailClients::new(config, calls),
+        }
+    }
+}
+
+/// What one account's sweep found, before the invocation's report is made.
+struct Swept {
+    account: String,
+    findings: Vec<Finding>,
+    regions: Vec<RegionSweep>,
+    continuation: Option<Continuation>,
+}
+
 /// The handler with the clients it keeps between invocations of a warm container.
 #[derive(Debug)]
 pub struct Reconcile {
     common: Common,
-    clients: Clients,
-    regional: Regional,
-    trails: TrailClients,
+    clients: AccountClients<SweepClients>,
     alarm_defaults: AlarmSettings,
 }
 
@@ -175,9 +226,7 @@ impl Handler for Reconcile {
     fn build(deps: Deps) -> Self {
         Self {
             common: deps.common(),
-            clients: Clients::new(&deps.config, &deps.calls),
-            regional: Regional::new(&deps.config, &deps.calls),
-            trails: TrailClients::new(&deps.config, &deps.calls),
+            clients: deps.account_clients(SweepClients::new),
             alarm_defaults: deps.alarm_defaults,
         }
     }
@@ -193,6 +242,13 @@ impl Handler for Reconcile {
         payload: Value,
         deadline: &Deadline,
     ) -> Result<SweepReport, InvocationError> {
+        // `{"plan": input}`: the state machine asks which accounts to fan out.
+        if let Some(Value::Object(planned)) = payload.get("plan") {
+            if payload.as_object().is_some_and(|o| o.len() == 1) {
+                let (input, event_id) = self.input(Value::Object(planned.clone()))?;
+                return Ok(self.plan(&input, event_id).await);
+            }
+        }
         let (input, event_id) = self.input(payload)?;
         Ok(self.sweep(&input, event_id, deadline).await)
     }
@@ -215,7 +271,7 @@ impl Reconcile {
             let id = payload.get("id").and_then(Value::as_str).map(String::from);
             let input = Continuation {
                 regions: self.common.settings.regions.clone(),
-                resume: BTreeMap::new(),
+                ..Continuation::default()
             };
             return Ok((input, id));
         }
@@ -239,6 +295,29 @@ impl Reconcile {
                 problem: "none given and WARDEN_REGIONS / AWS_REGION name none".into(),
             });
         }
+        if let Some(bad) = input
+            .account
+            .iter()
+            .chain(&input.accounts)
+            .find(|a| !is_account_id(a))
+        {
+            return Err(InvocationError::BadField {
+                field: "accounts",
+                problem: format!("{bad:?} is not a 12-digit account id"),
+            });
+        }
+        if input.account.is_some() && !input.accounts.is_empty() {
+            return Err(InvocationError::BadField {
+                field: "accounts",
+                problem: "give account (one sweep) or accounts (several), not both".into(),
+            });
+        }
+        if !input.resume.is_empty() && input.accounts.len() > 1 {
+            return Err(InvocationError::BadField {
+                field: "resume",
+                problem: "a resume point belongs to one account's sweep, not to several".into(),
+            });
+        }
         if let Some(stray) = input.resume.keys().find(|r| !input.regions.contains(r)) {
             return Err(InvocationError::BadField {
                 field: "resume",
@@ -248,11 +327,35 @@ impl Reconcile {
         Ok((input, None))
     }
 
-    /// Sweeps the input's regions (each from its resume point): every region is read and
-    /// its alarms checked in parallel, then the roles in use are ensured once. A region
-    /// that has not finished when `deadline` passes is handed on in the continuation. A
-    /// sweep that resumes nothing also checks the CloudTrail trails, while the regions are
-    /// read; a continuation does not repeat that.
+    /// The accounts the input covers: `account`, else `accounts`, else every account the
+    /// function may act in; none when a single-account function does not know its own
+    /// (it then asks STS who it is).
+    async fn accounts_of(&self, input: &Continuation) -> Result<Vec<String>, Finding> {
+        if let Some(account) = &input.account {
+            return Ok(vec![account.clone()]);
+        }
+        if !input.accounts.is_empty() {
+            return Ok(input.accounts.clone());
+        }
+        let partition = aws::ids::partition(input.regions.first().map_or("", String::as_str));
+        self.clients.accounts().all(partition).await
+    }
+
+    /// One input per account the input covers, for the state machine's map to fan out.
+    pub async fn plan(&self, input: &Continuation, event_id: Option<String>) -> SweepReport {
+        self.common.calls.take();
+        let (findings, sweeps) = match self.accounts_of(input).await {
+            Ok(accounts) => (Vec::new(), per_account(input, &accounts)),
+            Err(finding) => (vec![finding], Vec::new()),
+        };
+        let mut report = self.finish(event_id, findings, Vec::new(), None);
+        report.sweeps = sweeps;
+        report
+    }
+
+    /// Sweeps the input's accounts and regions. One account is swept as the continuation
+    /// says; several are swept side by side, at most [`ACCOUNT_CONCURRENCY`] at once, and
+    /// those the deadline cuts are handed on in `sweeps`, one continuation each.
     pub async fn sweep(
         &self,
         input: &Continuation,
@@ -260,68 +363,151 @@ impl Reconcile {
         deadline: &Deadline,
     ) -> SweepReport {
         self.common.calls.take();
+        let accounts = match self.accounts_of(input).await {
+            Ok(accounts) => accounts,
+            Err(finding) => return self.finish(event_id, vec![finding], Vec::new(), None),
+        };
+        if accounts.len() <= 1 {
+            let one = Continuation {
+                account: accounts.first().cloned(),
+                accounts: Vec::new(),
+                ..input.clone()
+            };
+            let swept = self.sweep_account(&one, &event_id, deadline).await;
+            return self.finish(event_id, swept.findings, swept.regions, swept.continuation);
+        }
+        let event_id_ref = &event_id;
+        let swept: Vec<Swept> = stream::iter(per_account(input, &accounts))
+            .map(|one| async move { self.sweep_account(&one, event_id_ref, deadline).await })
+            .buffer_unordered(ACCOUNT_CONCURRENCY)
+            .collect()
+            .await;
+        let (mut findings, mut regions, mut unfinished) = (Vec::new(), Vec::new(), Vec::new());
+        for one in swept {
+            // Findings about a region or the sweep name no account; several accounts'
+            // findings side by side must.
+            findings.extend(one.findings.into_iter().map(|mut f| {
+                if !f.resource.starts_with("arn:") {
+                    f.resource = format!("{}:{}", one.account, f.resource);
+                }
+                f
+            }));
+            regions.extend(one.regions.into_iter().map(|mut r| {
+                r.account = Some(one.account.clone());
+                r
+            }));
+            unfinished.extend(one.continuation);
+        }
+        regions.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+        unfinished.sort_by(|a, b| a.account.cmp(&b.account));
+        let mut report = self.finish(event_id, findings, regions, None);
+        report.sweeps = unfinished;
+        report
+    }
+
+    /// Sweeps one account's regions (each from its resume point): every region is read
+    /// and its alarms checked in parallel, then the roles in use are ensured once. A region
+    /// that has not finished when `deadline` passes is handed on in the continuation. A
+    /// sweep that resumes nothing also checks the CloudTrail trails, while the regions are
+    /// read; a continuation does not repeat that.
+    async fn sweep_account(
+        &self,
+        input: &Continuation,
+        event_id: &Option<String>,
+        deadline: &Deadline,
+    ) -> Swept {
         let regions = &input.regions;
-        let mut findings = Vec::new();
-        let account = match self.clients.sts.get_caller_identity().send().await {
-            Ok(out) => out.account().unwrap_or_default().to_owned(),
-            Err(e) => {
-                let err = CallError::from_sdk(&e);
-                findings.push(Finding::new(
-                    "",
-                    Check::Account,
-                    Status::Failed,
-                    err.explain("sts:GetCallerIdentity", "the caller"),
-                ));
-                return self.finish(event_id, findings, Vec::new(), None);
+        let partition = aws::ids::partition(regions.first().map_or("", String::as_str));
+        let failed = |account: &str, finding| Swept {
+            account: account.to_owned(),
+            findings: vec![finding],
+            regions: Vec::new(),
+            continuation: None,
+        };
+        let (account, clients) = match input.account.as_deref() {
+            Some(account) => match self.clients.get(account, partition).await {
+                Ok(clients) => (account.to_owned(), clients),
+                Err(finding) => return failed(account, finding),
+            },
+            // A single-account function that does not know its own account asks STS.
+            None => {
+                let clients = self.clients.own();
+                match clients.clients.sts.get_caller_identity().send().await {
+                    Ok(out) => (out.account().unwrap_or_default().to_owned(), clients),
+                    Err(e) => {
+                        let err = CallError::from_sdk(&e);
+                        let finding = Finding::new(
+                            "",
+                            Check::Account,
+                            Status::Failed,
+                            err.explain("sts:GetCallerIdentity", "the caller"),
+                        );
+                        return failed("", finding);
+                    }
+                }
             }
         };
         let scope = Scope {
             mode: self.common.settings.mode,
-            account,
-            partition: aws::ids::partition(regions.first().map_or("", String::as_str)),
+            account: account.clone(),
+            partition,
             event_id: event_id.clone().unwrap_or_default(),
-            cause: format!("{FUNCTION}: sweep of {}", regions.join(", ")),
+            cause: format!("{FUNCTION}: sweep of {account} in {}", regions.join(", ")),
         };
-        tracing::info!(regions = %regions.join(","), resume = input.resume.len(), "sweeping");
-
-        let mut runs = self.spawn_regions(input, &scope, deadline);
-        if input.resume.is_empty() {
-            findings.extend(trails::check(&self.trails, &trail_needs(regions)).await);
-        }
-        let mut gathered = Gathered::default();
-        while let Some(joined) = runs.join_next().await {
-            match joined {
-                Ok((region, run, took)) => gathered.add(region, run, took),
-                Err(stopped) => gathered.findings.push(Finding::new(
-                    "",
-                    Check::Region,
-                    Status::Failed,
-                    format!("a region's sweep stopped unexpectedly ({stopped}); the sweep went on without it"),
-                )),
+        let span = tracing::info_span!("account", account = %account);
+        async {
+            tracing::info!(regions = %regions.join(","), resume = input.resume.len(), "sweeping");
+            let mut findings = Vec::new();
+            let mut runs = self.spawn_regions(&clients, input, &scope, deadline);
+            if input.resume.is_empty() {
+                findings.extend(trails::check(&clients.trails, &trail_needs(regions)).await);
+            }
+            let mut gathered = Gathered::default();
+            while let Some(joined) = runs.join_next().await {
+                match joined {
+                    Ok((region, run, took)) => gathered.add(region, run, took),
+                    Err(stopped) => gathered.findings.push(Finding::new(
+                        "",
+                        Check::Region,
+                        Status::Failed,
+                        format!("a region's sweep stopped unexpectedly ({stopped}); the sweep went on without it"),
+                    )),
+                }
+            }
+            let Gathered {
+                findings: swept,
+                mut read,
+                mut sweeps,
+                mut next,
+            } = gathered;
+            findings.extend(swept);
+            read.sort_by(|a, b| a.0.cmp(&b.0));
+            // Always, even past the deadline: the clusters and targets read this time are
+            // behind the continuation's cursor, so their roles are checked now or never. A
+            // handful of roles, a few calls each, within the time kept back to answer.
+            findings.extend(roles_in_use(&clients.clients.iam, &scope, &read).await);
+            sweeps.sort_by(|a, b| a.region.cmp(&b.region));
+            next.regions.sort();
+            let continuation = (!next.regions.is_empty()).then(|| Continuation {
+                account: input.account.clone(),
+                ..next
+            });
+            Swept {
+                account,
+                findings,
+                regions: sweeps,
+                continuation,
             }
         }
-        let Gathered {
-            findings: swept,
-            mut read,
-            mut sweeps,
-            mut next,
-        } = gathered;
-        findings.extend(swept);
-        read.sort_by(|a, b| a.0.cmp(&b.0));
-        // Always, even past the deadline: the clusters and targets read this time are
-        // behind the continuation's cursor, so their roles are checked now or never. A
-        // handful of roles, a few calls each, within the time kept back to answer.
-        findings.extend(self.roles_in_use(&scope, &read).await);
-        sweeps.sort_by(|a, b| a.region.cmp(&b.region));
-        next.regions.sort();
-        let continuation = (!next.regions.is_empty()).then_some(next);
-        self.finish(event_id, findings, sweeps, continuation)
+        .instrument(span)
+        .await
     }
 
     /// Starts every region's sweep, at most [`REGION_CONCURRENCY`] at a time, each from its
     /// resume point.
     fn spawn_regions(
         &self,
+        clients: &SweepClients,
         input: &Continuation,
         scope: &Scope,
         deadline: &Deadline,
@@ -329,7 +515,7 @@ impl Reconcile {
         let limit = Arc::new(Semaphore::new(REGION_CONCURRENCY));
         let mut runs = JoinSet::new();
         for region in input.regions.iter().cloned() {
-            let clients = self.regional.clients(&region);
+            let clients = clients.regional.clients(&region);
             let start = input.resume.get(&region).cloned();
             let (scope, defaults, limit, deadline) = (
                 scope.clone(),
@@ -349,16 +535,6 @@ impl Reconcile {
             );
         }
         runs
-    }
-
-    /// Every role something uses, ensured once however many regions use it.
-    async fn roles_in_use(&self, scope: &Scope, read: &[(String, RegionFacts)]) -> Vec<Finding> {
-        let (targets, mut findings) = roles_needed(read, &scope.account);
-        let verdicts = Verdicts::new(Duration::ZERO);
-        for target in &targets {
-            findings.extend(roles::ensure(&self.clients.iam, &verdicts, scope, target).await);
-        }
-        findings
     }
 
     fn finish(
@@ -394,12 +570,44 @@ impl Reconcile {
             counts,
             regions,
             continuation,
+            sweeps: Vec::new(),
         };
         let json = serde_json::to_string(&sweep.counts).unwrap_or_default();
         tracing::info!(counts = %json, "sweep counts");
         sweep.report.log();
         sweep
     }
+}
+
+/// Every role something uses, ensured once however many regions use it.
+async fn roles_in_use(
+    iam: &aws_sdk_iam::Client,
+    scope: &Scope,
+    read: &[(String, RegionFacts)],
+) -> Vec<Finding> {
+    let (targets, mut findings) = roles_needed(read, &scope.account);
+    let verdicts = Verdicts::new(Duration::ZERO);
+    for target in &targets {
+        findings.extend(roles::ensure(iam, &verdicts, scope, target).await);
+    }
+    findings
+}
+
+/// One account's sweep of `input`'s regions per account, from the start.
+fn per_account(input: &Continuation, accounts: &[String]) -> Vec<Continuation> {
+    accounts
+        .iter()
+        .map(|account| Continuation {
+            account: Some(account.clone()),
+            accounts: Vec::new(),
+            regions: input.regions.clone(),
+            resume: if accounts.len() == 1 {
+                input.resume.clone()
+            } else {
+                BTreeMap::new()
+            },
+        })
+        .collect()
 }
 
 /// What CloudTrail must deliver for the event-driven functions: IAM's events in
@@ -460,6 +668,7 @@ impl Gathered {
                     format!("{why}; the sweep went on without it"),
                 ));
                 self.sweeps.push(RegionSweep {
+                    account: None,
                     region,
                     ok: false,
                     clusters: 0,
@@ -478,6 +687,7 @@ impl RegionSweep {
     fn of(region: &str, run: &RegionRun, took: Duration) -> Self {
         let clusters = &run.facts.inventory.clusters;
         Self {
+            account: None,
             region: region.to_owned(),
             ok: true,
             clusters: clusters.len(),

@@ -326,6 +326,11 @@ impl<C: Clone> AccountClients<C> {
         }
     }
 
+    /// The function's own clients.
+    pub fn own(&self) -> C {
+        self.own.clone()
+    }
+
     /// Where these clients may act.
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
