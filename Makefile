@@ -4,7 +4,7 @@
 VENV ?= .venv
 export SAM_CLI_TELEMETRY = 0
 
-.PHONY: demo test build build-check venv fmt-check lint cargo-test template-check checkov asl-check policy-check fuzz reliability-report fault-tuning bench bench-reconcile
+.PHONY: demo test build build-check venv fmt-check lint cargo-test member template-check checkov asl-check policy-check fuzz reliability-report fault-tuning bench bench-reconcile
 
 ## Run the product locally end to end on moto: replay events/ through the real functions.
 demo:
@@ -64,15 +64,20 @@ build-check: build
 policy-check: venv cargo-test
 	$(VENV)/bin/python scripts/check_policies.py --calls target/aws-calls
 
+## member.yaml, the spoke of a hub deployment, generated from template.yaml.
+member: venv
+	$(VENV)/bin/python scripts/member_template.py
+
 template-check: venv
-	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cfn-lint template.yaml member.yaml
+	$(VENV)/bin/python scripts/member_template.py --check
 	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/sam validate --lint --region us-east-1
 
 ## checkov's security checks on the template; the skips and their reasons are in
 ## scripts/checkov.yaml.
 checkov:
 	scripts/venv.sh .venv-checkov scripts/checkov-requirements.txt
-	.venv-checkov/bin/checkov -f template.yaml --config-file scripts/checkov.yaml
+	.venv-checkov/bin/checkov -f template.yaml -f member.yaml --config-file scripts/checkov.yaml
 
 # cfn-lint does not read a DefinitionUri's ASL: a real validator (npm asl-validator, pinned
 # in scripts/asl/package-lock.json) does.

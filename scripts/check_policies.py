@@ -1,4 +1,5 @@
-"""Least-privilege checks on every inline policy in template.yaml, run by `make test`.
+"""Least-privilege checks on every inline policy in template.yaml and member.yaml, run by
+`make test`.
 
 - parliament on each function's and role's policy; a finding fails the check unless it is
   listed in SKIPS with the reason it is accepted;
@@ -10,7 +11,11 @@
 - the drain's destructive ECS actions belong to slr-deletion alone;
 - with --calls DIR (the AWS calls the tests saw each function make, one FUNCTION.txt per
   function, written by the test harness under WARDEN_CALLS_DIR): every call is granted,
-  and every granted action was called by some test, unless NOT_EXERCISED says why not.
+  and every granted action was called by some test, unless NOT_EXERCISED says why not;
+- member.yaml's member role, the largest blast radius ecs-warden has: its trust names
+  role ARNs (the hub's function roles), never an account or everyone, and with --calls
+  every call a function made in the tests, other than those the hub makes with its own
+  credentials (HUB_CALLS), is granted by that function's member policy.
 """
 
 import json
@@ -21,7 +26,10 @@ from cfnlint.decode import cfn_yaml
 from parliament import analyze_policy_string
 
 TEMPLATE = "template.yaml"
-PSEUDO = {"AWS::Partition": "aws", "AWS::AccountId": "111122223333", "AWS::Region": "us-east-1",
+MEMBER = "member.yaml"
+PSEUDO = {"HubAccountId": "444455556666", "HubEventBusName": "ecs-warden-hub",
+          "MemberRolePath": "/", "MemberRoleName": "ecs-warden-member", "MemberAccounts": "organization",
+          "OrganizationId": "o-a1b2c3d4e5","AWS::Partition": "aws", "AWS::AccountId": "111122223333", "AWS::Region": "us-east-1",
           "AWS::StackName": "ecs-warden",
           "NotificationTopicArn": "arn:aws:sns:us-east-1:111122223333:ops-alerts"}
 SLR_ACTIONS = {"iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole",
@@ -35,6 +43,14 @@ IAM_READS = ("iam:Get", "iam:List", "iam:Simulate")
 # every parliament finding is a problem.
 SKIPS = {}
 
+
+# Calls a hub makes with its own credentials, never through the member role -> why.
+HUB_CALLS = {
+    "sts:AssumeRole": "how the hub gets the member role's credentials",
+    "organizations:ListAccounts": "the hub lists its organization from its own account",
+    "sns:Publish": "the hub publishes to its own topic",
+    "sts:GetCallerIdentity": "needs no grant",
+}
 
 # Calls that need no grant -> why.
 NEEDS_NO_GRANT = {
@@ -110,6 +126,8 @@ def policies(template):
         elif res["Type"] == "AWS::IAM::Role":
             for policy in props.get("Policies", []):
                 yield name, resolve(policy["PolicyDocument"], resources)
+        elif res["Type"] == "AWS::IAM::ManagedPolicy":
+            yield name, resolve(props["PolicyDocument"], resources)
 
 
 def granted_actions(template):
@@ -157,18 +175,64 @@ def compare_calls(template, calls_dir):
     return problems
 
 
+def compare_member_calls(template, member, calls_dir):
+    """Problems where a function's calls in the tests are not granted by its member policy."""
+    problems = []
+    granted = granted_actions(template)
+    by_policy = {}
+    for name, doc in policies(member):
+        if name.startswith("MemberPolicy"):
+            by_policy[name[len("MemberPolicy"):]] = {
+                a for st in as_list(doc["Statement"]) for a in as_list(st["Action"])}
+    binaries = {res["Metadata"]["BuildProperties"]["Binary"]: name
+                for name, res in template["Resources"].items()
+                if res["Type"] == "AWS::Serverless::Function"}
+    print("member role:")
+    for function in sorted(granted):
+        path = os.path.join(calls_dir, f"{function}.txt")
+        observed = set()
+        if os.path.exists(path):
+            with open(path) as f:
+                observed = {line.strip() for line in f if line.strip()}
+        member_grants = by_policy.get(binaries[function], set())
+        missing = sorted(a for a in observed if a not in member_grants and a not in HUB_CALLS)
+        print(f"  {function}: {len(observed - set(HUB_CALLS))} calls through the member role, "
+              f"{len(missing)} not granted")
+        problems += [f"member role: {function} calls {a}, which MemberPolicy{binaries[function]} "
+                     "does not grant" for a in missing]
+    return problems
+
+
+def member_trust_problems(member):
+    """The member role must trust the hub's function roles by ARN, nothing wider."""
+    role = member["Resources"]["MemberRole"]["Properties"]
+    problems = []
+    for statement in as_list(role["AssumeRolePolicyDocument"]["Statement"]):
+        principal = statement.get("Principal", {})
+        if principal == "*" or set(principal) != {"AWS"}:
+            problems.append(f"member role trusts {principal}: only the hub's roles may assume it")
+        elif principal["AWS"] != {"Ref": "HubFunctionRoleArns"}:
+            problems.append(f"member role trusts {principal['AWS']}, not the HubFunctionRoleArns parameter")
+    if member["Parameters"]["HubFunctionRoleArns"]["Type"] != "CommaDelimitedList":
+        problems.append("HubFunctionRoleArns must be a list of role ARNs")
+    return problems
+
+
 def as_list(value):
     return value if isinstance(value, list) else [value]
 
 
 def main():
     template = cfn_yaml.load(TEMPLATE)
+    member = cfn_yaml.load(MEMBER)
     problems, skipped, checked = [], [], 0
     if sys.argv[1:2] == ["--calls"] and len(sys.argv) == 3:
         problems += compare_calls(template, sys.argv[2])
+        problems += compare_member_calls(template, member, sys.argv[2])
     elif sys.argv[1:]:
         sys.exit("usage: check_policies.py [--calls DIR]")
-    for name, doc in policies(template):
+    problems += member_trust_problems(member)
+    for name, doc in [*policies(template), *policies(member)]:
         checked += 1
         seen = set()
         for finding in analyze_policy_string(json.dumps(doc)).findings:
@@ -196,7 +260,7 @@ def main():
                     problems.append(f"{name} {statement.get('Sid')}: CreateServiceLinkedRole without the iam:AWSServiceName condition")
                 if actions - CONDITIONED_SLR_ACTIONS & SLR_ACTIONS and "iam:AWSServiceName" in json.dumps(statement.get("Condition", {})):
                     problems.append(f"{name} {statement.get('Sid')}: {sorted(actions & SLR_ACTIONS - CONDITIONED_SLR_ACTIONS)} conditioned on iam:AWSServiceName, which IAM supplies for CreateServiceLinkedRole only: the statement would grant nothing")
-            if actions & DESTRUCTIVE and name != "SlrDeletion":
+            if actions & DESTRUCTIVE and name not in ("SlrDeletion", "MemberPolicySlrDeletion"):
                 problems.append(f"{name} {statement.get('Sid')}: destructive ECS actions {sorted(actions & DESTRUCTIVE)} outside slr-deletion")
     for line in skipped:
         print(f"accepted: {line}")
