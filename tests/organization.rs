@@ -299,3 +299,37 @@ async fn reconcile_sweeps_three_accounts_in_two_regions_and_skips_one_it_may_not
     assert!(stranger.role(SLR).await.is_none());
     assert!(hub.role(SLR).await.is_none());
 }
+
+#[tokio::test]
+async fn access_doctor_simulates_the_caller_in_the_account_of_the_refused_call() {
+    use ecs_warden::handlers::access_doctor::AccessDoctor;
+
+    let hub = Account::new().await;
+    let member = member_of(&hub).await;
+    // The refused caller's role lives in the member only, with scaling but no alarms.
+    member.deployer(&["application-autoscaling:*"]).await;
+    let (doctor, _) = hub.hub_handler::<AccessDoctor>(Mode::Enforce, &[&member]);
+    let d = doctor
+        .handle_payload(member.event("access-denied-put-scaling-policy.json"))
+        .await
+        .expect("accepted");
+    assert_eq!(d.report.account.as_deref(), Some(member.id.as_str()));
+    assert_eq!(
+        d.principal.as_deref(),
+        Some(format!("arn:aws:iam::{}:role/PlatformDeployer", member.id).as_str())
+    );
+    let missing: Vec<&str> = d.missing.iter().map(|m| m.action.as_str()).collect();
+    assert!(
+        missing.contains(&"cloudwatch:PutMetricAlarm"),
+        "{missing:?}"
+    );
+    assert!(
+        !missing.contains(&"application-autoscaling:PutScalingPolicy"),
+        "{missing:?}"
+    );
+    assert_eq!(
+        d.report.aws_calls[0], "sts:AssumeRole",
+        "{:?}",
+        d.report.aws_calls
+    );
+}

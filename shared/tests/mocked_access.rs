@@ -3,7 +3,9 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOutput;
-use aws_sdk_iam::types::{EvaluationResult, PolicyEvaluationDecisionType};
+use aws_sdk_iam::types::{
+    EvaluationResult, OrganizationsDecisionDetail, PolicyEvaluationDecisionType,
+};
 use ecs_warden::aws::mocks::{mock, MockRules, Rule};
 use ecs_warden::handlers::access_doctor::AccessDoctor;
 use ecs_warden::handlers::{Deps, Handler};
@@ -113,4 +115,70 @@ async fn a_refused_simulation_names_the_permission_the_function_lacks() {
         "nothing is claimed missing when nothing could be asked"
     );
     assert_eq!(d.minimal_policy, None);
+}
+
+#[tokio::test]
+async fn a_refusal_by_a_service_control_policy_is_named_as_such_and_not_granted() {
+    // IAM's simulation of a principal in an organization's account says whether the SCPs
+    // allow each action (EvaluationResult.OrganizationsDecisionDetail); moto never says.
+    let scp = mock!(aws_sdk_iam::Client::simulate_principal_policy).then_compute_output(|r| {
+        let actions = r.action_names();
+        SimulatePrincipalPolicyOutput::builder()
+            .set_evaluation_results(Some(
+                actions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| {
+                        let result = EvaluationResult::builder()
+                            .eval_action_name(a)
+                            .eval_resource_name("*");
+                        if i == 0 {
+                            result
+                                .eval_decision(PolicyEvaluationDecisionType::ExplicitDeny)
+                                .organizations_decision_detail(
+                                    OrganizationsDecisionDetail::builder()
+                                        .allowed_by_organizations(false)
+                                        .build(),
+                                )
+                        } else {
+                            result.eval_decision(PolicyEvaluationDecisionType::ImplicitDeny)
+                        }
+                        .build()
+                        .unwrap()
+                    })
+                    .collect(),
+            ))
+            .is_truncated(false)
+            .build()
+    });
+    let doctor = doctor(&[&scp]);
+    let d = doctor
+        .handle_payload(json!({"principal_arn": PRINCIPAL, "intent": "ecs-service-auto-scaling"}))
+        .await
+        .unwrap();
+    let by_scp: Vec<_> = d
+        .missing
+        .iter()
+        .filter(|m| m.denied_by == Some("service_control_policy"))
+        .collect();
+    assert_eq!(by_scp.len(), 1, "{:?}", d.missing);
+    let finding = d
+        .report
+        .findings
+        .iter()
+        .find(|f| f.detail.starts_with(&by_scp[0].action))
+        .expect("a finding on the SCP-denied action");
+    assert!(
+        finding
+            .detail
+            .contains("service control policy of the organization refuses it"),
+        "{}",
+        finding.detail
+    );
+    let policy = serde_json::to_string(&d.minimal_policy).unwrap();
+    assert!(
+        !policy.contains(&format!("\"{}\"", by_scp[0].action)),
+        "an Allow cannot beat the SCP, so the policy does not offer one: {policy}"
+    );
+    assert_eq!(d.report.account.as_deref(), Some("111122223333"));
 }

@@ -69,6 +69,16 @@ pub fn partition(region: &str) -> &'static str {
     }
 }
 
+/// A partition's name as written in an ARN, as one of the partitions ecs-warden knows
+/// (anything else reads as `aws`, as [`partition`] does for an unknown region).
+pub fn partition_named(name: &str) -> &'static str {
+    match name {
+        "aws-cn" => "aws-cn",
+        "aws-us-gov" => "aws-us-gov",
+        _ => "aws",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

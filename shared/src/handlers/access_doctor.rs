@@ -7,16 +7,18 @@ use std::collections::BTreeMap;
 use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, PolicyEvaluationDecisionType};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 use super::{Common, Deps, Handler};
 use crate::aws::ids::Arn;
-use crate::aws::{CallError, Clients};
+use crate::aws::{self, ids, CallError, Clients};
 use crate::domain::catalog;
 use crate::domain::permissions::{self, Condition, Intent, Requirement, When};
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
-use crate::invocation::events::{parse_api_call, ApiCallEvent};
+use crate::invocation::events::{owner, parse_api_call, ApiCallEvent};
 use crate::invocation::notify::Notable;
+use crate::invocation::reach::AccountClients;
 use crate::invocation::report::{Check, Finding, Report, Status};
 
 /// The function's name in reports and logs.
@@ -51,6 +53,11 @@ pub struct Missing {
     /// `implicitDeny` (nothing grants it) or `explicitDeny` (a Deny statement, a boundary
     /// or an SCP refuses it: an Allow will not help).
     pub decision: String,
+    /// What refuses it when no policy of the principal's account can help:
+    /// `service_control_policy` (the organization's SCPs do not allow it) or
+    /// `permissions_boundary`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denied_by: Option<&'static str>,
     /// The intent that needs it.
     pub intent: &'static str,
     /// The seed it comes from.
@@ -85,6 +92,16 @@ impl Notable for Diagnosis {
     }
 }
 
+/// One diagnosis to make: who, for which intents, with which call's facts, and the event
+/// that asked, if one did.
+struct Case<'a> {
+    event_id: Option<String>,
+    cause: Option<String>,
+    principal: Principal,
+    intents: &'a [&'static Intent],
+    facts: Facts<'a>,
+}
+
 /// What the call asked for, as far as the requirements' conditions care.
 struct Facts<'a> {
     /// The request parameters; `None` when asked by hand without them (every conditional
@@ -96,7 +113,7 @@ struct Facts<'a> {
 #[derive(Debug)]
 pub struct AccessDoctor {
     common: Common,
-    clients: Clients,
+    iam: AccountClients<aws_sdk_iam::Client>,
 }
 
 impl Handler for AccessDoctor {
@@ -125,11 +142,17 @@ impl Handler for AccessDoctor {
 }
 
 impl AccessDoctor {
-    /// The handler over clients built elsewhere: [`Handler::build`]'s, or mocked ones.
+    /// The handler over clients built elsewhere: [`Handler::build`]'s, or mocked ones
+    /// (they act in the function's own account; a member account's are built as usual).
     pub fn with_clients(deps: Deps, clients: Clients) -> Self {
         Self {
+            iam: AccountClients::with_own(
+                &deps.accounts,
+                clients.iam,
+                &deps.calls,
+                aws::iam_client,
+            ),
             common: deps.common(),
-            clients,
         }
     }
 
@@ -160,9 +183,17 @@ impl AccessDoctor {
         let facts = Facts {
             params: question.request_parameters.as_ref(),
         };
-        Ok(self
-            .diagnose(None, None, principal, &[intent], &facts)
-            .await)
+        // The principal's own account: where IAM can simulate it.
+        let arn = Arn::parse(&question.principal_arn).expect("parsed above");
+        let (account, partition) = (arn.account, ids::partition_named(arn.partition));
+        let case = Case {
+            event_id: None,
+            cause: None,
+            principal,
+            intents: &[intent],
+            facts,
+        };
+        Ok(self.diagnose_in(account, partition, case).await)
     }
 
     async fn explain_event(&self, event: &ApiCallEvent) -> Result<Diagnosis, InvocationError> {
@@ -208,31 +239,53 @@ impl AccessDoctor {
         let facts = Facts {
             params: detail.request_parameters.as_ref(),
         };
-        Ok(self
-            .diagnose(event.id.clone(), Some(cause), principal, &intents, &facts)
-            .await)
+        // Simulated in the account of the refused call, where the caller's policies are.
+        let account = owner(event)?;
+        let partition = ids::partition(&detail.aws_region);
+        let case = Case {
+            event_id: event.id.clone(),
+            cause: Some(cause),
+            principal,
+            intents: &intents,
+            facts,
+        };
+        Ok(self.diagnose_in(account, partition, case).await)
     }
 
-    async fn diagnose(
+    /// [`Self::diagnose`] through the IAM client of `account`, or the finding that says why
+    /// the function may not act there.
+    async fn diagnose_in(
         &self,
-        event_id: Option<String>,
-        cause: Option<String>,
-        principal: Principal,
-        intents: &[&'static Intent],
-        facts: &Facts<'_>,
+        account: &str,
+        partition: &'static str,
+        case: Case<'_>,
     ) -> Diagnosis {
         self.common.calls.take();
+        let span = tracing::info_span!("account", account = %account);
+        let mut diagnosis = async {
+            match self.iam.get(account, partition).await {
+                Ok(iam) => self.diagnose(&iam, case).await,
+                Err(refused) => self.finish(case, None, vec![refused], Vec::new()),
+            }
+        }
+        .instrument(span)
+        .await;
+        diagnosis.report.account = Some(account.to_owned());
+        diagnosis
+    }
+
+    async fn diagnose(&self, iam: &aws_sdk_iam::Client, case: Case<'_>) -> Diagnosis {
         let mut findings = Vec::new();
         let mut missing = Vec::new();
-        let arn = match self.principal_arn(&principal).await {
+        let arn = match self.principal_arn(iam, &case.principal).await {
             Ok(arn) => arn,
             Err(failed) => {
                 findings.push(failed);
-                return self.finish(event_id, cause, None, intents, findings, missing);
+                return self.finish(case, None, findings, missing);
             }
         };
-        for intent in intents {
-            let (by_resource, skipped) = self.needs(&arn, intent, facts).await;
+        for intent in case.intents {
+            let (by_resource, skipped) = self.needs(iam, &arn, intent, &case.facts).await;
             findings.extend(skipped);
             for (resource, items) in by_resource {
                 // The context IAM supplies with these actions: only the seeds' conditions
@@ -242,7 +295,10 @@ impl AccessDoctor {
                 let actions: Vec<&str> = items.iter().map(|(r, _)| r.action).collect();
                 let context: Vec<Condition> =
                     items.iter().filter_map(|(r, _)| r.condition).collect();
-                let decisions = match self.simulate(&arn, &actions, &resource, &context).await {
+                let decisions = match self
+                    .simulate(iam, &arn, &actions, &resource, &context)
+                    .await
+                {
                     Ok(decisions) => decisions,
                     Err(e) => {
                         findings.push(Finding::new(
@@ -255,10 +311,14 @@ impl AccessDoctor {
                     }
                 };
                 for (requirement, only_when) in items {
-                    let (decision, missing_keys) = decisions
+                    let Decision {
+                        decision,
+                        missing_keys,
+                        denied_by,
+                    } = decisions
                         .get(requirement.action)
                         .cloned()
-                        .unwrap_or_else(|| ("implicitDeny".into(), Vec::new()));
+                        .unwrap_or_default();
                     let verdict = Verdict {
                         intent,
                         requirement,
@@ -266,6 +326,7 @@ impl AccessDoctor {
                         only_when,
                         decision: &decision,
                         missing_keys: &missing_keys,
+                        denied_by,
                     };
                     findings.push(verdict.finding(&arn));
                     if decision != "allowed" {
@@ -273,6 +334,7 @@ impl AccessDoctor {
                             action: requirement.action.to_owned(),
                             resource: resource.clone(),
                             decision,
+                            denied_by,
                             intent: intent.name,
                             seed: intent.seed,
                             why: requirement.why,
@@ -281,7 +343,7 @@ impl AccessDoctor {
                 }
             }
         }
-        self.finish(event_id, cause, Some(arn), intents, findings, missing)
+        self.finish(case, Some(arn), findings, missing)
     }
 
     /// What `arn` needs for `intent` on this call, grouped by resource (one simulation
@@ -289,6 +351,7 @@ impl AccessDoctor {
     /// skipped findings.
     async fn needs(
         &self,
+        iam: &aws_sdk_iam::Client,
         arn: &str,
         intent: &'static Intent,
         facts: &Facts<'_>,
@@ -297,7 +360,7 @@ impl AccessDoctor {
         let mut by_resource: BTreeMap<String, Vec<Need>> = BTreeMap::new();
         let mut skipped = Vec::new();
         for requirement in intent.requirements {
-            let only_when = match self.applies(requirement.when, facts).await {
+            let only_when = match self.applies(iam, requirement.when, facts).await {
                 Applies::Yes => None,
                 Applies::Maybe => Some(requirement.when.words()),
                 Applies::No => {
@@ -325,19 +388,18 @@ impl AccessDoctor {
 
     fn finish(
         &self,
-        event_id: Option<String>,
-        cause: Option<String>,
+        case: Case<'_>,
         principal: Option<String>,
-        intents: &[&'static Intent],
         findings: Vec<Finding>,
         missing: Vec<Missing>,
     ) -> Diagnosis {
+        let intents = case.intents;
         let minimal_policy = minimal_policy(&missing, intents);
         let report = Report::new(
             FUNCTION,
             self.common.settings.mode,
-            event_id,
-            cause,
+            case.event_id,
+            case.cause,
             findings,
             self.common.calls.take(),
         );
@@ -352,24 +414,26 @@ impl AccessDoctor {
     }
 
     /// The ARN IAM can simulate: a role session becomes its role, looked up for its path.
-    async fn principal_arn(&self, principal: &Principal) -> Result<String, Finding> {
+    async fn principal_arn(
+        &self,
+        iam: &aws_sdk_iam::Client,
+        principal: &Principal,
+    ) -> Result<String, Finding> {
         match principal {
             Principal::Arn(arn) => Ok(arn.clone()),
-            Principal::RoleNamed(name) => {
-                match self.clients.iam.get_role().role_name(name).send().await {
-                    Ok(out) => Ok(out.role.map(|r| r.arn().to_owned()).unwrap_or_default()),
-                    Err(e) => Err(Finding::new(
-                        name,
-                        Check::Principal,
-                        Status::Failed,
-                        CallError::from_sdk(&e).explain("iam:GetRole", name),
-                    )),
-                }
-            }
+            Principal::RoleNamed(name) => match iam.get_role().role_name(name).send().await {
+                Ok(out) => Ok(out.role.map(|r| r.arn().to_owned()).unwrap_or_default()),
+                Err(e) => Err(Finding::new(
+                    name,
+                    Check::Principal,
+                    Status::Failed,
+                    CallError::from_sdk(&e).explain("iam:GetRole", name),
+                )),
+            },
         }
     }
 
-    async fn applies(&self, when: When, facts: &Facts<'_>) -> Applies {
+    async fn applies(&self, iam: &aws_sdk_iam::Client, when: When, facts: &Facts<'_>) -> Applies {
         let Some(params) = facts.params else {
             return if when == When::Always {
                 Applies::Yes
@@ -405,7 +469,7 @@ impl AccessDoctor {
                 }),
             When::RoleMissing(name) => {
                 // Absent, or unreadable: then show it, since it may be what is missing.
-                match self.clients.iam.get_role().role_name(name).send().await {
+                match iam.get_role().role_name(name).send().await {
                     Ok(_) => false,
                     Err(e) => {
                         let err = CallError::from_sdk(&e);
@@ -425,14 +489,13 @@ impl AccessDoctor {
     /// said the principal's policies need and the request did not supply.
     async fn simulate(
         &self,
+        iam: &aws_sdk_iam::Client,
         principal: &str,
         actions: &[&str],
         resource: &str,
         context: &[Condition],
-    ) -> Result<BTreeMap<String, (String, Vec<String>)>, CallError> {
-        let mut request = self
-            .clients
-            .iam
+    ) -> Result<BTreeMap<String, Decision>, CallError> {
+        let mut request = iam
             .simulate_principal_policy()
             .policy_source_arn(principal)
             .set_action_names(Some(actions.iter().map(|a| a.to_string()).collect()));
@@ -449,7 +512,7 @@ impl AccessDoctor {
             );
         }
         let mut results = request.into_paginator().items().send();
-        let mut decisions: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+        let mut decisions: BTreeMap<String, Decision> = BTreeMap::new();
         while let Some(result) = results.next().await {
             let result = result.map_err(|e| CallError::from_sdk(&e))?;
             let decision = match result.eval_decision() {
@@ -457,18 +520,65 @@ impl AccessDoctor {
                 PolicyEvaluationDecisionType::ExplicitDeny => "explicitDeny",
                 _ => "implicitDeny",
             };
+            // IAM says when the organization's SCPs, or the principal's boundary, do not
+            // allow the action (IAM API Reference, EvaluationResult): no identity policy can
+            // grant it then.
+            let denied_by = if result
+                .organizations_decision_detail()
+                .is_some_and(|d| !d.allowed_by_organizations())
+            {
+                Some(SERVICE_CONTROL_POLICY)
+            } else if result
+                .permissions_boundary_decision_detail()
+                .is_some_and(|d| !d.allowed_by_permissions_boundary())
+            {
+                Some(PERMISSIONS_BOUNDARY)
+            } else {
+                None
+            };
             // Several resources: the weakest decision counts.
             let entry = decisions
                 .entry(result.eval_action_name().to_owned())
-                .or_insert_with(|| (decision.to_owned(), Vec::new()));
+                .or_insert_with(|| Decision {
+                    decision: decision.to_owned(),
+                    ..Decision::default()
+                });
             if decision != "allowed" {
-                entry.0 = decision.to_owned();
+                entry.decision = decision.to_owned();
+                entry.denied_by = entry.denied_by.or(denied_by);
             }
             entry
-                .1
+                .missing_keys
                 .extend(result.missing_context_values().iter().cloned());
         }
         Ok(decisions)
+    }
+}
+
+/// `denied_by` when the organization's service control policies refuse an action.
+pub const SERVICE_CONTROL_POLICY: &str = "service_control_policy";
+/// `denied_by` when the principal's permissions boundary refuses an action.
+pub const PERMISSIONS_BOUNDARY: &str = "permissions_boundary";
+
+/// IAM's simulated decision on one action.
+#[derive(Debug, Clone)]
+struct Decision {
+    /// `allowed`, `implicitDeny` or `explicitDeny`.
+    decision: String,
+    /// The context keys the simulation lacked.
+    missing_keys: Vec<String>,
+    /// What refuses it beyond the principal's own policies.
+    denied_by: Option<&'static str>,
+}
+
+impl Default for Decision {
+    /// An action IAM did not answer for: nothing grants it.
+    fn default() -> Self {
+        Self {
+            decision: "implicitDeny".into(),
+            missing_keys: Vec::new(),
+            denied_by: None,
+        }
     }
 }
 
@@ -579,6 +689,8 @@ struct Verdict<'a> {
     decision: &'a str,
     /// The context keys the simulation lacked.
     missing_keys: &'a [String],
+    /// What refuses it beyond the principal's own policies.
+    denied_by: Option<&'static str>,
 }
 
 impl Verdict<'_> {
@@ -608,7 +720,11 @@ impl Verdict<'_> {
 
     /// What to do about a refusal, when more than a grant is needed.
     fn advice(&self) -> String {
-        if self.decision == "explicitDeny" {
+        if self.decision != "allowed" && self.denied_by == Some(SERVICE_CONTROL_POLICY) {
+            "; a service control policy of the organization refuses it, so no policy in this account can grant it: the SCP must exempt this principal or allow the action".to_owned()
+        } else if self.decision != "allowed" && self.denied_by == Some(PERMISSIONS_BOUNDARY) {
+            "; the principal's permissions boundary does not allow it, so only a change to the boundary can grant it".to_owned()
+        } else if self.decision == "explicitDeny" {
             "; a Deny (a statement, a permissions boundary or an SCP) refuses it, so an Allow will not help".to_owned()
         } else if self.decision != "allowed"
             && self
@@ -695,11 +811,15 @@ fn arn_parts(arn: &str) -> (&str, &str) {
 type StatementKey = (String, String, Option<Condition>);
 
 /// The smallest policy granting what is implicitly denied: one statement per intent and
-/// resource, with the seed's condition. Explicit denies are left out: an Allow cannot
-/// override them.
+/// resource, with the seed's condition. Explicit denies, and what an SCP or a
+/// permissions boundary refuses, are left out: an Allow cannot override them.
 pub fn minimal_policy(missing: &[Missing], intents: &[&'static Intent]) -> Option<Value> {
     let mut statements: BTreeMap<StatementKey, Vec<String>> = BTreeMap::new();
-    for m in missing.iter().filter(|m| m.decision == "implicitDeny") {
+    // What an SCP or a boundary refuses, no Allow here can grant.
+    for m in missing
+        .iter()
+        .filter(|m| m.decision == "implicitDeny" && m.denied_by.is_none())
+    {
         let condition = intents
             .iter()
             .flat_map(|i| i.requirements)
@@ -759,6 +879,7 @@ mod tests {
             only_when: None,
             decision,
             missing_keys,
+            denied_by: None,
         };
         let allowed = verdict("allowed", &[]).finding("arn:p");
         assert_eq!(allowed.status, Status::Compliant);
@@ -768,6 +889,15 @@ mod tests {
         let conditioned = verdict("implicitDeny", &keys).finding("arn:p");
         assert!(conditioned.detail.contains("without the condition"));
         assert!(verdict("implicitDeny", &[]).advice().is_empty());
+        let by_scp = Verdict {
+            denied_by: Some(SERVICE_CONTROL_POLICY),
+            ..verdict("explicitDeny", &[])
+        };
+        assert!(
+            by_scp.advice().contains("service control policy"),
+            "{}",
+            by_scp.advice()
+        );
         assert!(
             verdict("allowed", &keys).advice().is_empty(),
             "an allowed action needs no advice"
