@@ -22,7 +22,11 @@ struct World {
 impl World {
     /// The ECS role, and in each region clusters with services and container instances.
     async fn new() -> Self {
-        let account = Account::new().await;
+        Self::in_account(Account::new().await).await
+    }
+
+    /// The same world in `account`.
+    async fn in_account(account: Account) -> Self {
         account.create_ecs_role().await;
         let world = Self { account };
         world
@@ -478,4 +482,37 @@ async fn a_drain_step_cut_off_between_its_writes_ends_deleted_when_run_again() {
             all_writes(&outputs[..1])
         );
     }
+}
+
+#[tokio::test]
+async fn a_hub_drains_and_deletes_in_the_member_account_it_is_asked_to_and_nowhere_else() {
+    let hub = Account::new().await;
+    hub.create_ecs_role().await;
+    let member = Account::new().await;
+    member.member_role_for(&hub).await;
+    let world = World::in_account(member).await;
+    let clock = Clock::manual(START as u64);
+    let (deletion, _) =
+        hub.hub_handler_at::<SlrDeletion>(Mode::Enforce, &[&world.account], clock.clone());
+
+    // confirm_account must name the account the deletion acts in.
+    let mut start = world.account.event("slr-deletion-start-drain.json");
+    start["account"] = json!(world.account.id);
+    start["confirm_account"] = json!(hub.id);
+    let refused = deletion.handle_payload(start.clone()).await.unwrap_err();
+    assert!(refused.to_string().contains("confirm_account"), "{refused}");
+
+    start["confirm_account"] = json!(world.account.id);
+    let outputs = drive(&deletion, &clock, start).await;
+    assert_ended_deleted(&world, &outputs, "in the member").await;
+    assert!(outputs
+        .iter()
+        .all(|o| o["account"] == json!(world.account.id)));
+    assert_eq!(
+        outputs[0]["aws_calls"][0], "sts:AssumeRole",
+        "{:#}",
+        outputs[0]
+    );
+    // The hub's own role is where it was.
+    assert!(hub.role(ECS_SERVICE_LINKED_ROLE.name).await.is_some());
 }

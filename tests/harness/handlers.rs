@@ -78,12 +78,27 @@ impl Account {
     /// [`MEMBER_ROLE`] in each of them, as `WARDEN_MEMBER_ROLE` and `WARDEN_ACCOUNTS` make
     /// a deployed function do.
     pub fn hub_handler<H: Handler>(&self, mode: Mode, members: &[&Account]) -> (H, CallLog) {
+        self.hub_handler_at(mode, members, Clock::system())
+    }
+
+    /// As [`Self::hub_handler`], reading the time from `clock`.
+    pub fn hub_handler_at<H: Handler>(
+        &self,
+        mode: Mode,
+        members: &[&Account],
+        clock: Clock,
+    ) -> (H, CallLog) {
         let listed = members.iter().map(|m| m.id.clone()).collect();
-        self.hub_handler_of(mode, MemberAccounts::Listed(listed))
+        self.hub_handler_of(mode, MemberAccounts::Listed(listed), clock)
     }
 
     /// As [`Self::hub_handler`], for the accounts `accounts` allows.
-    pub fn hub_handler_of<H: Handler>(&self, mode: Mode, accounts: MemberAccounts) -> (H, CallLog) {
+    pub fn hub_handler_of<H: Handler>(
+        &self,
+        mode: Mode,
+        accounts: MemberAccounts,
+        clock: Clock,
+    ) -> (H, CallLog) {
         let calls = call_log(H::FUNCTION);
         let reach = Reach::Hub {
             role: MemberRole {
@@ -94,13 +109,7 @@ impl Account {
         };
         let accounts = Accounts::new(reach, &self.config, &calls, Some(self.id.clone()));
         let settings = sweeping(mode, &[SAMPLE_REGION]);
-        self.built(
-            settings,
-            AlarmSettings::default(),
-            Clock::system(),
-            calls,
-            accounts,
-        )
+        self.built(settings, AlarmSettings::default(), clock, calls, accounts)
     }
 
     fn built<H: Handler>(

@@ -1,8 +1,14 @@
 //! The one manual edit seed 004 allows on the ECS service-linked role: its description.
 
+use std::fmt;
+use std::future::Future;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Deserialize;
 
 use super::{bad, check_role_name, SlrDeletion, FUNCTION};
+use crate::aws::{self, ids::is_account_id};
 use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use crate::invocation::error::InvocationError;
 use crate::invocation::gate::{failure, Gated, Scope};
@@ -15,6 +21,9 @@ pub(super) struct EditRequest {
     role_name: String,
     #[serde(default)]
     description: Option<String>,
+    /// The account whose role to edit: a member account, for a hub.
+    #[serde(default)]
+    account: Option<String>,
 }
 
 impl SlrDeletion {
@@ -41,46 +50,49 @@ impl SlrDeletion {
                 "at most 1000 characters, no control characters".into(),
             );
         }
+        if let Some(account) = request.account.as_deref().filter(|a| !is_account_id(a)) {
+            return bad(
+                "account",
+                format!("{account:?} is not a 12-digit account id"),
+            );
+        }
         self.common.calls.take();
-        let resource = format!("role{}{}", ECS_SERVICE_LINKED_ROLE.path, request.role_name);
-        let scope = Scope {
-            mode: self.common.settings.mode,
-            account: String::new(),
-            partition: "aws",
-            event_id: String::new(),
-            cause: format!("{FUNCTION}: update_description asked"),
-        };
-        let call = self
-            .clients
-            .iam
-            .update_role_description()
-            .role_name(&request.role_name)
-            .description(&description)
-            .send();
-        let finding = match scope
-            .write(
-                "iam:UpdateRoleDescription",
-                &resource,
-                "description edit asked",
-                call,
-            )
-            .await
-        {
-            Gated::Audited => Finding::new(
-                &resource,
-                Check::Description,
-                Status::WouldRepair,
-                format!("audit mode; would set the description to {description:?}"),
+        let partition = aws::ids::partition(
+            self.common
+                .settings
+                .regions
+                .first()
+                .map_or("", String::as_str),
+        );
+        let (account, clients) = self.in_account(request.account.as_deref(), partition).await;
+        let resource = match &account {
+            Some(account) => format!(
+                "arn:{partition}:iam::{account}:role{}{}",
+                ECS_SERVICE_LINKED_ROLE.path, request.role_name
             ),
-            Gated::Done(_) => Finding::new(
-                &resource,
-                Check::Description,
-                Status::Repaired,
-                format!("description set to {description:?}"),
-            ),
-            Gated::Failed(failed) => failure(&failed, Check::Description, ""),
+            None => format!("role{}{}", ECS_SERVICE_LINKED_ROLE.path, request.role_name),
         };
-        let report = Report::new(
+        let finding = match clients {
+            Ok(clients) => {
+                let scope = Scope {
+                    mode: self.common.settings.mode,
+                    account: account.clone().unwrap_or_default(),
+                    partition,
+                    event_id: String::new(),
+                    cause: format!("{FUNCTION}: update_description asked"),
+                };
+                let call = clients
+                    .clients
+                    .iam
+                    .update_role_description()
+                    .role_name(&request.role_name)
+                    .description(&description)
+                    .send();
+                edited(&scope, &resource, &description, call).await
+            }
+            Err(refused) => refused,
+        };
+        let mut report = Report::new(
             FUNCTION,
             self.common.settings.mode,
             None,
@@ -88,7 +100,44 @@ impl SlrDeletion {
             vec![finding],
             self.common.calls.take(),
         );
+        report.account = account;
         report.log();
         Ok(report)
+    }
+}
+
+/// The finding of the description edit `call`, made through the gate.
+async fn edited<T, E, R>(
+    scope: &Scope,
+    resource: &str,
+    description: &str,
+    call: impl Future<Output = Result<T, SdkError<E, R>>>,
+) -> Finding
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug,
+{
+    match scope
+        .write(
+            "iam:UpdateRoleDescription",
+            resource,
+            "description edit asked",
+            call,
+        )
+        .await
+    {
+        Gated::Audited => Finding::new(
+            resource,
+            Check::Description,
+            Status::WouldRepair,
+            format!("audit mode; would set the description to {description:?}"),
+        ),
+        Gated::Done(_) => Finding::new(
+            resource,
+            Check::Description,
+            Status::Repaired,
+            format!("description set to {description:?}"),
+        ),
+        Gated::Failed(failed) => failure(&failed, Check::Description, ""),
     }
 }

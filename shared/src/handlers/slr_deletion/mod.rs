@@ -5,6 +5,8 @@
 //!
 //! Nothing is deleted without `drain: true` and a `confirm_account` equal to the account the
 //! function's credentials act in, checked before every drain step; audit mode writes nothing.
+//! A hub deletes in a member account (`account` in the start input) through the member
+//! role; `confirm_account` must then name that account.
 //!
 //! - this module: the handler's one entry point, which routes a payload (a start input or
 //!   a state, a CloudTrail DeleteServiceLinkedRole event, an edit request) and validates
@@ -27,16 +29,19 @@ pub use state::{
     FIRST_POLL_SECONDS, INVENTORY_KEPT, MAX_POLL_SECONDS, WAITING_KEPT,
 };
 
+use aws_config::SdkConfig;
+
 use super::{Common, Deps, Handler};
 use crate::aws::ids::{is_account_id, is_region_name};
-use crate::aws::{Clients, Regional};
+use crate::aws::{CallLog, Clients, Regional};
 use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use crate::invocation::clock::Clock;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, parse_api_call};
 use crate::invocation::notify::Notable;
-use crate::invocation::report::Report;
+use crate::invocation::reach::AccountClients;
+use crate::invocation::report::{Finding, Report};
 use edit::EditRequest;
 
 /// The function's name in reports and logs.
@@ -76,12 +81,30 @@ impl Notable for Answer {
     }
 }
 
+/// What a deletion acts through in one account.
+#[derive(Debug, Clone)]
+pub struct DeletionClients {
+    /// IAM, STS and the function region's clients.
+    pub clients: Clients,
+    /// Each inventoried region's clients.
+    pub regional: Regional,
+}
+
+impl DeletionClients {
+    /// Both over one configuration, recording into `calls`.
+    pub fn new(config: &SdkConfig, calls: &CallLog) -> Self {
+        Self {
+            clients: Clients::new(config, calls),
+            regional: Regional::new(config, calls),
+        }
+    }
+}
+
 /// The handler with the clients it keeps between invocations of a warm container.
 #[derive(Debug)]
 pub struct SlrDeletion {
     common: Common,
-    clients: Clients,
-    regional: Regional,
+    clients: AccountClients<DeletionClients>,
     clock: Clock,
 }
 
@@ -90,9 +113,8 @@ impl Handler for SlrDeletion {
     type Output = Answer;
 
     fn build(deps: Deps) -> Self {
-        let clients = Clients::new(&deps.config, &deps.calls);
-        let regional = Regional::new(&deps.config, &deps.calls);
-        Self::with_clients(deps, clients, regional)
+        let own = DeletionClients::new(&deps.config, &deps.calls);
+        Self::with_clients(deps, own.clients, own.regional)
     }
 
     fn common(&self) -> &Common {
@@ -124,14 +146,38 @@ impl Handler for SlrDeletion {
 }
 
 impl SlrDeletion {
-    /// The handler over clients built elsewhere: [`Handler::build`]'s, or mocked ones.
+    /// The handler over clients built elsewhere: [`Handler::build`]'s, or mocked ones
+    /// (they act in the function's own account; a member account's are built as usual).
     pub fn with_clients(deps: Deps, clients: Clients, regional: Regional) -> Self {
+        let own = DeletionClients { clients, regional };
         Self {
+            clients: AccountClients::with_own(
+                &deps.accounts,
+                own,
+                &deps.calls,
+                DeletionClients::new,
+            ),
             common: deps.common(),
-            clients,
-            regional,
             clock: deps.clock,
         }
+    }
+
+    /// The account a deletion or an edit acts in (`requested`, else the function's own) and
+    /// its clients, or the finding that says why the function may not act there.
+    async fn in_account(
+        &self,
+        requested: Option<&str>,
+        partition: &'static str,
+    ) -> (Option<String>, Result<DeletionClients, Finding>) {
+        let account = requested
+            .or_else(|| self.clients.accounts().home())
+            .map(String::from);
+        let clients = match &account {
+            Some(account) => self.clients.get(account, partition).await,
+            // A function that does not know its own account acts as it always has.
+            None => Ok(self.clients.own()),
+        };
+        (account, clients)
     }
 
     /// Checks a state before any AWS call, filling in the configured regions.
@@ -157,6 +203,22 @@ impl SlrDeletion {
             .find(|r| !is_region_name(r))
         {
             return bad("regions", format!("{region:?} is not a region"));
+        }
+        if let Some(account) = state.request.account.as_deref() {
+            if !is_account_id(account) {
+                return bad(
+                    "account",
+                    format!("{account:?} is not a 12-digit account id"),
+                );
+            }
+            if state.request.drain && state.request.confirm_account.as_deref() != Some(account) {
+                return bad(
+                    "confirm_account",
+                    format!(
+                        "a drain in account {account} needs confirm_account set to {account}, the account it deletes in"
+                    ),
+                );
+            }
         }
         if state.request.drain {
             match state.request.confirm_account.as_deref() {
@@ -231,6 +293,7 @@ fn state_from_event(payload: Value) -> Result<DeletionState, InvocationError> {
         role_name,
         regions: vec![detail.aws_region.clone()],
         drain: false,
+        account: Some(detail.recipient_account_id.clone()),
         confirm_account: Some(detail.recipient_account_id.clone()),
         max_attempts: 1,
         deadline_seconds: DEFAULT_DEADLINE_SECONDS,

@@ -116,6 +116,9 @@ pub struct Request {
     /// Whether ECS resources may be deleted to free the role.
     #[serde(default)]
     pub drain: bool,
+    /// The account to delete in: a member account, for a hub; absent, the function's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// Must equal the caller's account for draining.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_account: Option<String>,
@@ -128,6 +131,13 @@ pub struct Request {
     /// The id of the event that started the deletion, carried to every report.
     #[serde(default, skip_serializing)]
     pub event_id: Option<String>,
+}
+
+impl Request {
+    /// The account the deletion acts in, when the request names it.
+    pub fn deleting_in(&self) -> Option<&str> {
+        self.account.as_deref().or(self.confirm_account.as_deref())
+    }
 }
 
 /// Where the deletion stands and when to look again.

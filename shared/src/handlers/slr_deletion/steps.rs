@@ -9,18 +9,20 @@ use tracing::Instrument;
 use super::state::{
     next_poll, DeletionState, Outcome, RoleUsage, Stage, DRAIN_WAIT_SECONDS, FIRST_POLL_SECONDS,
 };
-use super::{SlrDeletion, StepOutput, EVENT_SOURCE, FUNCTION};
+use super::{DeletionClients, SlrDeletion, StepOutput, EVENT_SOURCE, FUNCTION};
 use crate::aws::ids::is_region_name;
-use crate::aws::{self, CallError};
+use crate::aws::{self, CallError, Clients, Regional};
 use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use crate::domain::clusters;
+use crate::handlers::Common;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::gate::{failure, Gated, Scope};
 use crate::invocation::report::{Check, Finding, Report, Status, CALLS_LISTED};
 use crate::invocation::settings::Mode;
 
 impl SlrDeletion {
-    /// Runs one step of the deletion; a drain step stops starting writes at `deadline`.
+    /// Runs one step of the deletion in the account it deletes in; a drain step stops
+    /// starting writes at `deadline`.
     pub async fn step(
         &self,
         mut state: DeletionState,
@@ -28,6 +30,52 @@ impl SlrDeletion {
         deadline: &Deadline,
     ) -> StepOutput {
         self.common.calls.take();
+        let partition =
+            aws::ids::partition(state.request.regions.first().map_or("", String::as_str));
+        let (account, clients) = self
+            .in_account(state.request.account.as_deref(), partition)
+            .await;
+        // The logs name the account; the answer's state does (`account`) when the request
+        // named one, so the report flattened beside it does not say it twice.
+        let span = tracing::info_span!("account", account = account.as_deref().unwrap_or(""));
+        let output = match clients {
+            Ok(DeletionClients { clients, regional }) => {
+                let run = Run {
+                    common: &self.common,
+                    clients,
+                    regional,
+                };
+                run.step(state, now, deadline).instrument(span).await
+            }
+            Err(refused) => {
+                // Nothing can be done there: the deletion ends, saying why.
+                state.progress.finish(Outcome::Failed);
+                let report = Report::new(
+                    FUNCTION,
+                    self.common.settings.mode,
+                    state.request.event_id.clone(),
+                    None,
+                    vec![refused],
+                    self.common.calls.take(),
+                );
+                report.log();
+                StepOutput { state, report }
+            }
+        };
+        output
+    }
+}
+
+/// One step in one account: the handler's settings and calls, and that account's clients.
+struct Run<'a> {
+    common: &'a Common,
+    clients: Clients,
+    regional: Regional,
+}
+
+impl Run<'_> {
+    /// Runs one step of the deletion; a drain step stops starting writes at `deadline`.
+    async fn step(&self, mut state: DeletionState, now: u64, deadline: &Deadline) -> StepOutput {
         let started = *state.progress.started_at.get_or_insert(now);
         state.evidence.waiting.clear();
         let mut findings = Vec::new();
@@ -273,10 +321,11 @@ impl SlrDeletion {
 
     async fn submit(&self, state: &mut DeletionState, findings: &mut Vec<Finding>) {
         let arn = self.role_arn(state);
+        let region = state.request.regions.first().map_or("", String::as_str);
         let scope = Scope {
             mode: self.common.settings.mode,
-            account: String::new(),
-            partition: "aws",
+            account: state.request.deleting_in().unwrap_or_default().to_owned(),
+            partition: aws::ids::partition(region),
             event_id: state.request.event_id.clone().unwrap_or_default(),
             cause: format!("{FUNCTION}: deletion asked"),
         };
@@ -525,7 +574,7 @@ impl SlrDeletion {
             "role{}{}",
             ECS_SERVICE_LINKED_ROLE.path, state.request.role_name
         );
-        match &state.request.confirm_account {
+        match state.request.deleting_in() {
             Some(account) => {
                 let region = state.request.regions.first().map_or("", String::as_str);
                 format!(
