@@ -271,6 +271,79 @@ def sweep_regions(moto, binary, env):
     return seconds * 1000, per_region
 
 
+HUB_ACCOUNTS = 12
+HUB_REGIONS = ["eu-west-1", "us-east-1"]
+HUB_EVENTS = 60
+
+
+def member_credentials(account):
+    """Credentials acting in `account` on moto (an AssumeRole into it)."""
+    import boto3
+    c = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+                                        RoleSessionName="bench")["Credentials"]
+    return dict(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                aws_session_token=c["SessionToken"])
+
+
+def hub(moto, binary, env):
+    """A hub over HUB_ACCOUNTS member accounts: cold start against single-account mode, the
+    AssumeRole calls a warm container makes for HUB_EVENTS events over three members, and
+    one reconcile over every member's HUB_REGIONS against each account's sweep alone."""
+    os.environ.update(aws_env(moto))
+    import boto3
+    import perform_call
+    members = [f"{900000000000 + i:012d}" for i in range(1, HUB_ACCOUNTS + 1)]
+    with contextlib.redirect_stdout(sys.stderr):
+        for account in members:
+            boto3.setup_default_session(region_name=REGION, **member_credentials(account))
+            boto3.client("iam").create_role(RoleName="ecs-warden-member", AssumeRolePolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/hub"}}]}))
+            for region in HUB_REGIONS:
+                perform_call.create_fleet(region, "fleet", ["web=1", "worker=1", "jobs=0", "0"])
+        boto3.setup_default_session()
+    hub_env = dict(env, WARDEN_MEMBER_ROLE="ecs-warden-member", WARDEN_ACCOUNTS=",".join(members),
+                   WARDEN_VERDICT_TTL_SECONDS="0", WARDEN_REGIONS=",".join(HUB_REGIONS))
+    single_env = dict(env, WARDEN_VERDICT_TTL_SECONDS="0")
+    colds = {"single": [], "hub": []}
+    for _ in range(COLD_RUNS * 2):  # alternated, so both see the same machine
+        for mode, mode_env in (("single", single_env), ("hub", hub_env)):
+            f = Function("ecs-role-guard", binary("ecs-role-guard"), mode_env)
+            colds[mode].append(f.cold * 1000)
+            f.close()
+
+    def member_event(account):
+        return json.loads(json.dumps(event("ecs-create-cluster.json")).replace(ACCOUNT, account))
+
+    guard = Function("ecs-role-guard", binary("ecs-role-guard"), hub_env)
+    try:
+        moto.reset()
+        for i in range(HUB_EVENTS):
+            guard.invoke(member_event(members[i % 3]))
+        assumed = moto.calls().count("AssumeRole")
+    finally:
+        guard.close()
+
+    sweep = Function("reconcile", binary("reconcile"), hub_env)
+    try:
+        everything = {"accounts": members, "regions": HUB_REGIONS}
+        sweep.invoke(everything)  # the first sweep creates what is missing
+        alone = [sweep.invoke({"account": a, "regions": HUB_REGIONS})[0] * 1000 for a in members]
+        wall, body = sweep.invoke(everything)
+    finally:
+        sweep.close()
+    swept = {(r["account"], r["region"]) for r in body["regions"]}
+    if len(swept) != HUB_ACCOUNTS * len(HUB_REGIONS) or body["summary"].get("failed"):
+        raise RuntimeError(f"the hub's sweep did not cover every account and region: {body}")
+    return {
+        "cold": {k: statistics.median(v) for k, v in colds.items()},
+        "assumed": assumed,
+        "wall_ms": wall * 1000,
+        "slowest_ms": max(alone),
+        "sum_ms": sum(alone),
+    }
+
+
 def deletion_polling():
     """Status calls and the wait after completion for deletion tasks of 10 s to 30 min:
     ecs-warden's schedule (its constants read from shared/src/handlers/slr_deletion/state.rs, the schedule
@@ -390,6 +463,8 @@ def bench(moto):
 
     log("== reconcile over three regions")
     out["sweep"] = sweep_regions(moto, binary("reconcile"), env)
+    log(f"== a hub over {HUB_ACCOUNTS} member accounts")
+    out["hub"] = hub(moto, binary, env)
     out["polling"] = deletion_polling()
     return out
 
@@ -474,6 +549,18 @@ def report(r):
     print(f"\nreconcile, compliant sweep of 3 regions x 4 clusters x 5 services: {wall:.0f} ms in all; "
           + ", ".join(f"{k} {v} ms" for k, v in regions.items())
           + f" (slowest {max(regions.values())} ms, sum {sum(regions.values())} ms)")
+    h = r["hub"]
+    single, hub_cold = h["cold"]["single"], h["cold"]["hub"]
+    print(f"\nA hub over {HUB_ACCOUNTS} member accounts (ecs-role-guard and reconcile):\n")
+    print("| measure | figure |")
+    print("|---|---|")
+    print(f"| cold start, hub mode against single account (median of {COLD_RUNS * 2} each, alternated) | "
+          f"{hub_cold:.1f} ms against {single:.1f} ms ({(hub_cold / single - 1) * 100:+.1f} %) |")
+    print(f"| AssumeRole calls for {HUB_EVENTS} events over 3 member accounts, one warm container | "
+          f"{h['assumed']} |")
+    print(f"| reconcile, compliant sweep of {HUB_ACCOUNTS} accounts x {len(HUB_REGIONS)} regions in one "
+          f"invocation | {h['wall_ms']:.0f} ms; slowest account alone {h['slowest_ms']:.0f} ms, "
+          f"sum of the accounts alone {h['sum_ms']:.0f} ms |")
     print("\n| deletion task | ecs-warden (5 s doubling to 60 s) | Terraform (10 s, then 0.2 s doubling to 10 s) | fixed 3 s |")
     print("|---|---|---|---|")
     for task, *schedules in r["polling"]:

@@ -273,3 +273,55 @@ task = iam.delete_service_linked_role(RoleName="AWSServiceRoleForECS")["Deletion
 print(f"   DeleteServiceLinkedRole by hand: task {task}")
 EOF
 "$PY" scripts/drive_deletion.py events/iam-delete-service-linked-role.json --port "$LAMBDA_PORT"
+
+echo
+echo "== an organization: this account ($ACCOUNT) as the hub of three member accounts"
+MEMBERS=(222233334444 333344445555 444455556666)
+STRANGER=555566667777 # has the member role too, but the hub is not given it
+"$PY" - "$ACCOUNT" "${MEMBERS[@]}" "$STRANGER" <<'EOF'
+import json, sys
+import boto3
+
+hub, accounts = sys.argv[1], sys.argv[2:]
+for account in accounts:
+    # moto gives each account an IAM of its own; STS credentials for a role in an account act in it.
+    c = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+                                        RoleSessionName="demo-setup")["Credentials"]
+    iam = boto3.client("iam", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                       aws_session_token=c["SessionToken"])
+    # What member.yaml makes: the member role, trusting the hub's function roles.
+    iam.create_role(RoleName="ecs-warden-member", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"AWS": f"arn:aws:iam::{hub}:role/ecs-warden-EcsRoleGuardRole"}}]}))
+    print(f"   account {account}: ecs-warden-member created")
+EOF
+kill -s TERM -- "-$WATCH_PID" 2>/dev/null || true
+wait "$WATCH_PID" 2>/dev/null || true
+WARDEN_MEMBER_ROLE=ecs-warden-member WARDEN_ACCOUNTS=$(IFS=,; echo "${MEMBERS[*]}") \
+  setsid "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --invoke-port "$LAMBDA_PORT" \
+  </dev/null >>"$LOGS/functions.log" 2>&1 &
+WATCH_PID=$!
+wait_port "$LAMBDA_PORT"
+echo "   the functions now run with WARDEN_MEMBER_ROLE=ecs-warden-member WARDEN_ACCOUNTS=$(IFS=,; echo "${MEMBERS[*]}")"
+for account in "${MEMBERS[@]}" "$STRANGER"; do
+  sed "s/$ACCOUNT/$account/g" events/ecs-create-cluster.json >"$LOGS/create-cluster-$account.json"
+  echo "-- events/ecs-create-cluster.json, forwarded from account $account -> ecs-role-guard"
+  invoke ecs-role-guard "$LOGS/create-cluster-$account.json"
+done
+echo "-- events/reconcile-accounts.json over the three members and the stranger -> reconcile"
+"$PY" -c 'import json,sys; print(json.dumps({"accounts": sys.argv[1:], "regions": ["eu-west-1"]}))' \
+  "${MEMBERS[@]}" "$STRANGER" >"$LOGS/reconcile-accounts.json"
+invoke reconcile "$LOGS/reconcile-accounts.json"
+echo "-- AWSServiceRoleForECS, account by account"
+"$PY" - "${MEMBERS[@]}" "$STRANGER" <<'EOF'
+import sys
+import boto3
+
+for account in sys.argv[1:]:
+    c = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+                                        RoleSessionName="demo-check")["Credentials"]
+    iam = boto3.client("iam", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                       aws_session_token=c["SessionToken"])
+    roles = [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    print(f"   {account}: {'present' if 'AWSServiceRoleForECS' in roles else 'absent'}")
+EOF

@@ -1,11 +1,12 @@
 //! The built binaries under a Lambda Runtime API (`cargo lambda watch`), invoked with
 //! files from `events/` the way an operator does by hand.
 
+use std::fs::File;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use warden_tests::{free_port, root, venv_bin, wait_for_http, Account, SAMPLE_REGION};
+use warden_tests::{free_port, root, venv_bin, wait_for_http, Account, MEMBER_ROLE, SAMPLE_REGION};
 
 /// Stops `cargo lambda watch` and the function process it started.
 struct Watch(Child);
@@ -34,18 +35,8 @@ fn invoke(port: u16, function: &str, input: &[&std::ffi::OsStr]) -> std::process
         .expect("cargo lambda invoke")
 }
 
-fn cargo_lambda() -> Command {
-    let mut cmd = Command::new(venv_bin("cargo-lambda"));
-    cmd.arg("lambda").current_dir(root());
-    cmd
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_binaries_serve_sample_events_under_cargo_lambda() {
-    use std::os::unix::process::CommandExt;
-
-    let account = Account::new().await;
-    // Build first, so the invocation does not wait on the compiler.
+/// Builds every function first, so no invocation waits on the compiler.
+fn build_functions() {
     let built = Command::new(env!("CARGO"))
         .args([
             "build",
@@ -67,14 +58,13 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
         .status()
         .expect("cargo build");
     assert!(built.success());
+}
 
-    // The functions publish to a topic whose queue the test reads, and log JSON as they
-    // do in Lambda (LogFormat: JSON) into a file the test reads.
-    let (topic, queue) = account.topic_with_queue(SAMPLE_REGION, "built-binary");
-    let log_path = root().join("target/built-binary-functions.log");
-    let log = std::fs::File::create(&log_path).expect("create the functions' log file");
+/// `cargo lambda watch` on `port`, in enforce mode, acting in `account` with `settings`,
+/// its output to `log` when given.
+fn watch(port: u16, account: &Account, settings: &[(&str, &str)], log: Option<File>) -> Watch {
+    use std::os::unix::process::CommandExt;
 
-    let port = free_port();
     let mut watch = cargo_lambda();
     watch
         .args([
@@ -84,16 +74,42 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
             &port.to_string(),
         ])
         .env("WARDEN_MODE", "enforce")
-        .env("WARDEN_NOTIFICATION_TOPIC_ARN", &topic)
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .envs(settings.iter().copied())
+        .envs(account.env())
         .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log file handle"))
-        .stderr(log)
         .process_group(0);
-    for (name, value) in account.env() {
-        watch.env(name, value);
-    }
-    let _watch = Watch(watch.spawn().expect("start cargo lambda watch"));
+    match log {
+        Some(log) => watch
+            .stdout(log.try_clone().expect("log file handle"))
+            .stderr(log),
+        None => watch.stdout(Stdio::null()).stderr(Stdio::null()),
+    };
+    Watch(watch.spawn().expect("start cargo lambda watch"))
+}
+
+fn cargo_lambda() -> Command {
+    let mut cmd = Command::new(venv_bin("cargo-lambda"));
+    cmd.arg("lambda").current_dir(root());
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binaries_serve_sample_events_under_cargo_lambda() {
+    let account = Account::new().await;
+    build_functions();
+
+    // The functions publish to a topic whose queue the test reads, and log JSON as they
+    // do in Lambda (LogFormat: JSON) into a file the test reads.
+    let (topic, queue) = account.topic_with_queue(SAMPLE_REGION, "built-binary");
+    let log_path = root().join("target/built-binary-functions.log");
+    let log = std::fs::File::create(&log_path).expect("create the functions' log file");
+
+    let port = free_port();
+    let settings = [
+        ("WARDEN_NOTIFICATION_TOPIC_ARN", topic.as_str()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+    ];
+    let _watch = watch(port, &account, &settings, Some(log));
     wait_for_http(port, Duration::from_secs(60));
 
     let (event, report) = invoke_sample(
@@ -136,6 +152,7 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
         String::from_utf8_lossy(&bad.stderr)
     );
     assert!(said.contains("Scheduled Event"), "{said}");
+    // The sample as written is another account's (111122223333): skipped, with no call.
     let cluster_event = root().join("events/ecs-create-cluster.json");
     let again = invoke(
         port,
@@ -147,6 +164,10 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
+    let foreign: Value = serde_json::from_slice(&again.stdout).expect("a report");
+    assert_eq!(foreign["findings"][0]["check"], "account", "{foreign:#}");
+    assert_eq!(foreign["findings"][0]["status"], "skipped");
+    assert_eq!(foreign["aws_calls"], serde_json::json!([]));
 
     let (_, report) = invoke_sample(
         port,
@@ -211,7 +232,6 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
         published,
         [
             "ecs-warden ecs-role-guard: 2 created",
-            "ecs-warden ecs-role-guard: 1 created",
             "ecs-warden scaling-guard: 1 created",
             "ecs-warden access-doctor: 1 failed",
         ]
@@ -254,4 +274,47 @@ fn invoke_sample(port: u16, account: &Account, function: &str, file: &str) -> (V
     );
     let report = serde_json::from_slice(&invoked.stdout).expect("the report is JSON");
     (event, report)
+}
+
+/// One hub, the built binaries: three member accounts acted in, a fourth refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hub_binary_acts_in_three_member_accounts_and_refuses_a_fourth() {
+    let hub = Account::new().await;
+    let mut members = Vec::new();
+    for _ in 0..3 {
+        let member = Account::new().await;
+        member.member_role_for(&hub).await;
+        members.push(member);
+    }
+    let stranger = Account::new().await;
+    stranger.member_role_for(&hub).await;
+    build_functions();
+
+    let listed: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+    let port = free_port();
+    let accounts = listed.join(",");
+    let settings = [
+        ("WARDEN_MEMBER_ROLE", MEMBER_ROLE),
+        ("WARDEN_ACCOUNTS", accounts.as_str()),
+    ];
+    let _watch = watch(port, &hub, &settings, None);
+    wait_for_http(port, Duration::from_secs(60));
+
+    for member in &members {
+        let (_, report) = invoke_sample(port, member, "ecs-role-guard", "ecs-create-cluster.json");
+        assert_eq!(report["account"], member.id.as_str(), "{report:#}");
+        assert_eq!(report["summary"]["created"], 1, "{report:#}");
+        assert_eq!(report["aws_calls"][0], "sts:AssumeRole", "{report:#}");
+        assert!(
+            member.role("AWSServiceRoleForECS").await.is_some(),
+            "{}",
+            member.id
+        );
+    }
+    let (_, refused) = invoke_sample(port, &stranger, "ecs-role-guard", "ecs-create-cluster.json");
+    assert_eq!(refused["findings"][0]["check"], "account", "{refused:#}");
+    assert_eq!(refused["findings"][0]["status"], "skipped");
+    assert_eq!(refused["aws_calls"], serde_json::json!([]));
+    assert!(stranger.role("AWSServiceRoleForECS").await.is_none());
+    assert!(hub.role("AWSServiceRoleForECS").await.is_none());
 }

@@ -333,3 +333,71 @@ async fn access_doctor_simulates_the_caller_in_the_account_of_the_refused_call()
         d.report.aws_calls
     );
 }
+
+#[tokio::test]
+async fn an_organization_hub_acts_in_its_active_accounts_and_lists_them_once() {
+    use ecs_warden::invocation::clock::Clock;
+    use ecs_warden::invocation::settings::MemberAccounts;
+
+    // The hub's account is the organization's management account here; moto lists the
+    // accounts the organization created.
+    let hub = Account::new().await;
+    let orgs = aws_sdk_organizations::Client::new(&hub.config_in("us-east-1"));
+    orgs.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("an organization");
+    let mut members = Vec::new();
+    for name in ["payments", "batch"] {
+        let created = orgs
+            .create_account()
+            .account_name(name)
+            .email(format!("{name}@example.com"))
+            .send()
+            .await
+            .expect("an account");
+        let id = created
+            .create_account_status()
+            .and_then(|s| s.account_id())
+            .expect("the new account's id")
+            .to_owned();
+        let member = Account::with_id(&id).await;
+        member.member_role_for(&hub).await;
+        members.push(member);
+    }
+    let stranger = member_of(&hub).await;
+    let (guard, _) = hub.hub_handler_of::<EcsRoleGuard>(
+        Mode::Enforce,
+        MemberAccounts::Organization,
+        Clock::system(),
+    );
+
+    let first = answer(&guard, &members[0], "ecs-create-cluster.json").await;
+    assert_eq!(
+        statuses(&first),
+        [("exists", Status::Created)],
+        "{first:#?}"
+    );
+    assert!(first
+        .aws_calls
+        .iter()
+        .any(|c| c == "organizations:ListAccounts"));
+    let second = answer(&guard, &members[1], "ecs-create-cluster.json").await;
+    assert_eq!(statuses(&second), [("exists", Status::Created)]);
+    assert!(
+        !second
+            .aws_calls
+            .iter()
+            .any(|c| c == "organizations:ListAccounts"),
+        "the list is kept: {:?}",
+        second.aws_calls
+    );
+    for member in &members {
+        assert!(member.role(SLR).await.is_some(), "{}", member.id);
+    }
+    let outside = answer(&guard, &stranger, "ecs-create-cluster.json").await;
+    assert_eq!(statuses(&outside), [("account", Status::Skipped)]);
+    assert!(outside.findings[0].detail.contains("not an ACTIVE account"));
+    assert!(stranger.role(SLR).await.is_none());
+}

@@ -35,6 +35,13 @@ impl Account {
             std::process::id() % 1_000_000,
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
+        Self::with_id(&id).await
+    }
+
+    /// Credentials acting in the account `id`, which moto may already know (one an
+    /// organization created) or gives an empty IAM of its own.
+    pub async fn with_id(id: &str) -> Self {
+        let id = id.to_owned();
         let root = config_with(Credentials::new(
             "testing", "testing", None, None, "harness",
         ));
