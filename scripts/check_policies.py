@@ -65,8 +65,15 @@ TAGGED_ALARMS = (
     "never called as such: CloudWatch authorizes a PutMetricAlarm that carries Tags "
     "against cloudwatch:TagResource as well"
 )
+LISTED_BY_REACH = (
+    "a hub with MemberAccounts=organization lists it in invocation::reach::Accounts, the same "
+    "code for every function; tests/organization.rs calls it through ecs-role-guard against "
+    "moto's Organizations, and shared/tests/mocked_reach.rs its paging and refusal"
+)
 # (function, action) granted but never called by a test -> why it is granted anyway.
 NOT_EXERCISED = {
+    **{(f, "organizations:ListAccounts"): LISTED_BY_REACH
+       for f in ("access-doctor", "reconcile", "role-drift-guard", "scaling-guard", "slr-deletion")},
     ("access-doctor", "sns:Publish"): PUBLISH_SHARED,
     ("reconcile", "sns:Publish"): PUBLISH_SHARED,
     ("role-drift-guard", "sns:Publish"): PUBLISH_SHARED,

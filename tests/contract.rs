@@ -9,6 +9,9 @@
 //!   Guide, "Receiving read-only management events from AWS services");
 //! - a rule with condition `IsUsEast1` exists only in the us-east-1 stack, and an event is
 //!   delivered on the default bus of its own region.
+//!
+//! A member account of a hub forwards with `member.yaml`'s rules: each sample a
+//! template rule delivers must be forwarded by the member rule made from it, and no other.
 
 use std::collections::BTreeMap;
 
@@ -79,6 +82,50 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("ignored-ec2-create-auto-scaling-group.json", &[]),
 ];
 
+/// The rules `tests/routes.py` read from `template`, by name.
+fn rules_of(routes: &serde_json::Value) -> BTreeMap<String, Rule> {
+    routes["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| {
+            let condition = r["condition"].as_str().unwrap_or_default();
+            assert!(
+                condition.is_empty() || condition == "IsUsEast1",
+                "a rule condition this test does not model: {condition}"
+            );
+            let rule = Rule {
+                functions: serde_json::from_value(r["functions"].clone()).expect("functions"),
+                state: r["state"].as_str().expect("state").to_owned(),
+                us_east_1_only: condition == "IsUsEast1",
+            };
+            (r["name"].as_str().expect("name").to_owned(), rule)
+        })
+        .collect()
+}
+
+/// The rules of `routes` that deliver each sample, as the sample's region and kind allow.
+fn delivering(routes: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
+    let rules = rules_of(routes);
+    let matches = routes["matches"].as_object().expect("matches");
+    matches
+        .iter()
+        .map(|(file, matched)| {
+            let about = &routes["events"][file];
+            let region = about["region"].as_str().unwrap_or_default();
+            let read_only = about["read_only"].as_bool().unwrap_or(false);
+            let names = matched
+                .as_array()
+                .expect("rule names")
+                .iter()
+                .map(|n| n.as_str().expect("a rule name").to_owned())
+                .filter(|n| delivered(&rules[n], region, read_only, &rules[n].state))
+                .collect();
+            (file.clone(), names)
+        })
+        .collect()
+}
+
 /// A rule of the template as `tests/routes.py` read it.
 struct Rule {
     functions: Vec<String>,
@@ -96,24 +143,7 @@ fn delivered(rule: &Rule, region: &str, read_only: bool, state: &str) -> bool {
 async fn every_sample_reaches_its_function_and_no_other() {
     let account = Account::new().await;
     let routes = account.routes();
-    let rules: BTreeMap<String, Rule> = routes["rules"]
-        .as_array()
-        .expect("rules")
-        .iter()
-        .map(|r| {
-            let condition = r["condition"].as_str().unwrap_or_default();
-            assert!(
-                condition.is_empty() || condition == "IsUsEast1",
-                "a rule condition this test does not model: {condition}"
-            );
-            let rule = Rule {
-                functions: serde_json::from_value(r["functions"].clone()).expect("functions"),
-                state: r["state"].as_str().expect("state").to_owned(),
-                us_east_1_only: condition == "IsUsEast1",
-            };
-            (r["name"].as_str().expect("name").to_owned(), rule)
-        })
-        .collect();
+    let rules = rules_of(&routes);
     // Every event-driven function has a rule; reconcile is started by its schedule.
     for function in [
         "ecs-role-guard",
@@ -179,4 +209,31 @@ async fn every_sample_reaches_its_function_and_no_other() {
         .expect("rules")
         .iter()
         .all(|name| rules[name.as_str().unwrap_or_default()].state == ALL_MANAGEMENT_EVENTS));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_account_forwards_to_the_hub_exactly_what_the_hub_handles() {
+    let account = Account::new().await;
+    let hub = delivering(&account.routes());
+    let member = delivering(&account.routes_of("member.yaml"));
+    assert_eq!(
+        hub.keys().collect::<Vec<_>>(),
+        member.keys().collect::<Vec<_>>()
+    );
+    for (file, rules) in &hub {
+        // template.yaml's `Function.Event` and `Rule` become member.yaml's `ForwardEvent`
+        // and `ForwardRule`.
+        let mut want: Vec<String> = rules
+            .iter()
+            .map(|r| format!("Forward{}", r.rsplit('.').next().unwrap_or(r)))
+            .collect();
+        want.sort();
+        let mut forwarded = member[file].clone();
+        forwarded.sort();
+        assert_eq!(forwarded, want, "{file}");
+    }
+    assert!(
+        member.values().filter(|r| !r.is_empty()).count() >= 20,
+        "the samples are forwarded: {member:?}"
+    );
 }

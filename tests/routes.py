@@ -27,7 +27,8 @@ def resolve(value):
             return f"arn:aws:iam::{ACCOUNT}:role/ecs-warden-{logical}"
         if set(value) == {"Fn::Sub"}:
             text = value["Fn::Sub"]
-            for name, example in (("AWS::Partition", "aws"), ("AWS::AccountId", ACCOUNT)):
+            for name, example in (("AWS::Partition", "aws"), ("AWS::AccountId", ACCOUNT),
+                                  ("MemberRolePath", "/"), ("MemberRoleName", "ecs-warden-member")):
                 text = text.replace("${" + name + "}", example)
             return text
         return {k: resolve(v) for k, v in value.items()}
@@ -38,6 +39,8 @@ def resolve(value):
 
 def binaries(resources, target):
     """The functions a rule target runs: a function, or the functions a state machine runs."""
+    if "Fn::Sub" in target and ":event-bus/" in target["Fn::Sub"]:
+        return ["hub"]  # member.yaml's forwarding rules: the hub's bus
     if "Fn::GetAtt" in target:
         logical = target["Fn::GetAtt"][0]
     elif "Ref" in target:

@@ -61,7 +61,12 @@ impl Account {
     /// Which rule of `template.yaml` each EventBridge event in `events/` matches, asked of
     /// EventBridge's TestEventPattern on moto (`tests/routes.py`).
     pub fn routes(&self) -> Value {
-        let template = root().join("template.yaml");
+        self.routes_of("template.yaml")
+    }
+
+    /// As [`Self::routes`], for the rules of `template` (`member.yaml`'s forwarding rules).
+    pub fn routes_of(&self, template: &str) -> Value {
+        let template = root().join(template);
         let events = root().join("events");
         self.python(
             "routes.py",
