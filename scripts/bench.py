@@ -62,11 +62,14 @@ def event(name):
 class Moto:
     """moto on a free port, recording every request it serves into a file."""
 
-    def __init__(self):
+    def __init__(self, one_account=True):
+        """With `one_account`, every request acts in ACCOUNT (MOTO_ACCOUNT_ID); without, an
+        STS AssumeRole into an account acts in that account, as a hub needs."""
         self.recording = tempfile.NamedTemporaryFile(prefix="moto-recording-", delete=False).name
         port = free_port()
-        env = dict(os.environ, MOTO_ACCOUNT_ID=ACCOUNT, MOTO_ENABLE_RECORDING="True",
-                   MOTO_RECORDER_FILEPATH=self.recording)
+        env = dict(os.environ, MOTO_ENABLE_RECORDING="True", MOTO_RECORDER_FILEPATH=self.recording)
+        if one_account:
+            env["MOTO_ACCOUNT_ID"] = ACCOUNT
         self.process = subprocess.Popen(
             [os.path.join(VENV_BIN, "python"), "tests/moto_server.py", str(port)],
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -285,13 +288,19 @@ def member_credentials(account):
                 aws_session_token=c["SessionToken"])
 
 
-def hub(moto, binary, env):
+def hub(moto, binary):
     """A hub over HUB_ACCOUNTS member accounts: cold start against single-account mode, the
     AssumeRole calls a warm container makes for HUB_EVENTS events over three members, and
     one reconcile over every member's HUB_REGIONS against each account's sweep alone."""
     os.environ.update(aws_env(moto))
     import boto3
     import perform_call
+    boto3.setup_default_session()
+    hub_credentials = member_credentials(ACCOUNT)
+    env = dict(aws_env(moto), WARDEN_MODE="enforce", WARDEN_REGIONS=REGION,
+               AWS_ACCESS_KEY_ID=hub_credentials["aws_access_key_id"],
+               AWS_SECRET_ACCESS_KEY=hub_credentials["aws_secret_access_key"],
+               AWS_SESSION_TOKEN=hub_credentials["aws_session_token"])
     members = [f"{900000000000 + i:012d}" for i in range(1, HUB_ACCOUNTS + 1)]
     with contextlib.redirect_stdout(sys.stderr):
         for account in members:
@@ -464,7 +473,11 @@ def bench(moto):
     log("== reconcile over three regions")
     out["sweep"] = sweep_regions(moto, binary("reconcile"), env)
     log(f"== a hub over {HUB_ACCOUNTS} member accounts")
-    out["hub"] = hub(moto, binary, env)
+    accounts = Moto(one_account=False)
+    try:
+        out["hub"] = hub(accounts, binary)
+    finally:
+        accounts.close()
     out["polling"] = deletion_polling()
     return out
 

@@ -30,6 +30,7 @@ LOGS=$(mktemp -d)
 cleanup() {
   [ -n "${WATCH_PID:-}" ] && kill -s TERM -- "-$WATCH_PID" 2>/dev/null || true
   [ -n "${MOTO_PID:-}" ] && kill "$MOTO_PID" 2>/dev/null || true
+  [ -n "${ORG_MOTO_PID:-}" ] && kill "$ORG_MOTO_PID" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -276,52 +277,65 @@ EOF
 
 echo
 echo "== an organization: this account ($ACCOUNT) as the hub of three member accounts"
+# A moto of its own: with MOTO_ACCOUNT_ID set (as above) moto acts in that account whatever
+# the credentials; without it, an STS AssumeRole into an account acts in that account.
+ORG_PORT=$(free_port)
+"$PY" tests/moto_server.py "$ORG_PORT" </dev/null >"$LOGS/moto-organization.log" 2>&1 &
+ORG_MOTO_PID=$!
+wait_port "$ORG_PORT"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$ORG_PORT"
 MEMBERS=(222233334444 333344445555 444455556666)
 STRANGER=555566667777 # has the member role too, but the hub is not given it
-"$PY" - "$ACCOUNT" "${MEMBERS[@]}" "$STRANGER" <<'EOF'
+# Credentials acting in ACCOUNT (an AssumeRole into it), as environment assignments.
+credentials_in() {
+  "$PY" - "$1" <<'EOF'
+import sys
+import boto3
+c = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{sys.argv[1]}:role/OrganizationAccountAccessRole",
+                                    RoleSessionName="demo")["Credentials"]
+print(f"AWS_ACCESS_KEY_ID={c['AccessKeyId']} AWS_SECRET_ACCESS_KEY={c['SecretAccessKey']} "
+      f"AWS_SESSION_TOKEN={c['SessionToken']}")
+EOF
+}
+HUB_CREDENTIALS=$(credentials_in "$ACCOUNT")
+for account in "${MEMBERS[@]}" "$STRANGER"; do
+  # What member.yaml makes: the member role, trusting the hub's function roles.
+  # shellcheck disable=SC2046 # the assignments are meant to split
+  env $(credentials_in "$account") "$PY" - "$ACCOUNT" <<'EOF'
 import json, sys
 import boto3
-
-hub, accounts = sys.argv[1], sys.argv[2:]
-for account in accounts:
-    # moto gives each account an IAM of its own; STS credentials for a role in an account act in it.
-    c = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
-                                        RoleSessionName="demo-setup")["Credentials"]
-    iam = boto3.client("iam", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
-                       aws_session_token=c["SessionToken"])
-    # What member.yaml makes: the member role, trusting the hub's function roles.
-    iam.create_role(RoleName="ecs-warden-member", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-        "Principal": {"AWS": f"arn:aws:iam::{hub}:role/ecs-warden-EcsRoleGuardRole"}}]}))
-    print(f"   account {account}: ecs-warden-member created")
+boto3.client("iam").create_role(RoleName="ecs-warden-member", AssumeRolePolicyDocument=json.dumps({
+    "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+    "Principal": {"AWS": f"arn:aws:iam::{sys.argv[1]}:role/ecs-warden-EcsRoleGuardRole"}}]}))
+account = boto3.client("sts").get_caller_identity()["Account"]
+print(f"   account {account}: ecs-warden-member created")
 EOF
+done
 kill -s TERM -- "-$WATCH_PID" 2>/dev/null || true
 wait "$WATCH_PID" 2>/dev/null || true
-WARDEN_MEMBER_ROLE=ecs-warden-member WARDEN_ACCOUNTS=$(IFS=,; echo "${MEMBERS[*]}") \
+ACCOUNTS=$(IFS=,; echo "${MEMBERS[*]}")
+# shellcheck disable=SC2086 # the assignments are meant to split
+env $HUB_CREDENTIALS WARDEN_MEMBER_ROLE=ecs-warden-member WARDEN_ACCOUNTS="$ACCOUNTS" \
   setsid "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --invoke-port "$LAMBDA_PORT" \
   </dev/null >>"$LOGS/functions.log" 2>&1 &
 WATCH_PID=$!
 wait_port "$LAMBDA_PORT"
-echo "   the functions now run with WARDEN_MEMBER_ROLE=ecs-warden-member WARDEN_ACCOUNTS=$(IFS=,; echo "${MEMBERS[*]}")"
+echo "   the functions now run as the hub: WARDEN_MEMBER_ROLE=ecs-warden-member WARDEN_ACCOUNTS=$ACCOUNTS"
 for account in "${MEMBERS[@]}" "$STRANGER"; do
   sed "s/$ACCOUNT/$account/g" events/ecs-create-cluster.json >"$LOGS/create-cluster-$account.json"
   echo "-- events/ecs-create-cluster.json, forwarded from account $account -> ecs-role-guard"
   invoke ecs-role-guard "$LOGS/create-cluster-$account.json"
 done
-echo "-- events/reconcile-accounts.json over the three members and the stranger -> reconcile"
+echo "-- the three members and the stranger, swept side by side in eu-west-1 -> reconcile"
 "$PY" -c 'import json,sys; print(json.dumps({"accounts": sys.argv[1:], "regions": ["eu-west-1"]}))' \
   "${MEMBERS[@]}" "$STRANGER" >"$LOGS/reconcile-accounts.json"
 invoke reconcile "$LOGS/reconcile-accounts.json"
 echo "-- AWSServiceRoleForECS, account by account"
-"$PY" - "${MEMBERS[@]}" "$STRANGER" <<'EOF'
-import sys
+for account in "$ACCOUNT" "${MEMBERS[@]}" "$STRANGER"; do
+  # shellcheck disable=SC2046
+  env $(credentials_in "$account") "$PY" -c '
 import boto3
-
-for account in sys.argv[1:]:
-    c = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
-                                        RoleSessionName="demo-check")["Credentials"]
-    iam = boto3.client("iam", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
-                       aws_session_token=c["SessionToken"])
-    roles = [r["RoleName"] for r in iam.list_roles()["Roles"]]
-    print(f"   {account}: {'present' if 'AWSServiceRoleForECS' in roles else 'absent'}")
-EOF
+account = boto3.client("sts").get_caller_identity()["Account"]
+roles = [r["RoleName"] for r in boto3.client("iam").list_roles()["Roles"]]
+print(f"   {account}:", "present" if "AWSServiceRoleForECS" in roles else "absent")'
+done

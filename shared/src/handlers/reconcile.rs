@@ -377,11 +377,13 @@ impl Reconcile {
             return self.finish(event_id, swept.findings, swept.regions, swept.continuation);
         }
         let event_id_ref = &event_id;
-        let swept: Vec<Swept> = stream::iter(per_account(input, &accounts))
+        let mut swept: Vec<Swept> = stream::iter(per_account(input, &accounts))
             .map(|one| async move { self.sweep_account(&one, event_id_ref, deadline).await })
             .buffer_unordered(ACCOUNT_CONCURRENCY)
             .collect()
             .await;
+        // In account order, whichever finished first: the same sweep reads the same way.
+        swept.sort_by(|a, b| a.account.cmp(&b.account));
         let (mut findings, mut regions, mut unfinished) = (Vec::new(), Vec::new(), Vec::new());
         for one in swept {
             // Findings about a region or the sweep name no account; several accounts'
@@ -398,8 +400,6 @@ impl Reconcile {
             }));
             unfinished.extend(one.continuation);
         }
-        regions.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
-        unfinished.sort_by(|a, b| a.account.cmp(&b.account));
         let mut report = self.finish(event_id, findings, regions, None);
         report.sweeps = unfinished;
         report
