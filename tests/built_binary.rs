@@ -258,6 +258,24 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
         logs.contains(r#""message":"write""#),
         "the writes are logged:\n{logs}"
     );
+    // Each invocation wrote one Embedded Metric Format line of its own: ecs-role-guard's
+    // first one counts the two roles it created.
+    let metrics: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ecs-warden")
+        .collect();
+    let guard: Vec<&Value> = metrics
+        .iter()
+        .filter(|m| m["function"] == "ecs-role-guard")
+        .collect();
+    assert!(guard.len() >= 3, "one line per invocation: {metrics:#?}");
+    assert_eq!(guard[0]["Created"], 2, "{:#}", guard[0]);
+    assert_eq!(guard[0]["status"], "ok");
+    assert!(
+        guard.iter().any(|m| m["status"] == "rejected"),
+        "the foreign event"
+    );
 }
 
 /// Invokes `function` with a sample event rewritten for `account`; returns event and report.

@@ -25,6 +25,7 @@ use crate::invocation::clock::Clock;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{dispatch_within, owner, ApiCallEvent};
+use crate::invocation::metrics;
 use crate::invocation::notify::{Notable, Notifier, TOPIC_ENV};
 use crate::invocation::reach::{AccountClients, Accounts, HOME_ACCOUNT_ENV};
 use crate::invocation::report::Report;
@@ -103,6 +104,11 @@ impl Deps {
             calls: self.calls.clone(),
             notifier: self.notifier.clone(),
             accounts: self.accounts.clone(),
+            region: self
+                .config
+                .region()
+                .map(|r| r.as_ref().to_owned())
+                .unwrap_or_default(),
         }
     }
 
@@ -127,6 +133,8 @@ pub struct Common {
     pub notifier: Notifier,
     /// The accounts the function may act in.
     pub accounts: Arc<Accounts>,
+    /// The function's own region, the metrics' `region` dimension.
+    pub region: String,
 }
 
 /// One Lambda function's handler.
@@ -150,15 +158,20 @@ pub trait Handler: Sized {
     ) -> impl Future<Output = Result<Self::Output, InvocationError>>;
 
     /// Answers one payload within `deadline`, then publishes what the answer needs (or
-    /// logs why the input was rejected).
+    /// logs why the input was rejected) and writes the invocation's metrics line.
     fn handle_within(
         &self,
         payload: Value,
         deadline: Deadline,
     ) -> impl Future<Output = Result<Self::Output, InvocationError>> {
         async move {
+            let started = std::time::Instant::now();
             let result = self.answer(payload, &deadline).await;
-            self.common().notifier.finish(result).await
+            let common = self.common();
+            let result = common.notifier.finish(result).await;
+            let report = result.as_ref().ok().map(Notable::report);
+            metrics::emit(Self::FUNCTION, &common.region, report, started.elapsed());
+            result
         }
     }
 
