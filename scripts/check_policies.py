@@ -153,16 +153,21 @@ def granted_actions(template):
     return granted
 
 
+def observed_calls(calls_dir, function):
+    """The calls the tests saw `function` make (FUNCTION.txt in calls_dir), if any."""
+    path = os.path.join(calls_dir, f"{function}.txt")
+    if not os.path.exists(path):
+        return set()
+    with open(path) as f:
+        return {line.strip() for line in f if line.strip()}
+
+
 def compare_calls(template, calls_dir):
     """Problems where the calls the tests saw and the policies disagree; prints the table."""
     problems = []
     granted = granted_actions(template)
     for function in sorted(granted):
-        path = os.path.join(calls_dir, f"{function}.txt")
-        observed = set()
-        if os.path.exists(path):
-            with open(path) as f:
-                observed = {line.strip() for line in f if line.strip()}
+        observed = observed_calls(calls_dir, function)
         print(f"{function}:")
         for action in sorted(set(granted[function]) | observed):
             sids = ",".join(granted[function].get(action, []))
@@ -185,7 +190,6 @@ def compare_calls(template, calls_dir):
 def compare_member_calls(template, member, calls_dir):
     """Problems where a function's calls in the tests are not granted by its member policy."""
     problems = []
-    granted = granted_actions(template)
     by_policy = {}
     for name, doc in policies(member):
         if name.startswith("MemberPolicy"):
@@ -195,12 +199,8 @@ def compare_member_calls(template, member, calls_dir):
                 for name, res in template["Resources"].items()
                 if res["Type"] == "AWS::Serverless::Function"}
     print("member role:")
-    for function in sorted(granted):
-        path = os.path.join(calls_dir, f"{function}.txt")
-        observed = set()
-        if os.path.exists(path):
-            with open(path) as f:
-                observed = {line.strip() for line in f if line.strip()}
+    for function in sorted(binaries):
+        observed = observed_calls(calls_dir, function)
         member_grants = by_policy.get(binaries[function], set())
         missing = sorted(a for a in observed if a not in member_grants and a not in HUB_CALLS)
         print(f"  {function}: {len(observed - set(HUB_CALLS))} calls through the member role, "

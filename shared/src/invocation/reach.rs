@@ -30,10 +30,26 @@ pub const ORGANIZATION_TTL: Duration = Duration::from_secs(15 * 60);
 /// Where a function may act: its own account, and for a hub the allowed member accounts.
 #[derive(Debug)]
 pub struct Accounts {
-    reach: Reach,
+    reach: Reaching,
     home: OnceLock<String>,
-    members: Option<AccountConfigs>,
-    organization: Option<Organization>,
+}
+
+/// [`Reach`] with what acting on it needs: a hub's member configurations and, with
+/// `WARDEN_ACCOUNTS=organization`, the organization it lists.
+#[derive(Debug)]
+enum Reaching {
+    OwnAccount,
+    Hub {
+        members: Box<AccountConfigs>,
+        allowed: Allowed,
+    },
+}
+
+/// The member accounts a hub may act in.
+#[derive(Debug)]
+enum Allowed {
+    Listed(BTreeSet<String>),
+    Organization(Organization),
 }
 
 /// What an account's events get.
@@ -64,26 +80,24 @@ impl Accounts {
         organizations: aws_sdk_organizations::Client,
         home: Option<String>,
     ) -> Self {
-        let (members, organization) = match &reach {
-            Reach::OwnAccount => (None, None),
-            Reach::Hub { role, accounts } => (
-                Some(AccountConfigs::with_sts(base, sts, role.path_and_name())),
-                (*accounts == MemberAccounts::Organization).then(|| Organization {
-                    client: organizations,
-                    listed: tokio::sync::Mutex::new(None),
-                }),
-            ),
+        let reach = match reach {
+            Reach::OwnAccount => Reaching::OwnAccount,
+            Reach::Hub { role, accounts } => Reaching::Hub {
+                members: Box::new(AccountConfigs::with_sts(base, sts, role.path_and_name())),
+                allowed: match accounts {
+                    MemberAccounts::Listed(listed) => Allowed::Listed(listed),
+                    MemberAccounts::Organization => Allowed::Organization(Organization {
+                        client: organizations,
+                        listed: tokio::sync::Mutex::new(None),
+                    }),
+                },
+            },
         };
         let known = OnceLock::new();
         if let Some(home) = home.filter(|h| ids::is_account_id(h)) {
             let _ = known.set(home);
         }
-        Self {
-            reach,
-            home: known,
-            members,
-            organization,
-        }
+        Self { reach, home: known }
     }
 
     /// A single account's reach, for a function that knows its own account.
@@ -109,16 +123,12 @@ impl Accounts {
         self.home.get().map(String::as_str)
     }
 
-    /// Whether this function is a hub acting in member accounts.
-    pub fn is_hub(&self) -> bool {
-        matches!(self.reach, Reach::Hub { .. })
-    }
-
     /// The member role's ARN in `account`, for a hub.
     pub fn member_role_arn(&self, partition: &str, account: &str) -> Option<String> {
-        self.members
-            .as_ref()
-            .map(|m| m.role_arn(partition, account))
+        match &self.reach {
+            Reaching::OwnAccount => None,
+            Reaching::Hub { members, .. } => Some(members.role_arn(partition, account)),
+        }
     }
 
     /// Where `account`'s events are acted on, or the finding that says why they are not:
@@ -128,24 +138,25 @@ impl Accounts {
         if self.home() == Some(account) {
             return Ok(Place::Home);
         }
-        let allowed = match &self.reach {
+        let members = match &self.reach {
             // An unknown home (a handler driven without a Lambda context) cannot tell its
             // own account from another; it acts as single-account functions always have.
-            Reach::OwnAccount if self.home().is_none() => return Ok(Place::Home),
-            Reach::OwnAccount => false,
-            Reach::Hub {
-                accounts: MemberAccounts::Listed(listed),
-                ..
-            } => listed.contains(account),
-            Reach::Hub {
-                accounts: MemberAccounts::Organization,
-                ..
-            } => self.active_accounts(partition).await?.contains(account),
+            Reaching::OwnAccount if self.home().is_none() => return Ok(Place::Home),
+            Reaching::OwnAccount => return Err(self.not_guarded(account, partition)),
+            Reaching::Hub { members, allowed } => {
+                let listed = match allowed {
+                    Allowed::Listed(listed) => listed.contains(account),
+                    Allowed::Organization(org) => self
+                        .active_accounts(org, partition)
+                        .await?
+                        .contains(account),
+                };
+                if !listed {
+                    return Err(self.not_guarded(account, partition));
+                }
+                members
+            }
         };
-        if !allowed {
-            return Err(self.not_guarded(account, partition));
-        }
-        let members = self.members.as_ref().expect("a hub has its member role");
         members
             .config(partition, account)
             .await
@@ -167,15 +178,15 @@ impl Accounts {
     /// organization's ACTIVE accounts; for a single account, its own (when known).
     pub async fn all(&self, partition: &'static str) -> Result<Vec<String>, Finding> {
         let mut all: BTreeSet<String> = match &self.reach {
-            Reach::OwnAccount => BTreeSet::new(),
-            Reach::Hub {
-                accounts: MemberAccounts::Listed(listed),
+            Reaching::OwnAccount => BTreeSet::new(),
+            Reaching::Hub {
+                allowed: Allowed::Listed(listed),
                 ..
             } => listed.clone(),
-            Reach::Hub {
-                accounts: MemberAccounts::Organization,
+            Reaching::Hub {
+                allowed: Allowed::Organization(org),
                 ..
-            } => self.active_accounts(partition).await?,
+            } => self.active_accounts(org, partition).await?,
         };
         all.extend(self.home().map(String::from));
         Ok(all.into_iter().collect())
@@ -183,13 +194,13 @@ impl Accounts {
 
     fn not_guarded(&self, account: &str, partition: &str) -> Finding {
         let why = match (&self.reach, self.home()) {
-            (Reach::OwnAccount, Some(home)) => format!(
+            (Reaching::OwnAccount, Some(home)) => format!(
                 "the event is from account {account}; this function guards its own account {home} \
                  only (a hub needs WARDEN_MEMBER_ROLE and WARDEN_ACCOUNTS)"
             ),
             (
-                Reach::Hub {
-                    accounts: MemberAccounts::Organization,
+                Reaching::Hub {
+                    allowed: Allowed::Organization(_),
                     ..
                 },
                 _,
@@ -206,11 +217,11 @@ impl Accounts {
         )
     }
 
-    async fn active_accounts(&self, partition: &str) -> Result<BTreeSet<String>, Finding> {
-        let org = self
-            .organization
-            .as_ref()
-            .expect("WARDEN_ACCOUNTS=organization lists the organization");
+    async fn active_accounts(
+        &self,
+        org: &Organization,
+        partition: &str,
+    ) -> Result<BTreeSet<String>, Finding> {
         org.active().await.map_err(|error| {
             Finding::new(
                 format!(
