@@ -70,8 +70,15 @@ LISTED_BY_REACH = (
     "code for every function; tests/organization.rs calls it through ecs-role-guard against "
     "moto's Organizations, and shared/tests/mocked_reach.rs its paging and refusal"
 )
+IMPORTED_SHARED = (
+    "imported by invocation::security_hub::SecurityHub::import from Handler::handle_within, "
+    "the same code in every function; tests/security_hub.rs calls it through ecs-role-guard, "
+    "scaling-guard and reconcile, and shared/tests/mocked_security_hub.rs its refusals"
+)
 # (function, action) granted but never called by a test -> why it is granted anyway.
 NOT_EXERCISED = {
+    ("role-drift-guard", "securityhub:BatchImportFindings"): IMPORTED_SHARED,
+    ("role-drift-guard", "securityhub:GetFindings"): IMPORTED_SHARED,
     **{(f, "organizations:ListAccounts"): LISTED_BY_REACH
        for f in ("access-doctor", "reconcile", "role-drift-guard", "scaling-guard", "slr-deletion")},
     ("access-doctor", "sns:Publish"): PUBLISH_SHARED,
@@ -108,6 +115,9 @@ def resolve(value, logical_ids):
             return text
         if key == "Ref":
             return PSEUDO.get(arg, f"arn:aws:states:us-east-1:111122223333:stateMachine:{arg}")
+        if key == "Fn::If":
+            # A statement granted under a condition is checked as granted.
+            return resolve(arg[1], logical_ids)
         if key == "Fn::GetAtt":
             target = arg[0] if isinstance(arg, list) else arg.split(".")[0]
             return f"arn:aws:iam::111122223333:role/{target}"

@@ -23,6 +23,9 @@ TEMPLATE = "template.yaml"
 MEMBER = "member.yaml"
 # Statements the hub makes with its own credentials.
 HUB_ONLY = {"NotifyTheTopic", "AssumeTheMemberRole", "ListTheOrganization"}
+# Conditions of template.yaml that member.yaml keeps, as a parameter of the same name: a
+# statement granted only under one is granted in the member role only under it too.
+MEMBER_CONDITIONS = {"ImportsToSecurityHub": ("SecurityHub", "true")}
 HUB_BUS = "arn:${AWS::Partition}:events:${AWS::Region}:${HubAccountId}:event-bus/${HubEventBusName}"
 MEMBER_ROLE_ARN = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role${MemberRolePath}${MemberRoleName}"
 
@@ -76,13 +79,18 @@ def statements(function):
     """The member-account statements of one function's policies, in order."""
     found = []
     for doc in function["Properties"].get("Policies", []):
+        condition = None
         if isinstance(doc, dict) and list(doc) == ["Fn::If"]:
-            doc = doc["Fn::If"][1]
+            condition, doc = doc["Fn::If"][0], doc["Fn::If"][1]
         if not isinstance(doc, dict) or "Statement" not in doc:
             continue
         for statement in doc["Statement"]:
-            if statement.get("Sid") not in HUB_ONLY:
-                found.append(every_region(copy.deepcopy(statement)))
+            if statement.get("Sid") in HUB_ONLY:
+                continue
+            statement = every_region(copy.deepcopy(statement))
+            if condition in MEMBER_CONDITIONS:
+                statement = {"Fn::If": [condition, statement, {"Ref": "AWS::NoValue"}]}
+            found.append(statement)
     return found
 
 
@@ -206,6 +214,12 @@ def member(template):
                 "AllowedPattern": "^/([\\w+=,.@-]+/)*$",
                 "Description": "The member role's path: / or /platform/.",
             },
+            **{parameter: {
+                "Type": "String",
+                "Default": "false",
+                "AllowedValues": ["true", "false"],
+                "Description": f"The hub stack's {parameter}: the member role may do what it grants only when it is {value}.",
+            } for parameter, value in MEMBER_CONDITIONS.values()},
             "RoleRegion": {
                 "Type": "String",
                 "Default": "us-east-1",
@@ -215,6 +229,8 @@ def member(template):
         "Conditions": {
             "CreatesTheRole": {"Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "RoleRegion"}]},
             "IsUsEast1": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
+            **{condition: {"Fn::Equals": [{"Ref": parameter}, value]}
+               for condition, (parameter, value) in MEMBER_CONDITIONS.items()},
         },
         "Resources": resources,
         "Outputs": {

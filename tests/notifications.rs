@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use ecs_warden::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use ecs_warden::handlers::Handler;
+use ecs_warden::invocation::notify::Format;
 use ecs_warden::invocation::report::Status;
 use ecs_warden::invocation::settings::Mode;
 use serde_json::Value;
@@ -144,4 +145,49 @@ async fn a_failed_publication_keeps_the_work_and_reports_the_failure() {
     assert_eq!(failed.resource, missing);
     assert!(failed.detail.contains("sns:Publish"), "{}", failed.detail);
     assert!(calls.take().is_empty(), "the next invocation starts clean");
+}
+
+#[tokio::test]
+async fn in_chat_format_the_message_is_the_custom_notification_amazon_q_renders() {
+    let account = Account::new().await;
+    let (topic, queue) = account.topic_with_queue(SAMPLE_REGION, "chat");
+    account.notify_in(&topic, Format::Chat);
+    let (guard, _) = account.role_guard(Mode::Audit, Duration::ZERO);
+    let report = guard
+        .handle_payload(account.event("ecs-create-cluster.json"))
+        .await
+        .unwrap();
+    assert!(account.role(ECS_SERVICE_LINKED_ROLE.name).await.is_none());
+
+    let sent = account.notifications(SAMPLE_REGION, &queue);
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    // Subscription filter policies keep working on the attributes.
+    assert_eq!(sent[0]["attributes"]["severity"], "would_change");
+    let message = &sent[0]["message"];
+    // Amazon Q Developer in chat applications, "Custom notifications": version 1.0,
+    // source custom, markdown content (shared/src/invocation/chat.rs checks every field).
+    assert_eq!(message["version"], "1.0");
+    assert_eq!(message["source"], "custom");
+    assert_eq!(message["id"].as_str(), report.event_id.as_deref());
+    let content = &message["content"];
+    assert_eq!(content["textType"], "client-markdown");
+    assert_eq!(
+        content["title"],
+        ":mag: ecs-warden ecs-role-guard: 1 would_create"
+    );
+    let description = content["description"].as_str().unwrap();
+    assert!(
+        description.starts_with("• *would_create* exists on `arn:aws:iam::")
+            && description.contains(ECS_SERVICE_LINKED_ROLE.name),
+        "{description}"
+    );
+    assert!(
+        description.contains(&format!("account `{}`", account.id)),
+        "{description}"
+    );
+    assert_eq!(
+        message["metadata"]["threadId"],
+        format!("ecs-warden-ecs-role-guard-{}", account.id)
+    );
+    assert!(message.get("findings").is_none(), "not the JSON notice");
 }

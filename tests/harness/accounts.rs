@@ -1,6 +1,6 @@
 //! Accounts: each test gets a fresh one in moto, with credentials that act in it, and
 //! reads back what it holds.
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use aws_config::{Region, SdkConfig};
@@ -8,7 +8,7 @@ use aws_sdk_iam::config::Credentials;
 use ecs_warden::aws::CallLog;
 use ecs_warden::domain::trust_policy::TrustPolicy;
 pub use ecs_warden::handlers::Handler;
-use ecs_warden::invocation::notify::Notifier;
+use ecs_warden::invocation::notify::{Format, Notifier};
 use serde_json::Value;
 
 use crate::*;
@@ -22,8 +22,10 @@ pub struct Account {
     /// A plain IAM client for arranging and asserting state (its calls are not counted).
     pub iam: aws_sdk_iam::Client,
     credentials: Credentials,
-    /// Where the handlers built from now on publish their notifications.
-    topic: Mutex<Option<String>>,
+    /// Where the handlers built from now on publish their notifications, and how.
+    topic: Mutex<Option<(String, Format)>>,
+    /// Whether the handlers built from now on import their findings into Security Hub.
+    security_hub: AtomicBool,
 }
 
 impl Account {
@@ -69,6 +71,7 @@ impl Account {
             iam,
             credentials,
             topic: Mutex::default(),
+            security_hub: AtomicBool::new(false),
         }
     }
 
@@ -85,18 +88,37 @@ impl Account {
             iam: self.iam.clone(),
             credentials: self.credentials.clone(),
             topic: Mutex::new(self.topic.lock().unwrap().clone()),
+            security_hub: AtomicBool::new(self.imports_to_security_hub()),
         }
+    }
+
+    /// Makes every handler built from now on import its findings into Security Hub, as
+    /// `WARDEN_SECURITY_HUB=true` does.
+    pub fn import_to_security_hub(&self) {
+        self.security_hub.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether handlers built now import their findings into Security Hub.
+    pub fn imports_to_security_hub(&self) -> bool {
+        self.security_hub.load(Ordering::SeqCst)
     }
 
     /// Makes every handler built from now on publish its notifications to `topic_arn`.
     pub fn notify_to(&self, topic_arn: &str) {
-        *self.topic.lock().unwrap() = Some(topic_arn.to_owned());
+        self.notify_in(topic_arn, Format::Json);
+    }
+
+    /// As [`Self::notify_to`], in `format` (`WARDEN_NOTIFICATION_FORMAT`).
+    pub fn notify_in(&self, topic_arn: &str, format: Format) {
+        *self.topic.lock().unwrap() = Some((topic_arn.to_owned(), format));
     }
 
     /// The notifier a handler gets: off unless [`Self::notify_to`] named a topic.
     pub(crate) fn notifier(&self, calls: &CallLog) -> Notifier {
         match &*self.topic.lock().unwrap() {
-            Some(arn) => Notifier::to_topic(&self.config, calls, arn).expect("a topic ARN"),
+            Some((arn, format)) => {
+                Notifier::to_topic(&self.config, calls, arn, *format).expect("a topic ARN")
+            }
             None => Notifier::off(),
         }
     }
@@ -171,6 +193,38 @@ impl Account {
             .to_builder()
             .region(Region::new(region.to_owned()))
             .build()
+    }
+
+    /// Security Hub in `region` of this account, for arranging and reading (not counted).
+    pub fn security_hub(&self, region: &str) -> aws_sdk_securityhub::Client {
+        aws_sdk_securityhub::Client::new(&self.config_in(region))
+    }
+
+    /// Enables Security Hub in `region`, as an account must before findings are imported
+    /// there. moto imports without it (AWS refuses: `mocked_security_hub.rs`).
+    pub async fn enable_security_hub(&self, region: &str) {
+        self.security_hub(region)
+            .enable_security_hub()
+            .enable_default_standards(false)
+            .send()
+            .await
+            .expect("enable Security Hub");
+    }
+
+    /// Every finding Security Hub holds in `region` of this account. moto ignores
+    /// GetFindings' filters; none are needed here, the account holds only the test's.
+    pub async fn security_hub_findings(
+        &self,
+        region: &str,
+    ) -> Vec<aws_sdk_securityhub::types::AwsSecurityFinding> {
+        let out = self
+            .security_hub(region)
+            .get_findings()
+            .max_results(100)
+            .send()
+            .await
+            .expect("get findings");
+        out.findings().to_vec()
     }
 
     /// A sample event from `events/`, rewritten for this account.

@@ -127,6 +127,7 @@ impl Account {
             alarm_defaults,
             watched: watched_roles(None).expect("the catalog's roles"),
             notifier: self.notifier(&calls),
+            security_hub: self.imports_to_security_hub(),
             clock,
             accounts: Arc::new(accounts),
         };

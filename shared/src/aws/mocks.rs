@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 pub use aws_smithy_mocks::{mock, Rule, RuleMode};
 
-use super::{Clients, TrailClients};
+use super::{Clients, SecurityHubClients, TrailClients};
 
 /// A mocked client of `$sdk` answering from `$rules` in `$mode`, retrying `$attempts`
 /// times a millisecond apart when given (the functions' retries without their waits).
@@ -97,4 +97,9 @@ pub fn organizations_client(rules: &[&Rule], mode: RuleMode) -> aws_sdk_organiza
 /// CloudTrail clients answering from `rules` in every region.
 pub fn trail_clients(rules: &[&Rule], mode: RuleMode) -> TrailClients {
     TrailClients::fixed(mocked!(aws_sdk_cloudtrail, mode, rules, None::<u32>))
+}
+
+/// Security Hub clients answering from `rules` in every region.
+pub fn security_hub_clients(rules: &[&Rule], mode: RuleMode) -> SecurityHubClients {
+    SecurityHubClients::fixed(mocked!(aws_sdk_securityhub, mode, rules, None::<u32>))
 }

@@ -99,6 +99,11 @@ recorded_client!(
     aws_sdk_organizations
 );
 recorded_client!(
+    /// A Security Hub client that records its calls in `calls`.
+    securityhub_client,
+    aws_sdk_securityhub
+);
+recorded_client!(
     /// An SNS client that records its calls in `calls`.
     sns_client,
     aws_sdk_sns
@@ -182,6 +187,28 @@ impl TrailClients {
 
     /// The client acting in `region`.
     pub fn client(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        self.0.get(region)
+    }
+}
+
+/// Security Hub clients for any region, built on first use: a finding is imported in the
+/// region of the resource it is about.
+#[derive(Debug, Clone)]
+pub struct SecurityHubClients(Arc<PerRegion<aws_sdk_securityhub::Client>>);
+
+impl SecurityHubClients {
+    /// Clients over `config` with the region replaced, recording into `calls`.
+    pub fn new(config: &SdkConfig, calls: &CallLog) -> Self {
+        Self(Arc::new(PerRegion::new(config, calls, securityhub_client)))
+    }
+
+    /// The same client whatever the region: for tests whose mocks do not care.
+    pub fn fixed(client: aws_sdk_securityhub::Client) -> Self {
+        Self(Arc::new(PerRegion::Fixed(client)))
+    }
+
+    /// The client acting in `region`.
+    pub fn client(&self, region: &str) -> aws_sdk_securityhub::Client {
         self.0.get(region)
     }
 }

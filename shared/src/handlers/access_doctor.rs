@@ -17,7 +17,7 @@ use crate::domain::permissions::{self, Condition, Intent, Requirement, When};
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{owner, parse_api_call, ApiCallEvent};
-use crate::invocation::notify::Notable;
+use crate::invocation::notice::Notable;
 use crate::invocation::reach::AccountClients;
 use crate::invocation::report::{Check, Finding, Report, Status};
 

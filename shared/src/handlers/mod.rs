@@ -26,9 +26,11 @@ use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{dispatch_within, owner, ApiCallEvent};
 use crate::invocation::metrics;
-use crate::invocation::notify::{Notable, Notifier, TOPIC_ENV};
+use crate::invocation::notice::Notable;
+use crate::invocation::notify::{Format, Notifier, FORMAT_ENV, TOPIC_ENV};
 use crate::invocation::reach::{AccountClients, Accounts, HOME_ACCOUNT_ENV};
 use crate::invocation::report::Report;
+use crate::invocation::security_hub::{self, SecurityHub};
 use crate::invocation::settings::{Reach, Settings, SettingsError};
 
 pub mod access_doctor;
@@ -57,6 +59,8 @@ pub struct Deps {
     pub watched: Vec<WatchedRole>,
     /// `WARDEN_NOTIFICATION_TOPIC_ARN`: where answers worth reading are published.
     pub notifier: Notifier,
+    /// `WARDEN_SECURITY_HUB`: whether findings are imported into Security Hub.
+    pub security_hub: bool,
     /// The time handlers read: the system's, or a manual one in tests.
     pub clock: Clock,
     /// `WARDEN_MEMBER_ROLE`, `WARDEN_ACCOUNTS`: the accounts the function may act in.
@@ -81,8 +85,12 @@ impl Deps {
         let watched = watched_roles(lookup("WARDEN_WATCHED_ROLES").as_deref())?;
         let notifier = match lookup(TOPIC_ENV).as_deref().map(str::trim) {
             None | Some("") => Notifier::off(),
-            Some(arn) => Notifier::to_topic(&config, &calls, arn)?,
+            Some(arn) => {
+                let format = Format::from_setting(lookup(FORMAT_ENV).as_deref())?;
+                Notifier::to_topic(&config, &calls, arn, format)?
+            }
         };
+        let security_hub = security_hub::enabled(lookup(security_hub::ENV).as_deref())?;
         let home = lookup(HOME_ACCOUNT_ENV).map(|h| h.trim().to_owned());
         let accounts = Accounts::new(Reach::from_lookup(&lookup)?, &config, &calls, home);
         Ok(Self {
@@ -92,6 +100,7 @@ impl Deps {
             alarm_defaults,
             watched,
             notifier,
+            security_hub,
             clock: Clock::system(),
             accounts: Arc::new(accounts),
         })
@@ -103,6 +112,16 @@ impl Deps {
             settings: self.settings.clone(),
             calls: self.calls.clone(),
             notifier: self.notifier.clone(),
+            security_hub: if self.security_hub {
+                SecurityHub::importing(
+                    &self.accounts,
+                    &self.config,
+                    &self.calls,
+                    self.clock.clone(),
+                )
+            } else {
+                SecurityHub::off()
+            },
             accounts: self.accounts.clone(),
             region: self
                 .config
@@ -131,6 +150,8 @@ pub struct Common {
     pub calls: CallLog,
     /// Where answers worth reading are published.
     pub notifier: Notifier,
+    /// Where findings are imported.
+    pub security_hub: SecurityHub,
     /// The accounts the function may act in.
     pub accounts: Arc<Accounts>,
     /// The function's own region, the metrics' `region` dimension.
@@ -157,8 +178,9 @@ pub trait Handler: Sized {
         deadline: &Deadline,
     ) -> impl Future<Output = Result<Self::Output, InvocationError>>;
 
-    /// Answers one payload within `deadline`, then publishes what the answer needs (or
-    /// logs why the input was rejected) and writes the invocation's metrics line.
+    /// Answers one payload within `deadline`, then imports its findings into Security Hub,
+    /// publishes what the answer needs (or logs why the input was rejected) and writes the
+    /// invocation's metrics line.
     fn handle_within(
         &self,
         payload: Value,
@@ -166,8 +188,16 @@ pub trait Handler: Sized {
     ) -> impl Future<Output = Result<Self::Output, InvocationError>> {
         async move {
             let started = std::time::Instant::now();
-            let result = self.answer(payload, &deadline).await;
+            let mut result = self.answer(payload, &deadline).await;
             let common = self.common();
+            if let Ok(answer) = &mut result {
+                // Before the notification, so that a failed import is in it too.
+                let region = &common.region;
+                common
+                    .security_hub
+                    .import(Self::FUNCTION, region, answer)
+                    .await;
+            }
             let result = common.notifier.finish(result).await;
             let report = result.as_ref().ok().map(Notable::report);
             metrics::emit(Self::FUNCTION, &common.region, report, started.elapsed());

@@ -38,9 +38,9 @@ use crate::handlers::{
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::gate::Scope;
-use crate::invocation::notify::Notable;
+use crate::invocation::notice::Notable;
 use crate::invocation::reach::AccountClients;
-use crate::invocation::report::{Check, Finding, Report, Status};
+use crate::invocation::report::{Check, Checked, Finding, Report, Status};
 use crate::invocation::verdict_cache::Verdicts;
 
 /// The function's name in reports and logs.
@@ -163,6 +163,10 @@ pub struct SweepReport {
     /// of those the deadline cut.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sweeps: Vec<Continuation>,
+    /// Every finding, compliant ones included, with the account it was checked in: what
+    /// Security Hub is told (the answer counts the compliant ones only).
+    #[serde(skip)]
+    pub checked: Vec<(String, Finding)>,
 }
 
 impl Notable for SweepReport {
@@ -171,6 +175,15 @@ impl Notable for SweepReport {
     }
     fn report_mut(&mut self) -> &mut Report {
         &mut self.report
+    }
+    fn checked(&self) -> Vec<Checked<'_>> {
+        self.checked
+            .iter()
+            .map(|(account, finding)| Checked {
+                account: Some(account.as_str()).filter(|a| !a.is_empty()),
+                finding,
+            })
+            .collect()
     }
 }
 
@@ -346,9 +359,9 @@ impl Reconcile {
         self.common.calls.take();
         let (findings, sweeps) = match self.accounts_of(input).await {
             Ok(accounts) => (Vec::new(), per_account(input, &accounts)),
-            Err(finding) => (vec![finding], Vec::new()),
+            Err(finding) => (vec![(String::new(), finding)], Vec::new()),
         };
-        let mut report = self.finish(event_id, findings, Vec::new(), None);
+        let mut report = self.finish(event_id, findings, Vec::new(), None, false);
         report.sweeps = sweeps;
         report
     }
@@ -365,7 +378,15 @@ impl Reconcile {
         self.common.calls.take();
         let accounts = match self.accounts_of(input).await {
             Ok(accounts) => accounts,
-            Err(finding) => return self.finish(event_id, vec![finding], Vec::new(), None),
+            Err(finding) => {
+                return self.finish(
+                    event_id,
+                    vec![(String::new(), finding)],
+                    vec![],
+                    None,
+                    false,
+                )
+            }
         };
         if accounts.len() <= 1 {
             let one = Continuation {
@@ -374,7 +395,10 @@ impl Reconcile {
                 ..input.clone()
             };
             let swept = self.sweep_account(&one, &event_id, deadline).await;
-            return self.finish(event_id, swept.findings, swept.regions, swept.continuation);
+            let account = swept.account;
+            let findings = swept.findings.into_iter().map(|f| (account.clone(), f));
+            let (regions, continuation) = (swept.regions, swept.continuation);
+            return self.finish(event_id, findings.collect(), regions, continuation, false);
         }
         let event_id_ref = &event_id;
         let mut swept: Vec<Swept> = stream::iter(per_account(input, &accounts))
@@ -386,21 +410,14 @@ impl Reconcile {
         swept.sort_by(|a, b| a.account.cmp(&b.account));
         let (mut findings, mut regions, mut unfinished) = (Vec::new(), Vec::new(), Vec::new());
         for one in swept {
-            // Findings about a region or the sweep name no account; several accounts'
-            // findings side by side must.
-            findings.extend(one.findings.into_iter().map(|mut f| {
-                if !f.resource.starts_with("arn:") {
-                    f.resource = format!("{}:{}", one.account, f.resource);
-                }
-                f
-            }));
+            findings.extend(one.findings.into_iter().map(|f| (one.account.clone(), f)));
             regions.extend(one.regions.into_iter().map(|mut r| {
                 r.account = Some(one.account.clone());
                 r
             }));
             unfinished.extend(one.continuation);
         }
-        let mut report = self.finish(event_id, findings, regions, None);
+        let mut report = self.finish(event_id, findings, regions, None, true);
         report.sweeps = unfinished;
         report
     }
@@ -537,31 +554,30 @@ impl Reconcile {
         runs
     }
 
+    /// The sweep's report from every finding, each with the account it was checked in
+    /// (empty when none is known); `several` accounts' findings name their account.
     fn finish(
         &self,
         event_id: Option<String>,
-        all: Vec<Finding>,
+        checked: Vec<(String, Finding)>,
         regions: Vec<RegionSweep>,
         continuation: Option<Continuation>,
+        several: bool,
     ) -> SweepReport {
         let mut counts: BTreeMap<&'static str, BTreeMap<Status, usize>> = BTreeMap::new();
-        for finding in &all {
+        for (_, finding) in &checked {
             *counts
                 .entry(finding.check.as_str())
                 .or_default()
                 .entry(finding.status)
                 .or_insert(0) += 1;
         }
-        let worth_reading = all
-            .into_iter()
-            .filter(|f| f.status != Status::Compliant)
-            .collect();
         let mut report = Report::new(
             FUNCTION,
             self.common.settings.mode,
             event_id,
             None,
-            worth_reading,
+            worth_reading(&checked, several),
             self.common.calls.take(),
         );
         report.compact_calls(crate::invocation::report::CALLS_LISTED);
@@ -571,12 +587,30 @@ impl Reconcile {
             regions,
             continuation,
             sweeps: Vec::new(),
+            checked,
         };
         let json = serde_json::to_string(&sweep.counts).unwrap_or_default();
         tracing::info!(counts = %json, "sweep counts");
         sweep.report.log();
         sweep
     }
+}
+
+/// The findings a sweep's answer lists: all but the compliant ones, which it counts. With
+/// `name_accounts`, a finding whose resource is no ARN (a region, the sweep) names its
+/// account.
+fn worth_reading(checked: &[(String, Finding)], name_accounts: bool) -> Vec<Finding> {
+    checked
+        .iter()
+        .filter(|(_, f)| f.status != Status::Compliant)
+        .map(|(account, f)| {
+            let mut f = f.clone();
+            if name_accounts && !f.resource.starts_with("arn:") {
+                f.resource = format!("{account}:{}", f.resource);
+            }
+            f
+        })
+        .collect()
 }
 
 /// Every role something uses, ensured once however many regions use it.

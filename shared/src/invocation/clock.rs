@@ -30,6 +30,16 @@ impl Clock {
         }
     }
 
+    /// The time now, in milliseconds since the epoch (a manual clock's whole seconds).
+    pub fn now_millis(&self) -> u64 {
+        match &self.0 {
+            Some(manual) => manual.load(Ordering::SeqCst).saturating_mul(1000),
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        }
+    }
+
     /// Sets a manual clock to `secs`.
     ///
     /// # Panics

@@ -1,172 +1,46 @@
 //! Notifications: once per invocation, what changed or needs a person, published to the SNS
-//! topic `WARDEN_NOTIFICATION_TOPIC_ARN` names. Compliant and skipped findings never notify.
+//! topic `WARDEN_NOTIFICATION_TOPIC_ARN` names, as JSON or, with
+//! `WARDEN_NOTIFICATION_FORMAT=chat`, as a chat message. Compliant and skipped findings never
+//! notify.
 
 use aws_config::{Region, SdkConfig};
-use serde::Serialize;
 
 use crate::aws::ids::{is_region_name, Arn};
 use crate::aws::{self, CallError, CallLog};
+use crate::invocation::chat::ChatMessage;
 use crate::invocation::error::InvocationError;
-use crate::invocation::report::{Check, Finding, Report, Status};
+use crate::invocation::notice::{wire_name, Notable, Notice};
+use crate::invocation::report::{Check, Finding, Status};
 use crate::invocation::settings::SettingsError;
 
 /// The environment variable naming the topic; unset or empty turns notifications off.
 pub const TOPIC_ENV: &str = "WARDEN_NOTIFICATION_TOPIC_ARN";
+/// The environment variable choosing how a message reads: `json` (unset) or `chat`.
+pub const FORMAT_ENV: &str = "WARDEN_NOTIFICATION_FORMAT";
 
-/// SNS accepts 256 KiB per message; the findings stop well short of it, leaving room for
-/// the envelope and the attributes.
-const MAX_FINDINGS_BYTES: usize = 200_000;
-/// SNS subjects: at most 100 printable ASCII characters.
-const MAX_SUBJECT_CHARS: usize = 100;
-
-/// A function's answer that can be summed up in a notification.
-pub trait Notable {
-    /// The report inside the answer.
-    fn report(&self) -> &Report;
-    /// The same, to record a failed publication in it.
-    fn report_mut(&mut self) -> &mut Report;
-    /// How a long-running action ended (`deleted`, `blocked`, `failed`), on the invocation
-    /// that ended it.
-    fn outcome(&self) -> Option<&'static str> {
-        None
-    }
+/// How a notification's message reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// The [`Notice`] as JSON, for programs and subscription filters.
+    #[default]
+    Json,
+    /// The custom notification Amazon Q Developer in chat applications renders
+    /// ([`crate::invocation::chat`]).
+    Chat,
 }
 
-impl Notable for Report {
-    fn report(&self) -> &Report {
-        self
-    }
-    fn report_mut(&mut self) -> &mut Report {
-        self
-    }
-}
-
-/// How much a notification matters, as the `severity` message attribute that subscription
-/// filter policies select on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Something failed: a person has to look.
-    Failed,
-    /// A deletion stopped because the role is in use.
-    Blocked,
-    /// Something was created, repaired or deleted.
-    Changed,
-    /// Audit mode found something it would change.
-    WouldChange,
-}
-
-/// What is published: the report's identity and only the findings worth a person's time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Notice<'a> {
-    /// The function that acted.
-    pub function: &'static str,
-    /// How much it matters.
-    pub severity: Severity,
-    /// The mode it ran in.
-    pub mode: crate::invocation::settings::Mode,
-    /// The EventBridge id of the triggering event, to find the full report in the logs.
-    pub event_id: Option<&'a str>,
-    /// The triggering API call as `source:eventName`.
-    pub event: Option<&'a str>,
-    /// How a long-running action ended, when this invocation ended it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<&'static str>,
-    /// How many findings of each status the invocation had, compliant ones included.
-    pub summary: &'a std::collections::BTreeMap<Status, usize>,
-    /// The findings that changed something or need a person.
-    pub findings: Vec<&'a Finding>,
-    /// Findings left out to stay within SNS's message size; the log has them all.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub omitted: usize,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
-/// How a unit enum variant reads in the JSON contract (`would_create`, `changed`), so the
-/// subject and the attributes use the same words as the message body.
-fn wire_name(value: &impl Serialize) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(name)) => name,
-        _ => String::new(),
-    }
-}
-
-/// Whether a finding is worth a notification.
-fn is_notable(status: Status) -> bool {
-    match status {
-        Status::Created
-        | Status::Repaired
-        | Status::Failed
-        | Status::WouldCreate
-        | Status::WouldRepair => true,
-        Status::Compliant | Status::Skipped => false,
-    }
-}
-
-impl<'a> Notice<'a> {
-    /// The notice for an answer, or `None` when nothing in it is worth a notification.
-    pub fn of(answer: &'a impl Notable) -> Option<Self> {
-        let report = answer.report();
-        let outcome = answer.outcome();
-        let notable: Vec<&Finding> = report
-            .findings
-            .iter()
-            .filter(|f| is_notable(f.status))
-            .collect();
-        if notable.is_empty() && outcome.is_none() {
-            return None;
+impl Format {
+    /// The format `WARDEN_NOTIFICATION_FORMAT` names.
+    pub fn from_setting(value: Option<&str>) -> Result<Self, SettingsError> {
+        match value.map(str::trim) {
+            None | Some("") | Some("json") => Ok(Self::Json),
+            Some("chat") => Ok(Self::Chat),
+            Some(other) => Err(SettingsError {
+                name: FORMAT_ENV,
+                value: other.to_owned(),
+                problem: "expected json or chat",
+            }),
         }
-        let has = |status| notable.iter().any(|f| f.status == status);
-        let severity = if outcome == Some("failed") || has(Status::Failed) {
-            Severity::Failed
-        } else if outcome == Some("blocked") {
-            Severity::Blocked
-        } else if outcome.is_some() || has(Status::Created) || has(Status::Repaired) {
-            Severity::Changed
-        } else {
-            Severity::WouldChange
-        };
-        let mut findings = Vec::with_capacity(notable.len());
-        let mut bytes = 0;
-        for finding in &notable {
-            bytes += serde_json::to_string(finding).map_or(0, |s| s.len() + 1);
-            if bytes > MAX_FINDINGS_BYTES {
-                break;
-            }
-            findings.push(*finding);
-        }
-        let omitted = notable.len() - findings.len();
-        Some(Self {
-            function: report.function,
-            severity,
-            mode: report.mode,
-            event_id: report.event_id.as_deref(),
-            event: report.event.as_deref(),
-            outcome,
-            summary: &report.summary,
-            findings,
-            omitted,
-        })
-    }
-
-    /// A one-line subject: the function and its counts, e.g.
-    /// `ecs-warden scaling-guard: 2 created, 1 failed`.
-    pub fn subject(&self) -> String {
-        let mut parts: Vec<String> = self.outcome.map(String::from).into_iter().collect();
-        for (status, count) in self.summary {
-            if is_notable(*status) {
-                parts.push(format!("{count} {}", wire_name(status)));
-            }
-        }
-        let subject = format!("ecs-warden {}: {}", self.function, parts.join(", "));
-        subject
-            .chars()
-            .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
-            .take(MAX_SUBJECT_CHARS)
-            .collect()
     }
 }
 
@@ -179,6 +53,7 @@ struct Topic {
     arn: String,
     sns: aws_sdk_sns::Client,
     calls: CallLog,
+    format: Format,
 }
 
 impl Notifier {
@@ -187,12 +62,13 @@ impl Notifier {
         Self(None)
     }
 
-    /// Publishes to `topic_arn`, through a client in the topic's own region (one central
-    /// topic may serve every region's stack).
+    /// Publishes to `topic_arn` in `format`, through a client in the topic's own region
+    /// (one central topic may serve every region's stack).
     pub fn to_topic(
         config: &SdkConfig,
         calls: &CallLog,
         topic_arn: &str,
+        format: Format,
     ) -> Result<Self, SettingsError> {
         let region = topic_region(topic_arn).ok_or_else(|| SettingsError {
             name: TOPIC_ENV,
@@ -207,6 +83,7 @@ impl Notifier {
             arn: topic_arn.to_owned(),
             sns: aws::sns_client(&config, calls),
             calls: calls.clone(),
+            format,
         })))
     }
 
@@ -237,7 +114,15 @@ impl Notifier {
             return;
         };
         let severity = wire_name(&notice.severity);
-        let result = publish(topic, &notice).await;
+        let message = match topic.format {
+            Format::Json => serde_json::to_string_pretty(&notice),
+            Format::Chat => {
+                let account = answer.report().account.as_deref();
+                serde_json::to_string(&ChatMessage::of(&notice, account))
+            }
+        }
+        .unwrap_or_default();
+        let result = publish(topic, &notice, message).await;
         // The report was taken before the publication: add its call, so the report lists
         // every call and the next invocation's starts clean.
         let report = answer.report_mut();
@@ -270,7 +155,11 @@ impl Notifier {
     }
 }
 
-async fn publish(topic: &Topic, notice: &Notice<'_>) -> Result<Option<String>, CallError> {
+async fn publish(
+    topic: &Topic,
+    notice: &Notice<'_>,
+    message: String,
+) -> Result<Option<String>, CallError> {
     use aws_sdk_sns::types::MessageAttributeValue;
     let attribute = |value: &str| {
         MessageAttributeValue::builder()
@@ -282,7 +171,6 @@ async fn publish(topic: &Topic, notice: &Notice<'_>) -> Result<Option<String>, C
                 message: e.to_string(),
             })
     };
-    let message = serde_json::to_string_pretty(notice).unwrap_or_default();
     let out = topic
         .sns
         .publish()
@@ -314,58 +202,6 @@ fn topic_region(arn: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invocation::settings::Mode;
-
-    fn report(statuses: &[Status]) -> Report {
-        let findings = statuses
-            .iter()
-            .enumerate()
-            .map(|(i, s)| Finding::new(format!("arn:r{i}"), Check::Exists, *s, "d"))
-            .collect();
-        Report::new(
-            "ecs-role-guard",
-            Mode::Enforce,
-            Some("e-1".into()),
-            None,
-            findings,
-            vec![],
-        )
-    }
-
-    #[test]
-    fn compliant_and_skipped_never_notify() {
-        assert!(Notice::of(&report(&[])).is_none());
-        assert!(Notice::of(&report(&[Status::Compliant, Status::Skipped])).is_none());
-    }
-
-    #[test]
-    fn carries_only_the_findings_worth_a_person() {
-        let r = report(&[Status::Compliant, Status::Created, Status::Failed]);
-        let notice = Notice::of(&r).unwrap();
-        assert_eq!(notice.severity, Severity::Failed);
-        let statuses: Vec<Status> = notice.findings.iter().map(|f| f.status).collect();
-        assert_eq!(statuses, [Status::Created, Status::Failed]);
-        assert_eq!(
-            notice.subject(),
-            "ecs-warden ecs-role-guard: 1 created, 1 failed"
-        );
-        let audit = report(&[Status::WouldCreate]);
-        assert_eq!(Notice::of(&audit).unwrap().severity, Severity::WouldChange);
-    }
-
-    #[test]
-    fn stays_within_the_sns_message_size() {
-        let statuses = vec![Status::Repaired; 5000];
-        let mut r = report(&statuses);
-        for f in &mut r.findings {
-            f.detail = "x".repeat(100);
-        }
-        let notice = Notice::of(&r).unwrap();
-        assert!(notice.omitted > 0);
-        let json = serde_json::to_string_pretty(&notice).unwrap();
-        assert!(json.len() < 256 * 1024, "{} bytes", json.len());
-        assert_eq!(notice.findings.len() + notice.omitted, 5000);
-    }
 
     #[test]
     fn reads_the_region_of_a_topic_arn_only() {

@@ -77,6 +77,8 @@ pub enum Check {
     Diagnosis,
     /// The notification of an invocation's report.
     Notification,
+    /// The import of an invocation's findings into Security Hub.
+    SecurityHub,
     /// The account a drain was confirmed for.
     Confirm,
     /// A deletion's deadline.
@@ -103,7 +105,7 @@ pub enum Check {
 
 impl Check {
     /// Every check, in declaration order.
-    pub const ALL: [Check; 32] = [
+    pub const ALL: [Check; 33] = [
         Self::Exists,
         Self::Path,
         Self::Trust,
@@ -125,6 +127,7 @@ impl Check {
         Self::Permission,
         Self::Diagnosis,
         Self::Notification,
+        Self::SecurityHub,
         Self::Confirm,
         Self::Deadline,
         Self::Deletion,
@@ -162,6 +165,7 @@ impl Check {
             Self::Permission => "permission",
             Self::Diagnosis => "diagnosis",
             Self::Notification => "notification",
+            Self::SecurityHub => "security_hub",
             Self::Confirm => "confirm",
             Self::Deadline => "deadline",
             Self::Deletion => "deletion",
@@ -224,6 +228,15 @@ impl Finding {
             detail: detail.into(),
         }
     }
+}
+
+/// A finding with the account it was checked in, where the report does not say it for all.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked<'a> {
+    /// The account, when known.
+    pub account: Option<&'a str>,
+    /// The finding.
+    pub finding: &'a Finding,
 }
 
 /// What one invocation checked, found and did.
@@ -293,6 +306,17 @@ impl Report {
             .into_iter()
             .map(|(call, n)| format!("{call} x{n}"))
             .collect();
+    }
+
+    /// Its findings, each with the report's account.
+    pub fn checked(&self) -> Vec<Checked<'_>> {
+        self.findings
+            .iter()
+            .map(|finding| Checked {
+                account: self.account.as_deref(),
+                finding,
+            })
+            .collect()
     }
 
     /// Adds a finding after the fact, keeping the summary's counts right.

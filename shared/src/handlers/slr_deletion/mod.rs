@@ -39,7 +39,7 @@ use crate::invocation::clock::Clock;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, parse_api_call};
-use crate::invocation::notify::Notable;
+use crate::invocation::notice::Notable;
 use crate::invocation::reach::AccountClients;
 use crate::invocation::report::{Finding, Report};
 use edit::EditRequest;

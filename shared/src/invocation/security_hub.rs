@@ -1,0 +1,761 @@
+//! Security Hub: with `WARDEN_SECURITY_HUB=true`, each invocation imports its findings into
+//! AWS Security Hub in the AWS Security Finding Format (ASFF), where security teams already
+//! look, as Cloud Custodian's `post-finding` and Prowler's `--security-hub` do.
+//!
+//! Design:
+//! - One Security Hub finding per account, region, control and resource. A control is what
+//!   the account must meet: an ECS role as the catalog defines it, a scaling policy's alarms,
+//!   CloudTrail delivering the events. The checks of one control on one resource in an
+//!   invocation (a role's `exists`, `trust`, `managed_policy`) become one finding whose
+//!   status is the worst of them, so two checks never race for the same finding.
+//! - The finding's `Id` is built from those four, so a later evaluation updates the same
+//!   finding: FAILED while the account does not meet the control after the invocation
+//!   (`failed`, `would_create`, `would_repair`), PASSED once it does (`created`, `repaired`,
+//!   `compliant`). Security Hub resolves a finding's workflow when it turns PASSED.
+//! - A compliant control is imported only to resolve a FAILED finding still open in
+//!   Security Hub, found with one `GetFindings` per account and region: every import is a
+//!   billed finding ingestion event, and a healthy estate re-checked every hour must not
+//!   cost one per role and alarm. FAILED findings and changes are always imported.
+//! - A finding is imported in the account it is about (the member role in hub mode: with
+//!   the account's default product, the caller must be that account) and in the region of
+//!   its resource (IAM's global roles: the function's own region), 100 to a call.
+//! - Security Hub refusing or throttling never undoes the work: it is a `failed` finding
+//!   with check `security_hub` in the report, as a failed notification is.
+//!
+//! Checks that are not a state of the account (a refused call access-doctor explains, the
+//! steps of a deletion, an event out of scope) are not imported: nothing would ever turn
+//! them PASSED.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use aws_sdk_securityhub::types::{
+    AwsSecurityFinding, AwsSecurityFindingFilters, Compliance, ComplianceStatus,
+    FindingProviderFields, FindingProviderSeverity, Partition, Recommendation, RecordState,
+    Remediation, Resource, Severity, SeverityLabel, StringFilter, StringFilterComparison,
+};
+use aws_smithy_types::date_time::{DateTime, Format};
+use futures_util::stream::{self, StreamExt};
+
+use crate::aws::ids::{self, is_account_id, is_region_name, Arn};
+use crate::aws::{CallError, CallLog, SecurityHubClients};
+use crate::invocation::clock::Clock;
+use crate::invocation::notice::Notable;
+use crate::invocation::reach::{AccountClients, Accounts};
+use crate::invocation::report::{Check, Checked, Finding, Status};
+use crate::invocation::settings::SettingsError;
+
+/// The environment variable that turns the import on (`true`) or off (`false`, unset).
+pub const ENV: &str = "WARDEN_SECURITY_HUB";
+/// Findings per `BatchImportFindings` call: the API's limit.
+pub const BATCH: usize = 100;
+/// Accounts and regions imported into at once (a multi-account sweep has many).
+const CONCURRENCY: usize = 4;
+/// The ASFF version every finding declares.
+pub const SCHEMA_VERSION: &str = "2018-10-08";
+/// What every ecs-warden `GeneratorId` and `Id` starts with: how an open finding of ours is
+/// found again.
+pub const PREFIX: &str = "ecs-warden/";
+/// ASFF limits: `Id` and `Title` lengths, `Description` length, recommendation text.
+const MAX_ID: usize = 512;
+const MAX_TITLE: usize = 256;
+const MAX_DESCRIPTION: usize = 1024;
+/// The finding type: a configuration the account should have.
+const FINDING_TYPE: &str = "Software and Configuration Checks/AWS Security Best Practices";
+
+/// Whether `WARDEN_SECURITY_HUB` turns the import on.
+pub fn enabled(value: Option<&str>) -> Result<bool, SettingsError> {
+    match value.map(str::trim) {
+        None | Some("") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(SettingsError {
+            name: ENV,
+            value: other.to_owned(),
+            problem: "expected true or false",
+        }),
+    }
+}
+
+/// What the account must meet, as one Security Hub finding per resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Control {
+    /// An ECS role exists with the path, trust and managed policy the catalog gives.
+    EcsRole,
+    /// An ECS scaling policy has the CloudWatch alarms that invoke it.
+    ScalingAlarms,
+    /// CloudTrail delivers the events the functions are triggered by.
+    EventDelivery,
+}
+
+impl Control {
+    /// The control a check belongs to; `None` for a check that is no state of the account.
+    pub fn of(check: Check) -> Option<Self> {
+        match check {
+            Check::Exists | Check::Path | Check::Trust | Check::ManagedPolicy | Check::Role => {
+                Some(Self::EcsRole)
+            }
+            Check::StepAlarm | Check::TargetTrackingAlarms => Some(Self::ScalingAlarms),
+            Check::Cloudtrail => Some(Self::EventDelivery),
+            _ => None,
+        }
+    }
+
+    /// Its name in finding ids and generator ids.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::EcsRole => "ecs_role",
+            Self::ScalingAlarms => "scaling_alarms",
+            Self::EventDelivery => "event_delivery",
+        }
+    }
+
+    /// What is at stake when the account does not meet it: a missing service-linked role
+    /// stops ECS or its scaling outright; a customer role, an alarm or the event delivery
+    /// leaves one service or ecs-warden's own reaction short.
+    fn severity(self, resource: &str) -> SeverityLabel {
+        match self {
+            Self::EcsRole if resource.contains(":role/aws-service-role/") => SeverityLabel::High,
+            _ => SeverityLabel::Medium,
+        }
+    }
+
+    fn title(self, resource: &str, region: &str) -> String {
+        match self {
+            Self::EcsRole => format!(
+                "IAM role {} should exist as Amazon ECS needs it (path, trust, managed policy)",
+                resource.rsplit('/').next().unwrap_or(resource)
+            ),
+            Self::ScalingAlarms => format!(
+                "ECS scaling policy {} should have the CloudWatch alarms that invoke it",
+                resource.rsplit('/').next().unwrap_or(resource)
+            ),
+            Self::EventDelivery => {
+                format!("CloudTrail should deliver the events ecs-warden acts on in {region}")
+            }
+        }
+    }
+
+    fn recommendation(self) -> &'static str {
+        match self {
+            Self::EcsRole => "Run ecs-warden in enforce mode, or create or repair the role as the description says (the IAM role the ECS documentation names).",
+            Self::ScalingAlarms => "Run ecs-warden in enforce mode, or give the scaling policy the alarm the description names.",
+            Self::EventDelivery => "Create a trail that logs the write management events of the services the description names, in this region.",
+        }
+    }
+}
+
+/// One control on one resource in one account and region, as an invocation left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// The account the resource is in.
+    pub account: String,
+    /// The region the finding is imported in.
+    pub region: String,
+    /// What the account must meet.
+    pub control: Control,
+    /// The resource, as the report names it (an ARN, or the region for event delivery).
+    pub resource: String,
+    /// Whether the account does not meet the control after the invocation.
+    pub failed: bool,
+    /// Whether the invocation created or repaired something for it.
+    pub changed: bool,
+    /// The checks that went into it.
+    pub checks: BTreeSet<Check>,
+    /// What the checks found, those that failed first.
+    pub details: Vec<String>,
+}
+
+impl Evaluation {
+    /// The finding's stable `Id`: the same account, region, control and resource always
+    /// give the same one.
+    pub fn id(&self) -> String {
+        let id = format!(
+            "{PREFIX}{}/{}/{}/{}",
+            self.account,
+            self.region,
+            self.control.as_str(),
+            self.resource_id()
+        );
+        if id.len() <= MAX_ID {
+            return id;
+        }
+        // Past ASFF's limit (a policy ARN with long cluster, service and policy names):
+        // cut, and keep it unique with a hash of the whole.
+        let hash = format!("#{:016x}", fnv1a(id.as_bytes()));
+        format!("{}{hash}", truncated(&id, MAX_ID - hash.len()))
+    }
+
+    /// The Security Hub resource the finding is about, as its `Id`.
+    fn resource_id(&self) -> String {
+        match self.control {
+            Control::EventDelivery => account_resource(&self.account),
+            _ => self.resource.clone(),
+        }
+    }
+}
+
+/// Security Hub's resource id of an account.
+fn account_resource(account: &str) -> String {
+    format!("AWS::::Account:{account}")
+}
+
+/// 64-bit FNV-1a: stable across builds and platforms, unlike the standard hasher.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn truncated(value: &str, max: usize) -> &str {
+    let mut cut = value.len().min(max);
+    while !value.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &value[..cut]
+}
+
+/// The region a finding is imported in: its resource's, or `own` for a global one.
+fn region_of(resource: &str, own: &str) -> String {
+    if is_region_name(resource) {
+        return resource.to_owned();
+    }
+    match Arn::parse(resource) {
+        Some(arn) if is_region_name(arn.region) => arn.region.to_owned(),
+        _ => own.to_owned(),
+    }
+}
+
+/// The account a finding is about: the one it was checked in, else its ARN's, else `home`.
+fn account_of(checked: &Checked<'_>, home: Option<&str>) -> Option<String> {
+    let from_arn = Arn::parse(&checked.finding.resource)
+        .filter(|arn| is_account_id(arn.account))
+        .map(|arn| arn.account);
+    checked
+        .account
+        .filter(|a| is_account_id(a))
+        .or(from_arn)
+        .or(home)
+        .map(str::to_owned)
+}
+
+/// The evaluations an invocation's checks come to, in account, region, control and
+/// resource order; skipped checks and checks of no control are left out.
+pub fn evaluate(checked: &[Checked<'_>], own_region: &str, home: Option<&str>) -> Vec<Evaluation> {
+    let mut merged: BTreeMap<(String, String, Control, String), Evaluation> = BTreeMap::new();
+    for one in checked {
+        let finding = one.finding;
+        let Some(control) = Control::of(finding.check) else {
+            continue;
+        };
+        let (failed, changed) = match finding.status {
+            Status::Compliant => (false, false),
+            Status::Created | Status::Repaired => (false, true),
+            Status::WouldCreate | Status::WouldRepair | Status::Failed => (true, false),
+            Status::Skipped => continue,
+        };
+        let Some(account) = account_of(one, home) else {
+            tracing::debug!(resource = %finding.resource, "no account known; not imported");
+            continue;
+        };
+        let region = region_of(&finding.resource, own_region);
+        let key = (
+            account.clone(),
+            region.clone(),
+            control,
+            finding.resource.clone(),
+        );
+        let evaluation = merged.entry(key).or_insert_with(|| Evaluation {
+            account,
+            region,
+            control,
+            resource: finding.resource.clone(),
+            failed: false,
+            changed: false,
+            checks: BTreeSet::new(),
+            details: Vec::new(),
+        });
+        evaluation.failed |= failed;
+        evaluation.changed |= changed;
+        evaluation.checks.insert(finding.check);
+        let detail = format!("{}: {}", finding.check, finding.detail);
+        if failed {
+            let at = evaluation
+                .details
+                .partition_point(|d| d.starts_with("FAILED "));
+            evaluation.details.insert(at, format!("FAILED {detail}"));
+        } else {
+            evaluation.details.push(detail);
+        }
+    }
+    merged.into_values().collect()
+}
+
+/// What every finding of an invocation shares.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// The function that checked.
+    pub function: &'static str,
+    /// The event that caused it, when there was one.
+    pub event_id: Option<&'a str>,
+    /// When, as Security Hub's timestamps read.
+    pub now: &'a str,
+}
+
+/// The default product of `account` in `region`: the ProductArn a customer's own findings
+/// are imported under.
+pub fn product_arn(partition: &str, region: &str, account: &str) -> String {
+    format!("arn:{partition}:securityhub:{region}:{account}:product/{account}/default")
+}
+
+/// The evaluation in ASFF.
+pub fn asff(evaluation: &Evaluation, origin: &Origin<'_>) -> AwsSecurityFinding {
+    let (account, region) = (&evaluation.account, &evaluation.region);
+    let partition = ids::partition(region);
+    let control = evaluation.control;
+    let (status, label) = if evaluation.failed {
+        (
+            ComplianceStatus::Failed,
+            control.severity(&evaluation.resource),
+        )
+    } else {
+        (ComplianceStatus::Passed, SeverityLabel::Informational)
+    };
+    let checks: Vec<&str> = evaluation.checks.iter().map(|c| c.as_str()).collect();
+    let mut finding = AwsSecurityFinding::builder()
+        .schema_version(SCHEMA_VERSION)
+        .id(evaluation.id())
+        .product_arn(product_arn(partition, region, account))
+        .generator_id(format!("{PREFIX}{}/{}", origin.function, control.as_str()))
+        .aws_account_id(account)
+        .region(region)
+        .types(FINDING_TYPE)
+        .created_at(origin.now)
+        .updated_at(origin.now)
+        .severity(Severity::builder().label(label.clone()).build())
+        // Severity and Types of an existing finding change through these, so that a
+        // severity a customer set with BatchUpdateFindings is kept.
+        .finding_provider_fields(
+            FindingProviderFields::builder()
+                .severity(FindingProviderSeverity::builder().label(label).build())
+                .types(FINDING_TYPE)
+                .build(),
+        )
+        .title(truncated(
+            &control.title(&evaluation.resource, region),
+            MAX_TITLE,
+        ))
+        .description(truncated(&evaluation.details.join("; "), MAX_DESCRIPTION))
+        .remediation(
+            Remediation::builder()
+                .recommendation(
+                    Recommendation::builder()
+                        .text(control.recommendation())
+                        .build(),
+                )
+                .build(),
+        )
+        .compliance(Compliance::builder().status(status).build())
+        .record_state(RecordState::Active)
+        .product_fields("ecs-warden/Function", origin.function)
+        .product_fields("ecs-warden/Checks", checks.join(","));
+    if let Some(event_id) = origin.event_id {
+        finding = finding.product_fields("ecs-warden/EventId", event_id);
+    }
+    for resource in resources(evaluation, partition) {
+        finding = finding.resources(resource);
+    }
+    finding.build()
+}
+
+/// The resources of a finding, typed as Security Hub knows them, each with its ARN as id.
+fn resources(evaluation: &Evaluation, partition: &str) -> Vec<Resource> {
+    let resource = |kind: &str, id: String| {
+        Resource::builder()
+            .r#type(kind)
+            .id(id)
+            .partition(Partition::from(partition))
+            .region(&evaluation.region)
+            .build()
+    };
+    match evaluation.control {
+        Control::EcsRole => vec![resource("AwsIamRole", evaluation.resource.clone())],
+        Control::EventDelivery => vec![resource("AwsAccount", evaluation.resource_id())],
+        // The service the policy scales is what teams know; the policy has no ASFF type.
+        Control::ScalingAlarms => service_of_policy(&evaluation.resource)
+            .map(|service| resource("AwsEcsService", service))
+            .into_iter()
+            .chain([resource("Other", evaluation.resource.clone())])
+            .collect(),
+    }
+}
+
+/// The ECS service a scaling policy ARN names
+/// (`...:scalingPolicy:ID:resource/ecs/service/CLUSTER/SERVICE:policyName/NAME`).
+fn service_of_policy(policy_arn: &str) -> Option<String> {
+    let arn = Arn::parse(policy_arn)?;
+    let (_, rest) = arn.resource.split_once(":resource/ecs/service/")?;
+    let (cluster_service, _) = rest.split_once(":policyName/")?;
+    let (cluster, service) = cluster_service.split_once('/')?;
+    Some(format!(
+        "arn:{}:ecs:{}:{}:service/{cluster}/{service}",
+        arn.partition, arn.region, arn.account
+    ))
+}
+
+/// Where findings go: nowhere, or Security Hub in each finding's account and region.
+#[derive(Debug, Clone, Default)]
+pub struct SecurityHub(Option<Arc<Importer>>);
+
+#[derive(Debug)]
+struct Importer {
+    clients: AccountClients<SecurityHubClients>,
+    calls: CallLog,
+    clock: Clock,
+}
+
+impl SecurityHub {
+    /// No import.
+    pub fn off() -> Self {
+        Self(None)
+    }
+
+    /// Imports through Security Hub clients in every account `accounts` allows.
+    pub fn importing(
+        accounts: &Arc<Accounts>,
+        config: &SdkConfig,
+        calls: &CallLog,
+        clock: Clock,
+    ) -> Self {
+        let clients = AccountClients::new(accounts, config, calls, SecurityHubClients::new);
+        Self::with_clients(clients, calls, clock)
+    }
+
+    /// As [`Self::importing`], through `clients` (mocked, in tests).
+    pub fn with_clients(
+        clients: AccountClients<SecurityHubClients>,
+        calls: &CallLog,
+        clock: Clock,
+    ) -> Self {
+        Self(Some(Arc::new(Importer {
+            clients,
+            calls: calls.clone(),
+            clock,
+        })))
+    }
+
+    /// Whether findings are imported.
+    pub fn is_on(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Imports the answer's findings. What fails is added to its report as a `failed`
+    /// finding with check `security_hub`, and the calls made to its call list.
+    pub async fn import(
+        &self,
+        function: &'static str,
+        own_region: &str,
+        answer: &mut impl Notable,
+    ) {
+        let Some(importer) = &self.0 else { return };
+        let home = importer.clients.accounts().home();
+        let evaluations = evaluate(&answer.checked(), own_region, home);
+        let report = answer.report_mut();
+        if evaluations.is_empty() {
+            return;
+        }
+        let now = timestamp(&importer.clock);
+        let origin = Origin {
+            function,
+            event_id: report.event_id.as_deref(),
+            now: &now,
+        };
+        let mut groups: BTreeMap<(String, String), Vec<Evaluation>> = BTreeMap::new();
+        for evaluation in evaluations {
+            groups
+                .entry((evaluation.account.clone(), evaluation.region.clone()))
+                .or_default()
+                .push(evaluation);
+        }
+        let outcomes: Vec<Outcome> = stream::iter(groups)
+            .map(|((account, region), group)| importer.import_into(account, region, group, origin))
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+        let failures: Vec<Finding> = outcomes.iter().flat_map(|o| o.failures.clone()).collect();
+        let imported: usize = outcomes.iter().map(|o| o.imported).sum();
+        report.aws_calls.extend(importer.calls.take());
+        tracing::info!(
+            event_id = report.event_id.as_deref(),
+            imported,
+            failed = failures.len(),
+            "security hub import"
+        );
+        for failure in failures {
+            tracing::error!(event_id = report.event_id.as_deref(), resource = %failure.resource, error = %failure.detail, "security hub import failed");
+            report.push(failure);
+        }
+    }
+}
+
+/// What one account and region's import came to.
+#[derive(Debug, Default)]
+struct Outcome {
+    imported: usize,
+    failures: Vec<Finding>,
+}
+
+impl Importer {
+    async fn import_into(
+        &self,
+        account: String,
+        region: String,
+        group: Vec<Evaluation>,
+        origin: Origin<'_>,
+    ) -> Outcome {
+        let partition = ids::partition(&region);
+        let product = product_arn(partition, &region, &account);
+        let mut outcome = Outcome::default();
+        let failed =
+            |detail: String| Finding::new(&product, Check::SecurityHub, Status::Failed, detail);
+        let clients = match self.clients.get(&account, partition).await {
+            Ok(clients) => clients,
+            Err(why) => {
+                outcome.failures.push(failed(format!(
+                    "{} finding(s) not imported: {}",
+                    group.len(),
+                    why.detail
+                )));
+                return outcome;
+            }
+        };
+        let client = clients.client(&region);
+        let (mut send, unchanged): (Vec<Evaluation>, Vec<Evaluation>) =
+            group.into_iter().partition(|e| e.failed || e.changed);
+        if !unchanged.is_empty() {
+            match open_failed(&client, &account).await {
+                Ok(open) => send.extend(unchanged.into_iter().filter(|e| open.contains(&e.id()))),
+                Err(e) => outcome.failures.push(failed(format!(
+                    "open findings not read, so {} compliant control(s) could not resolve theirs: {}",
+                    unchanged.len(),
+                    e.explain("securityhub:GetFindings", &hub_arn(partition, &region, &account))
+                ))),
+            }
+        }
+        for batch in send.chunks(BATCH) {
+            let mut call = client.batch_import_findings();
+            for evaluation in batch {
+                call = call.findings(asff(evaluation, &origin));
+            }
+            match call.send().await {
+                Ok(out) => {
+                    let refused = out.failed_findings();
+                    outcome.imported += batch.len() - refused.len();
+                    if !refused.is_empty() {
+                        let some: Vec<String> = refused
+                            .iter()
+                            .take(3)
+                            .map(|r| {
+                                format!(
+                                    "{} ({}: {})",
+                                    r.id().unwrap_or_default(),
+                                    r.error_code().unwrap_or_default(),
+                                    r.error_message().unwrap_or_default()
+                                )
+                            })
+                            .collect();
+                        outcome.failures.push(failed(format!(
+                            "Security Hub refused {} of {} finding(s): {}",
+                            refused.len(),
+                            batch.len(),
+                            some.join("; ")
+                        )));
+                    }
+                }
+                Err(e) => outcome.failures.push(failed(format!(
+                    "{} finding(s) not imported: {}",
+                    batch.len(),
+                    CallError::from_sdk(&e).explain("securityhub:BatchImportFindings", &product)
+                ))),
+            }
+        }
+        outcome
+    }
+}
+
+/// The ids of ecs-warden's findings in `account` that Security Hub holds ACTIVE and FAILED.
+async fn open_failed(
+    client: &aws_sdk_securityhub::Client,
+    account: &str,
+) -> Result<HashSet<String>, CallError> {
+    let filter = |value: &str, comparison| {
+        StringFilter::builder()
+            .value(value)
+            .comparison(comparison)
+            .build()
+    };
+    let filters = AwsSecurityFindingFilters::builder()
+        .generator_id(filter(PREFIX, StringFilterComparison::Prefix))
+        .aws_account_id(filter(account, StringFilterComparison::Equals))
+        .compliance_status(filter("FAILED", StringFilterComparison::Equals))
+        .record_state(filter("ACTIVE", StringFilterComparison::Equals))
+        .build();
+    let mut pages = client
+        .get_findings()
+        .filters(filters)
+        .max_results(100)
+        .into_paginator()
+        .send();
+    let mut open = HashSet::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| CallError::from_sdk(&e))?;
+        // Read the state back rather than trust the filter to have applied.
+        open.extend(
+            page.findings()
+                .iter()
+                .filter(|f| f.generator_id().is_some_and(|g| g.starts_with(PREFIX)))
+                .filter(|f| f.aws_account_id() == Some(account))
+                .filter(|f| {
+                    f.compliance().and_then(|c| c.status()) == Some(&ComplianceStatus::Failed)
+                })
+                .filter(|f| f.record_state() != Some(&RecordState::Archived))
+                .filter_map(|f| f.id().map(str::to_owned)),
+        );
+    }
+    Ok(open)
+}
+
+fn hub_arn(partition: &str, region: &str, account: &str) -> String {
+    format!("arn:{partition}:securityhub:{region}:{account}:hub/default")
+}
+
+/// Now, as ASFF's timestamps read (RFC 3339, UTC, milliseconds).
+fn timestamp(clock: &Clock) -> String {
+    DateTime::from_millis(clock.now_millis() as i64)
+        .fmt(Format::DateTime)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(resource: &str, check: Check, status: Status) -> Finding {
+        Finding::new(resource, check, status, format!("{check} {status:?}"))
+    }
+
+    const ROLE: &str =
+        "arn:aws:iam::111122223333:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS";
+    const POLICY: &str = "arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:0a1b:resource/ecs/service/prod/web:policyName/cpu-out";
+
+    #[test]
+    fn checks_of_one_control_on_one_resource_become_one_evaluation_at_their_worst() {
+        let findings = [
+            finding(ROLE, Check::Exists, Status::Compliant),
+            finding(ROLE, Check::Trust, Status::WouldRepair),
+            finding(POLICY, Check::StepAlarm, Status::Created),
+            finding("eu-west-1", Check::Cloudtrail, Status::Compliant),
+            finding(ROLE, Check::Drift, Status::Failed),
+            finding(ROLE, Check::Role, Status::Skipped),
+        ];
+        let checked: Vec<Checked<'_>> = findings
+            .iter()
+            .map(|finding| Checked {
+                account: Some("111122223333"),
+                finding,
+            })
+            .collect();
+        let evaluations = evaluate(&checked, "us-east-1", None);
+        assert_eq!(evaluations.len(), 3, "{evaluations:#?}");
+        let role = &evaluations
+            .iter()
+            .find(|e| e.control == Control::EcsRole)
+            .unwrap();
+        assert!(role.failed && !role.changed);
+        assert_eq!(
+            role.region, "us-east-1",
+            "IAM is global: the function's region"
+        );
+        assert!(
+            role.details[0].starts_with("FAILED trust"),
+            "{:?}",
+            role.details
+        );
+        let alarms = evaluations
+            .iter()
+            .find(|e| e.control == Control::ScalingAlarms)
+            .unwrap();
+        assert!(!alarms.failed && alarms.changed);
+        assert_eq!(alarms.region, "eu-west-1");
+        let trail = evaluations
+            .iter()
+            .find(|e| e.control == Control::EventDelivery)
+            .unwrap();
+        assert_eq!(trail.region, "eu-west-1");
+        assert_eq!(trail.resource_id(), "AWS::::Account:111122223333");
+    }
+
+    #[test]
+    fn the_id_is_stable_per_account_region_control_and_resource_and_within_the_limit() {
+        let one = |account: &str, region: &str, resource: &str| Evaluation {
+            account: account.into(),
+            region: region.into(),
+            control: Control::ScalingAlarms,
+            resource: resource.into(),
+            failed: true,
+            changed: false,
+            checks: BTreeSet::new(),
+            details: vec![],
+        };
+        let a = one("111122223333", "eu-west-1", POLICY);
+        let mut passed = a.clone();
+        passed.failed = false;
+        passed.details = vec!["other words".into()];
+        assert_eq!(
+            a.id(),
+            passed.id(),
+            "the status and words do not change the id"
+        );
+        assert_ne!(a.id(), one("444455556666", "eu-west-1", POLICY).id());
+        assert_ne!(a.id(), one("111122223333", "us-east-1", POLICY).id());
+        let long = format!("{POLICY}{}", "x".repeat(600));
+        let longer = format!("{POLICY}{}y", "x".repeat(600));
+        let (l1, l2) = (
+            one("111122223333", "eu-west-1", &long).id(),
+            one("111122223333", "eu-west-1", &longer).id(),
+        );
+        assert!(l1.len() <= MAX_ID && l2.len() <= MAX_ID);
+        assert_ne!(l1, l2, "cut ids stay unique");
+    }
+
+    #[test]
+    fn a_scaling_policy_names_its_ecs_service() {
+        assert_eq!(
+            service_of_policy(POLICY).as_deref(),
+            Some("arn:aws:ecs:eu-west-1:111122223333:service/prod/web")
+        );
+        assert_eq!(service_of_policy(ROLE), None);
+    }
+
+    #[test]
+    fn severity_follows_what_is_at_stake() {
+        assert_eq!(Control::EcsRole.severity(ROLE), SeverityLabel::High);
+        assert_eq!(
+            Control::EcsRole.severity("arn:aws:iam::111122223333:role/ecsAutoscaleRole"),
+            SeverityLabel::Medium
+        );
+        assert_eq!(
+            Control::ScalingAlarms.severity(POLICY),
+            SeverityLabel::Medium
+        );
+    }
+
+    #[test]
+    fn the_setting_reads_true_or_false_only() {
+        assert!(!enabled(None).unwrap());
+        assert!(!enabled(Some("")).unwrap());
+        assert!(!enabled(Some("false")).unwrap());
+        assert!(enabled(Some(" true ")).unwrap());
+        assert!(enabled(Some("yes")).is_err());
+    }
+}
