@@ -48,6 +48,11 @@ export WARDEN_MODE=enforce WARDEN_VERDICT_TTL_SECONDS=0
 export WARDEN_HOME_ACCOUNT=$ACCOUNT
 # The regions role-drift-guard looks in for users of a deleted role, and reconcile sweeps.
 export WARDEN_REGIONS=eu-west-1,us-east-1
+# Every invocation imports its findings into Security Hub, enabled first as AWS requires.
+export WARDEN_SECURITY_HUB=true
+for region in eu-west-1 us-east-1; do
+  "$PY" -c 'import boto3,sys; boto3.client("securityhub", region_name=sys.argv[1]).enable_security_hub(EnableDefaultStandards=False)' "$region"
+done
 
 echo "== starting the Lambda Runtime API on 127.0.0.1:$LAMBDA_PORT (function logs: $LOGS/functions.log)"
 setsid "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --invoke-port "$LAMBDA_PORT" \
@@ -248,6 +253,11 @@ echo "== roles moto holds now"
 "$PY" scripts/show_roles.py
 
 echo
+echo "== Security Hub: what the functions imported (FAILED while the account does not meet a"
+echo "   control, the same finding PASSED once it does)"
+"$PY" scripts/show_findings.py eu-west-1 us-east-1
+
+echo
 echo "== deleting AWSServiceRoleForECS: slr-deletion driven step by step as the state machine"
 echo "   drives it (scripts/drive_deletion.py; waits scaled down 50x)"
 kill -s TERM -- "-$WATCH_PID" 2>/dev/null || true
@@ -315,7 +325,8 @@ kill -s TERM -- "-$WATCH_PID" 2>/dev/null || true
 wait "$WATCH_PID" 2>/dev/null || true
 ACCOUNTS=$(IFS=,; echo "${MEMBERS[*]}")
 # shellcheck disable=SC2086 # the assignments are meant to split
-env $HUB_CREDENTIALS WARDEN_MEMBER_ROLE=ecs-warden-member WARDEN_ACCOUNTS="$ACCOUNTS" \
+# No Security Hub here: the member accounts never enabled it (moto would import anyway).
+env $HUB_CREDENTIALS WARDEN_MEMBER_ROLE=ecs-warden-member WARDEN_ACCOUNTS="$ACCOUNTS" WARDEN_SECURITY_HUB=false \
   setsid "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --invoke-port "$LAMBDA_PORT" \
   </dev/null >>"$LOGS/functions.log" 2>&1 &
 WATCH_PID=$!
