@@ -272,4 +272,18 @@ async fn a_step_policy_without_its_alarm_is_a_finding_on_the_ecs_service() {
     let held = account.security_hub_findings(SAMPLE_REGION).await;
     assert_eq!(held.len(), 1);
     assert_eq!(status(&held[0]), Some(&ComplianceStatus::Passed));
+
+    // A second delivery finds the alarm: nothing is open, so one read and no import.
+    let again = enforce
+        .handle_payload(account.event("autoscaling-put-step-policy.json"))
+        .await
+        .unwrap();
+    assert_eq!(statuses(&again), [("step_alarm", Status::Compliant)]);
+    let hub_calls: Vec<&String> = again
+        .aws_calls
+        .iter()
+        .filter(|c| c.starts_with("securityhub:"))
+        .collect();
+    assert_eq!(hub_calls, ["securityhub:GetFindings"]);
+    assert_eq!(account.security_hub_findings(SAMPLE_REGION).await.len(), 1);
 }
