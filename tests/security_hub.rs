@@ -26,6 +26,15 @@ fn label(finding: &AwsSecurityFinding) -> Option<&SeverityLabel> {
     finding.severity().and_then(|s| s.label())
 }
 
+/// The Security Hub calls among an answer's calls.
+fn security_hub_calls(calls: &[String]) -> Vec<&str> {
+    calls
+        .iter()
+        .map(String::as_str)
+        .filter(|c| c.starts_with("securityhub:"))
+        .collect()
+}
+
 /// The account with Security Hub enabled in `regions` and its handlers importing.
 async fn importing(regions: &[&str]) -> Account {
     let account = Account::new().await;
@@ -114,12 +123,10 @@ async fn an_audit_run_leaves_a_failed_finding_and_an_enforce_run_passes_the_same
         statuses(&again),
         [("path", Status::Compliant), ("trust", Status::Compliant)]
     );
-    let hub_calls: Vec<&String> = again
-        .aws_calls
-        .iter()
-        .filter(|c| c.starts_with("securityhub:"))
-        .collect();
-    assert_eq!(hub_calls, ["securityhub:GetFindings"]);
+    assert_eq!(
+        security_hub_calls(&again.aws_calls),
+        ["securityhub:GetFindings"]
+    );
 }
 
 #[tokio::test]
@@ -279,11 +286,9 @@ async fn a_step_policy_without_its_alarm_is_a_finding_on_the_ecs_service() {
         .await
         .unwrap();
     assert_eq!(statuses(&again), [("step_alarm", Status::Compliant)]);
-    let hub_calls: Vec<&String> = again
-        .aws_calls
-        .iter()
-        .filter(|c| c.starts_with("securityhub:"))
-        .collect();
-    assert_eq!(hub_calls, ["securityhub:GetFindings"]);
+    assert_eq!(
+        security_hub_calls(&again.aws_calls),
+        ["securityhub:GetFindings"]
+    );
     assert_eq!(account.security_hub_findings(SAMPLE_REGION).await.len(), 1);
 }

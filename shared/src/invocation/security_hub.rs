@@ -444,11 +444,6 @@ impl SecurityHub {
         })))
     }
 
-    /// Whether findings are imported.
-    pub fn is_on(&self) -> bool {
-        self.0.is_some()
-    }
-
     /// Imports the answer's findings. What fails is added to its report as a `failed`
     /// finding with check `security_hub`, and the calls made to its call list.
     pub async fn import(
@@ -482,8 +477,8 @@ impl SecurityHub {
             .buffered(CONCURRENCY)
             .collect()
             .await;
-        let failures: Vec<Finding> = outcomes.iter().flat_map(|o| o.failures.clone()).collect();
         let imported: usize = outcomes.iter().map(|o| o.imported).sum();
+        let failures: Vec<Finding> = outcomes.into_iter().flat_map(|o| o.failures).collect();
         report.aws_calls.extend(importer.calls.take());
         tracing::info!(
             event_id = report.event_id.as_deref(),
