@@ -35,25 +35,13 @@ fn invoke(port: u16, function: &str, input: &[&std::ffi::OsStr]) -> std::process
         .expect("cargo lambda invoke")
 }
 
-/// Builds every function first, so no invocation waits on the compiler.
+/// Builds every function first, so no invocation waits on the compiler. `cargo lambda
+/// watch` runs `cargo run --bin NAME` at the workspace root, which resolves features over
+/// the whole workspace as `--workspace --bins` does; built any other way (`-p` for each
+/// function), ring, rustls and every function were compiled a second time by the watcher.
 fn build_functions() {
     let built = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "ecs-role-guard",
-            "-p",
-            "scaling-guard",
-            "-p",
-            "slr-deletion",
-            "-p",
-            "role-drift-guard",
-            "-p",
-            "reconcile",
-            "-p",
-            "access-doctor",
-        ])
+        .args(["build", "--quiet", "--workspace", "--bins"])
         .current_dir(root())
         .status()
         .expect("cargo build");
