@@ -159,6 +159,7 @@ impl Regional {
     }
 
     /// The same clients whatever the region: for tests whose mocks do not care.
+    #[cfg(feature = "test-util")]
     pub fn fixed(clients: Clients) -> Self {
         Self(Arc::new(PerRegion::Fixed(clients)))
     }
@@ -181,6 +182,7 @@ impl TrailClients {
     }
 
     /// The same client whatever the region: for tests whose mocks do not care.
+    #[cfg(feature = "test-util")]
     pub fn fixed(client: aws_sdk_cloudtrail::Client) -> Self {
         Self(Arc::new(PerRegion::Fixed(client)))
     }
@@ -203,6 +205,7 @@ impl SecurityHubClients {
     }
 
     /// The same client whatever the region: for tests whose mocks do not care.
+    #[cfg(feature = "test-util")]
     pub fn fixed(client: aws_sdk_securityhub::Client) -> Self {
         Self(Arc::new(PerRegion::Fixed(client)))
     }
@@ -222,6 +225,8 @@ enum PerRegion<C> {
         build: fn(&SdkConfig, &CallLog) -> C,
         built: Mutex<HashMap<String, C>>,
     },
+    /// One client for every region, which only mocked clients (feature `test-util`) want.
+    #[cfg(feature = "test-util")]
     Fixed(C),
 }
 
@@ -237,6 +242,7 @@ impl<C: Clone> PerRegion<C> {
 
     fn get(&self, region: &str) -> C {
         match self {
+            #[cfg(feature = "test-util")]
             Self::Fixed(client) => client.clone(),
             Self::Config {
                 config,
