@@ -37,8 +37,8 @@ fn invoke(port: u16, function: &str, input: &[&std::ffi::OsStr]) -> std::process
 
 /// Builds every function first, so no invocation waits on the compiler. `cargo lambda
 /// watch` runs `cargo run --bin NAME` at the workspace root, which resolves features over
-/// the whole workspace as `--workspace --bins` does; built any other way (`-p` for each
-/// function), ring, rustls and every function were compiled a second time by the watcher.
+/// the whole workspace as `--workspace --bins` does; built with `-p` for each function
+/// instead, the watcher compiled the AWS SDK and every function a second time.
 fn build_functions() {
     let built = Command::new(env!("CARGO"))
         .args(["build", "--quiet", "--workspace", "--bins"])
