@@ -6,7 +6,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use warden_tests::{free_port, root, venv_bin, wait_for_http, Account, MEMBER_ROLE, SAMPLE_REGION};
+use warden_tests::{
+    built_functions, free_port, root, venv_bin, wait_for_http, Account, MEMBER_ROLE, SAMPLE_REGION,
+};
 
 /// Stops `cargo lambda watch` and the function process it started.
 struct Watch(Child);
@@ -33,19 +35,6 @@ fn invoke(port: u16, function: &str, input: &[&std::ffi::OsStr]) -> std::process
         .args(input)
         .output()
         .expect("cargo lambda invoke")
-}
-
-/// Builds every function first, so no invocation waits on the compiler. `cargo lambda
-/// watch` runs `cargo run --bin NAME` at the workspace root, which resolves features over
-/// the whole workspace as `--workspace --bins` does; built with `-p` for each function
-/// instead, the watcher compiled the AWS SDK and every function a second time.
-fn build_functions() {
-    let built = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--workspace", "--bins"])
-        .current_dir(root())
-        .status()
-        .expect("cargo build");
-    assert!(built.success());
 }
 
 /// `cargo lambda watch` on `port`, in enforce mode, acting in `account` with `settings`,
@@ -84,7 +73,7 @@ fn cargo_lambda() -> Command {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_binaries_serve_sample_events_under_cargo_lambda() {
     let account = Account::new().await;
-    build_functions();
+    built_functions();
 
     // The functions publish to a topic whose queue the test reads, and log JSON as they
     // do in Lambda (LogFormat: JSON) into a file the test reads.
@@ -294,7 +283,7 @@ async fn a_hub_binary_acts_in_three_member_accounts_and_refuses_a_fourth() {
     }
     let stranger = Account::new().await;
     stranger.member_role_for(&hub).await;
-    build_functions();
+    built_functions();
 
     let listed: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
     let port = free_port();

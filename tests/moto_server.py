@@ -12,12 +12,34 @@ Usage: python moto_server.py PORT [--exit-with-stdin]
   event-pattern matcher, after AWS's check that the event has the envelope's fields.
   Known difference from AWS's matcher: arrays of objects are not flattened (no pattern of
   ecs-warden's reaches into one).
+- Organizations ListAccounts from an account that belongs to no organization is refused
+  with AWSOrganizationsNotInUseException, as AWS refuses it; moto answers an empty list.
+- STS AssumeRole of a role that does not exist is refused with AccessDenied, as IAM
+  refuses it; moto assumes any role. The two roles scripts enter a fresh account through
+  (`warden-test`, and `OrganizationAccountAccessRole`, which every account an organization
+  creates has) are assumed whether moto holds them or not.
+- Step Functions runs state machines (moto's `stepfunctions.execute_state_machine`, an
+  ASL interpreter ported from LocalStack). Its grammar takes `ToleratedFailurePercentage`
+  as a decimal only; AWS takes an integer, so the launcher writes an integer one as a
+  decimal before moto parses the definition. `--wait-scale F` makes every Wait state wait
+  F times its seconds (tests: short waits).
+- Lambda: a function whose environment names `WARDEN_TEST_BINARY` runs that executable
+  under a Lambda Runtime API (scripts/runtime_api.py) as `provided.al2023` would: with the
+  function's environment, the credentials of its execution role (assumed here), its
+  Timeout as the invocation deadline (an invocation past it is killed and answers
+  `Sandbox.Timedout`), one warm process per function kept between invocations, and its
+  output appended to `WARDEN_TEST_LOG` and each invocation's event and answer to
+  `WARDEN_TEST_ANSWERS` when they are set. moto would run a Lambda only in
+  Docker. An invocation by ARN acts on the function in the ARN's account and region, as
+  Lambda does; moto looks the name up in the caller's account.
 - With --exit-with-stdin the server exits when its standard input closes, so a test
-  process that dies never leaves an emulator behind.
+  process that dies never leaves an emulator behind (nor a function process).
 """
 
 import json
 import os
+import re
+import subprocess
 import sys
 import threading
 
@@ -26,7 +48,17 @@ os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 from moto.iam import models as iam_models  # noqa: E402
 from moto.events.responses import EventsHandler  # noqa: E402
 from moto.iam.responses import IamResponse  # noqa: E402
+from moto.sts.responses import TokenResponse  # noqa: E402
+from moto.organizations.models import OrganizationsBackend  # noqa: E402
+from moto.awslambda.models import LambdaBackend, LambdaFunction, lambda_backends  # noqa: E402
+from moto.core.config import default_user_config  # noqa: E402
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (  # noqa: E402
+    WaitFunction,
+)
 from moto import server  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 
 REAL_NAMES = {
     "ecs.amazonaws.com": "AWSServiceRoleForECS",
@@ -194,15 +226,230 @@ def test_event_pattern(self):
 EventsHandler.test_event_pattern = test_event_pattern
 
 
+_list_accounts = OrganizationsBackend.list_accounts
+
+
+def list_accounts(self, *args, **kwargs):
+    from moto.organizations.exceptions import AWSOrganizationsNotInUseException
+    from moto.organizations.models import organizations_backends
+
+    if self.org is None and self.account_id not in organizations_backends.master_accounts:
+        raise AWSOrganizationsNotInUseException
+    return _list_accounts(self, *args, **kwargs)
+
+
+OrganizationsBackend.list_accounts = list_accounts
+
+# Roles scripts and tests enter an account through, which need not exist.
+ENTRY_ROLES = {"warden-test", "OrganizationAccountAccessRole"}
+
+
+def _assume_role_if_it_exists(original):
+    def assume_role(self):
+        from moto.core.exceptions import AccessDeniedError
+        from moto.iam.models import iam_backends
+        from moto.sts.models import sts_backends
+
+        arn = self._get_param("RoleArn") or ""
+        found = re.match(r"^arn:([a-z-]+):iam::(\d{12}):role/(?:.*/)?([^/]+)$", arn)
+        if found and found.group(3) not in ENTRY_ROLES:
+            partition, account, name = found.groups()
+            if not any(r.name == name for r in iam_backends[account][partition].roles.values()):
+                caller = sts_backends[self.current_account][partition].get_assumed_role_from_access_key(
+                    self.get_access_key()
+                )
+                who = caller.arn if caller else f"arn:{partition}:iam::{self.current_account}:user/moto"
+                raise AccessDeniedError(who, f"sts:AssumeRole on resource: {arn}")
+        return original(self)
+
+    return assume_role
+
+
+TokenResponse.assume_role = _assume_role_if_it_exists(TokenResponse.assume_role)
+
+
+def _with_decimal_tolerance(definition):
+    """An integer ToleratedFailurePercentage written as the decimal moto's grammar parses."""
+    try:
+        tree = json.loads(definition)
+    except (TypeError, ValueError):
+        return definition
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "ToleratedFailurePercentage" and isinstance(value, int):
+                    node[key] = float(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(tree)
+    return json.dumps(tree)
+
+
+_create_state_machine = StepFunctionsParserBackend.create_state_machine
+
+
+def create_state_machine(self, name, definition, *args, **kwargs):
+    return _create_state_machine(self, name, _with_decimal_tolerance(definition), *args, **kwargs)
+
+
+StepFunctionsParserBackend.create_state_machine = create_state_machine
+default_user_config["stepfunctions"]["execute_state_machine"] = True
+
+WAIT_SCALE = [1.0]
+_wait_interval = WaitFunction._wait_interval
+
+
+def scaled_wait(self, env, wait_seconds):
+    if WAIT_SCALE[0] == 1.0 or wait_seconds <= 0:
+        return _wait_interval(self, env, wait_seconds)
+    env.program_state_event.wait(wait_seconds * WAIT_SCALE[0])
+
+
+WaitFunction._wait_interval = scaled_wait
+
+
+class NativeFunction:
+    """One function's process under a Runtime API, started on its first invocation."""
+
+    def __init__(self, fn, port):
+        import boto3
+        from runtime_api import RuntimeApi
+
+        env = dict(fn.environment_vars)
+        binary = env.pop("WARDEN_TEST_BINARY")
+        log = env.pop("WARDEN_TEST_LOG", None)
+        self.answers = env.pop("WARDEN_TEST_ANSWERS", None)
+        # The execution role's credentials, as Lambda gives them to the function.
+        sts = boto3.client("sts", region_name=fn.region, endpoint_url=f"http://127.0.0.1:{port}",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        c = sts.assume_role(RoleArn=fn.role, RoleSessionName=fn.function_name[:64])["Credentials"]
+        self.timeout = int(fn.timeout)
+        self.api = RuntimeApi(fn.function_arn, timeout_ms=self.timeout * 1000)
+        env.update({
+            "AWS_LAMBDA_RUNTIME_API": self.api.address,
+            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "moto",
+            "AWS_REGION": fn.region,
+            "AWS_DEFAULT_REGION": fn.region,
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": c["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": c["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": c["SessionToken"],
+            "PATH": os.environ.get("PATH", ""),
+        })
+        out = open(log, "ab") if log else subprocess.DEVNULL
+        self.process = subprocess.Popen([binary], env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.api.wait_ready(self.process)
+        self.lock = threading.Lock()
+
+    def invoke(self, event):
+        """(answer, whether it is an error), as Lambda's Invoke gives them; each invocation
+        is appended to `WARDEN_TEST_ANSWERS` when that is set, as {"event", "answer",
+        "error"}, for a test to read every answer the function gave."""
+        with self.lock:
+            try:
+                _, kind, body = self.api.invoke(event, limit=self.timeout)
+                answer, errored = body, kind == "error"
+            except RuntimeError:
+                # Lambda stops an invocation at its timeout, and the process with it.
+                self.stop()
+                answer, errored = {"errorType": "Sandbox.Timedout",
+                                   "errorMessage": f"Task timed out after {self.timeout:.2f} seconds"}, True
+            if self.answers:
+                with open(self.answers, "a") as out:
+                    out.write(json.dumps({"event": event, "answer": answer, "error": errored}) + "\n")
+            return answer, errored
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.api.close()
+
+
+NATIVE = {}
+NATIVE_LOCK = threading.Lock()
+
+
+def _native_invoke(original):
+    def invoke(self, body, request_headers, response_headers):
+        if "WARDEN_TEST_BINARY" not in self.environment_vars:
+            return original(self, body, request_headers, response_headers)
+        event = json.loads(body) if body else {}
+        with NATIVE_LOCK:
+            native = NATIVE.get(self.function_arn)
+            if native is None or not native.alive():
+                native = NATIVE[self.function_arn] = NativeFunction(self, PORT[0])
+        answer, errored = native.invoke(event)
+        if errored:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps(answer).encode("utf-8")
+
+    return invoke
+
+
+LambdaFunction.invoke = _native_invoke(LambdaFunction.invoke)
+_backend_invoke = LambdaBackend.invoke
+
+
+def invoke_by_arn(self, function_name, qualifier, body, headers, response_headers):
+    found = re.match(r"^arn:[a-z-]+:lambda:([a-z0-9-]+):(\d{12}):function:", function_name)
+    if found and (found.group(2), found.group(1)) != (self.account_id, self.region_name):
+        self = lambda_backends[found.group(2)][found.group(1)]
+    return _backend_invoke(self, function_name, qualifier, body, headers, response_headers)
+
+
+LambdaBackend.invoke = invoke_by_arn
+PORT = [None]
+
+
+def stop_functions():
+    for native in list(NATIVE.values()):
+        try:
+            native.stop()
+        except Exception:  # noqa: BLE001 - best effort on the way out
+            pass
+
+
 def exit_when_parent_goes():
     sys.stdin.read()
+    stop_functions()
     os._exit(0)
 
 
+USAGE = "usage: moto_server.py PORT [--exit-with-stdin] [--wait-scale F]"
+
 if __name__ == "__main__":
     args = sys.argv[1:]
-    if len(args) not in (1, 2) or args[1:] not in ([], ["--exit-with-stdin"]):
-        sys.exit("usage: moto_server.py PORT [--exit-with-stdin]")
-    if args[1:]:
+    if not args:
+        sys.exit(USAGE)
+    port, rest = args[0], args[1:]
+    exit_with_stdin = False
+    while rest:
+        if rest[0] == "--exit-with-stdin":
+            exit_with_stdin, rest = True, rest[1:]
+        elif rest[0] == "--wait-scale" and len(rest) > 1:
+            WAIT_SCALE[0], rest = float(rest[1]), rest[2:]
+        else:
+            sys.exit(USAGE)
+    PORT[0] = port
+    # The interpreter calls Lambda on this port.
+    os.environ["MOTO_PORT"] = port
+    if exit_with_stdin:
         threading.Thread(target=exit_when_parent_goes, daemon=True).start()
-    server.main(["-H", "127.0.0.1", "-p", args[0]])
+    try:
+        server.main(["-H", "127.0.0.1", "-p", port])
+    finally:
+        stop_functions()

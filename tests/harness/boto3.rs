@@ -53,6 +53,19 @@ impl Account {
         self.arrange(&["start-logging", region, arn]);
     }
 
+    /// Runs template.yaml's state machine `resource` on moto's Step Functions interpreter
+    /// in this account, its Lambda tasks reaching the built binaries (`tests/statemachine.py`
+    /// says what `settings` holds), and waits for the execution's end: `{"status", "error",
+    /// "cause", "output", "states", "tasks"}`.
+    pub fn run_state_machine(&self, resource: &str, input: &Value, settings: Value) -> Value {
+        let mut settings = settings;
+        settings["binaries"] = Value::from(built_functions().to_string_lossy().into_owned());
+        self.python(
+            "statemachine.py",
+            &[resource, &input.to_string(), &settings.to_string()],
+        )
+    }
+
     /// Runs `tests/arrange.py` with `args` in this account and parses what it prints.
     fn arrange(&self, args: &[&str]) -> Value {
         self.python("arrange.py", args)

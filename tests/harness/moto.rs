@@ -57,6 +57,9 @@ fn moto() -> &'static Moto {
             .arg(root().join("tests/moto_server.py"))
             .arg(port.to_string())
             .arg("--exit-with-stdin")
+            // Step Functions' Wait states wait a hundredth of their seconds: a deletion's
+            // 15 s between drain steps takes 150 ms.
+            .args(["--wait-scale", "0.01"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -68,6 +71,24 @@ fn moto() -> &'static Moto {
             _server: server,
         }
     })
+}
+
+/// The function binaries, built once per test process as `cargo lambda watch` builds them
+/// (`--workspace --bins`, so features resolve over the workspace and the SDK is not
+/// compiled a second time): the directory that holds them.
+pub fn built_functions() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let built = Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "--workspace", "--bins"])
+                .current_dir(root())
+                .status()
+                .expect("cargo build");
+            assert!(built.success(), "cargo build --workspace --bins failed");
+            root().join("target/debug")
+        })
+        .clone()
 }
 
 /// A port nothing listens on right now.

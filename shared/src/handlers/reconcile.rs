@@ -160,8 +160,8 @@ pub struct SweepReport {
     pub continuation: Option<Continuation>,
     /// One input per account: what a plan (`{"plan": ...}`) answers for the state
     /// machine's map to fan out, and, after a sweep of several accounts, the continuations
-    /// of those the deadline cut.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// of those the deadline cut. Always present, empty too: the state machine reads it,
+    /// and Step Functions fails a state whose path is missing (`States.Runtime`).
     pub sweeps: Vec<Continuation>,
     /// Every finding, compliant ones included, with the account it was checked in: what
     /// Security Hub is told (the answer counts the compliant ones only).

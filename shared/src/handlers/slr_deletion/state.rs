@@ -234,7 +234,9 @@ struct ProgressFields {
     done: bool,
     #[serde(default)]
     wait_seconds: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Always written, null until done: the state machine reads it, and Step Functions
+    // fails a state whose path is missing.
+    #[serde(default)]
     outcome: Option<Outcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     deletion_task_id: Option<String>,
@@ -459,7 +461,11 @@ mod tests {
             (&plan["phase"], &plan["done"]),
             (&serde_json::json!("plan"), &serde_json::json!(false))
         );
-        assert!(plan.get("outcome").is_none());
+        assert_eq!(
+            plan.get("outcome"),
+            Some(&serde_json::Value::Null),
+            "present, null until done: the state machine reads it"
+        );
         for torn in [
             serde_json::json!({"role_name": "AWSServiceRoleForECS", "phase": "done"}),
             serde_json::json!({"role_name": "AWSServiceRoleForECS", "phase": "poll", "outcome": "deleted"}),
