@@ -355,7 +355,8 @@ def hub(moto, binary):
             boto3.setup_default_session(region_name=REGION, **member_credentials(account))
             boto3.client("iam").create_role(RoleName="ecs-warden-member", AssumeRolePolicyDocument=json.dumps({
                 "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/hub"}}]}))
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-warden/*"}}}]}))
             for region in HUB_REGIONS:
                 perform_call.create_fleet(region, "fleet", ["web=1", "worker=1", "jobs=0", "0"])
             # The trail every account needs, so the sweep reads its status as in a real one.
@@ -365,7 +366,7 @@ def hub(moto, binary):
                                         IsMultiRegionTrail=True)["TrailARN"]
             trails.start_logging(Name=trail)
         boto3.setup_default_session()
-    hub_env = dict(env, WARDEN_MEMBER_ROLE="ecs-warden-member", WARDEN_ACCOUNTS=",".join(members),
+    hub_env = dict(env, WARDEN_MEMBER_ROLE="/ecs-warden-member", WARDEN_ACCOUNTS=",".join(members),
                    WARDEN_VERDICT_TTL_SECONDS="0", WARDEN_REGIONS=",".join(HUB_REGIONS))
     single_env = dict(env, WARDEN_VERDICT_TTL_SECONDS="0")
     colds = {"single": [], "hub": []}

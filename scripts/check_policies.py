@@ -12,8 +12,9 @@
 - with --calls DIR (the AWS calls the tests saw each function make, one FUNCTION.txt per
   function, written by the test harness under WARDEN_CALLS_DIR): every call is granted,
   and every granted action was called by some test, unless NOT_EXERCISED says why not;
-- member.yaml's member role, the largest blast radius ecs-warden has: its trust names
-  role ARNs (the hub's function roles), never an account or everyone, and with --calls
+- member.yaml's member role, the largest blast radius ecs-warden has: its trust stays within
+  IAM's 2,048-character quota for a hub in 1 to 17 regions, names the hub account and no role
+  ARN as principal, and is confined to the hub's function role path; and with --calls
   every call a function made in the tests, other than those the hub makes with its own
   credentials (HUB_CALLS), is granted by that function's member policy.
 """
@@ -220,18 +221,88 @@ def compare_member_calls(template, member, calls_dir):
     return problems
 
 
+# IAM's default quota on a role's trust policy, in characters without white space
+# (Service Quotas L-C07B4B0D, "Role trust policy length"), the same in every member account.
+TRUST_LIMIT = 2048
+# A hub deploys in at most this many regions in the checks below: every commercial region
+# a StackSet can target by default.
+HUB_REGIONS = 17
+# A hub's function roles as CloudFormation names them: stack name, logical id, 12 random
+# characters, cut at IAM's 64.
+HUB_FUNCTIONS_US_EAST_1 = ["RoleDriftGuardRole", "EcsRoleGuardRole", "ScalingGuardRole",
+                           "SlrDeletionRole", "ReconcileRole", "AccessDoctorRole"]
+
+
+def hub_parameter(name, parameter, regions):
+    """An example value for a member.yaml parameter, for a hub in `regions` regions: a list
+    of role ARNs holds every hub region's function roles."""
+    if parameter.get("Type") == "CommaDelimitedList":
+        roles = [f"ecs-warden-{logical}-ABCDEFGHIJKL"[:64]
+                 for region in range(regions)
+                 for logical in HUB_FUNCTIONS_US_EAST_1[0 if region == 0 else 1:]]
+        return [f"arn:aws:iam::{PSEUDO['HubAccountId']}:role/{role}" for role in roles]
+    if name in PSEUDO:
+        return PSEUDO[name]
+    return parameter.get("Default", "")
+
+
+def rendered(value, parameters):
+    """A member.yaml value with its Ref and Sub resolved as CloudFormation would."""
+    if isinstance(value, dict) and len(value) == 1:
+        (key, arg), = value.items()
+        if key == "Ref":
+            return parameters.get(arg, PSEUDO.get(arg, arg))
+        if key == "Fn::Sub":
+            text = arg
+            for name, example in {**PSEUDO, **parameters}.items():
+                if isinstance(example, str):
+                    text = text.replace("${" + name + "}", example)
+            assert "${" not in text, f"unresolved: {text}"
+            return text
+    if isinstance(value, dict):
+        return {k: rendered(v, parameters) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rendered(v, parameters) for v in value]
+    return value
+
+
+def is_role_arn(value):
+    return isinstance(value, str) and ":role/" in value
+
+
 def member_trust_problems(member):
-    """The member role must trust the hub's function roles by ARN, nothing wider."""
+    """The member role's trust: within IAM's trust policy quota whatever the number of hub
+    regions, the hub account as principal (a role ARN is stored as the role's unique id, so a
+    hub role replaced would silently stop being trusted, and CloudFormation refuses a role
+    that does not exist), confined to the hub's function roles by their IAM path."""
     role = member["Resources"]["MemberRole"]["Properties"]
+    document = role["AssumeRolePolicyDocument"]
     problems = []
-    for statement in as_list(role["AssumeRolePolicyDocument"]["Statement"]):
+    for regions in range(1, HUB_REGIONS + 1):
+        parameters = {name: hub_parameter(name, p, regions) for name, p in member["Parameters"].items()}
+        trust = rendered(document, parameters)
+        size = len(json.dumps(trust, separators=(",", ":")))
+        if size > TRUST_LIMIT:
+            problems.append(f"member role trust is {size} characters for a hub in {regions} regions, "
+                            f"over IAM's {TRUST_LIMIT}")
+            break
+    trust = rendered(document, {name: hub_parameter(name, p, 1) for name, p in member["Parameters"].items()})
+    for statement in as_list(trust["Statement"]):
         principal = statement.get("Principal", {})
         if principal == "*" or set(principal) != {"AWS"}:
-            problems.append(f"member role trusts {principal}: only the hub's roles may assume it")
-        elif principal["AWS"] != {"Ref": "HubFunctionRoleArns"}:
-            problems.append(f"member role trusts {principal['AWS']}, not the HubFunctionRoleArns parameter")
-    if member["Parameters"]["HubFunctionRoleArns"]["Type"] != "CommaDelimitedList":
-        problems.append("HubFunctionRoleArns must be a list of role ARNs")
+            problems.append(f"member role trusts {principal}: only the hub account may be its principal")
+            continue
+        named = as_list(principal["AWS"])
+        if any(is_role_arn(p) for p in named):
+            problems.append(f"member role names role ARNs as principals: {[p for p in named if is_role_arn(p)]}")
+        if named != [f"arn:aws:iam::{PSEUDO['HubAccountId']}:root"]:
+            problems.append(f"member role trusts {named}, not the hub account")
+        like = statement.get("Condition", {}).get("ArnLike", {}).get("aws:PrincipalArn")
+        prefix = f"arn:aws:iam::{PSEUDO['HubAccountId']}:role/"
+        if not (isinstance(like, str) and like.startswith(prefix) and like.endswith("/*")
+                and len(like) > len(prefix) + len("/*")):
+            problems.append("member role trust is not confined to the hub's function role path "
+                            f"(ArnLike aws:PrincipalArn arn:...:role/PATH/*): {like}")
     return problems
 
 

@@ -309,14 +309,15 @@ EOF
 }
 HUB_CREDENTIALS=$(credentials_in "$ACCOUNT")
 for account in "${MEMBERS[@]}" "$STRANGER"; do
-  # What member.yaml makes: the member role, trusting the hub's function roles.
+  # What member.yaml makes: the member role, trusting the hub's roles on /ecs-warden/.
   # shellcheck disable=SC2046 # the assignments are meant to split
   env $(credentials_in "$account") "$PY" - "$ACCOUNT" <<'EOF'
 import json, sys
 import boto3
 boto3.client("iam").create_role(RoleName="ecs-warden-member", AssumeRolePolicyDocument=json.dumps({
     "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-    "Principal": {"AWS": f"arn:aws:iam::{sys.argv[1]}:role/ecs-warden-EcsRoleGuardRole"}}]}))
+    "Principal": {"AWS": f"arn:aws:iam::{sys.argv[1]}:root"},
+    "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{sys.argv[1]}:role/ecs-warden/*"}}}]}))
 account = boto3.client("sts").get_caller_identity()["Account"]
 print(f"   account {account}: ecs-warden-member created")
 EOF
@@ -326,12 +327,12 @@ wait "$WATCH_PID" 2>/dev/null || true
 ACCOUNTS=$(IFS=,; echo "${MEMBERS[*]}")
 # shellcheck disable=SC2086 # the assignments are meant to split
 # No Security Hub here: the member accounts never enabled it (moto would import anyway).
-env $HUB_CREDENTIALS WARDEN_MEMBER_ROLE=ecs-warden-member WARDEN_ACCOUNTS="$ACCOUNTS" WARDEN_SECURITY_HUB=false \
+env $HUB_CREDENTIALS WARDEN_MEMBER_ROLE=/ecs-warden-member WARDEN_ACCOUNTS="$ACCOUNTS" WARDEN_SECURITY_HUB=false \
   setsid "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --invoke-port "$LAMBDA_PORT" \
   </dev/null >>"$LOGS/functions.log" 2>&1 &
 WATCH_PID=$!
 wait_port "$LAMBDA_PORT"
-echo "   the functions now run as the hub: WARDEN_MEMBER_ROLE=ecs-warden-member WARDEN_ACCOUNTS=$ACCOUNTS"
+echo "   the functions now run as the hub: WARDEN_MEMBER_ROLE=/ecs-warden-member WARDEN_ACCOUNTS=$ACCOUNTS"
 for account in "${MEMBERS[@]}" "$STRANGER"; do
   sed "s/$ACCOUNT/$account/g" events/ecs-create-cluster.json >"$LOGS/create-cluster-$account.json"
   echo "-- events/ecs-create-cluster.json, forwarded from account $account -> ecs-role-guard"

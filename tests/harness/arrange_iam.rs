@@ -33,14 +33,15 @@ impl Account {
             .expect("grant the deployer");
     }
 
-    /// The member role as member.yaml makes it, trusting `hub`'s function roles. moto's
-    /// STS assumes a role whoever asks (it reads neither the trust nor whether the role
-    /// exists); the role is made so the member account holds what a real one would, and
-    /// tests/mocked_reach.rs shows the refusal moto cannot give.
+    /// The member role as member.yaml makes it, trusting `hub`'s roles on the function role
+    /// path. moto's STS does not read the trust (the launcher refuses a role that does not
+    /// exist, as IAM does); the role is made so the member account holds what a real one
+    /// would, and tests/mocked_reach.rs shows the refusals moto cannot give.
     pub async fn member_role_for(&self, hub: &Account) {
         let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-            "Principal": {"AWS": format!("arn:aws:iam::{}:role/ecs-warden-hub-EcsRoleGuardRole", hub.id)},
-            "Action": "sts:AssumeRole"}]});
+            "Principal": {"AWS": format!("arn:aws:iam::{}:root", hub.id)},
+            "Action": "sts:AssumeRole",
+            "Condition": {"ArnLike": {"aws:PrincipalArn": format!("arn:aws:iam::{}:role/ecs-warden/*", hub.id)}}}]});
         self.iam
             .create_role()
             .role_name(MEMBER_ROLE)
