@@ -16,6 +16,7 @@ use ecs_warden::domain::catalog::{RoleSpec, ECS_AUTOSCALE_ROLE, ECS_SERVICE_ROLE
 use ecs_warden::handlers::slr_deletion::Answer;
 use ecs_warden::handlers::Handler;
 use ecs_warden::invocation::clock::Clock;
+use ecs_warden::invocation::report::Status;
 use ecs_warden::invocation::settings::Mode;
 use serde_json::{json, Value};
 use warden_tests::{
@@ -558,4 +559,65 @@ async fn slr_deletion_under_faults_ends_where_it_does_without() {
     }
     let checked = runs.assert_same_end(&[REGION]).await;
     tally.record("slr-deletion", &runs.proxy, checked);
+}
+
+/// One event through a proxy that stalls the first request of `operation` (after moto
+/// handled it, when `after_moto`): the attempt times out, the SDK retries it within the
+/// function's deadline, and the account ends as a fault-free run leaves it, with no failed
+/// finding (and, for a stalled read, the same findings).
+async fn stalled_once(operation: &str, after_moto: bool) {
+    use ecs_warden::aws::ATTEMPT_TIMEOUT;
+    use ecs_warden::invocation::deadline::{Deadline, ANSWER_RESERVE};
+    use warden_tests::statuses;
+
+    // ecs-role-guard's Timeout in template.yaml, less what it keeps to answer.
+    const TIMEOUT: Duration = Duration::from_secs(30);
+    const EVENT: &str = "ecs-create-service-legacy-role.json";
+    let clean = Account::new().await;
+    let (guard, _) = clean.role_guard(Mode::Enforce, Duration::ZERO);
+    let expected = guard
+        .handle_payload(clean.event(EVENT))
+        .await
+        .expect("accepted");
+
+    let account = Account::new().await;
+    let proxy = FaultProxy::stall(endpoint().trim_start_matches("http://"), operation, after_moto);
+    let (guard, _) = account.through(&proxy).role_guard(Mode::Enforce, Duration::ZERO);
+    let started = Instant::now();
+    let report = guard
+        .handle_within(account.event(EVENT), Deadline::after(TIMEOUT - ANSWER_RESERVE))
+        .await
+        .unwrap_or_else(|e| panic!("{operation} stalled: {e}"));
+    let took = started.elapsed();
+    assert!(proxy.counts().stalled(), "{operation} was never sent");
+    assert!(
+        took >= ATTEMPT_TIMEOUT,
+        "{operation}: answered in {took:?}, before the stalled attempt could time out"
+    );
+    assert!(
+        report.findings.iter().all(|f| f.status != Status::Failed),
+        "{operation}: {report:#?}"
+    );
+    if !after_moto {
+        assert_eq!(statuses(&report), statuses(&expected), "{operation}: {report:#?}");
+    }
+    // A write that happened but went unanswered is retried, and IAM answers that the role
+    // exists: the function then verifies what is there, as after a lost create race, and
+    // reports that rather than `created`; the account ends the same.
+    assert_eq!(
+        account.snapshot(&[REGION]).await,
+        clean.snapshot(&[REGION]).await,
+        "{operation}: the stalled run ended elsewhere"
+    );
+    println!("{operation} stalled (after moto: {after_moto}): answered in {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_request_is_retried_within_the_deadline_and_the_event_ends_the_same() {
+    // A read whose request never arrives, and a write that happened but whose answer never
+    // comes back.
+    tokio::join!(
+        stalled_once("GetRole", false),
+        stalled_once("CreateRole", true)
+    );
 }

@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,12 +59,18 @@ impl Fault {
 pub struct FaultCounts {
     requests: AtomicUsize,
     injected: [AtomicUsize; 6],
+    stalled: AtomicBool,
 }
 
 impl FaultCounts {
     /// Requests seen.
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Whether a stall proxy has held its request.
+    pub fn stalled(&self) -> bool {
+        self.stalled.load(Ordering::SeqCst)
     }
 
     /// Faults injected, all kinds.
@@ -106,6 +112,10 @@ pub struct FaultProxy {
 struct Shared {
     upstream: String,
     percent: u64,
+    /// Stall mode: the first request of this operation is never answered (forwarded to
+    /// moto first when `.1`: the write happens, its answer never comes).
+    stall: Option<(String, bool)>,
+    stalled: AtomicUsize,
     /// Cut mode: after this many writes reached moto, nothing more is answered.
     cut_after: Option<usize>,
     writes: AtomicUsize,
@@ -127,7 +137,24 @@ impl FaultProxy {
         Self::spawn(upstream, 0, Some(writes))
     }
 
+    /// Starts a proxy that passes every request through but the first of `operation`,
+    /// which it holds unanswered for two minutes: a connection that stalls. With
+    /// `after_moto` the request reaches moto first, so a write happens and only its answer
+    /// is lost. [`FaultCounts::stalled`] says whether it happened.
+    pub fn stall(upstream: &str, operation: &str, after_moto: bool) -> Self {
+        Self::spawn_with(upstream, 0, None, Some((operation.to_owned(), after_moto)))
+    }
+
     fn spawn(upstream: &str, percent: u64, cut_after: Option<usize>) -> Self {
+        Self::spawn_with(upstream, percent, cut_after, None)
+    }
+
+    fn spawn_with(
+        upstream: &str,
+        percent: u64,
+        cut_after: Option<usize>,
+        stall: Option<(String, bool)>,
+    ) -> Self {
         let seed = std::env::var("WARDEN_FAULT_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -143,6 +170,8 @@ impl FaultProxy {
         let shared = Arc::new(Shared {
             upstream: upstream.to_owned(),
             percent,
+            stall,
+            stalled: AtomicUsize::new(0),
             cut_after,
             writes: AtomicUsize::new(0),
             seed,
@@ -272,6 +301,18 @@ fn serve(shared: &Shared, conn: TcpStream) {
     let mut reader = BufReader::new(conn);
     while let Some(request) = read_request(&mut reader) {
         shared.counts.requests.fetch_add(1, Ordering::Relaxed);
+        if let Some((operation, after_moto)) = &shared.stall {
+            if request.operation() == *operation
+                && shared.stalled.fetch_add(1, Ordering::SeqCst) == 0
+            {
+                shared.counts.stalled.store(true, Ordering::SeqCst);
+                if *after_moto {
+                    let _ = forward(&shared.upstream, &request);
+                }
+                std::thread::sleep(Duration::from_secs(120));
+                return;
+            }
+        }
         if let Some(limit) = shared.cut_after {
             if shared.writes.load(Ordering::SeqCst) >= limit {
                 // Cut off: hold the connection unanswered until the caller gives up.

@@ -146,6 +146,7 @@ pub(crate) fn config_with(credentials: Credentials) -> SdkConfig {
         .behavior_version(BehaviorVersion::latest())
         .http_client(ecs_warden::aws::https_client())
         .retry_config(retry_config())
+        .timeout_config(ecs_warden::aws::timeout_config())
         .region(Region::new(SAMPLE_REGION))
         .endpoint_url(endpoint())
         .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(

@@ -9,8 +9,10 @@ pub mod mocks;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -26,6 +28,18 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 /// Attempts per call: the SDK's standard retry mode with backoff and jitter, one more
 /// attempt than its default because IAM throttles bursts of control-plane calls.
 pub const MAX_ATTEMPTS: u32 = 4;
+
+/// How long a new connection may take: the AWS SDKs' `standard` smart-configuration default
+/// (3.1 s, the same for calls to another region; docs/reliability.md, Timeouts).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+
+/// How long one attempt of a call may take, from sending the request to the last byte of
+/// the answer. The SDK sets none, so an answer that never comes holds the call until the
+/// function's own timeout; with it the attempt fails as a timeout, which the standard retry
+/// mode retries. Far above what a control-plane call takes (well under a second), short
+/// enough that a stalled attempt and its retry fit the 30 s the event functions get
+/// (docs/reliability.md, Timeouts).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The HTTPS client every SDK client shares: rustls on ring, trusting the system roots.
 pub fn https_client() -> SharedHttpClient {
@@ -44,12 +58,22 @@ pub fn retry_config() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
 }
 
+/// The timeouts of every client: [`CONNECT_TIMEOUT`] and [`ATTEMPT_TIMEOUT`]; no limit on
+/// a call's attempts together, which the invocation's deadline bounds.
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .build()
+}
+
 /// Loads the shared SDK configuration from the standard sources (`AWS_REGION`,
 /// `AWS_ENDPOINT_URL`, credentials), so the functions run unchanged against an emulator.
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
         .retry_config(retry_config())
+        .timeout_config(timeout_config())
         .load()
         .await
 }
