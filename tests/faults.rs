@@ -581,11 +581,20 @@ async fn stalled_once(operation: &str, after_moto: bool) {
         .expect("accepted");
 
     let account = Account::new().await;
-    let proxy = FaultProxy::stall(endpoint().trim_start_matches("http://"), operation, after_moto);
-    let (guard, _) = account.through(&proxy).role_guard(Mode::Enforce, Duration::ZERO);
+    let proxy = FaultProxy::stall(
+        endpoint().trim_start_matches("http://"),
+        operation,
+        after_moto,
+    );
+    let (guard, _) = account
+        .through(&proxy)
+        .role_guard(Mode::Enforce, Duration::ZERO);
     let started = Instant::now();
     let report = guard
-        .handle_within(account.event(EVENT), Deadline::after(TIMEOUT - ANSWER_RESERVE))
+        .handle_within(
+            account.event(EVENT),
+            Deadline::after(TIMEOUT - ANSWER_RESERVE),
+        )
         .await
         .unwrap_or_else(|e| panic!("{operation} stalled: {e}"));
     let took = started.elapsed();
@@ -599,7 +608,11 @@ async fn stalled_once(operation: &str, after_moto: bool) {
         "{operation}: {report:#?}"
     );
     if !after_moto {
-        assert_eq!(statuses(&report), statuses(&expected), "{operation}: {report:#?}");
+        assert_eq!(
+            statuses(&report),
+            statuses(&expected),
+            "{operation}: {report:#?}"
+        );
     }
     // A write that happened but went unanswered is retried, and IAM answers that the role
     // exists: the function then verifies what is there, as after a lost create race, and

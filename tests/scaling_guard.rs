@@ -690,14 +690,13 @@ async fn a_deleted_target_tracking_alarm_comes_back_from_its_event() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn deleting_an_alarm_no_ecs_policy_used_costs_one_read() {
+async fn deleting_an_alarm_no_ecs_policy_used_costs_two_reads_at_most() {
     let world = World::with_service(&[]).await;
-    world.put_scale_out().await;
     world.put_target_tracking().await;
-    let before = world.alarms().await.len();
     let (guard, _) = world
         .account
         .scaling_guard(Mode::Enforce, AlarmSettings::default());
+    // No step policy in the region: the policies' read alone.
     let report = guard
         .handle_payload(alarms_deleted(&world, &["billing-over-budget"]))
         .await
@@ -707,5 +706,60 @@ async fn deleting_an_alarm_no_ecs_policy_used_costs_one_read() {
         report.aws_calls,
         ["application-autoscaling:DescribeScalingPolicies"]
     );
+
+    // A step policy an alarm invokes: and CloudWatch's view of the region's policy alarms.
+    world.put_scale_out().await;
+    world
+        .replay(Mode::Enforce, "autoscaling-put-step-policy.json")
+        .await;
+    let before = world.alarms().await.len();
+    let report = guard
+        .handle_payload(alarms_deleted(&world, &["billing-over-budget"]))
+        .await
+        .expect("event accepted");
+    assert_eq!(statuses(&report), [("deleted_alarm", Status::Compliant)]);
+    assert_eq!(
+        report.aws_calls,
+        [
+            "application-autoscaling:DescribeScalingPolicies",
+            "cloudwatch:DescribeAlarms"
+        ]
+    );
     assert_eq!(world.alarms().await.len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_step_alarm_deleted_by_hand_comes_back_though_the_policy_lists_none() {
+    // moto lists no alarm on a step policy, as Application Auto Scaling may not once the
+    // alarm is gone: CloudWatch says no alarm invokes the policy any more.
+    let world = World::with_service(&[]).await;
+    let policy_arn = world.put_scale_out().await;
+    world
+        .region
+        .customer_alarm("team-web-high", &policy_arn)
+        .await;
+    world
+        .region
+        .cloudwatch
+        .delete_alarms()
+        .alarm_names("team-web-high")
+        .send()
+        .await
+        .unwrap();
+    assert!(world.policy(SCALE_OUT).await.unwrap().alarms().is_empty());
+    let (guard, _) = world
+        .account
+        .scaling_guard(Mode::Enforce, AlarmSettings::default());
+    let report = guard
+        .handle_payload(alarms_deleted(&world, &["team-web-high"]))
+        .await
+        .expect("event accepted");
+    assert_eq!(
+        statuses(&report),
+        [("step_alarm", Status::Created)],
+        "{report:#?}"
+    );
+    assert_eq!(writes(&report.aws_calls), ["cloudwatch:PutMetricAlarm"]);
+    let alarm = world.alarm(OUR_SCALE_OUT_ALARM).await.expect("given back");
+    assert_eq!(alarm.alarm_actions(), [policy_arn]);
 }

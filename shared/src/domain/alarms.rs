@@ -460,6 +460,15 @@ fn tag_value(value: &str) -> String {
     truncate(value, TAG_VALUE_MAX)
 }
 
+/// The part every scaling policy ARN of `policy_arn`'s account and region starts with
+/// (`arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:`): Application Auto Scaling's
+/// and EC2 Auto Scaling's policies share it, the policy id comes next.
+pub fn scaling_policy_prefix(policy_arn: &str) -> Option<String> {
+    const KIND: &str = ":scalingPolicy:";
+    let at = policy_arn.find(KIND)?;
+    Some(policy_arn[..at + KIND.len()].to_owned())
+}
+
 /// Every alarm of a region, read once for a sweep instead of once per policy.
 #[derive(Debug, Default)]
 pub struct AlarmIndex {
@@ -517,6 +526,18 @@ impl AlarmIndex {
             }
         }
         Ok(index)
+    }
+
+    /// The alarms of the clients' region with an action that starts with `prefix`, every
+    /// page: with a scaling policy ARN prefix ([`scaling_policy_prefix`]), every alarm that
+    /// invokes a scaling policy there, CloudWatch's own view of which policies have one.
+    pub async fn invoking_prefix(clients: &Clients, prefix: &str) -> Result<Self, CallError> {
+        Self::read(clients.cloudwatch.describe_alarms().action_prefix(prefix)).await
+    }
+
+    /// Whether an alarm this index read invokes `action`.
+    pub fn invokes(&self, action: &str) -> bool {
+        self.invoking.get(action).is_some_and(|a| !a.is_empty())
     }
 
     fn invoking(&self, action: &str) -> Vec<String> {

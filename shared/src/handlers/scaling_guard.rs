@@ -9,12 +9,12 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_applicationautoscaling::types::PolicyType;
+use aws_sdk_applicationautoscaling::types::{PolicyType, ScalingPolicy};
 use serde::Deserialize;
 
 use super::{Common, Deps, Guard};
 use crate::aws::Clients;
-use crate::domain::alarms::{self, AlarmSettings, ServiceTarget};
+use crate::domain::alarms::{self, AlarmIndex, AlarmSettings, ServiceTarget};
 use crate::domain::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
 use crate::domain::roles::{self, RoleTarget};
 use crate::domain::scaling;
@@ -209,12 +209,15 @@ impl ScalingGuard {
         }
     }
 
-    /// After DeleteAlarms: one read of the region's ECS scaling policies, then each policy
-    /// that relied on a deleted alarm is ensured as a PutScalingPolicy would be. A policy
-    /// relied on an alarm when it lists it (target tracking lists the alarms it made) or,
-    /// for a step policy, when it is ecs-warden's alarm for it (a deterministic name):
-    /// Application Auto Scaling may already have dropped a deleted alarm from a step
-    /// policy's list, and a customer's alarm dropped that way is left to the sweep.
+    /// After DeleteAlarms: one read of the region's ECS scaling policies; a target-tracking
+    /// policy that lists a deleted alarm is ensured as a PutScalingPolicy would be (its
+    /// alarms are Application Auto Scaling's, and it lists them). Step policies are judged
+    /// from CloudWatch's side: one read of every alarm whose action invokes a scaling
+    /// policy in the region (DescribeAlarms by action prefix), and each step policy no
+    /// alarm invokes gets one, whether or not the policy still lists the deleted name
+    /// (whether Application Auto Scaling keeps a deleted alarm in a step policy's list is
+    /// not documented, and moto lists none). A delete no ECS policy used costs those two
+    /// reads at most, and one where the region has no step policy.
     async fn alarms_deleted(
         &self,
         clients: &Clients,
@@ -234,34 +237,54 @@ impl ScalingGuard {
                 )]
             }
         };
+        let ecs: Vec<(ServiceTarget, &ScalingPolicy)> = policies
+            .iter()
+            .filter_map(|p| Some((ServiceTarget::from_resource_id(p.resource_id()).ok()?, p)))
+            .collect();
+        let step_prefix = ecs
+            .iter()
+            .find(|(_, p)| *p.policy_type() == PolicyType::StepScaling)
+            .and_then(|(_, p)| alarms::scaling_policy_prefix(p.policy_arn()));
+        let index = match step_prefix {
+            None => None,
+            Some(prefix) => match AlarmIndex::invoking_prefix(clients, &prefix).await {
+                Ok(index) => Some(index),
+                Err(e) => {
+                    return vec![Finding::new(
+                        region,
+                        Check::DeletedAlarm,
+                        Status::Failed,
+                        e.explain("cloudwatch:DescribeAlarms", &prefix),
+                    )]
+                }
+            },
+        };
         let mut findings = Vec::new();
-        for policy in &policies {
-            let Ok(target) = ServiceTarget::from_resource_id(policy.resource_id()) else {
-                continue;
-            };
+        for (target, policy) in &ecs {
             let listed = policy
                 .alarms()
                 .iter()
                 .any(|a| deleted.contains(a.alarm_name()));
-            let finding = match policy.policy_type() {
-                PolicyType::StepScaling
-                    if listed
-                        || deleted.contains(
-                            alarms::alarm_name(&target, policy.policy_name()).as_str(),
-                        ) =>
-                {
+            let finding = match (policy.policy_type(), &index) {
+                (PolicyType::StepScaling, Some(index)) => {
+                    let named = listed
+                        || deleted
+                            .contains(alarms::alarm_name(target, policy.policy_name()).as_str());
+                    if index.invokes(policy.policy_arn()) && !named {
+                        continue;
+                    }
                     alarms::ensure_step_alarm(
                         clients,
                         scope,
                         region,
                         &self.alarm_defaults,
-                        &target,
+                        target,
                         policy,
-                        None,
+                        Some(index),
                     )
                     .await
                 }
-                PolicyType::TargetTrackingScaling if listed => {
+                (PolicyType::TargetTrackingScaling, _) if listed => {
                     alarms::ensure_target_tracking_alarms(clients, scope, policy, None).await
                 }
                 _ => continue,
@@ -274,7 +297,7 @@ impl ScalingGuard {
                 Check::DeletedAlarm,
                 Status::Compliant,
                 format!(
-                    "no ECS scaling policy in {region} relied on alarm(s) {}; nothing to restore",
+                    "no ECS scaling policy in {region} relied on alarm(s) {}: every step policy is still invoked by an alarm, and no target-tracking policy lists them; nothing to restore",
                     names.join(", ")
                 ),
             ));
