@@ -14,6 +14,9 @@ Usage: python moto_server.py PORT [--exit-with-stdin]
   ecs-warden's reaches into one).
 - Organizations ListAccounts from an account that belongs to no organization is refused
   with AWSOrganizationsNotInUseException, as AWS refuses it; moto answers an empty list.
+- Account Management ListRegions, which moto lacks, answers AWS's regions of the partition
+  (botocore's list) as a new account has them: those launched before March 2019
+  ENABLED_BY_DEFAULT, the opt-in ones (OPT_IN_REGIONS) DISABLED.
 - STS AssumeRole of a role that does not exist is refused with AccessDenied, as IAM
   refuses it; moto assumes any role. The two roles scripts enter a fresh account through
   (`warden-test`, and `OrganizationAccountAccessRole`, which every account an organization
@@ -50,6 +53,8 @@ from moto.events.responses import EventsHandler  # noqa: E402
 from moto.iam.responses import IamResponse  # noqa: E402
 from moto.sts.responses import TokenResponse  # noqa: E402
 from moto.organizations.models import OrganizationsBackend  # noqa: E402
+from moto.account import urls as account_urls  # noqa: E402
+from moto.account.responses import AccountResponse  # noqa: E402
 from moto.awslambda.models import LambdaBackend, LambdaFunction, lambda_backends  # noqa: E402
 from moto.core.config import default_user_config  # noqa: E402
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend  # noqa: E402
@@ -239,6 +244,31 @@ def list_accounts(self, *args, **kwargs):
 
 
 OrganizationsBackend.list_accounts = list_accounts
+
+# Regions an account must opt into (AWS General Reference, "Enable or disable AWS Regions"):
+# a new account has them DISABLED.
+OPT_IN_REGIONS = {
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-south-2", "ap-southeast-3", "ap-southeast-4",
+    "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-west-1", "eu-central-2",
+    "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1", "mx-central-1",
+}
+
+
+def list_regions(self):
+    from botocore.session import Session
+    from moto.core.responses import ActionResult
+
+    regions = Session().get_available_regions("ec2", partition_name=self.partition)
+    wanted = self._get_param("RegionOptStatusContains") or []
+    found = [
+        {"RegionName": r, "RegionOptStatus": "DISABLED" if r in OPT_IN_REGIONS else "ENABLED_BY_DEFAULT"}
+        for r in sorted(regions)
+    ]
+    return ActionResult({"Regions": [f for f in found if not wanted or f["RegionOptStatus"] in wanted]})
+
+
+AccountResponse.list_regions = list_regions
+account_urls.url_paths["{0}/listRegions$"] = AccountResponse.dispatch
 
 # Roles scripts and tests enter an account through, which need not exist.
 ENTRY_ROLES = {"warden-test", "OrganizationAccountAccessRole"}

@@ -237,3 +237,59 @@ async fn an_unwatched_role_or_a_failed_call_costs_no_call() {
         assert!(report.aws_calls.is_empty());
     }
 }
+
+#[tokio::test]
+async fn with_the_default_regions_a_role_used_in_any_enabled_region_is_recreated() {
+    use ecs_warden::domain::alarms::AlarmSettings;
+    use ecs_warden::handlers::role_drift_guard::RoleDriftGuard;
+    use warden_tests::default_regions;
+
+    // The stack's Regions left empty: the guard runs in eu-west-1, the role's user is a
+    // service in ap-southeast-2.
+    let account = Account::new().await;
+    let ecs = aws_sdk_ecs::Client::new(&account.config_in("ap-southeast-2"));
+    ecs.create_cluster()
+        .cluster_name("legacy")
+        .send()
+        .await
+        .unwrap();
+    ecs.create_service()
+        .cluster("legacy")
+        .service_name("web")
+        .desired_count(1)
+        .role(ECS_SERVICE_ROLE.name)
+        .send()
+        .await
+        .unwrap();
+    let (guard, _) =
+        account.handler::<RoleDriftGuard>(default_regions(Mode::Enforce), AlarmSettings::default());
+    let started = std::time::Instant::now();
+    let report = guard
+        .handle_payload(account.event("iam-delete-role.json"))
+        .await
+        .expect("accepted");
+    println!(
+        "a deleted role's users in every enabled region: {} calls, {:?} on moto",
+        report.aws_calls.len(),
+        started.elapsed()
+    );
+    assert_eq!(
+        statuses(&report),
+        [
+            ("in_use", Status::Compliant),
+            ("exists", Status::Created),
+            ("managed_policy", Status::Created)
+        ],
+        "{report:#?}"
+    );
+    assert!(report.findings[0].detail.contains("service/legacy/web"));
+    assert_eq!(report.aws_calls[0], "account:ListRegions");
+    // Every enabled region read once: its clusters and its scalable targets.
+    let listed = report
+        .aws_calls
+        .iter()
+        .filter(|c| *c == "ecs:ListClusters")
+        .count();
+    assert_eq!(listed, 17, "{:?}", report.aws_calls);
+    assert!(account.role(ECS_SERVICE_ROLE.name).await.is_some());
+}

@@ -516,3 +516,50 @@ async fn a_hub_drains_and_deletes_in_the_member_account_it_is_asked_to_and_nowhe
     // The hub's own role is where it was.
     assert!(hub.role(ECS_SERVICE_LINKED_ROLE.name).await.is_some());
 }
+
+#[tokio::test]
+async fn with_the_default_regions_a_plan_inventories_every_enabled_region() {
+    use ecs_warden::domain::alarms::AlarmSettings;
+    use warden_tests::default_regions;
+
+    // The stack's Regions left empty, the function in eu-west-1, a cluster in us-east-2:
+    // the role is in use there, and the deletion is blocked rather than submitted.
+    let account = Account::new().await;
+    account.create_ecs_role().await;
+    let config = account
+        .config
+        .to_builder()
+        .region(Region::new("us-east-2"))
+        .build();
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    ecs.create_cluster()
+        .cluster_name("far")
+        .send()
+        .await
+        .unwrap();
+    let (deletion, _) =
+        account.handler::<SlrDeletion>(default_regions(Mode::Enforce), AlarmSettings::default());
+    let clock = Clock::manual(START as u64);
+    let outputs = drive(
+        &deletion,
+        &clock,
+        json!({"role_name": ECS_SERVICE_LINKED_ROLE.name}),
+    )
+    .await;
+    let last = outputs.last().unwrap();
+    assert_eq!(last["outcome"], "blocked", "{last:#}");
+    assert_eq!(
+        last["regions"].as_array().map(Vec::len),
+        Some(17),
+        "{last:#}"
+    );
+    assert!(
+        last["inventory"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["region"] == "us-east-2"),
+        "{last:#}"
+    );
+    assert!(account.role(ECS_SERVICE_LINKED_ROLE.name).await.is_some());
+}

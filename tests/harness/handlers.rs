@@ -178,11 +178,21 @@ impl Account {
     }
 }
 
+/// Settings as `WARDEN_REGIONS=eu-west-1` makes them.
 fn settings(mode: Mode, verdict_ttl: Duration) -> Settings {
     Settings {
         mode,
         verdict_ttl,
         regions: vec![SAMPLE_REGION.into()],
+        regions_named: true,
+    }
+}
+
+/// Settings as a stack with the default `Regions` (empty) makes them in eu-west-1.
+pub fn default_regions(mode: Mode) -> Settings {
+    Settings {
+        regions_named: false,
+        ..settings(mode, Duration::ZERO)
     }
 }
 

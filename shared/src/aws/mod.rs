@@ -93,6 +93,11 @@ macro_rules! recorded_client {
 }
 
 recorded_client!(
+    /// An Account Management client that records its calls in `calls`.
+    account_client,
+    aws_sdk_account
+);
+recorded_client!(
     /// An IAM client that records its calls in `calls`.
     iam_client,
     aws_sdk_iam

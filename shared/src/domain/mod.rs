@@ -10,6 +10,7 @@ pub mod alarms;
 pub mod catalog;
 pub mod clusters;
 pub mod permissions;
+pub mod regions;
 pub mod role_users;
 pub mod roles;
 pub mod scaling;

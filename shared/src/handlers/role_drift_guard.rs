@@ -11,10 +11,10 @@ use serde::Deserialize;
 use super::{Common, Deps, Guard};
 use aws_config::SdkConfig;
 
-use crate::aws::{CallLog, Clients, Regional};
+use crate::aws::{self, CallLog, Clients, Regional};
 use crate::domain::catalog::{RoleKind, RoleSpec, ROLES};
-use crate::domain::role_users;
 use crate::domain::roles::{self, RoleTarget};
+use crate::domain::{regions, role_users};
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, ApiCallEvent};
 use crate::invocation::gate::Scope;
@@ -92,21 +92,24 @@ struct Parameters {
 }
 
 /// What the guard acts through in one account: IAM, and every region's clients for the
-/// usage search before a deleted role is recreated.
+/// usage search before a deleted role is recreated, and which regions are enabled.
 #[derive(Debug, Clone)]
 pub struct DriftClients {
     /// IAM and the function region's clients.
     pub clients: Clients,
     /// Any region's clients.
     pub regional: Regional,
+    /// Account Management: the account's enabled regions.
+    pub account: aws_sdk_account::Client,
 }
 
 impl DriftClients {
-    /// Both, over one configuration, recording into `calls`.
+    /// All of them, over one configuration, recording into `calls`.
     pub fn new(config: &SdkConfig, calls: &CallLog) -> Self {
         Self {
             clients: Clients::new(config, calls),
             regional: Regional::new(config, calls),
+            account: aws::account_client(config, calls),
         }
     }
 }
@@ -202,7 +205,8 @@ impl Guard for RoleDriftGuard {
 }
 
 impl RoleDriftGuard {
-    /// A deleted role comes back only while something in the configured regions uses it.
+    /// A deleted role comes back only while something uses it: in the configured regions
+    /// (`WARDEN_REGIONS`), or, when none are named, in every region enabled for the account.
     async fn deleted(
         &self,
         clients: &DriftClients,
@@ -218,7 +222,26 @@ impl RoleDriftGuard {
                 "a service-linked role is deleted through DeleteServiceLinkedRole (slr-deletion), not recreated here",
             )];
         }
-        let regions = &self.common.settings.regions;
+        let settings = &self.common.settings;
+        let regions = if settings.regions_named {
+            settings.regions.clone()
+        } else {
+            match regions::enabled(&clients.account).await {
+                Ok(enabled) => enabled,
+                Err(e) => {
+                    return vec![Finding::new(
+                        arn,
+                        Check::InUse,
+                        Status::Failed,
+                        format!(
+                            "the role was deleted; whether anything uses it is unknown, so it is left deleted: {}",
+                            e.explain("account:ListRegions", "the account's enabled regions")
+                        ),
+                    )]
+                }
+            }
+        };
+        let regions = &regions;
         let found = role_users::users_of(&clients.regional, regions, &target.name).await;
         let Some((user, role_arn)) = found.users.first() else {
             if !found.unread.is_empty() {

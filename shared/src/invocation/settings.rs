@@ -26,6 +26,10 @@ pub struct Settings {
     pub verdict_ttl: Duration,
     /// `WARDEN_REGIONS`: the regions sweeps and inventories cover; unset, the function's own.
     pub regions: Vec<String>,
+    /// Whether `WARDEN_REGIONS` named `regions`. Unset, a sweep covers the function's own
+    /// region, but where a role is in use (role-drift-guard, a deletion's plan) is looked
+    /// up in every region enabled for the account: a role is global.
+    pub regions_named: bool,
 }
 
 /// Default for `WARDEN_VERDICT_TTL_SECONDS`: long enough to absorb a burst of events from
@@ -85,6 +89,7 @@ impl Settings {
                 problem: "not a region name such as eu-west-1",
             });
         }
+        let regions_named = !regions.is_empty();
         if regions.is_empty() && !own_region.is_empty() {
             regions.push(own_region);
         }
@@ -92,6 +97,7 @@ impl Settings {
             mode,
             verdict_ttl,
             regions,
+            regions_named,
         })
     }
 }
@@ -242,6 +248,7 @@ mod tests {
         let s = settings(&[("AWS_REGION", "eu-west-1")]).unwrap();
         assert_eq!(s.mode, Mode::Enforce);
         assert_eq!(s.regions, ["eu-west-1"]);
+        assert!(!s.regions_named, "the own region stands in");
         assert_eq!(s.verdict_ttl, DEFAULT_VERDICT_TTL);
     }
 
@@ -255,6 +262,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.mode, Mode::Audit);
         assert_eq!(s.regions, ["us-east-1", "eu-west-1"]);
+        assert!(s.regions_named);
         assert_eq!(s.verdict_ttl, Duration::ZERO);
     }
 

@@ -33,7 +33,7 @@ use aws_config::SdkConfig;
 
 use super::{Common, Deps, Handler};
 use crate::aws::ids::{is_account_id, is_region_name};
-use crate::aws::{CallLog, Clients, Regional};
+use crate::aws::{self, CallLog, Clients, Regional};
 use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use crate::invocation::clock::Clock;
 use crate::invocation::deadline::Deadline;
@@ -88,14 +88,17 @@ pub struct DeletionClients {
     pub clients: Clients,
     /// Each inventoried region's clients.
     pub regional: Regional,
+    /// Account Management: the account's enabled regions, for a plan that names none.
+    pub account: aws_sdk_account::Client,
 }
 
 impl DeletionClients {
-    /// Both over one configuration, recording into `calls`.
+    /// All of them over one configuration, recording into `calls`.
     pub fn new(config: &SdkConfig, calls: &CallLog) -> Self {
         Self {
             clients: Clients::new(config, calls),
             regional: Regional::new(config, calls),
+            account: aws::account_client(config, calls),
         }
     }
 }
@@ -149,7 +152,12 @@ impl SlrDeletion {
     /// The handler over clients built elsewhere: [`Handler::build`]'s, or mocked ones
     /// (they act in the function's own account; a member account's are built as usual).
     pub fn with_clients(deps: Deps, clients: Clients, regional: Regional) -> Self {
-        let own = DeletionClients { clients, regional };
+        let account = aws::account_client(&deps.config, &deps.calls);
+        let own = DeletionClients {
+            clients,
+            regional,
+            account,
+        };
         Self {
             clients: AccountClients::with_own(
                 &deps.accounts,
@@ -180,16 +188,18 @@ impl SlrDeletion {
         (account, clients)
     }
 
-    /// Checks a state before any AWS call, filling in the configured regions.
+    /// Checks a state before any AWS call, filling in the configured regions. A plan with
+    /// no regions, where `WARDEN_REGIONS` names none, is left to find every region enabled
+    /// for the account: the role is global, and the ECS resources that hold it can be in any
+    /// of them.
     fn validate(&self, mut state: DeletionState) -> Result<DeletionState, InvocationError> {
         check_role_name(&state.request.role_name, "role_name")?;
-        if state.request.regions.is_empty() {
-            state
-                .request
-                .regions
-                .clone_from(&self.common.settings.regions);
+        let settings = &self.common.settings;
+        let planned_everywhere = state.progress.stage == Stage::Plan && !settings.regions_named;
+        if state.request.regions.is_empty() && !planned_everywhere {
+            state.request.regions.clone_from(&settings.regions);
         }
-        if state.request.regions.is_empty() {
+        if state.request.regions.is_empty() && !planned_everywhere {
             return bad(
                 "regions",
                 "none given and WARDEN_REGIONS / AWS_REGION name none".into(),

@@ -13,7 +13,7 @@ use super::{DeletionClients, SlrDeletion, StepOutput, EVENT_SOURCE, FUNCTION};
 use crate::aws::ids::is_region_name;
 use crate::aws::{self, CallError, Clients, Regional};
 use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
-use crate::domain::clusters;
+use crate::domain::{clusters, regions};
 use crate::handlers::Common;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::gate::{failure, Gated, Scope};
@@ -39,11 +39,16 @@ impl SlrDeletion {
         // named one, so the report flattened beside it does not say it twice.
         let span = tracing::info_span!("account", account = account.as_deref().unwrap_or(""));
         let output = match clients {
-            Ok(DeletionClients { clients, regional }) => {
+            Ok(DeletionClients {
+                clients,
+                regional,
+                account,
+            }) => {
                 let run = Run {
                     common: &self.common,
                     clients,
                     regional,
+                    account,
                 };
                 run.step(state, now, deadline).instrument(span).await
             }
@@ -71,6 +76,7 @@ struct Run<'a> {
     common: &'a Common,
     clients: Clients,
     regional: Regional,
+    account: aws_sdk_account::Client,
 }
 
 impl Run<'_> {
@@ -121,6 +127,28 @@ impl Run<'_> {
     }
 
     async fn plan(&self, state: &mut DeletionState, findings: &mut Vec<Finding>) {
+        if state.request.regions.is_empty() {
+            // No region named anywhere: every region enabled for the account, which the
+            // state then carries to the later steps.
+            let refused = match regions::enabled(&self.account).await {
+                Ok(enabled) if !enabled.is_empty() => {
+                    state.request.regions = enabled;
+                    None
+                }
+                Ok(_) => Some("account:ListRegions answered no enabled region".to_owned()),
+                Err(e) => Some(e.explain("account:ListRegions", "the account's enabled regions")),
+            };
+            if let Some(why) = refused {
+                findings.push(Finding::new(
+                    self.role_arn(state),
+                    Check::Inventory,
+                    Status::Failed,
+                    format!("no region to inventory, so the role is not deleted: {why}"),
+                ));
+                state.progress.finish(Outcome::Failed);
+                return;
+            }
+        }
         let mut tasks = JoinSet::new();
         for region in state.request.regions.clone() {
             let ecs = self.regional.clients(&region).ecs;
