@@ -7,7 +7,9 @@
 //! account that never enabled Security Hub and ignores GetFindings' filters. The tests
 //! enable Security Hub as AWS requires; the refusals are in `shared/tests/mocked_security_hub.rs`.
 
-use aws_sdk_securityhub::types::{AwsSecurityFinding, ComplianceStatus, SeverityLabel};
+use aws_sdk_securityhub::types::{
+    AwsSecurityFinding, ComplianceStatus, RecordState, SeverityLabel,
+};
 use ecs_warden::domain::alarms::AlarmSettings;
 use ecs_warden::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use ecs_warden::handlers::ecs_role_guard::EcsRoleGuard;
@@ -24,6 +26,17 @@ fn status(finding: &AwsSecurityFinding) -> Option<&ComplianceStatus> {
 
 fn label(finding: &AwsSecurityFinding) -> Option<&SeverityLabel> {
     finding.severity().and_then(|s| s.label())
+}
+
+/// A finding's `UpdatedAt`, in milliseconds since the epoch.
+fn updated(finding: &AwsSecurityFinding) -> i64 {
+    use aws_sdk_securityhub::primitives::{DateTime, DateTimeFormat};
+    let at = DateTime::from_str(
+        finding.updated_at().unwrap_or_default(),
+        DateTimeFormat::DateTime,
+    )
+    .expect("an RFC 3339 UpdatedAt");
+    at.to_millis().expect("a time in range")
 }
 
 /// The Security Hub calls among an answer's calls.
@@ -113,6 +126,12 @@ async fn an_audit_run_leaves_a_failed_finding_and_an_enforce_run_passes_the_same
     assert_eq!(held[0].id(), Some(id.as_str()));
     assert_eq!(status(&held[0]), Some(&ComplianceStatus::Passed));
     assert_eq!(label(&held[0]), Some(&SeverityLabel::Informational));
+    // Passed, it leaves the open view (Security Hub resolves the workflow of its own
+    // controls only); it was created when it first failed, and updated when it passed.
+    assert_eq!(held[0].record_state(), Some(&RecordState::Archived));
+    assert_eq!(held[0].created_at(), failed.created_at());
+    assert!(updated(&held[0]) > updated(failed), "{held:#?}");
+    let passed = held[0].clone();
 
     // Compliant now, with nothing open: a read of the open findings and no import.
     let again = enforce
@@ -127,6 +146,26 @@ async fn an_audit_run_leaves_a_failed_finding_and_an_enforce_run_passes_the_same
         security_hub_calls(&again.aws_calls),
         ["securityhub:GetFindings"]
     );
+
+    // Deleted again, it fails again: the same finding, back in the open view, created when
+    // it first failed.
+    account
+        .iam
+        .delete_service_linked_role()
+        .role_name(ECS_SERVICE_LINKED_ROLE.name)
+        .send()
+        .await
+        .unwrap();
+    audit
+        .handle_payload(account.event("ecs-create-cluster.json"))
+        .await
+        .unwrap();
+    let held = account.security_hub_findings(SAMPLE_REGION).await;
+    assert_eq!(held.len(), 1, "{held:#?}");
+    assert_eq!(status(&held[0]), Some(&ComplianceStatus::Failed));
+    assert_eq!(held[0].record_state(), Some(&RecordState::Active));
+    assert_eq!(held[0].created_at(), failed.created_at());
+    assert!(updated(&held[0]) > updated(&passed));
 }
 
 #[tokio::test]

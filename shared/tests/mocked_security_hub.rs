@@ -2,7 +2,8 @@
 //! enabled Security Hub, never throttles, refuses no finding and ignores GetFindings'
 //! filters. These are AWS's answers (the BatchImportFindings and GetFindings API
 //! references: InvalidAccessException for an account not subscribed, LimitExceededException
-//! for a throttle, FailedFindings for a finding refused in a batch that succeeded).
+//! for a throttle, FailedFindings for a finding refused in a batch that succeeded), and the
+//! stored findings an update is decided against (a newer observation, an archived finding).
 
 use std::sync::{Arc, Mutex};
 
@@ -19,7 +20,6 @@ use aws_sdk_securityhub::types::{
 use aws_smithy_mocks::{mock, Rule, RuleMode};
 use ecs_warden::aws::mocks::security_hub_clients;
 use ecs_warden::aws::CallLog;
-use ecs_warden::invocation::clock::Clock;
 use ecs_warden::invocation::reach::{AccountClients, Accounts};
 use ecs_warden::invocation::report::{Check, Finding, Report, Status};
 use ecs_warden::invocation::security_hub::{SecurityHub, BATCH};
@@ -36,7 +36,7 @@ fn importer(rules: &[&Rule]) -> SecurityHub {
     let accounts = Arc::new(Accounts::single(&base, &calls, ACCOUNT));
     let clients = security_hub_clients(rules, RuleMode::MatchAny);
     let clients = AccountClients::with_own(&accounts, clients, &calls, |_, _| unreachable!());
-    SecurityHub::with_clients(clients, &calls, Clock::manual(1_764_669_600))
+    SecurityHub::with_clients(clients, &calls)
 }
 
 fn report(findings: Vec<Finding>) -> Report {
@@ -52,9 +52,46 @@ fn report(findings: Vec<Finding>) -> Report {
     report
 }
 
+/// When the tests' checks observed what they found: 2025-12-02T10:00:00Z.
+const OBSERVED_MS: u64 = 1_764_669_600_000;
+
 fn role(name: &str, status: Status) -> Finding {
     let arn = format!("arn:aws:iam::{ACCOUNT}:role/{name}");
-    Finding::new(arn, Check::Exists, status, "checked")
+    Finding::new(arn, Check::Exists, status, "checked").observed_at(OBSERVED_MS)
+}
+
+fn slr(status: Status) -> Finding {
+    Finding::new(SLR, Check::Exists, status, "checked").observed_at(OBSERVED_MS)
+}
+
+/// A GetFindings rule answering that Security Hub holds none of ours.
+fn nothing_stored() -> Rule {
+    mock!(aws_sdk_securityhub::Client::get_findings)
+        .then_output(|| GetFindingsOutput::builder().build())
+}
+
+/// A GetFindings rule answering the finding `id` as Security Hub holds it.
+fn stored(id: &str, status: ComplianceStatus, state: RecordState, updated: &str) -> Rule {
+    let (id, updated) = (id.to_owned(), updated.to_owned());
+    mock!(aws_sdk_securityhub::Client::get_findings).then_output(move || {
+        GetFindingsOutput::builder()
+            .findings(
+                AwsSecurityFinding::builder()
+                    .id(&id)
+                    .generator_id("ecs-warden/ecs-role-guard/ecs_role")
+                    .aws_account_id(ACCOUNT)
+                    .created_at("2025-11-01T08:00:00Z")
+                    .updated_at(&updated)
+                    .compliance(Compliance::builder().status(status.clone()).build())
+                    .record_state(state.clone())
+                    .build(),
+            )
+            .build()
+    })
+}
+
+fn slr_finding_id() -> String {
+    format!("ecs-warden/{ACCOUNT}/{REGION}/ecs_role/{SLR}")
 }
 
 /// A BatchImportFindings rule that keeps every finding it was sent.
@@ -92,13 +129,8 @@ async fn an_account_without_security_hub_keeps_its_report_and_says_why() {
                 .build(),
         )
     });
-    let mut answer = report(vec![Finding::new(
-        SLR,
-        Check::Exists,
-        Status::WouldCreate,
-        "missing",
-    )]);
-    importer(&[&refused])
+    let mut answer = report(vec![slr(Status::WouldCreate)]);
+    importer(&[&nothing_stored(), &refused])
         .import("ecs-role-guard", REGION, &mut answer)
         .await;
     assert_eq!(
@@ -135,7 +167,7 @@ async fn a_throttle_and_a_refused_finding_are_failed_findings() {
         )
     });
     let mut answer = report(vec![role("ecsAutoscaleRole", Status::Failed)]);
-    importer(&[&throttled])
+    importer(&[&nothing_stored(), &throttled])
         .import("ecs-role-guard", REGION, &mut answer)
         .await;
     let failures = security_hub_failures(&answer);
@@ -160,7 +192,7 @@ async fn a_throttle_and_a_refused_finding_are_failed_findings() {
             .build()
     });
     let mut answer = report(vec![role("ecsAutoscaleRole", Status::Failed)]);
-    importer(&[&partly])
+    importer(&[&nothing_stored(), &partly])
         .import("ecs-role-guard", REGION, &mut answer)
         .await;
     let failures = security_hub_failures(&answer);
@@ -181,10 +213,13 @@ async fn findings_go_a_hundred_to_a_call_in_asff() {
         .map(|i| role(&format!("role-{i:03}"), Status::WouldCreate))
         .collect();
     let mut answer = report(findings);
-    importer(&[&import])
+    let read = nothing_stored();
+    importer(&[&read, &import])
         .import("ecs-role-guard", REGION, &mut answer)
         .await;
     assert_eq!(import.num_calls(), 3, "250 findings: 100, 100, 50");
+    // Over 20: the ACTIVE ones in one read, then the 250 failed by id, 20 to a filter.
+    assert_eq!(read.num_calls(), 1 + 13);
     assert!(security_hub_failures(&answer).is_empty(), "{answer:#?}");
     let sent = sent.lock().unwrap();
     assert_eq!(sent.len(), 250);
@@ -245,68 +280,127 @@ async fn findings_go_a_hundred_to_a_call_in_asff() {
 }
 
 #[tokio::test]
-async fn a_compliant_control_resolves_an_open_finding_and_costs_nothing_otherwise() {
-    let open_id = format!("ecs-warden/{ACCOUNT}/{REGION}/ecs_role/{SLR}");
-    let open = {
-        let open_id = open_id.clone();
-        mock!(aws_sdk_securityhub::Client::get_findings).then_output(move || {
-            GetFindingsOutput::builder()
-                .findings(
-                    AwsSecurityFinding::builder()
-                        .id(&open_id)
-                        .generator_id("ecs-warden/ecs-role-guard/ecs_role")
-                        .aws_account_id(ACCOUNT)
-                        .compliance(
-                            Compliance::builder()
-                                .status(ComplianceStatus::Failed)
-                                .build(),
-                        )
-                        .record_state(RecordState::Active)
-                        .build(),
-                )
-                .build()
-        })
-    };
+async fn a_passed_finding_is_archived_keeping_when_it_was_created() {
+    let open = stored(
+        &slr_finding_id(),
+        ComplianceStatus::Failed,
+        RecordState::Active,
+        "2025-12-01T09:00:00Z",
+    );
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let import = importing(&sent);
+    let mut answer = report(vec![slr(Status::Created)]);
+    importer(&[&open, &import])
+        .import("ecs-role-guard", REGION, &mut answer)
+        .await;
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(
+        sent[0].compliance().and_then(Compliance::status),
+        Some(&ComplianceStatus::Passed)
+    );
+    // Out of the open view (BatchImportFindings may not set Workflow), created when it was
+    // first imported, updated when the check saw it pass.
+    assert_eq!(sent[0].record_state(), Some(&RecordState::Archived));
+    assert!(sent[0].workflow().is_none());
+    assert_eq!(sent[0].created_at(), Some("2025-11-01T08:00:00Z"));
+    assert_eq!(sent[0].updated_at(), Some("2025-12-02T10:00:00Z"));
+
+    // Failing again reopens it, still created when it first was.
+    let archived = stored(
+        &slr_finding_id(),
+        ComplianceStatus::Passed,
+        RecordState::Archived,
+        "2025-12-02T10:00:00Z",
+    );
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let import = importing(&sent);
+    let mut answer = report(vec![Finding::new(
+        SLR,
+        Check::Exists,
+        Status::WouldCreate,
+        "gone",
+    )
+    .observed_at(OBSERVED_MS + 60_000)]);
+    importer(&[&archived, &import])
+        .import("ecs-role-guard", REGION, &mut answer)
+        .await;
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent[0].record_state(), Some(&RecordState::Active));
+    assert_eq!(sent[0].created_at(), Some("2025-11-01T08:00:00Z"));
+    assert_eq!(sent[0].updated_at(), Some("2025-12-02T10:01:00Z"));
+}
+
+#[tokio::test]
+async fn an_older_observation_never_overwrites_a_newer_one() {
+    // A guard saw the role repaired at 10:05; a sweep's read of 10:00, which found it
+    // missing, is imported after: Security Hub would ignore it, and it is not sent.
+    let newer = stored(
+        &slr_finding_id(),
+        ComplianceStatus::Passed,
+        RecordState::Archived,
+        "2025-12-02T10:05:00Z",
+    );
+    let never = mock!(aws_sdk_securityhub::Client::batch_import_findings)
+        .then_output(|| BatchImportFindingsOutput::builder().build());
+    let mut answer = report(vec![slr(Status::WouldCreate)]);
+    importer(&[&newer, &never])
+        .import("reconcile", REGION, &mut answer)
+        .await;
+    assert_eq!((newer.num_calls(), never.num_calls()), (1, 0));
+    assert!(security_hub_failures(&answer).is_empty(), "{answer:#?}");
+}
+
+#[tokio::test]
+async fn a_compliant_control_archives_an_open_finding_and_costs_one_read_otherwise() {
+    let open = stored(
+        &slr_finding_id(),
+        ComplianceStatus::Failed,
+        RecordState::Active,
+        "2025-12-01T09:00:00Z",
+    );
     let sent = Arc::new(Mutex::new(Vec::new()));
     let import = importing(&sent);
     let mut answer = report(vec![
-        Finding::new(SLR, Check::Exists, Status::Compliant, "exists"),
+        slr(Status::Compliant),
         role("ecsAutoscaleRole", Status::Compliant),
     ]);
     importer(&[&open, &import])
         .import("reconcile", REGION, &mut answer)
         .await;
-    assert_eq!(open.num_calls(), 1, "one read of the open findings");
+    assert_eq!(open.num_calls(), 1, "one read of what is stored");
     assert_eq!(import.num_calls(), 1);
     let sent = sent.lock().unwrap().clone();
-    assert_eq!(sent.len(), 1, "only the open one is resolved: {sent:#?}");
-    assert_eq!(sent[0].id(), Some(open_id.as_str()));
+    assert_eq!(sent.len(), 1, "only the open one is archived: {sent:#?}");
+    assert_eq!(sent[0].id(), Some(slr_finding_id().as_str()));
     assert_eq!(
         sent[0].compliance().and_then(Compliance::status),
         Some(&ComplianceStatus::Passed)
     );
+    assert_eq!(sent[0].record_state(), Some(&RecordState::Archived));
     assert_eq!(
         sent[0].severity().and_then(|s| s.label()),
         Some(&SeverityLabel::Informational)
     );
-    assert_eq!(import.num_calls(), 1);
 
-    // Nothing open: a compliant account makes one read and imports nothing.
-    let none = mock!(aws_sdk_securityhub::Client::get_findings)
-        .then_output(|| GetFindingsOutput::builder().build());
-    let never = mock!(aws_sdk_securityhub::Client::batch_import_findings)
-        .then_output(|| BatchImportFindingsOutput::builder().build());
-    let mut answer = report(vec![Finding::new(
-        SLR,
-        Check::Exists,
-        Status::Compliant,
-        "exists",
-    )]);
-    importer(&[&none, &never])
-        .import("reconcile", REGION, &mut answer)
-        .await;
-    assert_eq!((none.num_calls(), never.num_calls()), (1, 0));
-    assert!(security_hub_failures(&answer).is_empty());
+    // Nothing open: a compliant account makes one read and imports nothing, whether its
+    // finding is archived already or was never imported.
+    let archived = stored(
+        &slr_finding_id(),
+        ComplianceStatus::Passed,
+        RecordState::Archived,
+        "2025-12-01T09:00:00Z",
+    );
+    for read in [nothing_stored(), archived] {
+        let never = mock!(aws_sdk_securityhub::Client::batch_import_findings)
+            .then_output(|| BatchImportFindingsOutput::builder().build());
+        let mut answer = report(vec![slr(Status::Compliant)]);
+        importer(&[&read, &never])
+            .import("reconcile", REGION, &mut answer)
+            .await;
+        assert_eq!((read.num_calls(), never.num_calls()), (1, 0));
+        assert!(security_hub_failures(&answer).is_empty());
+    }
 }
 
 #[tokio::test]

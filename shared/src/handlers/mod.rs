@@ -113,12 +113,7 @@ impl Deps {
             calls: self.calls.clone(),
             notifier: self.notifier.clone(),
             security_hub: if self.security_hub {
-                SecurityHub::importing(
-                    &self.accounts,
-                    &self.config,
-                    &self.calls,
-                    self.clock.clone(),
-                )
+                SecurityHub::importing(&self.accounts, &self.config, &self.calls)
             } else {
                 SecurityHub::off()
             },

@@ -201,7 +201,7 @@ impl PartialEq<str> for Check {
 }
 
 /// One line of a report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     /// The resource checked, as an ARN where it has one.
     pub resource: String,
@@ -211,10 +211,27 @@ pub struct Finding {
     pub status: Status,
     /// What was found and done, in words an operator can act on.
     pub detail: String,
+    /// When the outcome was known, in milliseconds since the epoch: what Security Hub is
+    /// told as the finding's `UpdatedAt`, so an older observation imported later never
+    /// overwrites a newer one. Not in the JSON report.
+    #[serde(skip)]
+    pub observed_at_ms: u64,
 }
 
+// Two findings are the same whenever they were made.
+impl PartialEq for Finding {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.resource, self.check, self.status, &self.detail)
+            == (&other.resource, other.check, other.status, &other.detail)
+    }
+}
+
+impl Eq for Finding {}
+
 impl Finding {
-    /// A finding from its parts.
+    /// A finding from its parts, observed now. It is made when its outcome is known, right
+    /// after the read or write that decided it, so its time is the observation's: the
+    /// system's clock, not the handler's (which tests move to drive waits).
     pub fn new(
         resource: impl Into<String>,
         check: Check,
@@ -226,7 +243,16 @@ impl Finding {
             check,
             status,
             detail: detail.into(),
+            observed_at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
         }
+    }
+
+    /// The same finding, observed at `millis` since the epoch.
+    pub fn observed_at(mut self, millis: u64) -> Self {
+        self.observed_at_ms = millis;
+        self
     }
 }
 

@@ -11,10 +11,24 @@
 //! - The finding's `Id` is built from those four, so a later evaluation updates the same
 //!   finding: FAILED while the account does not meet the control after the invocation
 //!   (`failed`, `would_create`, `would_repair`), PASSED once it does (`created`, `repaired`,
-//!   `compliant`). Security Hub resolves a finding's workflow when it turns PASSED.
-//! - A compliant control is imported only to resolve a FAILED finding still open in
-//!   Security Hub, found with one `GetFindings` per account and region: every import is a
-//!   billed finding ingestion event, and a healthy estate re-checked every hour must not
+//!   `compliant`).
+//! - A finding that passes leaves Security Hub's open view by its record state: PASSED is
+//!   imported `ARCHIVED`, FAILED `ACTIVE`. BatchImportFindings may not set `Workflow` (it is
+//!   the customer's, through BatchUpdateFindings), and Security Hub resolves the workflow of
+//!   its own control findings only; `RecordState` is the finding provider's to set (ASFF,
+//!   "RecordState"). A finding that fails again turns ACTIVE, and Security Hub puts a
+//!   RESOLVED or NOTIFIED workflow back to NEW when the record state goes from ARCHIVED to
+//!   ACTIVE or the compliance from PASSED to FAILED (API reference, "Workflow").
+//! - `UpdatedAt` is when the check observed the state ([`Finding::observed_at_ms`]), not
+//!   when it was imported: Security Hub ignores an update whose `UpdatedAt` is not newer
+//!   than the finding's, so a sweep's older FAILED imported late cannot overwrite a guard's
+//!   newer PASSED; ecs-warden reads the stored finding first and does not send such an
+//!   update at all. `CreatedAt` is the stored finding's, kept through every update.
+//! - Before importing, one `GetFindings` reads the stored findings of the evaluations (by
+//!   `Id`, 20 to a filter; for a sweep's hundreds, the account's ACTIVE ecs-warden findings
+//!   in the region, then by `Id` those failed or changed that are not among them). A
+//!   compliant control is imported only to archive a finding still ACTIVE: every import is
+//!   a billed finding ingestion event, and a healthy estate re-checked every hour must not
 //!   cost one per role and alarm. FAILED findings and changes are always imported.
 //! - A finding is imported in the account it is about (the member role in hub mode: with
 //!   the account's default product, the caller must be that account) and in the region of
@@ -26,10 +40,11 @@
 //! steps of a deletion, an event out of scope) are not imported: nothing would ever turn
 //! them PASSED.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
+use aws_sdk_securityhub::types::builders::AwsSecurityFindingFiltersBuilder;
 use aws_sdk_securityhub::types::{
     AwsSecurityFinding, AwsSecurityFindingFilters, Compliance, ComplianceStatus,
     FindingProviderFields, FindingProviderSeverity, Partition, Recommendation, RecordState,
@@ -40,7 +55,6 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::aws::ids::{self, is_account_id, is_region_name, Arn};
 use crate::aws::{CallError, CallLog, SecurityHubClients};
-use crate::invocation::clock::Clock;
 use crate::invocation::notice::Notable;
 use crate::invocation::reach::{AccountClients, Accounts};
 use crate::invocation::report::{Check, Checked, Finding, Status};
@@ -50,6 +64,9 @@ use crate::invocation::settings::SettingsError;
 pub const ENV: &str = "WARDEN_SECURITY_HUB";
 /// Findings per `BatchImportFindings` call: the API's limit.
 pub const BATCH: usize = 100;
+/// Values in one GetFindings filter attribute: the API's limit (AwsSecurityFindingFilters:
+/// "For each attribute, you can provide up to 20 filter values").
+pub const FILTER_VALUES: usize = 20;
 /// Accounts and regions imported into at once (a multi-account sweep has many).
 const CONCURRENCY: usize = 4;
 /// The ASFF version every finding declares.
@@ -164,9 +181,29 @@ pub struct Evaluation {
     pub checks: BTreeSet<Check>,
     /// What the checks found, those that failed first.
     pub details: Vec<String>,
+    /// When the last of its checks observed the state (milliseconds since the epoch).
+    pub observed_at_ms: u64,
 }
 
 impl Evaluation {
+    /// Whether to import this evaluation given what Security Hub holds of its finding, and
+    /// with which `CreatedAt`: never over a finding observed as late or later; a compliant,
+    /// unchanged control only to archive a finding still ACTIVE.
+    pub fn update(&self, stored: Option<&Stored>) -> Option<String> {
+        let observed = timestamp(self.observed_at_ms);
+        match stored {
+            Some(stored) if stored.updated_at_ms >= self.observed_at_ms => None,
+            Some(stored) if self.failed || self.changed || stored.active => Some(
+                Some(stored.created_at.clone())
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or(observed),
+            ),
+            Some(_) => None,
+            None if self.failed || self.changed => Some(observed),
+            None => None,
+        }
+    }
+
     /// The finding's stable `Id`: the same account, region, control and resource always
     /// give the same one.
     pub fn id(&self) -> String {
@@ -274,7 +311,9 @@ pub fn evaluate(checked: &[Checked<'_>], own_region: &str, home: Option<&str>) -
             changed: false,
             checks: BTreeSet::new(),
             details: Vec::new(),
+            observed_at_ms: 0,
         });
+        evaluation.observed_at_ms = evaluation.observed_at_ms.max(finding.observed_at_ms);
         evaluation.failed |= failed;
         evaluation.changed |= changed;
         evaluation.checks.insert(finding.check);
@@ -298,8 +337,17 @@ pub struct Origin<'a> {
     pub function: &'static str,
     /// The event that caused it, when there was one.
     pub event_id: Option<&'a str>,
-    /// When, as Security Hub's timestamps read.
-    pub now: &'a str,
+}
+
+/// What Security Hub holds of a finding, as far as an update must know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// Its `CreatedAt`, kept through updates.
+    pub created_at: String,
+    /// Its `UpdatedAt`, in milliseconds since the epoch (0 when it does not parse).
+    pub updated_at_ms: u64,
+    /// Whether it is in the open view (`RecordState` ACTIVE).
+    pub active: bool,
 }
 
 /// The default product of `account` in `region`: the ProductArn a customer's own findings
@@ -308,8 +356,8 @@ pub fn product_arn(partition: &str, region: &str, account: &str) -> String {
     format!("arn:{partition}:securityhub:{region}:{account}:product/{account}/default")
 }
 
-/// The evaluation in ASFF.
-pub fn asff(evaluation: &Evaluation, origin: &Origin<'_>) -> AwsSecurityFinding {
+/// The evaluation in ASFF, first created at `created_at`.
+pub fn asff(evaluation: &Evaluation, origin: &Origin<'_>, created_at: &str) -> AwsSecurityFinding {
     let (account, region) = (&evaluation.account, &evaluation.region);
     let partition = ids::partition(region);
     let control = evaluation.control;
@@ -330,8 +378,8 @@ pub fn asff(evaluation: &Evaluation, origin: &Origin<'_>) -> AwsSecurityFinding 
         .aws_account_id(account)
         .region(region)
         .types(FINDING_TYPE)
-        .created_at(origin.now)
-        .updated_at(origin.now)
+        .created_at(created_at)
+        .updated_at(timestamp(evaluation.observed_at_ms))
         .severity(Severity::builder().label(label.clone()).build())
         // Severity and Types of an existing finding change through these, so that a
         // severity a customer set with BatchUpdateFindings is kept.
@@ -356,7 +404,11 @@ pub fn asff(evaluation: &Evaluation, origin: &Origin<'_>) -> AwsSecurityFinding 
                 .build(),
         )
         .compliance(Compliance::builder().status(status).build())
-        .record_state(RecordState::Active)
+        .record_state(if evaluation.failed {
+            RecordState::Active
+        } else {
+            RecordState::Archived
+        })
         .product_fields("ecs-warden/Function", origin.function)
         .product_fields("ecs-warden/Checks", checks.join(","));
     if let Some(event_id) = origin.event_id {
@@ -411,7 +463,6 @@ pub struct SecurityHub(Option<Arc<Importer>>);
 struct Importer {
     clients: AccountClients<SecurityHubClients>,
     calls: CallLog,
-    clock: Clock,
 }
 
 impl SecurityHub {
@@ -421,26 +472,16 @@ impl SecurityHub {
     }
 
     /// Imports through Security Hub clients in every account `accounts` allows.
-    pub fn importing(
-        accounts: &Arc<Accounts>,
-        config: &SdkConfig,
-        calls: &CallLog,
-        clock: Clock,
-    ) -> Self {
+    pub fn importing(accounts: &Arc<Accounts>, config: &SdkConfig, calls: &CallLog) -> Self {
         let clients = AccountClients::new(accounts, config, calls, SecurityHubClients::new);
-        Self::with_clients(clients, calls, clock)
+        Self::with_clients(clients, calls)
     }
 
     /// As [`Self::importing`], through `clients` (mocked, in tests).
-    pub fn with_clients(
-        clients: AccountClients<SecurityHubClients>,
-        calls: &CallLog,
-        clock: Clock,
-    ) -> Self {
+    pub fn with_clients(clients: AccountClients<SecurityHubClients>, calls: &CallLog) -> Self {
         Self(Some(Arc::new(Importer {
             clients,
             calls: calls.clone(),
-            clock,
         })))
     }
 
@@ -459,11 +500,9 @@ impl SecurityHub {
         if evaluations.is_empty() {
             return;
         }
-        let now = timestamp(&importer.clock);
         let origin = Origin {
             function,
             event_id: report.event_id.as_deref(),
-            now: &now,
         };
         let mut groups: BTreeMap<(String, String), Vec<Evaluation>> = BTreeMap::new();
         for evaluation in evaluations {
@@ -525,22 +564,33 @@ impl Importer {
             }
         };
         let client = clients.client(&region);
-        let (mut send, unchanged): (Vec<Evaluation>, Vec<Evaluation>) =
-            group.into_iter().partition(|e| e.failed || e.changed);
-        if !unchanged.is_empty() {
-            match open_failed(&client, &account).await {
-                Ok(open) => send.extend(unchanged.into_iter().filter(|e| open.contains(&e.id()))),
-                Err(e) => outcome.failures.push(failed(format!(
-                    "open findings not read, so {} compliant control(s) could not resolve theirs: {}",
-                    unchanged.len(),
-                    e.explain("securityhub:GetFindings", &hub_arn(partition, &region, &account))
-                ))),
+        let stored = match stored(&client, &account, &region, &group).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                // Without what is stored, an update could move CreatedAt or overwrite a
+                // newer observation: nothing is imported, and the next invocation tries.
+                outcome.failures.push(failed(format!(
+                    "{} finding(s) not imported: their stored state could not be read: {}",
+                    group.len(),
+                    e.explain(
+                        "securityhub:GetFindings",
+                        &hub_arn(partition, &region, &account)
+                    )
+                )));
+                return outcome;
             }
-        }
+        };
+        let send: Vec<(Evaluation, String)> = group
+            .into_iter()
+            .filter_map(|e| {
+                let created = e.update(stored.get(&e.id()))?;
+                Some((e, created))
+            })
+            .collect();
         for batch in send.chunks(BATCH) {
             let mut call = client.batch_import_findings();
-            for evaluation in batch {
-                call = call.findings(asff(evaluation, &origin));
+            for (evaluation, created) in batch {
+                call = call.findings(asff(evaluation, &origin, created));
             }
             match call.send().await {
                 Ok(out) => {
@@ -578,57 +628,116 @@ impl Importer {
     }
 }
 
-/// The ids of ecs-warden's findings in `account` that Security Hub holds ACTIVE and FAILED.
-async fn open_failed(
+/// What Security Hub holds of the group's findings, by `Id`. Up to [`FILTER_VALUES`]
+/// evaluations, one read by their ids; more (a sweep), the account's ACTIVE ecs-warden
+/// findings in the region, then by id those failed or changed that are not among them (an
+/// archived finding failing again, or one never imported).
+async fn stored(
     client: &aws_sdk_securityhub::Client,
     account: &str,
-) -> Result<HashSet<String>, CallError> {
-    let filter = |value: &str, comparison| {
-        StringFilter::builder()
-            .value(value)
-            .comparison(comparison)
-            .build()
-    };
-    let filters = AwsSecurityFindingFilters::builder()
-        .generator_id(filter(PREFIX, StringFilterComparison::Prefix))
-        .aws_account_id(filter(account, StringFilterComparison::Equals))
-        .compliance_status(filter("FAILED", StringFilterComparison::Equals))
-        .record_state(filter("ACTIVE", StringFilterComparison::Equals))
+    region: &str,
+    group: &[Evaluation],
+) -> Result<HashMap<String, Stored>, CallError> {
+    let ids: Vec<String> = group.iter().map(Evaluation::id).collect();
+    if ids.len() <= FILTER_VALUES {
+        return findings(client, account, region, |f| {
+            f.set_id(Some(ids.iter().map(|id| equals(id)).collect()))
+        })
+        .await;
+    }
+    let mut found = findings(client, account, region, |f| {
+        f.record_state(equals("ACTIVE"))
+    })
+    .await?;
+    let missing: Vec<String> = group
+        .iter()
+        .filter(|e| e.failed || e.changed)
+        .map(Evaluation::id)
+        .filter(|id| !found.contains_key(id))
+        .collect();
+    for chunk in missing.chunks(FILTER_VALUES) {
+        let more = findings(client, account, region, |f| {
+            f.set_id(Some(chunk.iter().map(|id| equals(id)).collect()))
+        })
+        .await?;
+        found.extend(more);
+    }
+    Ok(found)
+}
+
+/// A filter value that must equal `value`.
+fn equals(value: &str) -> StringFilter {
+    StringFilter::builder()
+        .value(value)
+        .comparison(StringFilterComparison::Equals)
+        .build()
+}
+
+/// ecs-warden's findings of `account` in `region` that `narrow` selects, every page.
+async fn findings(
+    client: &aws_sdk_securityhub::Client,
+    account: &str,
+    region: &str,
+    narrow: impl FnOnce(AwsSecurityFindingFiltersBuilder) -> AwsSecurityFindingFiltersBuilder,
+) -> Result<HashMap<String, Stored>, CallError> {
+    let prefix = StringFilter::builder()
+        .value(PREFIX)
+        .comparison(StringFilterComparison::Prefix)
         .build();
+    let filters = narrow(
+        AwsSecurityFindingFilters::builder()
+            .generator_id(prefix)
+            .aws_account_id(equals(account))
+            .region(equals(region)),
+    )
+    .build();
     let mut pages = client
         .get_findings()
         .filters(filters)
         .max_results(100)
         .into_paginator()
         .send();
-    let mut open = HashSet::new();
+    let mut found = HashMap::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| CallError::from_sdk(&e))?;
-        // Read the state back rather than trust the filter to have applied.
-        open.extend(
-            page.findings()
-                .iter()
-                .filter(|f| f.generator_id().is_some_and(|g| g.starts_with(PREFIX)))
-                .filter(|f| f.aws_account_id() == Some(account))
-                .filter(|f| {
-                    f.compliance().and_then(|c| c.status()) == Some(&ComplianceStatus::Failed)
-                })
-                .filter(|f| f.record_state() != Some(&RecordState::Archived))
-                .filter_map(|f| f.id().map(str::to_owned)),
-        );
+        // Read the findings back rather than trust the filter to have applied.
+        for f in page.findings() {
+            let ours = f.generator_id().is_some_and(|g| g.starts_with(PREFIX))
+                && f.aws_account_id() == Some(account);
+            let (Some(id), true) = (f.id(), ours) else {
+                continue;
+            };
+            found.insert(
+                id.to_owned(),
+                Stored {
+                    created_at: f.created_at().unwrap_or_default().to_owned(),
+                    updated_at_ms: f.updated_at().map_or(0, millis),
+                    active: f.record_state() != Some(&RecordState::Archived),
+                },
+            );
+        }
     }
-    Ok(open)
+    Ok(found)
 }
 
 fn hub_arn(partition: &str, region: &str, account: &str) -> String {
     format!("arn:{partition}:securityhub:{region}:{account}:hub/default")
 }
 
-/// Now, as ASFF's timestamps read (RFC 3339, UTC, milliseconds).
-fn timestamp(clock: &Clock) -> String {
-    DateTime::from_millis(clock.now_millis() as i64)
+/// A time in milliseconds since the epoch as ASFF's timestamps read (RFC 3339, UTC).
+fn timestamp(millis: u64) -> String {
+    DateTime::from_millis(millis as i64)
         .fmt(Format::DateTime)
         .unwrap_or_default()
+}
+
+/// An ASFF timestamp in milliseconds since the epoch; 0 when it does not parse, which any
+/// observation is newer than.
+fn millis(timestamp: &str) -> u64 {
+    DateTime::from_str(timestamp, Format::DateTime)
+        .ok()
+        .and_then(|t| t.to_millis().ok())
+        .map_or(0, |m| m.max(0) as u64)
 }
 
 #[cfg(test)]
@@ -701,6 +810,7 @@ mod tests {
             changed: false,
             checks: BTreeSet::new(),
             details: vec![],
+            observed_at_ms: 0,
         };
         let a = one("111122223333", "eu-west-1", POLICY);
         let mut passed = a.clone();
@@ -721,6 +831,49 @@ mod tests {
         );
         assert!(l1.len() <= MAX_ID && l2.len() <= MAX_ID);
         assert_ne!(l1, l2, "cut ids stay unique");
+    }
+
+    #[test]
+    fn an_update_keeps_created_at_and_never_goes_back_in_time() {
+        let at = |failed: bool, changed: bool| Evaluation {
+            account: "111122223333".into(),
+            region: "eu-west-1".into(),
+            control: Control::EcsRole,
+            resource: ROLE.into(),
+            failed,
+            changed,
+            checks: BTreeSet::new(),
+            details: vec![],
+            observed_at_ms: 1_764_669_600_000,
+        };
+        let held = |active: bool, updated_at_ms: u64| Stored {
+            created_at: "2025-11-01T08:00:00Z".into(),
+            updated_at_ms,
+            active,
+        };
+        let (older, newer) = (1_764_669_000_000, 1_764_670_000_000);
+        let (failed, passed, fixed) = (at(true, false), at(false, false), at(false, true));
+        // Nothing stored: a failure or a change is created now; a compliant control is not.
+        assert_eq!(failed.update(None).as_deref(), Some("2025-12-02T10:00:00Z"));
+        assert_eq!(fixed.update(None).as_deref(), Some("2025-12-02T10:00:00Z"));
+        assert_eq!(passed.update(None), None);
+        // Stored and older: updated, created when it was; a compliant control only to
+        // archive an ACTIVE one.
+        let created = Some("2025-11-01T08:00:00Z");
+        assert_eq!(failed.update(Some(&held(false, older))).as_deref(), created);
+        assert_eq!(passed.update(Some(&held(true, older))).as_deref(), created);
+        assert_eq!(passed.update(Some(&held(false, older))), None);
+        // Stored as late or later: never sent.
+        for stored in [held(true, newer), held(false, 1_764_669_600_000)] {
+            assert_eq!(failed.update(Some(&stored)), None);
+            assert_eq!(fixed.update(Some(&stored)), None);
+        }
+        assert_eq!(
+            millis("2025-12-02T10:00:00.250Z"),
+            1_764_669_600_250,
+            "ASFF timestamps read back"
+        );
+        assert_eq!(millis("not a time"), 0);
     }
 
     #[test]
