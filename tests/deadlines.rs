@@ -30,36 +30,9 @@ const STATE_LIMIT: usize = 256 * 1024;
 /// first service of the first cluster naming the legacy role, and `policies` step policies
 /// without alarms.
 async fn fill(config: SdkConfig, clusters: usize, services: usize, policies: usize) {
-    let clients = RegionClients::new(&config);
-    for c in 0..clusters {
-        let cluster = format!("c{c:02}");
-        clients
-            .ecs
-            .create_cluster()
-            .cluster_name(&cluster)
-            .send()
-            .await
-            .expect("create cluster");
-        for s in 0..services {
-            clients
-                .ecs
-                .create_service()
-                .cluster(&cluster)
-                .service_name(format!("s{s:02}"))
-                .desired_count(1)
-                .set_role((c == 0 && s == 0).then(|| ECS_SERVICE_ROLE.name.to_owned()))
-                .send()
-                .await
-                .expect("create service");
-        }
-    }
-    for p in 0..policies {
-        let service = format!("s{p:02}");
-        clients.target("c00", &service, None).await;
-        clients
-            .step("c00", &service, "out", &[(Some(0.0), None, 1)])
-            .await;
-    }
+    RegionClients::new(&config)
+        .fleet(clusters, services, policies, Some(ECS_SERVICE_ROLE.name))
+        .await;
 }
 
 /// How many step policies in `region` no alarm invokes.

@@ -164,7 +164,7 @@ async fn scaling_and_drift_guards_act_in_the_member_that_owns_the_event() {
 #[tokio::test]
 async fn clients_for_a_member_act_there_and_assume_the_role_once() {
     let hub = Account::new().await;
-    let member = Account::new().await;
+    let member = member_of(&hub).await;
     // A proxy that faults nothing, to count the requests that reach moto.
     let proxy = FaultProxy::start(endpoint().trim_start_matches("http://"), 0);
     let calls = CallLog::default();

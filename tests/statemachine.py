@@ -46,16 +46,6 @@ STATES_TRUST = {
 }
 
 
-def plain(value):
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    return value
-
-
 def zip_of_nothing():
     """A deployment package: moto keeps it, the launcher runs the binary instead."""
     buffer = io.BytesIO()
@@ -99,7 +89,7 @@ def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     logical, execution_input, settings = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-    template = plain(cfn_yaml.load(str(ROOT / "template.yaml")))
+    template = cfn_yaml.load(str(ROOT / "template.yaml"))
     resources = template["Resources"]
     machine = resources[logical]["Properties"]
     region = os.environ.get("AWS_REGION") or boto3.session.Session().region_name

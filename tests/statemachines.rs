@@ -127,27 +127,6 @@ async fn reconcile_sweeps_three_accounts_and_tolerates_the_one_it_cannot_reach()
     assert!(hub.role(SLR).await.is_none(), "the hub runs nothing");
 }
 
-/// `clusters` clusters of `services` services each in `region`, and `policies` step
-/// policies without alarms on the first cluster's first services.
-async fn fill(account: &Account, region: &str, clusters: usize, services: usize, policies: usize) {
-    let clients = RegionClients::new(&account.config_in(region));
-    for c in 0..clusters {
-        let cluster = format!("c{c:02}");
-        for s in 0..services {
-            clients
-                .service(&cluster, &format!("s{s:02}"), None, &[])
-                .await;
-        }
-    }
-    for p in 0..policies {
-        let service = format!("s{p:02}");
-        clients.target("c00", &service, None).await;
-        clients
-            .step("c00", &service, "out", &[(Some(0.0), None, 1)])
-            .await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sweep_cut_by_its_deadline_is_carried_on_by_the_state_machine_until_it_ends() {
     const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
@@ -157,7 +136,11 @@ async fn a_sweep_cut_by_its_deadline_is_carried_on_by_the_state_machine_until_it
     let mut filling = JoinSet::new();
     for region in REGIONS {
         let account = Account::with_id(&account.id).await;
-        filling.spawn(async move { fill(&account, region, 25, 8, POLICIES).await });
+        filling.spawn(async move {
+            RegionClients::new(&account.config_in(region))
+                .fleet(25, 8, POLICIES, None)
+                .await
+        });
     }
     filling.join_all().await;
 
@@ -217,13 +200,7 @@ async fn a_sweep_cut_by_its_deadline_is_carried_on_by_the_state_machine_until_it
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deletion_blocked_by_a_cluster_fails_as_deletion_blocked_with_the_inventory() {
     let account = Account::new().await;
-    account
-        .iam
-        .create_service_linked_role()
-        .aws_service_name("ecs.amazonaws.com")
-        .send()
-        .await
-        .expect("the ECS service-linked role");
+    account.create_ecs_role().await;
     RegionClients::new(&account.config)
         .service("shop", "cart", None, &[])
         .await;
@@ -249,13 +226,7 @@ async fn a_deletion_blocked_by_a_cluster_fails_as_deletion_blocked_with_the_inve
 #[tokio::test(flavor = "multi_thread")]
 async fn a_confirmed_drain_runs_to_deleted_through_the_waits() {
     let account = Account::new().await;
-    account
-        .iam
-        .create_service_linked_role()
-        .aws_service_name("ecs.amazonaws.com")
-        .send()
-        .await
-        .expect("the ECS service-linked role");
+    account.create_ecs_role().await;
     let region = RegionClients::new(&account.config);
     region.service("shop", "cart", None, &[]).await;
     region.service("shop", "api", None, &[]).await;

@@ -111,6 +111,20 @@ fn importing(sent: &Arc<Mutex<Vec<AwsSecurityFinding>>>) -> Rule {
         })
 }
 
+/// What one import of `findings` sends, Security Hub holding what `read` answers; the
+/// import must not fail.
+async fn sent_after(read: &Rule, findings: Vec<Finding>) -> Vec<AwsSecurityFinding> {
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let import = importing(&sent);
+    let mut answer = report(findings);
+    importer(&[read, &import])
+        .import("ecs-role-guard", REGION, &mut answer)
+        .await;
+    assert!(security_hub_failures(&answer).is_empty(), "{answer:#?}");
+    let sent = sent.lock().unwrap().clone();
+    sent
+}
+
 fn security_hub_failures(report: &Report) -> Vec<&Finding> {
     report
         .findings
@@ -287,13 +301,7 @@ async fn a_passed_finding_is_archived_keeping_when_it_was_created() {
         RecordState::Active,
         "2025-12-01T09:00:00Z",
     );
-    let sent = Arc::new(Mutex::new(Vec::new()));
-    let import = importing(&sent);
-    let mut answer = report(vec![slr(Status::Created)]);
-    importer(&[&open, &import])
-        .import("ecs-role-guard", REGION, &mut answer)
-        .await;
-    let sent = sent.lock().unwrap().clone();
+    let sent = sent_after(&open, vec![slr(Status::Created)]).await;
     assert_eq!(sent.len(), 1, "{sent:#?}");
     assert_eq!(
         sent[0].compliance().and_then(Compliance::status),
@@ -313,19 +321,9 @@ async fn a_passed_finding_is_archived_keeping_when_it_was_created() {
         RecordState::Archived,
         "2025-12-02T10:00:00Z",
     );
-    let sent = Arc::new(Mutex::new(Vec::new()));
-    let import = importing(&sent);
-    let mut answer = report(vec![Finding::new(
-        SLR,
-        Check::Exists,
-        Status::WouldCreate,
-        "gone",
-    )
-    .observed_at(OBSERVED_MS + 60_000)]);
-    importer(&[&archived, &import])
-        .import("ecs-role-guard", REGION, &mut answer)
-        .await;
-    let sent = sent.lock().unwrap().clone();
+    let gone = Finding::new(SLR, Check::Exists, Status::WouldCreate, "gone")
+        .observed_at(OBSERVED_MS + 60_000);
+    let sent = sent_after(&archived, vec![gone]).await;
     assert_eq!(sent[0].record_state(), Some(&RecordState::Active));
     assert_eq!(sent[0].created_at(), Some("2025-11-01T08:00:00Z"));
     assert_eq!(sent[0].updated_at(), Some("2025-12-02T10:01:00Z"));
@@ -359,18 +357,15 @@ async fn a_compliant_control_archives_an_open_finding_and_costs_one_read_otherwi
         RecordState::Active,
         "2025-12-01T09:00:00Z",
     );
-    let sent = Arc::new(Mutex::new(Vec::new()));
-    let import = importing(&sent);
-    let mut answer = report(vec![
-        slr(Status::Compliant),
-        role("ecsAutoscaleRole", Status::Compliant),
-    ]);
-    importer(&[&open, &import])
-        .import("reconcile", REGION, &mut answer)
-        .await;
+    let sent = sent_after(
+        &open,
+        vec![
+            slr(Status::Compliant),
+            role("ecsAutoscaleRole", Status::Compliant),
+        ],
+    )
+    .await;
     assert_eq!(open.num_calls(), 1, "one read of what is stored");
-    assert_eq!(import.num_calls(), 1);
-    let sent = sent.lock().unwrap().clone();
     assert_eq!(sent.len(), 1, "only the open one is archived: {sent:#?}");
     assert_eq!(sent[0].id(), Some(slr_finding_id().as_str()));
     assert_eq!(

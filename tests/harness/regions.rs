@@ -128,6 +128,46 @@ impl RegionClients {
             .expect("create service");
     }
 
+    /// `clusters` clusters (`c00`, ...) of `services` services (`s00`, ...) each, the first
+    /// service of the first cluster naming `legacy_role` when given, and `policies` step
+    /// policies (`out`) without alarms on the first cluster's first services: an account
+    /// large enough for a sweep or a plan to be cut by its deadline.
+    pub async fn fleet(
+        &self,
+        clusters: usize,
+        services: usize,
+        policies: usize,
+        legacy_role: Option<&str>,
+    ) {
+        for c in 0..clusters {
+            let cluster = format!("c{c:02}");
+            self.ecs
+                .create_cluster()
+                .cluster_name(&cluster)
+                .send()
+                .await
+                .expect("create cluster");
+            for s in 0..services {
+                let role = legacy_role.filter(|_| c == 0 && s == 0);
+                self.ecs
+                    .create_service()
+                    .cluster(&cluster)
+                    .service_name(format!("s{s:02}"))
+                    .desired_count(1)
+                    .set_role(role.map(String::from))
+                    .send()
+                    .await
+                    .expect("create service");
+            }
+        }
+        for p in 0..policies {
+            let service = format!("s{p:02}");
+            self.target("c00", &service, None).await;
+            self.step("c00", &service, "out", &[(Some(0.0), None, 1)])
+                .await;
+        }
+    }
+
     /// Registers the service as a scalable target, naming `role_arn` when given.
     pub async fn target(&self, cluster: &str, service: &str, role_arn: Option<&str>) {
         self.autoscaling
