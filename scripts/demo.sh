@@ -253,8 +253,8 @@ echo "== roles moto holds now"
 "$PY" scripts/show_roles.py
 
 echo
-echo "== Security Hub: what the functions imported (FAILED while the account does not meet a"
-echo "   control, the same finding PASSED once it does)"
+echo "== Security Hub: what the functions imported (FAILED and ACTIVE while the account does"
+echo "   not meet a control, the same finding PASSED and ARCHIVED, out of the open view, once it does)"
 "$PY" scripts/show_findings.py eu-west-1 us-east-1
 
 echo

@@ -1,5 +1,6 @@
-"""Prints the Security Hub findings ecs-warden imported, per region: compliance, severity,
-title and resources, and how many are FAILED and PASSED."""
+"""Prints the Security Hub findings ecs-warden imported, per region: compliance, record
+state (ACTIVE: in the open view; ARCHIVED: closed), severity, title and resources, and how
+many are FAILED and PASSED."""
 
 import sys
 
@@ -14,7 +15,8 @@ for region in sys.argv[1:]:
         status = f["Compliance"]["Status"]
         counts[status] = counts.get(status, 0) + 1
         resources = ", ".join(f"{r['Type']} {r['Id']}" for r in f["Resources"])
-        print(f"   {region} {status:6} {f['Severity']['Label']:13} {f['Title']}")
+        state = f.get("RecordState", "ACTIVE")
+        print(f"   {region} {status:6} {state:8} {f['Severity']['Label']:13} {f['Title']}")
         print(f"      {resources}")
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"
     print(f"   {region}: {summary}")
