@@ -12,6 +12,8 @@
 - with --calls DIR (the AWS calls the tests saw each function make, one FUNCTION.txt per
   function, written by the test harness under WARDEN_CALLS_DIR): every call is granted,
   and every granted action was called by some test, unless NOT_EXERCISED says why not;
+- the member role is named the same way on both sides: for a pathed role, the ARN the hub
+  may assume and WARDEN_MEMBER_ROLE are the role member.yaml makes;
 - member.yaml's member role, the largest blast radius ecs-warden has: its trust stays within
   IAM's 2,048-character quota for a hub in 1 to 17 regions, names the hub account and no role
   ARN as principal, and is confined to the hub's function role path; and with --calls
@@ -306,6 +308,42 @@ def member_trust_problems(member):
     return problems
 
 
+def member_role_problems(template, member):
+    """The hub must assume exactly the role member.yaml makes, named by the same parameters
+    on both sides: with a pathed member role (`MemberRolePath=/platform/`), the role ARN
+    the hub's policies may assume and the one the hub's functions are told
+    (`WARDEN_MEMBER_ROLE`) must both be the member stack's role ARN."""
+    values = {"MemberRoleName": "ecs-warden-member", "MemberRolePath": "/platform/",
+              "AWS::Partition": "aws", "AWS::AccountId": "222233334444"}
+    problems = []
+    for name in ("MemberRoleName", "MemberRolePath"):
+        if name not in template["Parameters"] or name not in member["Parameters"]:
+            problems.append(f"{name} is not a parameter of both template.yaml and member.yaml")
+    if problems:
+        return problems
+    made = rendered(member["Resources"]["MemberRole"]["Properties"]["Path"], values) + \
+        rendered(member["Resources"]["MemberRole"]["Properties"]["RoleName"], values)
+    assumed = []
+    for function, doc in [(n, d) for n, r in template["Resources"].items()
+                          if r["Type"] == "AWS::Serverless::Function"
+                          for d in r["Properties"].get("Policies", [])]:
+        if isinstance(doc, dict) and list(doc) == ["Fn::If"]:
+            doc = doc["Fn::If"][1]
+        for statement in as_list(doc.get("Statement", [])) if isinstance(doc, dict) else []:
+            if statement.get("Sid") == "AssumeTheMemberRole":
+                assumed.append((function, rendered(statement["Resource"], values)))
+    if not assumed:
+        problems.append("no function may assume the member role (Sid AssumeTheMemberRole)")
+    for function, arn in assumed:
+        if not arn.endswith(f":role{made}"):
+            problems.append(f"{function} may assume {arn}, not the role member.yaml makes ({made})")
+    told = template["Globals"]["Function"]["Environment"]["Variables"]["WARDEN_MEMBER_ROLE"]
+    told = told["Fn::If"][1] if isinstance(told, dict) and "Fn::If" in told else told
+    if rendered(told, values) != made:
+        problems.append(f"WARDEN_MEMBER_ROLE is {rendered(told, values)}, not the role member.yaml makes ({made})")
+    return problems
+
+
 def as_list(value):
     return value if isinstance(value, list) else [value]
 
@@ -320,6 +358,7 @@ def main():
     elif sys.argv[1:]:
         sys.exit("usage: check_policies.py [--calls DIR]")
     problems += member_trust_problems(member)
+    problems += member_role_problems(template, member)
     for name, doc in [*policies(template), *policies(member)]:
         checked += 1
         seen = set()
