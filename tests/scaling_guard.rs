@@ -9,6 +9,7 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm, Statistic};
 use ecs_warden::domain::alarms::{AlarmSettings, CREATED_BY_TAG, CREATED_BY_VALUE};
 use ecs_warden::domain::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
 use ecs_warden::domain::trust_policy::TrustPolicy;
+use ecs_warden::handlers::scaling_guard::ScalingGuard;
 use ecs_warden::handlers::Handler;
 use ecs_warden::invocation::report::{Report, Status};
 use ecs_warden::invocation::settings::Mode;
@@ -621,6 +622,14 @@ fn alarms_deleted(world: &World, names: &[&str]) -> Value {
     event
 }
 
+/// `guard`'s report of a DeleteAlarms of `names`.
+async fn deleting(guard: &ScalingGuard, world: &World, names: &[&str]) -> Report {
+    guard
+        .handle_payload(alarms_deleted(world, names))
+        .await
+        .expect("event accepted")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_alarm_deleted_by_hand_comes_back_from_its_event() {
     let world = World::with_service(&[]).await;
@@ -697,10 +706,7 @@ async fn deleting_an_alarm_no_ecs_policy_used_costs_two_reads_at_most() {
         .account
         .scaling_guard(Mode::Enforce, AlarmSettings::default());
     // No step policy in the region: the policies' read alone.
-    let report = guard
-        .handle_payload(alarms_deleted(&world, &["billing-over-budget"]))
-        .await
-        .expect("event accepted");
+    let report = deleting(&guard, &world, &["billing-over-budget"]).await;
     assert_eq!(statuses(&report), [("deleted_alarm", Status::Compliant)]);
     assert_eq!(
         report.aws_calls,
@@ -713,10 +719,7 @@ async fn deleting_an_alarm_no_ecs_policy_used_costs_two_reads_at_most() {
         .replay(Mode::Enforce, "autoscaling-put-step-policy.json")
         .await;
     let before = world.alarms().await.len();
-    let report = guard
-        .handle_payload(alarms_deleted(&world, &["billing-over-budget"]))
-        .await
-        .expect("event accepted");
+    let report = deleting(&guard, &world, &["billing-over-budget"]).await;
     assert_eq!(statuses(&report), [("deleted_alarm", Status::Compliant)]);
     assert_eq!(
         report.aws_calls,
@@ -750,10 +753,7 @@ async fn a_customer_step_alarm_deleted_by_hand_comes_back_though_the_policy_list
     let (guard, _) = world
         .account
         .scaling_guard(Mode::Enforce, AlarmSettings::default());
-    let report = guard
-        .handle_payload(alarms_deleted(&world, &["team-web-high"]))
-        .await
-        .expect("event accepted");
+    let report = deleting(&guard, &world, &["team-web-high"]).await;
     assert_eq!(
         statuses(&report),
         [("step_alarm", Status::Created)],

@@ -267,13 +267,13 @@ async fn a_confirmed_drain_runs_to_deleted_through_the_waits() {
 /// every path the machine's other states read. A Choice rule that asks `IsPresent` reads
 /// nothing that must exist.
 fn reads(asl: &Value) -> Vec<(String, String)> {
-    fn states(machine: &Value, out: &mut Vec<Value>) {
+    fn states<'a>(machine: &'a Value, out: &mut Vec<&'a Value>) {
         for state in machine["States"]
             .as_object()
             .into_iter()
             .flat_map(|s| s.values())
         {
-            out.push(state.clone());
+            out.push(state);
             if state["ItemProcessor"].is_object() {
                 states(&state["ItemProcessor"], out);
             }

@@ -995,11 +995,9 @@ pub async fn remove_warden_alarm(
 /// The alarms (metric or composite) with `policy_arn` among their actions. The prefix
 /// also matches a policy whose name extends this one's; the index keys on exact actions.
 async fn alarms_invoking(clients: &Clients, policy_arn: &str) -> Result<Vec<String>, CallError> {
-    let request = clients
-        .cloudwatch
-        .describe_alarms()
-        .action_prefix(policy_arn);
-    Ok(AlarmIndex::read(request).await?.invoking(policy_arn))
+    Ok(AlarmIndex::invoking_prefix(clients, policy_arn)
+        .await?
+        .invoking(policy_arn))
 }
 
 /// Which of `names` exist, in as few DescribeAlarms calls as the API allows.

@@ -241,8 +241,7 @@ impl RoleDriftGuard {
                 }
             }
         };
-        let regions = &regions;
-        let found = role_users::users_of(&clients.regional, regions, &target.name).await;
+        let found = role_users::users_of(&clients.regional, &regions, &target.name).await;
         let Some((user, role_arn)) = found.users.first() else {
             if !found.unread.is_empty() {
                 let unread: Vec<String> = found

@@ -638,23 +638,21 @@ async fn stored(
     region: &str,
     group: &[Evaluation],
 ) -> Result<HashMap<String, Stored>, CallError> {
-    let ids: Vec<String> = group.iter().map(Evaluation::id).collect();
-    if ids.len() <= FILTER_VALUES {
-        return findings(client, account, region, |f| {
-            f.set_id(Some(ids.iter().map(|id| equals(id)).collect()))
+    let (mut found, missing) = if group.len() <= FILTER_VALUES {
+        (HashMap::new(), group.iter().map(Evaluation::id).collect())
+    } else {
+        let active = findings(client, account, region, |f| {
+            f.record_state(equals("ACTIVE"))
         })
-        .await;
-    }
-    let mut found = findings(client, account, region, |f| {
-        f.record_state(equals("ACTIVE"))
-    })
-    .await?;
-    let missing: Vec<String> = group
-        .iter()
-        .filter(|e| e.failed || e.changed)
-        .map(Evaluation::id)
-        .filter(|id| !found.contains_key(id))
-        .collect();
+        .await?;
+        let missing: Vec<String> = group
+            .iter()
+            .filter(|e| e.failed || e.changed)
+            .map(Evaluation::id)
+            .filter(|id| !active.contains_key(id))
+            .collect();
+        (active, missing)
+    };
     for chunk in missing.chunks(FILTER_VALUES) {
         let more = findings(client, account, region, |f| {
             f.set_id(Some(chunk.iter().map(|id| equals(id)).collect()))

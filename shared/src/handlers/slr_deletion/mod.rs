@@ -198,12 +198,12 @@ impl SlrDeletion {
         let planned_everywhere = state.progress.stage == Stage::Plan && !settings.regions_named;
         if state.request.regions.is_empty() && !planned_everywhere {
             state.request.regions.clone_from(&settings.regions);
-        }
-        if state.request.regions.is_empty() && !planned_everywhere {
-            return bad(
-                "regions",
-                "none given and WARDEN_REGIONS / AWS_REGION name none".into(),
-            );
+            if state.request.regions.is_empty() {
+                return bad(
+                    "regions",
+                    "none given and WARDEN_REGIONS / AWS_REGION name none".into(),
+                );
+            }
         }
         if let Some(region) = state
             .request
