@@ -84,9 +84,37 @@ fn emoji(severity: Severity) -> &'static str {
     }
 }
 
-/// Markdown's code spans end at a backtick: keep resources and details inside theirs.
+/// Markdown's code spans end at a backtick: keep resources inside theirs, and nothing in
+/// them that Slack reads as a link or a mention.
 fn code(text: &str) -> String {
-    format!("`{}`", text.replace('`', "'"))
+    let text = text
+        .replace('`', "'")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace("://", ":\u{200B}//");
+    format!("`{text}`")
+}
+
+/// Text from an event (a policy name, a tag value, a stopped reason) as plain words in
+/// markdown: no emphasis, link, mention or heading it could carry survives. Slack's `<url|text>`
+/// and `<!channel>` become entities, markdown's marks are escaped, and a URL is broken so
+/// that no client links it.
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '~' | '[' | ']' | '(' | ')' | '#' | '|' | '!' | '@' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out.replace("://", ":\u{200B}//")
 }
 
 fn line(finding: &Finding) -> String {
@@ -94,6 +122,7 @@ fn line(finding: &Finding) -> String {
     if detail.len() < finding.detail.len() {
         detail.push('…');
     }
+    let detail = plain(&detail);
     format!(
         "• *{}* {} on {}: {}",
         wire_name(&finding.status),
@@ -322,7 +351,8 @@ mod tests {
         );
         let description = content["description"].as_str().unwrap();
         assert!(
-            description.starts_with("• *would_create* step_alarm on `arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:x`: no alarm invokes `this` policy"),
+            // The detail's backticks come from event data: escaped, not a code span.
+            description.starts_with("• *would_create* step_alarm on `arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:x`: no alarm invokes \\`this\\` policy"),
             "{description}"
         );
         assert!(description.contains("event `e-7`"), "{description}");
@@ -376,6 +406,25 @@ mod tests {
             message["content"]["title"],
             ":x: ecs-warden scaling-guard: 25 failed"
         );
+    }
+
+    #[test]
+    fn event_data_cannot_inject_links_mentions_or_marks() {
+        let hostile = "policy [click](https://evil.example) <https://evil.example|sign in> <!channel> *bold* `x`";
+        let text = plain(hostile);
+        for injected in ["](", "<http", "<!channel>", "https://", "*bold*", "`x`"] {
+            assert!(!text.contains(injected), "{injected} survived in {text}");
+        }
+        assert!(text.contains("evil.example"), "the words are kept: {text}");
+        let finding = Finding::new(
+            "arn:aws:iam::111122223333:role/x`](https://evil.example)",
+            Check::ManagedPolicy,
+            Status::Failed,
+            hostile,
+        );
+        let line = line(&finding);
+        assert!(!line.contains("](https://"), "{line}");
+        assert!(!line.contains("<!channel>"), "{line}");
     }
 
     #[test]

@@ -188,15 +188,22 @@ pub fn accept<'e>(
 pub fn owner(event: &ApiCallEvent) -> Result<&str, InvocationError> {
     let account = event.detail.recipient_account_id.as_str();
     match event.account.as_deref() {
-        Some(envelope) if !envelope.is_empty() && envelope != account => {
-            Err(InvocationError::BadField {
-                field: "account",
-                problem: format!(
-                    "the envelope's account {envelope} is not detail.recipientAccountId {account}"
-                ),
-            })
-        }
-        _ => Ok(account),
+        // EventBridge sets it on every event; one without it was made by hand, and which
+        // account it is about cannot be checked.
+        None | Some("") => Err(InvocationError::BadField {
+            field: "account",
+            problem: format!(
+                "missing: EventBridge sets the envelope's account on every event; \
+                 put {account} (detail.recipientAccountId) there"
+            ),
+        }),
+        Some(envelope) if envelope != account => Err(InvocationError::BadField {
+            field: "account",
+            problem: format!(
+                "the envelope's account {envelope} is not detail.recipientAccountId {account}"
+            ),
+        }),
+        Some(_) => Ok(account),
     }
 }
 
@@ -324,8 +331,13 @@ mod tests {
         assert_eq!(owner(&parsed).unwrap(), "111122223333");
         let mut other = event(detail);
         other["account"] = json!("444455556666");
-        let err = owner(&parse_api_call(other).unwrap()).unwrap_err();
+        let err = owner(&parse_api_call(other.clone()).unwrap()).unwrap_err();
         assert!(err.to_string().contains("444455556666"), "{err}");
+        for missing in [Value::Null, json!("")] {
+            other["account"] = missing;
+            let err = owner(&parse_api_call(other.clone()).unwrap()).unwrap_err();
+            assert!(err.to_string().contains("missing"), "{err}");
+        }
     }
 
     #[test]
