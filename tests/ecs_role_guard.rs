@@ -209,23 +209,52 @@ async fn a_compliant_ecs_service_role_costs_two_reads() {
 }
 
 #[tokio::test]
-async fn a_role_arn_with_a_path_is_created_under_that_path() {
+async fn a_role_the_call_names_that_is_not_the_catalogs_is_never_written() {
+    // paymentsLbRole: neither ecsServiceRole nor a look-alike in WARDEN_WATCHED_ROLES.
     let account = Account::new().await;
     let report = run(&account, Mode::Enforce, "ecs-create-service-role-arn.json").await;
+    assert_eq!(
+        statuses(&report),
+        [("exists", Status::Skipped)],
+        "{report:#?}"
+    );
+    assert!(
+        report.findings[0].detail.contains("WARDEN_WATCHED_ROLES"),
+        "{report:#?}"
+    );
+    assert!(writes(&report.aws_calls).is_empty());
+    assert!(account.role("paymentsLbRole").await.is_none());
+}
+
+#[tokio::test]
+async fn the_catalog_role_is_created_under_the_catalogs_path_with_the_creation_tag() {
+    // The call chose a path; the role is created where the catalog puts it, tagged as
+    // ecs-warden's own.
+    let account = Account::new().await;
+    let mut event = account.event("ecs-create-service-role-arn.json");
+    event["detail"]["requestParameters"]["role"] = json!(format!(
+        "arn:aws:iam::{}:role/ecs/legacy/{LB_ROLE}",
+        account.id
+    ));
+    let (guard, _) = account.role_guard(Mode::Enforce, NO_MEMORY);
+    let report = guard.handle_payload(event).await.unwrap();
     assert!(
         report.findings.iter().all(|f| f.status == Status::Created),
         "{report:#?}"
     );
-    let created = account
-        .role("paymentsLbRole")
-        .await
-        .expect("created in moto");
-    assert_eq!(created.path(), "/ecs/legacy/");
-    assert_eq!(
-        account.attached("paymentsLbRole").await,
-        [SERVICE_ROLE_POLICY]
+    assert!(
+        report.findings[0].detail.contains("/ecs/legacy/"),
+        "{report:#?}"
     );
-    assert!(account.role(LB_ROLE).await.is_none());
+    let created = account.role(LB_ROLE).await.expect("created in moto");
+    assert_eq!(created.path(), "/");
+    let tags: Vec<(&str, &str)> = created
+        .tags()
+        .iter()
+        .map(|t| (t.key(), t.value()))
+        .collect();
+    assert_eq!(tags, [("ecs-warden:created-by", "ecs-warden")]);
+    assert_eq!(account.attached(LB_ROLE).await, [SERVICE_ROLE_POLICY]);
 }
 
 #[tokio::test]
@@ -261,10 +290,10 @@ async fn a_detached_policy_is_reattached_and_nothing_else_changes() {
 }
 
 #[tokio::test]
-async fn a_missing_trust_statement_is_added_and_the_others_kept() {
+async fn a_missing_trust_statement_is_added_and_another_services_kept() {
     let account = Account::new().await;
-    let other = json!({"Sid": "BreakGlass", "Effect": "Allow",
-        "Principal": {"AWS": format!("arn:aws:iam::{}:root", account.id)}, "Action": "sts:AssumeRole"});
+    let other = json!({"Sid": "Batch", "Effect": "Allow",
+        "Principal": {"Service": "batch.amazonaws.com"}, "Action": "sts:AssumeRole"});
     let drifted = json!({"Version": "2012-10-17", "Statement": [other.clone()]});
     make_role(
         &account,
@@ -293,6 +322,65 @@ async fn a_missing_trust_statement_is_added_and_the_others_kept() {
         "the customer's statement is kept as it was"
     );
     assert_eq!(account.attached(LB_ROLE).await, [SERVICE_ROLE_POLICY]);
+}
+
+#[tokio::test]
+async fn a_planted_role_someone_else_can_assume_is_reported_and_never_widened() {
+    // A principal that may create roles but not attach policies plants ecsServiceRole
+    // trusting itself as well as ECS, then makes a call naming it: attaching the seed's
+    // policy would hand it Elastic Load Balancing and EC2 writes.
+    let account = Account::new().await;
+    account.create_user("mallory").await;
+    let mallory = format!("arn:aws:iam::{}:user/mallory", account.id);
+    let planted = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"AWS": mallory}, "Action": "sts:AssumeRole"}]});
+    make_role(&account, LB_ROLE, &planted.to_string(), &[]).await;
+    let trust_before = account.trust(LB_ROLE).await;
+
+    for mode in [Mode::Enforce, Mode::Audit] {
+        let report = run(&account, mode, LEGACY_ROLE_EVENT).await;
+        assert_eq!(
+            statuses(&report),
+            [
+                ("trust", Status::Compliant),
+                ("managed_policy", Status::Failed)
+            ],
+            "{report:#?}"
+        );
+        let detail = &report.findings[1].detail;
+        assert!(detail.contains(&mallory), "{detail}");
+        assert!(detail.contains("never widens"), "{detail}");
+        assert!(writes(&report.aws_calls).is_empty(), "{report:#?}");
+    }
+    assert!(
+        account.attached(LB_ROLE).await.is_empty(),
+        "nothing attached"
+    );
+    assert_eq!(account.trust(LB_ROLE).await, trust_before);
+
+    // Its trust missing ECS as well: not repaired either.
+    let planted = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": mallory}, "Action": "sts:AssumeRole"}]});
+    account
+        .iam
+        .update_assume_role_policy()
+        .role_name(LB_ROLE)
+        .policy_document(planted.to_string())
+        .send()
+        .await
+        .unwrap();
+    let report = run(&account, Mode::Enforce, LEGACY_ROLE_EVENT).await;
+    assert_eq!(
+        statuses(&report),
+        [
+            ("trust", Status::Failed),
+            ("managed_policy", Status::Failed)
+        ],
+        "{report:#?}"
+    );
+    assert!(writes(&report.aws_calls).is_empty(), "{report:#?}");
+    assert!(!account.trust(LB_ROLE).await.grants("ecs.amazonaws.com"));
 }
 
 #[tokio::test]

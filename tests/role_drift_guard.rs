@@ -12,6 +12,8 @@ use warden_tests::{statuses, writes, Account};
 const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 const BREAK_GLASS: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"BreakGlass","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+/// Another service's statement, the only one left: ECS's was removed.
+const OTHER_SERVICE: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Batch","Effect":"Allow","Principal":{"Service":"batch.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 async fn replay(account: &Account, mode: Mode, file: &str) -> Report {
     let (guard, _) = account.drift_guard(mode, &REGIONS);
@@ -62,7 +64,7 @@ async fn a_removed_trust_statement_is_added_back_and_the_others_kept() {
         .iam
         .update_assume_role_policy()
         .role_name(ECS_SERVICE_ROLE.name)
-        .policy_document(BREAK_GLASS)
+        .policy_document(OTHER_SERVICE)
         .send()
         .await
         .unwrap();
@@ -80,7 +82,7 @@ async fn a_removed_trust_statement_is_added_back_and_the_others_kept() {
     assert_eq!(
         now.other_statements("ecs.amazonaws.com").len(),
         1,
-        "BreakGlass kept"
+        "the other service's statement kept"
     );
     assert_eq!(account.attached(ECS_SERVICE_ROLE.name).await, policies);
 
@@ -93,6 +95,29 @@ async fn a_removed_trust_statement_is_added_back_and_the_others_kept() {
     .await;
     assert!(writes(&echo.aws_calls).is_empty(), "{:?}", echo.aws_calls);
     assert!(echo.findings.iter().all(|f| f.status == Status::Compliant));
+
+    // A trust that lets an account in instead: someone else can assume the role, so the
+    // ECS statement is not added back (it would hand them the role's policies).
+    account
+        .iam
+        .update_assume_role_policy()
+        .role_name(ECS_SERVICE_ROLE.name)
+        .policy_document(BREAK_GLASS)
+        .send()
+        .await
+        .unwrap();
+    let refused = replay(
+        &account,
+        Mode::Enforce,
+        "iam-update-assume-role-policy.json",
+    )
+    .await;
+    assert!(writes(&refused.aws_calls).is_empty(), "{refused:#?}");
+    assert!(statuses(&refused).contains(&("trust", Status::Failed)));
+    assert!(!account
+        .trust(ECS_SERVICE_ROLE.name)
+        .await
+        .grants("ecs.amazonaws.com"));
 }
 
 #[tokio::test]

@@ -21,10 +21,7 @@ use crate::invocation::settings::SettingsError;
 
 /// Prefix of every alarm name ecs-warden creates; the template limits alarm writes to it.
 pub const ALARM_NAME_PREFIX: &str = "ecs-warden/";
-/// Tag marking an alarm as created by ecs-warden, with [`CREATED_BY_VALUE`].
-pub const CREATED_BY_TAG: &str = "ecs-warden:created-by";
-/// The value of [`CREATED_BY_TAG`].
-pub const CREATED_BY_VALUE: &str = "ecs-warden";
+pub use crate::domain::catalog::{CREATED_BY_TAG, CREATED_BY_VALUE};
 /// Tag naming the cluster of the service an alarm scales.
 pub const CLUSTER_TAG: &str = "ecs-warden:cluster";
 /// Tag naming the service an alarm scales.

@@ -146,6 +146,12 @@ pub const ROLES: [&RoleSpec; 4] = [
     &ECS_SERVICE_ROLE,
 ];
 
+/// The tag ecs-warden puts on what it creates (alarms, roles), with [`CREATED_BY_VALUE`]:
+/// its own alarms may be deleted, its own roles repaired whoever their trust names.
+pub const CREATED_BY_TAG: &str = "ecs-warden:created-by";
+/// The value of [`CREATED_BY_TAG`].
+pub const CREATED_BY_VALUE: &str = "ecs-warden";
+
 #[cfg(test)]
 mod tests {
     use super::*;

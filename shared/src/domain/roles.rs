@@ -1,13 +1,19 @@
 //! Verify a role against its catalog entry, create it when missing and repair it
 //! additively: attach the missing managed policy, add the missing trust statement, never
 //! remove anything.
+//!
+//! Never widen a role someone else can assume: a role whose trust lets an account, user,
+//! role or anyone but a service assume it is checked and reported, never repaired (the
+//! seed's policy would become that principal's), unless ecs-warden created it (its
+//! [`CREATED_BY_TAG`]). Only the catalog's role names, and look-alikes configured in
+//! `WARDEN_WATCHED_ROLES`, are ever written; roles are created under the catalog's path.
 
 use aws_sdk_iam::types::Role;
 use aws_sdk_iam::Client;
 
 use crate::aws::ids::Arn;
 use crate::aws::{CallError, FailedCall};
-use crate::domain::catalog::{ManagedPolicy, RoleKind, RoleSpec};
+use crate::domain::catalog::{ManagedPolicy, RoleKind, RoleSpec, CREATED_BY_TAG, CREATED_BY_VALUE};
 use crate::domain::trust_policy::TrustPolicy;
 use crate::invocation::error::InvocationError;
 use crate::invocation::gate::{failure, Gated, Scope};
@@ -18,12 +24,18 @@ use crate::invocation::verdict_cache::Verdicts;
 /// and path an API call used for a role of that kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleTarget {
+    /// Why ecs-warden may not write to it (create or repair), when it may not: a name an
+    /// API call gave that is neither the catalog's nor a configured look-alike.
+    pub withheld: Option<String>,
     /// What the role must look like.
     pub spec: &'static RoleSpec,
     /// The role's name.
     pub name: String,
-    /// The path it is created under when missing.
+    /// Its path: the catalog's, or the one a reference gave.
     pub path: String,
+    /// Whether a missing role is created under `path` (a path an ECS service already uses
+    /// the role under) rather than the catalog's (any path an event chose).
+    pub path_in_use: bool,
     /// The account an ARN reference named; `None` for a bare name (the caller's account).
     pub account: Option<String>,
 }
@@ -32,6 +44,8 @@ impl RoleTarget {
     /// The catalog role itself.
     pub fn catalog(spec: &'static RoleSpec) -> Self {
         Self {
+            withheld: None,
+            path_in_use: true,
             spec,
             name: spec.name.to_owned(),
             path: spec.path.to_owned(),
@@ -72,12 +86,35 @@ impl RoleTarget {
         if !is_role_name(name) {
             return Err(bad(format!("{reference:?} does not name a role")));
         }
+        let withheld = (name != spec.name).then(|| {
+            format!(
+                "the call named {name}, which is neither the catalog's {} nor a look-alike \
+                 configured in WARDEN_WATCHED_ROLES (NAME={}); ecs-warden writes only those",
+                spec.name, spec.name
+            )
+        });
         Ok(Self {
+            withheld,
+            path_in_use: false,
             spec,
             name: name.to_owned(),
             path,
             account: owner,
         })
+    }
+
+    /// The same role, found in use at its path by an ECS service or scalable target (what
+    /// ECS holds, not what an event says): recreated there when missing.
+    pub fn used_at_its_path(mut self) -> Self {
+        self.path_in_use = true;
+        self
+    }
+
+    /// The same role, configured as a look-alike of its catalog entry: ecs-warden may
+    /// write to it.
+    pub fn look_alike(mut self) -> Self {
+        self.withheld = None;
+        self
     }
 
     /// A role named by an API call or a resource, shaped like `spec` unless it is the
@@ -153,8 +190,27 @@ pub async fn ensure(
         )];
     }
     let findings = match get_role(iam, scope, target).await {
-        Ok(Some(role)) => verify(iam, scope, target, &role).await,
-        Ok(None) => create(iam, scope, target).await,
+        Ok(Some(role)) => {
+            // Not ours to write: skipped; someone else may assume it: a person must look.
+            let hold = planted(&role)
+                .map(|why| Hold(Status::Failed, why))
+                .or_else(|| {
+                    target
+                        .withheld
+                        .clone()
+                        .map(|why| Hold(Status::Skipped, why))
+                });
+            verify(iam, scope, target, &role, hold.as_ref()).await
+        }
+        Ok(None) => match &target.withheld {
+            Some(why) => vec![Finding::new(
+                target.arn(scope),
+                Check::Exists,
+                Status::Skipped,
+                format!("missing; not created: {why}"),
+            )],
+            None => create(iam, scope, target).await,
+        },
         Err(failed) => vec![failed],
     };
     if findings.iter().all(|f| {
@@ -166,6 +222,29 @@ pub async fn ensure(
         verdicts.remember(&key);
     }
     findings
+}
+
+/// Why no repair may be made to a role, and the status its findings take instead.
+#[derive(Debug, Clone)]
+struct Hold(Status, String);
+
+/// Why a role must not be repaired: someone other than a service may assume it, and
+/// ecs-warden did not create it.
+fn planted(role: &Role) -> Option<String> {
+    let ours = role
+        .tags()
+        .iter()
+        .any(|t| t.key() == CREATED_BY_TAG && t.value() == CREATED_BY_VALUE);
+    let trust = TrustPolicy::parse(role.assume_role_policy_document().unwrap_or_default()).ok()?;
+    let others = trust.assumable_by_others();
+    (!ours && !others.is_empty()).then(|| {
+        format!(
+            "its trust lets {} assume it besides the service, and ecs-warden never widens a role \
+             someone else can assume (they would gain what the repair grants); remove them from \
+             its trust, or repair it by hand",
+            others.join(", ")
+        )
+    })
 }
 
 async fn get_role(
@@ -192,7 +271,15 @@ async fn get_role(
     }
 }
 
-async fn verify(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Role) -> Vec<Finding> {
+/// Checks an existing role; where it needs a repair and `hold` says why none may be made,
+/// the finding fails with that reason.
+async fn verify(
+    iam: &Client,
+    scope: &Scope,
+    target: &RoleTarget,
+    role: &Role,
+    hold: Option<&Hold>,
+) -> Vec<Finding> {
     let spec = target.spec;
     let arn = role.arn().to_owned();
     let mut findings = Vec::new();
@@ -221,14 +308,20 @@ async fn verify(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Role) -
             format!("service-linked role of {service}"),
         ));
     }
-    findings.push(check_trust(iam, scope, target, role).await);
+    findings.push(check_trust(iam, scope, target, role, hold).await);
     if let Some(policy) = spec.managed_policy {
-        findings.push(check_managed_policy(iam, scope, target, &arn, policy).await);
+        findings.push(check_managed_policy(iam, scope, target, &arn, policy, hold).await);
     }
     findings
 }
 
-async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Role) -> Finding {
+async fn check_trust(
+    iam: &Client,
+    scope: &Scope,
+    target: &RoleTarget,
+    role: &Role,
+    hold: Option<&Hold>,
+) -> Finding {
     let spec = target.spec;
     let arn = role.arn();
     let raw = role.assume_role_policy_document().unwrap_or_default();
@@ -261,6 +354,14 @@ async fn check_trust(iam: &Client, scope: &Scope, target: &RoleTarget, role: &Ro
             Check::Trust,
             Status::Failed,
             format!("{missing}; a service-linked role's trust cannot be edited, ask AWS support"),
+        );
+    }
+    if let Some(Hold(status, why)) = hold {
+        return Finding::new(
+            arn,
+            Check::Trust,
+            *status,
+            format!("{missing}; not repairing it: {why}"),
         );
     }
     let seed = TrustPolicy::parse(spec.trust_policy).expect("catalog trust policies parse");
@@ -299,6 +400,7 @@ async fn check_managed_policy(
     target: &RoleTarget,
     arn: &str,
     policy: ManagedPolicy,
+    hold: Option<&Hold>,
 ) -> Finding {
     let policy_arn = policy.arn(scope.partition);
     let mut pages = iam
@@ -334,6 +436,14 @@ async fn check_managed_policy(
         );
     }
     let missing = format!("{} is not attached", policy.name);
+    if let Some(Hold(status, why)) = hold {
+        return Finding::new(
+            arn,
+            Check::ManagedPolicy,
+            *status,
+            format!("{missing}; not attaching it: {why}"),
+        );
+    }
     attach(
         iam,
         scope,
@@ -417,8 +527,24 @@ async fn create_linked(iam: &Client, scope: &Scope, target: &RoleTarget, service
 
 /// Creates a missing service role with the seed trust policy and attaches its managed
 /// policy; a role created meanwhile by another delivery is verified instead.
-async fn create_service_role(iam: &Client, scope: &Scope, target: &RoleTarget) -> Vec<Finding> {
-    let spec = target.spec;
+async fn create_service_role(iam: &Client, scope: &Scope, named: &RoleTarget) -> Vec<Finding> {
+    let spec = named.spec;
+    // Under the catalog's path, never one an event chose; a path ECS already uses the
+    // role under is kept, so what uses it finds it.
+    let target = &RoleTarget {
+        path: if named.path_in_use {
+            named.path.clone()
+        } else {
+            spec.path.to_owned()
+        },
+        ..named.clone()
+    };
+    let moved = (named.path != target.path).then(|| {
+        format!(
+            "; the call named path {}, the catalog's is {}",
+            named.path, target.path
+        )
+    });
     let arn = target.arn(scope);
     let policy = spec.managed_policy.map(|p| p.arn(scope.partition));
     let call = iam
@@ -430,6 +556,13 @@ async fn create_service_role(iam: &Client, scope: &Scope, target: &RoleTarget) -
             "Created by ecs-warden after {} (event {})",
             scope.cause, scope.event_id
         ))
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key(CREATED_BY_TAG)
+                .value(CREATED_BY_VALUE)
+                .build()
+                .expect("key and value set"),
+        )
         .send();
     match scope
         .write("iam:CreateRole", &arn, "role missing", call)
@@ -445,8 +578,10 @@ async fn create_service_role(iam: &Client, scope: &Scope, target: &RoleTarget) -
                 Check::Exists,
                 Status::WouldCreate,
                 format!(
-                    "missing; would create it under {} with the seed {} trust policy{attach_words}",
-                    target.path, spec.seed
+                    "missing; would create it under {} with the seed {} trust policy{attach_words}{}",
+                    target.path,
+                    spec.seed,
+                    moved.clone().unwrap_or_default()
                 ),
             )]
         }
@@ -456,8 +591,9 @@ async fn create_service_role(iam: &Client, scope: &Scope, target: &RoleTarget) -
                 Check::Exists,
                 Status::Created,
                 format!(
-                    "was missing; created with the seed {} trust policy",
-                    spec.seed
+                    "was missing; created with the seed {} trust policy{}",
+                    spec.seed,
+                    moved.clone().unwrap_or_default()
                 ),
             )];
             if let Some(policy_arn) = policy {
@@ -481,7 +617,10 @@ async fn create_service_role(iam: &Client, scope: &Scope, target: &RoleTarget) -
         Gated::Failed(failed) if failed.error.is_already_exists() => {
             // Another delivery created it in the meantime: check what it made.
             match get_role(iam, scope, target).await {
-                Ok(Some(role)) => verify(iam, scope, target, &role).await,
+                Ok(Some(role)) => {
+                    let hold = planted(&role).map(|why| Hold(Status::Failed, why));
+                    verify(iam, scope, target, &role, hold.as_ref()).await
+                }
                 Ok(None) => vec![race_or_failure(&failed)],
                 Err(failed) => vec![failed],
             }

@@ -95,6 +95,41 @@ impl TrustPolicy {
     }
 }
 
+impl TrustPolicy {
+    /// Who besides AWS services may assume the role: the principals of every statement that
+    /// allows an assume action (`sts:AssumeRole`, `...WithSAML`, `...WithWebIdentity`) to an
+    /// account, user, role, federated or `*` principal, or to everyone but some
+    /// (`NotPrincipal`). Empty when only services may.
+    pub fn assumable_by_others(&self) -> Vec<String> {
+        let mut others = Vec::new();
+        for statement in self.statements() {
+            let allows = statement.get("Effect").and_then(Value::as_str) == Some("Allow");
+            let assumes = one_or_many(statement.get("Action")).any(|action| {
+                let action = action.to_ascii_lowercase();
+                action.starts_with("sts:assumerole") || action == "sts:*" || action == "*"
+            }) || statement.get("NotAction").is_some();
+            if !(allows && assumes) {
+                continue;
+            }
+            if statement.get("NotPrincipal").is_some() {
+                others.push("NotPrincipal (everyone but those named)".to_owned());
+            }
+            match statement.get("Principal") {
+                Some(Value::String(any)) => others.push(any.clone()),
+                Some(Value::Object(kinds)) => {
+                    for (kind, value) in kinds {
+                        if kind != "Service" {
+                            others.extend(one_or_many(Some(value)).map(|p| format!("{kind} {p}")));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        others
+    }
+}
+
 fn statement_grants(statement: &Value, principal: &str) -> bool {
     let allows = statement.get("Effect").and_then(Value::as_str) == Some("Allow");
     let assumes = one_or_many(statement.get("Action")).any(|action| {
@@ -167,6 +202,26 @@ mod tests {
         assert_eq!(repaired.statements().len(), 2);
         assert_eq!(repaired.statements()[0], current.statements()[0]);
         assert_eq!(repaired.other_statements("ecs.amazonaws.com").len(), 1);
+    }
+
+    #[test]
+    fn anyone_but_a_service_who_may_assume_the_role_is_named() {
+        let only_services = TrustPolicy::parse(
+            r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":["ecs.amazonaws.com","ec2.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .unwrap();
+        assert!(only_services.assumable_by_others().is_empty());
+        let planted = TrustPolicy::parse(
+            r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"ecs.amazonaws.com"},"Action":"sts:AssumeRole"},
+                {"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:user/mallory"]},"Action":"sts:AssumeRole"},
+                {"Effect":"Allow","Principal":"*","Action":["sts:TagSession","sts:AssumeRoleWithWebIdentity"]},
+                {"Effect":"Deny","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            planted.assumable_by_others(),
+            ["AWS arn:aws:iam::111122223333:user/mallory", "*"]
+        );
     }
 
     #[test]

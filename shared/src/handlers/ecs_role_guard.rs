@@ -89,9 +89,11 @@ impl Guard for EcsRoleGuard {
         };
         // Validate the whole input before the first AWS call.
         let target = match &named_role {
-            Some(reference) => {
-                RoleTarget::named(&ECS_SERVICE_ROLE, reference, "requestParameters.role")?
-            }
+            Some(reference) => self.common.owned(RoleTarget::named(
+                &ECS_SERVICE_ROLE,
+                reference,
+                "requestParameters.role",
+            )?),
             None => RoleTarget::catalog(&ECS_SERVICE_LINKED_ROLE),
         };
         tracing::info!(event_id = %scope.event_id, event = %scope.cause, role = %target.name, "checking");

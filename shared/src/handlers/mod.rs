@@ -21,6 +21,7 @@ use tracing::{info_span, Instrument};
 use crate::aws::ids;
 use crate::aws::{self, CallLog};
 use crate::domain::alarms::AlarmSettings;
+use crate::domain::roles::RoleTarget;
 use crate::invocation::clock::Clock;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
@@ -123,6 +124,7 @@ impl Deps {
                 .region()
                 .map(|r| r.as_ref().to_owned())
                 .unwrap_or_default(),
+            watched: self.watched.clone(),
         }
     }
 
@@ -151,6 +153,24 @@ pub struct Common {
     pub accounts: Arc<Accounts>,
     /// The function's own region, the metrics' `region` dimension.
     pub region: String,
+    /// `WARDEN_WATCHED_ROLES`: roles of other names configured to look like a catalog role,
+    /// which ecs-warden may write to as to the catalog's own.
+    pub watched: Vec<WatchedRole>,
+}
+
+impl Common {
+    /// `target`, writable when it is a configured look-alike of its catalog role.
+    pub fn owned(&self, target: RoleTarget) -> RoleTarget {
+        let configured = self
+            .watched
+            .iter()
+            .any(|w| w.name == target.name && w.spec.name == target.spec.name);
+        if configured {
+            target.look_alike()
+        } else {
+            target
+        }
+    }
 }
 
 /// One Lambda function's handler.

@@ -502,7 +502,9 @@ impl Reconcile {
             // Always, even past the deadline: the clusters and targets read this time are
             // behind the continuation's cursor, so their roles are checked now or never. A
             // handful of roles, a few calls each, within the time kept back to answer.
-            findings.extend(roles_in_use(&clients.clients.iam, &scope, &read).await);
+            findings.extend(
+                roles_in_use(&clients.clients.iam, &scope, &read, &self.common).await,
+            );
             sweeps.sort_by(|a, b| a.region.cmp(&b.region));
             next.regions.sort();
             let continuation = (!next.regions.is_empty()).then(|| Continuation {
@@ -618,11 +620,13 @@ async fn roles_in_use(
     iam: &aws_sdk_iam::Client,
     scope: &Scope,
     read: &[(String, RegionFacts)],
+    common: &Common,
 ) -> Vec<Finding> {
     let (targets, mut findings) = roles_needed(read, &scope.account);
     let verdicts = Verdicts::new(Duration::ZERO);
-    for target in &targets {
-        findings.extend(roles::ensure(iam, &verdicts, scope, target).await);
+    for target in targets {
+        let target = common.owned(target);
+        findings.extend(roles::ensure(iam, &verdicts, scope, &target).await);
     }
     findings
 }
@@ -766,7 +770,8 @@ fn roles_needed(read: &[(String, RegionFacts)], account: &str) -> (Vec<RoleTarge
                 role,
                 "roleArn",
             ) {
-                Ok(target) => add(target),
+                // What ECS holds: a missing role is recreated where the service expects it.
+                Ok(target) => add(target.used_at_its_path()),
                 Err(e) => findings.push(Finding::new(
                     role,
                     Check::Role,
@@ -787,7 +792,7 @@ fn roles_needed(read: &[(String, RegionFacts)], account: &str) -> (Vec<RoleTarge
                 &target.role_arn,
                 "RoleARN",
             ) {
-                Ok(role) => add(role),
+                Ok(role) => add(role.used_at_its_path()),
                 Err(e) => findings.push(Finding::new(
                     &target.role_arn,
                     Check::Role,

@@ -167,7 +167,9 @@ impl Guard for RoleDriftGuard {
         // Validates the name before any call.
         let target = watched
             .map(|w| RoleTarget::named(w.spec, &name, "requestParameters.roleName"))
-            .transpose()?;
+            .transpose()?
+            // Watched: the catalog's, or a look-alike configured by name.
+            .map(RoleTarget::look_alike);
         let scope = Scope::from_event(self.common.settings.mode, event);
         tracing::info!(event_id = %scope.event_id, event = %scope.cause, role = %name, "checking");
         let what = drift_words(call, &params.policy_arn, &params.policy_name);
@@ -270,7 +272,10 @@ impl RoleDriftGuard {
             )];
         };
         // Recreate it where its user expects it: the same path.
-        let target = RoleTarget::named(target.spec, role_arn, "usage").unwrap_or(target);
+        let target = match RoleTarget::named(target.spec, role_arn, "usage") {
+            Ok(named) if named.name == target.name => named.look_alike().used_at_its_path(),
+            _ => target,
+        };
         let mut findings = vec![Finding::new(
             target.arn(scope),
             Check::InUse,

@@ -138,6 +138,7 @@ impl Guard for ScalingGuard {
                 why,
             )],
             Work::Role(target) => {
+                let target = self.common.owned(target);
                 roles::ensure(&clients.iam, &self.verdicts, &scope, &target).await
             }
             Work::PolicyPut(target, name) => vec![match self.region_of(clients, event, &target) {
