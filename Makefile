@@ -18,7 +18,7 @@ test: venv fmt-check lint cargo-test template-check checkov asl-check policy-che
 ## One cargo-lambda build of all the binaries first, so their LTO links run in parallel and
 ## sam's per-function builds (same tool, same flags) find them up to date.
 build: venv
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --workspace --bins
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --workspace --bins --locked
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam build
 
 venv:

@@ -342,6 +342,7 @@ def hub(moto, binary):
     one reconcile over every member's HUB_REGIONS against each account's sweep alone."""
     os.environ.update(aws_env(moto))
     import boto3
+    import member_roles
     import perform_call
     boto3.setup_default_session()
     hub_credentials = member_credentials(ACCOUNT)
@@ -353,10 +354,7 @@ def hub(moto, binary):
     with contextlib.redirect_stdout(sys.stderr):
         for account in members:
             boto3.setup_default_session(region_name=REGION, **member_credentials(account))
-            boto3.client("iam").create_role(RoleName="ecs-warden-member", AssumeRolePolicyDocument=json.dumps({
-                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-                "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-warden/*"}}}]}))
+            member_roles.create(ACCOUNT)
             for region in HUB_REGIONS:
                 perform_call.create_fleet(region, "fleet", ["web=1", "worker=1", "jobs=0", "0"])
             # The trail every account needs, so the sweep reads its status as in a real one.

@@ -8,18 +8,26 @@
   carries the iam:AWSServiceName condition, and the other three must not: IAM supplies that
   key for CreateServiceLinkedRole only (Service Authorization Reference), so a statement
   conditioned on it grants nothing for them in a real account;
-- the drain's destructive ECS actions belong to slr-deletion alone;
+- the drain's destructive ECS actions belong to slr-deletion alone (in a member account, to
+  the drain's own role);
 - with --calls DIR (the AWS calls the tests saw each function make, one FUNCTION.txt per
   function, written by the test harness under WARDEN_CALLS_DIR): every call is granted,
   and every granted action was called by some test, unless NOT_EXERCISED says why not;
-- the member role is named the same way on both sides: for a pathed role, the ARN the hub
-  may assume and WARDEN_MEMBER_ROLE are the role member.yaml makes;
-- member.yaml's member role, the largest blast radius ecs-warden has: its trust stays within
-  IAM's 2,048-character quota for a hub in 1 to 17 regions, names the hub account and no role
-  ARN as principal, and is confined to the hub's function role path; and with --calls
-  every call a function made in the tests, other than those the hub makes with its own
-  credentials (HUB_CALLS), is granted by that function's member policy.
+- every role the stacks make for an AWS service names the account and resources it acts
+  for (aws:SourceAccount, aws:SourceArn);
+- the member roles are named the same way on both sides: for a pathed role, the ARNs each
+  hub function may assume and WARDEN_MEMBER_ROLE are the roles member.yaml makes for it;
+- member.yaml's member roles, the largest blast radius ecs-warden has, one per function
+  and the drain's: each trust stays within IAM's 2,048-character quota for a hub in 1 to 17
+  regions, names the hub account and no role ARN as principal, is confined to its own
+  function's hub role path (no other function's roles match it) and requires the session
+  to name the function; each role grants only actions its function holds in template.yaml,
+  so no function can use another's writes; and with --calls every call a function made in
+  the tests, other than those the hub makes with its own credentials (HUB_CALLS), is
+  granted by that function's member roles.
 """
+
+import fnmatch
 
 import json
 import os
@@ -33,13 +41,18 @@ MEMBER = "member.yaml"
 PSEUDO = {"HubAccountId": "444455556666", "HubEventBusName": "ecs-warden-hub",
           "MemberRolePath": "/", "MemberRoleName": "ecs-warden-member", "MemberAccounts": "organization",
           "OrganizationId": "o-a1b2c3d4e5","AWS::Partition": "aws", "AWS::AccountId": "111122223333", "AWS::Region": "us-east-1",
-          "AWS::StackName": "ecs-warden",
+          "AWS::StackName": "ecs-warden", "HubRolePath": "/ecs-warden/",
           "NotificationTopicArn": "arn:aws:sns:us-east-1:111122223333:ops-alerts"}
 SLR_ACTIONS = {"iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole",
                "iam:GetServiceLinkedRoleDeletionStatus", "iam:UpdateRoleDescription"}
 # The one service-linked-role action for which IAM supplies iam:AWSServiceName.
 CONDITIONED_SLR_ACTIONS = {"iam:CreateServiceLinkedRole"}
 DESTRUCTIVE = {"ecs:UpdateService", "ecs:DeleteService", "ecs:DeregisterContainerInstance", "ecs:DeleteCluster"}
+# Who may hold them: the hub's slr-deletion (its own account), and in a member account the
+# drain's role, which only slr-deletion may assume.
+DESTRUCTIVE_HOLDERS = ("SlrDeletion", "MemberRoleSlrDrain")
+# A member role's duty, when it is not a function's name: the function that assumes it.
+DUTIES = {"slr-drain": "slr-deletion"}
 IAM_READS = ("iam:Get", "iam:List", "iam:Simulate")
 
 # (resource, issue, action named in the finding) -> why the finding is accepted. None is:
@@ -78,8 +91,22 @@ IMPORTED_SHARED = (
     "the same code in every function; tests/security_hub.rs calls it through ecs-role-guard, "
     "scaling-guard and reconcile, and shared/tests/mocked_security_hub.rs its refusals"
 )
+TAGGED_ROLES = (
+    "never called as such: IAM authorizes a CreateRole that carries Tags (ecs-warden's "
+    "creation tag) against iam:TagRole as well"
+)
+SOURCE_IDENTITY = (
+    "never called as such: STS authorizes an AssumeRole that sets SourceIdentity against "
+    "sts:SetSourceIdentity as well (the member role's trust requires it); "
+    "shared/tests/mocked_reach.rs checks that the AssumeRole sets it"
+)
 # (function, action) granted but never called by a test -> why it is granted anyway.
 NOT_EXERCISED = {
+    **{(f, "sts:SetSourceIdentity"): SOURCE_IDENTITY
+       for f in ("access-doctor", "ecs-role-guard", "reconcile", "role-drift-guard",
+                 "scaling-guard", "slr-deletion")},
+    **{(f, "iam:TagRole"): TAGGED_ROLES
+       for f in ("ecs-role-guard", "scaling-guard", "role-drift-guard", "reconcile")},
     ("role-drift-guard", "securityhub:BatchImportFindings"): IMPORTED_SHARED,
     ("role-drift-guard", "securityhub:GetFindings"): IMPORTED_SHARED,
     **{(f, "organizations:ListAccounts"): LISTED_BY_REACH
@@ -107,32 +134,34 @@ NOT_EXERCISED = {
 }
 
 
-def resolve(value, logical_ids):
-    """Intrinsic functions replaced by example values, so parliament sees real ARNs."""
+def resolve(value, values=PSEUDO):
+    """Intrinsic functions replaced by example `values` (parameters and pseudo parameters),
+    so parliament and the trust checks see real ARNs; a conditional value is its true branch."""
     if isinstance(value, dict) and len(value) == 1:
         (key, arg), = value.items()
         if key == "Fn::Sub":
             text = arg if isinstance(arg, str) else arg[0]
-            for name, example in PSEUDO.items():
-                text = text.replace("${" + name + "}", example)
+            for name, example in values.items():
+                if isinstance(example, str):
+                    text = text.replace("${" + name + "}", example)
             return text
         if key == "Ref":
-            return PSEUDO.get(arg, f"arn:aws:states:us-east-1:111122223333:stateMachine:{arg}")
+            return values.get(arg, f"arn:aws:states:us-east-1:111122223333:stateMachine:{arg}")
         if key == "Fn::If":
             # A statement granted under a condition is checked as granted.
-            return resolve(arg[1], logical_ids)
+            return resolve(arg[1], values)
         if key == "Fn::GetAtt":
             target = arg[0] if isinstance(arg, list) else arg.split(".")[0]
             return f"arn:aws:iam::111122223333:role/{target}"
     if isinstance(value, dict):
-        return {k: resolve(v, logical_ids) for k, v in value.items()}
+        return {k: resolve(v, values) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve(v, logical_ids) for v in value]
+        return [resolve(v, values) for v in value]
     return value
 
 
-def policies(template):
-    """(resource, policy document) for every inline policy."""
+def policies(template, values=PSEUDO):
+    """(resource, policy document) for every inline policy, resolved with `values`."""
     resources = template["Resources"]
     for name, res in resources.items():
         props = res.get("Properties", {})
@@ -142,12 +171,12 @@ def policies(template):
                 if isinstance(doc, dict) and list(doc) == ["Fn::If"]:
                     doc = doc["Fn::If"][1]
                 if isinstance(doc, dict) and "Statement" in doc:
-                    yield name, resolve(doc, resources)
+                    yield name, resolve(doc, values)
         elif res["Type"] == "AWS::IAM::Role":
             for policy in props.get("Policies", []):
-                yield name, resolve(policy["PolicyDocument"], resources)
+                yield name, resolve(policy["PolicyDocument"], values)
         elif res["Type"] == "AWS::IAM::ManagedPolicy":
-            yield name, resolve(props["PolicyDocument"], resources)
+            yield name, resolve(props["PolicyDocument"], values)
 
 
 def granted_actions(template):
@@ -200,26 +229,42 @@ def compare_calls(template, calls_dir):
     return problems
 
 
+def member_roles(member):
+    """duty (a function's name, or slr-drain) -> (logical id, role properties)."""
+    roles = {}
+    for name, res in member["Resources"].items():
+        if res["Type"] == "AWS::IAM::Role" and name.startswith("MemberRole"):
+            named = resolve(res["Properties"]["RoleName"])
+            duty = named.removeprefix(PSEUDO["MemberRoleName"] + "-")
+            roles[duty if duty != named else ""] = (name, res["Properties"])
+    return roles
+
+
+def role_actions(props, values=PSEUDO):
+    """Every action a role's inline policies grant."""
+    return {a for policy in props.get("Policies", [])
+            for st in as_list(resolve(policy["PolicyDocument"], values)["Statement"])
+            for a in as_list(st["Action"])}
+
+
 def compare_member_calls(template, member, calls_dir):
-    """Problems where a function's calls in the tests are not granted by its member policy."""
+    """Problems where a function's calls in the tests are not granted by its member roles
+    (its own, and for slr-deletion the drain's)."""
     problems = []
-    by_policy = {}
-    for name, doc in policies(member):
-        if name.startswith("MemberPolicy"):
-            by_policy[name[len("MemberPolicy"):]] = {
-                a for st in as_list(doc["Statement"]) for a in as_list(st["Action"])}
-    binaries = {res["Metadata"]["BuildProperties"]["Binary"]: name
-                for name, res in template["Resources"].items()
+    roles = member_roles(member)
+    binaries = {res["Metadata"]["BuildProperties"]["Binary"]
+                for res in template["Resources"].values()
                 if res["Type"] == "AWS::Serverless::Function"}
-    print("member role:")
+    print("member roles:")
     for function in sorted(binaries):
         observed = observed_calls(calls_dir, function)
-        member_grants = by_policy.get(binaries[function], set())
-        missing = sorted(a for a in observed if a not in member_grants and a not in HUB_CALLS)
-        print(f"  {function}: {len(observed - set(HUB_CALLS))} calls through the member role, "
+        grants = set().union(*(role_actions(props) for duty, (_, props) in roles.items()
+                               if DUTIES.get(duty, duty) == function))
+        missing = sorted(a for a in observed if a not in grants and a not in HUB_CALLS)
+        print(f"  {function}: {len(observed - set(HUB_CALLS))} calls through its member roles, "
               f"{len(missing)} not granted")
-        problems += [f"member role: {function} calls {a}, which MemberPolicy{binaries[function]} "
-                     "does not grant" for a in missing]
+        problems += [f"member roles: {function} calls {a}, which its member roles do not grant"
+                     for a in missing]
     return problems
 
 
@@ -248,99 +293,137 @@ def hub_parameter(name, parameter, regions):
     return parameter.get("Default", "")
 
 
-def rendered(value, parameters):
-    """A member.yaml value with its Ref and Sub resolved as CloudFormation would."""
-    if isinstance(value, dict) and len(value) == 1:
-        (key, arg), = value.items()
-        if key == "Ref":
-            return parameters.get(arg, PSEUDO.get(arg, arg))
-        if key == "Fn::Sub":
-            text = arg
-            for name, example in {**PSEUDO, **parameters}.items():
-                if isinstance(example, str):
-                    text = text.replace("${" + name + "}", example)
-            assert "${" not in text, f"unresolved: {text}"
-            return text
-    if isinstance(value, dict):
-        return {k: rendered(v, parameters) for k, v in value.items()}
-    if isinstance(value, list):
-        return [rendered(v, parameters) for v in value]
-    return value
-
-
 def is_role_arn(value):
     return isinstance(value, str) and ":role/" in value
 
 
 def member_trust_problems(member):
-    """The member role's trust: within IAM's trust policy quota whatever the number of hub
+    """Each member role's trust: within IAM's trust policy quota whatever the number of hub
     regions, the hub account as principal (a role ARN is stored as the role's unique id, so a
     hub role replaced would silently stop being trusted, and CloudFormation refuses a role
-    that does not exist), confined to the hub's function roles by their IAM path."""
-    role = member["Resources"]["MemberRole"]["Properties"]
-    document = role["AssumeRolePolicyDocument"]
+    that does not exist), confined to its own function's hub roles by their IAM path, and
+    requiring sessions that name the function."""
     problems = []
-    for regions in range(1, HUB_REGIONS + 1):
-        parameters = {name: hub_parameter(name, p, regions) for name, p in member["Parameters"].items()}
-        trust = rendered(document, parameters)
-        size = len(json.dumps(trust, separators=(",", ":")))
-        if size > TRUST_LIMIT:
-            problems.append(f"member role trust is {size} characters for a hub in {regions} regions, "
-                            f"over IAM's {TRUST_LIMIT}")
-            break
-    trust = rendered(document, {name: hub_parameter(name, p, 1) for name, p in member["Parameters"].items()})
-    for statement in as_list(trust["Statement"]):
-        principal = statement.get("Principal", {})
-        if principal == "*" or set(principal) != {"AWS"}:
-            problems.append(f"member role trusts {principal}: only the hub account may be its principal")
-            continue
-        named = as_list(principal["AWS"])
-        if any(is_role_arn(p) for p in named):
-            problems.append(f"member role names role ARNs as principals: {[p for p in named if is_role_arn(p)]}")
-        if named != [f"arn:aws:iam::{PSEUDO['HubAccountId']}:root"]:
-            problems.append(f"member role trusts {named}, not the hub account")
-        like = statement.get("Condition", {}).get("ArnLike", {}).get("aws:PrincipalArn")
-        prefix = f"arn:aws:iam::{PSEUDO['HubAccountId']}:role/"
-        if not (isinstance(like, str) and like.startswith(prefix) and like.endswith("/*")
-                and len(like) > len(prefix) + len("/*")):
-            problems.append("member role trust is not confined to the hub's function role path "
-                            f"(ArnLike aws:PrincipalArn arn:...:role/PATH/*): {like}")
+    roles = member_roles(member)
+    if not roles:
+        return ["member.yaml makes no member role (MemberRole<Function>)"]
+
+    def hub(regions):
+        return {**PSEUDO, **{name: hub_parameter(name, p, regions)
+                             for name, p in member["Parameters"].items()}}
+
+    for duty, (name, props) in sorted(roles.items()):
+        function = DUTIES.get(duty, duty)
+        document = props["AssumeRolePolicyDocument"]
+        for regions in range(1, HUB_REGIONS + 1):
+            trust = resolve(document, hub(regions))
+            size = len(json.dumps(trust, separators=(",", ":")))
+            if size > TRUST_LIMIT:
+                problems.append(f"{name} trust is {size} characters for a hub in {regions} regions, "
+                                f"over IAM's {TRUST_LIMIT}")
+                break
+        trust = resolve(document, hub(1))
+        for statement in as_list(trust["Statement"]):
+            principal = statement.get("Principal", {})
+            if principal == "*" or set(principal) != {"AWS"}:
+                problems.append(f"{name} trusts {principal}: only the hub account may be its principal")
+                continue
+            named = as_list(principal["AWS"])
+            if any(is_role_arn(p) for p in named):
+                problems.append(f"{name} names role ARNs as principals: {[p for p in named if is_role_arn(p)]}")
+            if named != [f"arn:aws:iam::{PSEUDO['HubAccountId']}:root"]:
+                problems.append(f"{name} trusts {named}, not the hub account")
+            condition = statement.get("Condition", {})
+            like = condition.get("ArnLike", {}).get("aws:PrincipalArn")
+            own = f"arn:aws:iam::{PSEUDO['HubAccountId']}:role{PSEUDO['HubRolePath']}{function}/*"
+            if like != own:
+                problems.append(f"{name} trust is not confined to {function}'s hub role path "
+                                f"(ArnLike aws:PrincipalArn {own}): {like}")
+            elif others := [f for f in FUNCTIONS if f != function and fnmatch.fnmatchcase(
+                    f"arn:aws:iam::{PSEUDO['HubAccountId']}:role{PSEUDO['HubRolePath']}{f}/r", like)]:
+                problems.append(f"{name} trust also lets {others} assume it")
+            identity = f"ecs-warden-{function}"
+            equals = condition.get("StringEquals", {})
+            if equals.get("sts:SourceIdentity") != identity or equals.get("sts:RoleSessionName") != identity:
+                problems.append(f"{name} trust does not require sessions named {identity} "
+                                f"(sts:SourceIdentity and sts:RoleSessionName): {equals}")
+            if "sts:SetSourceIdentity" not in as_list(statement.get("Action")):
+                problems.append(f"{name} trust does not allow sts:SetSourceIdentity")
+    return problems
+
+
+# The functions, as member.yaml names their roles (filled in by main from template.yaml).
+FUNCTIONS = []
+
+
+def member_grant_problems(template, member):
+    """Each member role grants only what its function may do in its own account: no
+    function can use another's writes through a member role."""
+    problems = []
+    granted = granted_actions(template)
+    for duty, (name, props) in sorted(member_roles(member).items()):
+        function = DUTIES.get(duty, duty)
+        extra = sorted(role_actions(props) - set(granted.get(function, {})))
+        if extra:
+            problems.append(f"{name} (assumed by {function} alone) grants {extra}, "
+                            f"which {function} does not hold in template.yaml")
     return problems
 
 
 def member_role_problems(template, member):
-    """The hub must assume exactly the role member.yaml makes, named by the same parameters
-    on both sides: with a pathed member role (`MemberRolePath=/platform/`), the role ARN
-    the hub's policies may assume and the one the hub's functions are told
-    (`WARDEN_MEMBER_ROLE`) must both be the member stack's role ARN."""
-    values = {"MemberRoleName": "ecs-warden-member", "MemberRolePath": "/platform/",
-              "AWS::Partition": "aws", "AWS::AccountId": "222233334444"}
+    """Each hub function must assume exactly the roles member.yaml makes for it, named by the
+    same parameters on both sides: with a pathed member role (`MemberRolePath=/platform/`),
+    the role ARNs a function's policies may assume and the name it is told
+    (`WARDEN_MEMBER_ROLE`, followed by -<function>) must be the member stack's roles; and
+    its role's path must be the one its member roles trust."""
+    values = {**PSEUDO, "MemberRoleName": "ecs-warden-member", "MemberRolePath": "/platform/"}
     problems = []
     for name in ("MemberRoleName", "MemberRolePath"):
         if name not in template["Parameters"] or name not in member["Parameters"]:
             problems.append(f"{name} is not a parameter of both template.yaml and member.yaml")
     if problems:
         return problems
-    made = rendered(member["Resources"]["MemberRole"]["Properties"]["Path"], values) + \
-        rendered(member["Resources"]["MemberRole"]["Properties"]["RoleName"], values)
-    assumed = []
-    for function, doc in [(n, d) for n, r in template["Resources"].items()
-                          if r["Type"] == "AWS::Serverless::Function"
-                          for d in r["Properties"].get("Policies", [])]:
-        if isinstance(doc, dict) and list(doc) == ["Fn::If"]:
-            doc = doc["Fn::If"][1]
-        for statement in as_list(doc.get("Statement", [])) if isinstance(doc, dict) else []:
-            if statement.get("Sid") == "AssumeTheMemberRole":
-                assumed.append((function, rendered(statement["Resource"], values)))
-    if not assumed:
-        problems.append("no function may assume the member role (Sid AssumeTheMemberRole)")
-    for function, arn in assumed:
-        if not arn.endswith(f":role{made}"):
-            problems.append(f"{function} may assume {arn}, not the role member.yaml makes ({made})")
-    told = template["Globals"]["Function"]["Environment"]["Variables"]["WARDEN_MEMBER_ROLE"]
-    told = told["Fn::If"][1] if isinstance(told, dict) and "Fn::If" in told else told
-    if rendered(told, values) != made:
-        problems.append(f"WARDEN_MEMBER_ROLE is {rendered(told, values)}, not the role member.yaml makes ({made})")
+    made = {duty: resolve(props["Path"], values) + resolve(props["RoleName"], values)
+            for duty, (_, props) in member_roles(member).items()}
+    told = resolve(template["Globals"]["Function"]["Environment"]["Variables"]["WARDEN_MEMBER_ROLE"], values)
+    for logical, res in template["Resources"].items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        function = res["Metadata"]["BuildProperties"]["Binary"]
+        own = {f"arn:aws:iam::*:role{made[d]}" for d in made if DUTIES.get(d, d) == function}
+        if f"{told}-{function}" != made.get(function):
+            problems.append(f"{function} is told WARDEN_MEMBER_ROLE {told}, so assumes {told}-{function}, "
+                            f"not the role member.yaml makes for it ({made.get(function)})")
+        may = {r for doc in [resolve(d, values) for d in res["Properties"].get("Policies", [])
+                             if isinstance(d, dict)]
+               if "Statement" in doc
+               for statement in as_list(doc["Statement"]) if statement.get("Sid") == "AssumeTheMemberRole"
+               for r in as_list(statement["Resource"])}
+        if may != own:
+            problems.append(f"{function} may assume {sorted(may)}, not exactly its member roles {sorted(own)}")
+        path = resolve(res["Properties"].get("RolePath", ""), values)
+        if path != f"{PSEUDO['HubRolePath']}{function}/":
+            problems.append(f"{function}'s role path is {path!r}, not the one its member roles trust "
+                            f"({PSEUDO['HubRolePath']}{function}/)")
+    return problems
+
+
+def confused_deputy_problems(*templates):
+    """Every role the stacks make for an AWS service to assume names the account (and the
+    resources) it may act for: aws:SourceAccount and aws:SourceArn (AWS's confused-deputy
+    guidance)."""
+    problems = []
+    for template in templates:
+        for name, res in template["Resources"].items():
+            if res["Type"] != "AWS::IAM::Role":
+                continue
+            for statement in as_list(res["Properties"]["AssumeRolePolicyDocument"]["Statement"]):
+                if "Service" not in statement.get("Principal", {}):
+                    continue
+                keys = {k for test in statement.get("Condition", {}).values() for k in test}
+                missing = {"aws:SourceAccount", "aws:SourceArn"} - keys
+                if missing:
+                    problems.append(f"{name} trusts {statement['Principal']['Service']} without {sorted(missing)}")
     return problems
 
 
@@ -357,8 +440,13 @@ def main():
         problems += compare_member_calls(template, member, sys.argv[2])
     elif sys.argv[1:]:
         sys.exit("usage: check_policies.py [--calls DIR]")
+    FUNCTIONS.extend(res["Metadata"]["BuildProperties"]["Binary"]
+                     for res in template["Resources"].values()
+                     if res["Type"] == "AWS::Serverless::Function")
     problems += member_trust_problems(member)
     problems += member_role_problems(template, member)
+    problems += member_grant_problems(template, member)
+    problems += confused_deputy_problems(template, member)
     for name, doc in [*policies(template), *policies(member)]:
         checked += 1
         seen = set()
@@ -387,7 +475,7 @@ def main():
                     problems.append(f"{name} {statement.get('Sid')}: CreateServiceLinkedRole without the iam:AWSServiceName condition")
                 if actions - CONDITIONED_SLR_ACTIONS & SLR_ACTIONS and "iam:AWSServiceName" in json.dumps(statement.get("Condition", {})):
                     problems.append(f"{name} {statement.get('Sid')}: {sorted(actions & SLR_ACTIONS - CONDITIONED_SLR_ACTIONS)} conditioned on iam:AWSServiceName, which IAM supplies for CreateServiceLinkedRole only: the statement would grant nothing")
-            if actions & DESTRUCTIVE and name not in ("SlrDeletion", "MemberPolicySlrDeletion"):
+            if actions & DESTRUCTIVE and name not in DESTRUCTIVE_HOLDERS:
                 problems.append(f"{name} {statement.get('Sid')}: destructive ECS actions {sorted(actions & DESTRUCTIVE)} outside slr-deletion")
     for line in skipped:
         print(f"accepted: {line}")

@@ -309,17 +309,18 @@ EOF
 }
 HUB_CREDENTIALS=$(credentials_in "$ACCOUNT")
 for account in "${MEMBERS[@]}" "$STRANGER"; do
-  # What member.yaml makes: the member role, trusting the hub's roles on /ecs-warden/.
+  # What member.yaml makes: a member role per function, each trusting only its own
+  # function's roles in the hub, in sessions that name the function.
   # shellcheck disable=SC2046 # the assignments are meant to split
-  env $(credentials_in "$account") "$PY" - "$ACCOUNT" <<'EOF'
-import json, sys
-import boto3
-boto3.client("iam").create_role(RoleName="ecs-warden-member", AssumeRolePolicyDocument=json.dumps({
-    "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-    "Principal": {"AWS": f"arn:aws:iam::{sys.argv[1]}:root"},
-    "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{sys.argv[1]}:role/ecs-warden/*"}}}]}))
-account = boto3.client("sts").get_caller_identity()["Account"]
-print(f"   account {account}: ecs-warden-member created")
+  # The first member's stack allows drains (AllowDrain=true), the others' do not.
+  env $(credentials_in "$account") "$PY" - "$ACCOUNT" "$account" "${MEMBERS[0]}" <<'EOF'
+import sys
+sys.path.insert(0, "scripts")
+import member_roles
+allow = sys.argv[2] == sys.argv[3]
+made = member_roles.create(sys.argv[1], allow_drain=allow)
+print(f"   account {sys.argv[2]}: {len(made)} member roles: one per function ({made[0]}, ...)"
+      + (" and the drain's (AllowDrain=true)" if allow else ""))
 EOF
 done
 kill -s TERM -- "-$WATCH_PID" 2>/dev/null || true
@@ -351,3 +352,35 @@ account = boto3.client("sts").get_caller_identity()["Account"]
 roles = [r["RoleName"] for r in boto3.client("iam").list_roles()["Roles"]]
 print(f"   {account}:", "present" if "AWSServiceRoleForECS" in roles else "absent")'
 done
+PLANTED=${MEMBERS[1]}
+echo "-- account $PLANTED: someone who may create roles but not attach policies plants"
+echo "   ecsServiceRole trusting a user as well as ECS, then names it in a CreateService"
+# shellcheck disable=SC2046
+env $(credentials_in "$PLANTED") "$PY" - <<'EOF'
+import json
+import boto3
+iam = boto3.client("iam")
+account = boto3.client("sts").get_caller_identity()["Account"]
+iam.create_user(UserName="mallory")
+iam.create_role(RoleName="ecsServiceRole", AssumeRolePolicyDocument=json.dumps({
+    "Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:user/mallory"},
+         "Action": "sts:AssumeRole"}]}))
+EOF
+sed "s/$ACCOUNT/$PLANTED/g" events/ecs-create-service-legacy-role.json >"$LOGS/legacy-role-$PLANTED.json"
+echo "-- events/ecs-create-service-legacy-role.json, forwarded from account $PLANTED -> ecs-role-guard"
+invoke ecs-role-guard "$LOGS/legacy-role-$PLANTED.json"
+# shellcheck disable=SC2046
+env $(credentials_in "$PLANTED") "$PY" -c '
+import boto3
+attached = boto3.client("iam").list_attached_role_policies(RoleName="ecsServiceRole")["AttachedPolicies"]
+print("   ecsServiceRole policies after:", [p["PolicyName"] for p in attached] or "none (not widened)")'
+DRAINED=${MEMBERS[0]}
+echo "-- a drain of account $DRAINED, whose stack allows drains: the hub's slr-deletion plans,"
+echo "   asks a person (the state machine's Approval state), and a script approves"
+# shellcheck disable=SC2046
+env $(credentials_in "$DRAINED") "$PY" scripts/perform_call.py --fleet eu-west-1 shop cart=1 0
+"$PY" -c 'import json,sys; print(json.dumps({"role_name": "AWSServiceRoleForECS", "regions": ["eu-west-1"],
+  "drain": True, "account": sys.argv[1], "confirm_account": sys.argv[1]}))' "$DRAINED" >"$LOGS/drain-$DRAINED.json"
+"$PY" scripts/drive_deletion.py "$LOGS/drain-$DRAINED.json" --port "$LAMBDA_PORT" --approve "the demo script"

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Writes member.yaml, the spoke of a hub deployment, from template.yaml.
 
-The member role may do in a member account exactly what each function may do in its own:
-its policies are the functions' statements, one managed policy per function, with the
-hub-only ones left out (the notification topic, the member role itself, the organization's
-list) and `${AWS::Region}` widened to every region, because the role is global and one
-hub acts in every region. The forwarding rules carry the functions' own event patterns.
+Each function has a member role of its own, `<MemberRoleName>-<function>`, trusted by that
+function's hub roles alone (their path, `<HubRolePath><function>/`) in sessions that must
+name it (`sts:SourceIdentity` and `sts:RoleSessionName` `ecs-warden-<function>`), and
+holding exactly what the function may do in its own account: its statements, with the
+hub-only ones left out (the notification topic, the member roles, the organization's
+list) and `${AWS::Region}` widened to every region, because a role is global and one hub
+acts in every region. The drain's writes are not slr-deletion's: they are in a role of
+their own, `<MemberRoleName>-slr-drain`, which exists only where the account's stack says
+`AllowDrain=true`. The forwarding rules carry the functions' own event patterns.
 Generating both keeps the spoke from drifting from the hub; `--check` fails when
 member.yaml is not what template.yaml gives (make template-check runs it).
 
@@ -27,8 +31,13 @@ HUB_ONLY = {"NotifyTheTopic", "AssumeTheMemberRole", "ListTheOrganization"}
 # statement granted only under one is granted in the member role only under it too.
 MEMBER_CONDITIONS = {"ImportsToSecurityHub": ("SecurityHub", "true")}
 HUB_BUS = "arn:${AWS::Partition}:events:${AWS::Region}:${HubAccountId}:event-bus/${HubEventBusName}"
-MEMBER_ROLE_ARN = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role${MemberRolePath}${MemberRoleName}"
-HUB_FUNCTION_ROLES = "arn:${AWS::Partition}:iam::${HubAccountId}:role${HubRolePath}*"
+MEMBER_ROLE_ARN = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role${MemberRolePath}${MemberRoleName}-%s"
+# A function's roles in the hub: on a path of their own (template.yaml's RolePath).
+HUB_FUNCTION_ROLES = "arn:${AWS::Partition}:iam::${HubAccountId}:role${HubRolePath}%s/*"
+# The drain's statements, and the reads a drain step makes before each write.
+DRAIN = {"DrainEcsServices", "DrainEcsClusters"}
+DRAIN_READS = {"ListEcsClustersAndServices", "ReadEcsClusters", "ReadEcsServices"}
+DRAIN_DUTY = "slr-drain"
 # Parameters both templates take, with the same meaning: member.yaml reads them from
 # template.yaml so the two cannot name the member role or the hub's role path differently.
 SHARED_PARAMETERS = ("MemberRoleName", "MemberRolePath", "HubRolePath", "HubEventBusName")
@@ -40,8 +49,8 @@ HEADER = """\
 # The spoke of a hub deployment, for a service-managed StackSet over the organization's
 # OUs with automatic deployment, in every region the hub stack runs in. Each stack
 # instance forwards the CloudTrail events the functions handle to the hub's event bus in
-# its region; the instance in RoleRegion also creates the member role the hub's
-# functions assume.
+# its region; the instance in RoleRegion also creates the member roles the hub's
+# functions assume, one per function (and the drain's, with AllowDrain=true).
 """
 
 
@@ -68,19 +77,20 @@ def every_region(value):
 
 
 def in_member(value):
-    """A pattern that names the hub's slr-deletion role names the member role instead: the
+    """A pattern that names the hub's slr-deletion role names its member role instead: the
     hub's deletions in a member account run under it."""
     if isinstance(value, dict):
         if value == {"Fn::GetAtt": ["SlrDeletionRole", "Arn"]}:
-            return {"Fn::Sub": MEMBER_ROLE_ARN}
+            return {"Fn::Sub": MEMBER_ROLE_ARN % "slr-deletion"}
         return {k: in_member(v) for k, v in value.items()}
     if isinstance(value, list):
         return [in_member(v) for v in value]
     return value
 
 
-def statements(function):
-    """The member-account statements of one function's policies, in order."""
+def statements(function, keep=lambda sid: sid not in DRAIN):
+    """The member-account statements of one function's policies whose Sid `keep` takes, in
+    order."""
     found = []
     for doc in function["Properties"].get("Policies", []):
         condition = None
@@ -89,7 +99,7 @@ def statements(function):
         if not isinstance(doc, dict) or "Statement" not in doc:
             continue
         for statement in doc["Statement"]:
-            if statement.get("Sid") in HUB_ONLY:
+            if statement.get("Sid") in HUB_ONLY or not keep(statement.get("Sid")):
                 continue
             statement = every_region(copy.deepcopy(statement))
             if condition in MEMBER_CONDITIONS:
@@ -113,9 +123,9 @@ def rules(template):
 
 # What each shared parameter means to a member account.
 MEMBER_DESCRIPTIONS = {
-    "MemberRoleName": "The role the hub assumes here, without its path: the hub stack's MemberRoleName.",
-    "MemberRolePath": "The member role's IAM path, / or /platform/: the hub stack's MemberRolePath.",
-    "HubRolePath": "The IAM path of the hub's function roles: the hub stack's HubRolePath. The member role trusts the hub account's roles on this path only.",
+    "MemberRoleName": "The name the member roles start with, without a path: the hub stack's MemberRoleName. Each function's role is this name followed by -<function>.",
+    "MemberRolePath": "The member roles' IAM path, / or /platform/: the hub stack's MemberRolePath.",
+    "HubRolePath": "The IAM path under which each hub function's roles have their own: the hub stack's HubRolePath. Each member role trusts the hub account's roles on its function's path only.",
     "HubEventBusName": "The hub stack's HubEventBusName.",
 }
 
@@ -132,58 +142,74 @@ def hub_parameter(template, name):
     return parameter
 
 
-def member(template):
-    resources = {
-        "MemberRole": {
-            "Type": "AWS::IAM::Role",
-            "Condition": "CreatesTheRole",
-            "Properties": {
-                "RoleName": {"Ref": "MemberRoleName"},
-                "Path": {"Ref": "MemberRolePath"},
-                "Description": "ecs-warden's hub acts in this account through this role.",
-                # The hub account, confined to the roles on the hub's function role path:
-                # its size does not grow with the hub's regions (IAM's trust quota is 2,048
-                # characters), and a hub role replaced is still trusted (a role ARN as a
-                # principal is stored as the role's unique id, and CloudFormation refuses one
-                # that does not exist yet).
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Sid": "TheHubFunctionsOnly",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${HubAccountId}:root"}},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {"ArnLike": {
-                            "aws:PrincipalArn": {"Fn::Sub": HUB_FUNCTION_ROLES},
-                        }},
-                    }],
-                },
+def member_role(duty, function, statements, condition):
+    """The member role of one duty: trusted by `function`'s hub roles alone, in sessions
+    that name the function, holding `statements`."""
+    identity = f"ecs-warden-{function}"
+    return {
+        "Type": "AWS::IAM::Role",
+        "Condition": condition,
+        "Properties": {
+            "RoleName": {"Fn::Sub": "${MemberRoleName}-" + duty},
+            "Path": {"Ref": "MemberRolePath"},
+            "Description": f"ecs-warden's hub {function} acts in this account through this role.",
+            # The hub account, confined to the function's roles by their path: the size
+            # does not grow with the hub's regions (IAM's trust quota is 2,048 characters),
+            # and a hub role replaced is still trusted (a role ARN as a principal is stored
+            # as the role's unique id, and CloudFormation refuses one that does not exist
+            # yet). The session must name the function: the source identity stays on every
+            # session chained from it, so this account's CloudTrail says which function acted.
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "ItsHubFunctionOnly",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${HubAccountId}:root"}},
+                    "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+                    "Condition": {
+                        "ArnLike": {"aws:PrincipalArn": {"Fn::Sub": HUB_FUNCTION_ROLES % function}},
+                        "StringEquals": {"sts:SourceIdentity": identity, "sts:RoleSessionName": identity},
+                    },
+                }],
             },
+            "Policies": [{
+                "PolicyName": duty,
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+            }],
         },
     }
+
+
+def logical(binary):
+    """ecs-role-guard → EcsRoleGuard."""
+    return "".join(part.capitalize() for part in binary.split("-"))
+
+
+def member(template):
+    resources = {}
     for name, res in template["Resources"].items():
         if res["Type"] != "AWS::Serverless::Function":
             continue
         binary = res["Metadata"]["BuildProperties"]["Binary"]
-        resources[f"MemberPolicy{name}"] = {
-            "Type": "AWS::IAM::ManagedPolicy",
-            "Condition": "CreatesTheRole",
-            "Properties": {
-                "Description": f"What ecs-warden's {binary} may do in this account (template.yaml's {name} policies).",
-                "Roles": [{"Ref": "MemberRole"}],
-                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements(res)},
-            },
-        }
+        resources[f"MemberRole{name}"] = member_role(binary, binary, statements(res), "CreatesTheRole")
+        if any(s.get("Sid") in DRAIN for s in statements(res, keep=lambda sid: True) if "Sid" in s):
+            drain = statements(res, keep=lambda sid: sid in DRAIN or sid in DRAIN_READS)
+            resources[f"MemberRole{logical(DRAIN_DUTY)}"] = member_role(DRAIN_DUTY, binary, drain, "CreatesTheDrainRole")
     resources["ForwardRole"] = {
         "Type": "AWS::IAM::Role",
         "Properties": {
             "Description": "Lets this region's forwarding rules put events on the hub's bus.",
             "AssumeRolePolicyDocument": {
                 "Version": "2012-10-17",
+                # Only this account's rules in this region (AWS's confused-deputy guidance).
                 "Statement": [{
                     "Effect": "Allow",
                     "Principal": {"Service": "events.amazonaws.com"},
                     "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                        "ArnLike": {"aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/*"}},
+                    },
                 }],
             },
             "Policies": [{
@@ -220,7 +246,7 @@ def member(template):
         resources[f"Forward{name}"] = rule
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "ecs-warden member account: the role its hub acts through, and the rules that forward CloudTrail events to the hub.",
+        "Description": "ecs-warden member account: the roles its hub acts through, and the rules that forward CloudTrail events to the hub.",
         "Parameters": {
             "HubAccountId": {
                 "Type": "String",
@@ -234,6 +260,12 @@ def member(template):
                 "AllowedValues": ["true", "false"],
                 "Description": f"The hub stack's {parameter}: the member role may do what it grants only when it is {value}.",
             } for parameter, value in MEMBER_CONDITIONS.values()},
+            "AllowDrain": {
+                "Type": "String",
+                "Default": "false",
+                "AllowedValues": ["true", "false"],
+                "Description": "true lets the hub's slr-deletion drain this account (delete its ECS services and clusters to free the ECS service-linked role), after a person approves each drain: it creates the drain's role. false (the default): no role here may drain.",
+            },
             "RoleRegion": {
                 "Type": "String",
                 "Default": "us-east-1",
@@ -242,17 +274,22 @@ def member(template):
         },
         "Conditions": {
             "CreatesTheRole": {"Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "RoleRegion"}]},
+            "CreatesTheDrainRole": {"Fn::And": [
+                {"Condition": "CreatesTheRole"},
+                {"Fn::Equals": [{"Ref": "AllowDrain"}, "true"]},
+            ]},
             "IsUsEast1": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
             **{condition: {"Fn::Equals": [{"Ref": parameter}, value]}
                for condition, (parameter, value) in MEMBER_CONDITIONS.items()},
         },
         "Resources": resources,
         "Outputs": {
-            "MemberRoleArn": {
-                "Condition": "CreatesTheRole",
-                "Description": "The role the hub assumes here.",
-                "Value": {"Fn::GetAtt": ["MemberRole", "Arn"]},
-            },
+            f"{name}Arn": {
+                "Condition": resource["Condition"],
+                "Description": resource["Properties"]["Description"],
+                "Value": {"Fn::GetAtt": [name, "Arn"]},
+            }
+            for name, resource in resources.items() if name.startswith("MemberRole")
         },
     }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use warden_tests::{
-    built_functions, free_port, root, venv_bin, wait_for_http, Account, MEMBER_ROLE, SAMPLE_REGION,
+    built_functions, free_port, root, venv_bin, wait_for_http, Account, MEMBER_FUNCTIONS,
+    MEMBER_ROLE, SAMPLE_REGION,
 };
 
 /// Stops `cargo lambda watch` and the function process it started.
@@ -216,14 +217,7 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
 
     // Every function's log lines are JSON and name the function.
     let logs = std::fs::read_to_string(&log_path).expect("the functions' log");
-    for function in [
-        "ecs-role-guard",
-        "scaling-guard",
-        "slr-deletion",
-        "role-drift-guard",
-        "reconcile",
-        "access-doctor",
-    ] {
+    for function in MEMBER_FUNCTIONS {
         let named = logs
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())

@@ -25,7 +25,8 @@ Usage: python moto_server.py PORT [--exit-with-stdin]
   ASL interpreter ported from LocalStack). Its grammar takes `ToleratedFailurePercentage`
   as a decimal only; AWS takes an integer, so the launcher writes an integer one as a
   decimal before moto parses the definition. `--wait-scale F` makes every Wait state wait
-  F times its seconds (tests: short waits).
+  F times its seconds (tests: short waits). SendTaskFailure keeps its `cause`, which
+  moto's handler drops: AWS hands the waiting state both the error and the cause.
 - Lambda: a function whose environment names `WARDEN_TEST_BINARY` runs that executable
   under a Lambda Runtime API (scripts/runtime_api.py) as `provided.al2023` would: with the
   function's environment, the credentials of its execution role (assumed here), its
@@ -58,6 +59,8 @@ from moto.account.responses import AccountResponse  # noqa: E402
 from moto.awslambda.models import LambdaBackend, LambdaFunction, lambda_backends  # noqa: E402
 from moto.core.config import default_user_config  # noqa: E402
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend  # noqa: E402
+from moto.stepfunctions.responses import StepFunctionResponse  # noqa: E402
+from moto.core.responses import EmptyResult  # noqa: E402
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (  # noqa: E402
     WaitFunction,
 )
@@ -329,6 +332,17 @@ def create_state_machine(self, name, definition, *args, **kwargs):
 
 StepFunctionsParserBackend.create_state_machine = create_state_machine
 default_user_config["stepfunctions"]["execute_state_machine"] = True
+
+
+def send_task_failure(self):
+    """SendTaskFailure with its cause: moto's handler drops it, and AWS hands both the error
+    and the cause to the waiting state (a Catch's ResultPath gets {"Error", "Cause"})."""
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause"))
+    return EmptyResult()
+
+
+StepFunctionResponse.send_task_failure = send_task_failure
 
 WAIT_SCALE = [1.0]
 _wait_interval = WaitFunction._wait_interval

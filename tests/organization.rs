@@ -168,10 +168,18 @@ async fn clients_for_a_member_act_there_and_assume_the_role_once() {
     // A proxy that faults nothing, to count the requests that reach moto.
     let proxy = FaultProxy::start(endpoint().trim_start_matches("http://"), 0);
     let calls = CallLog::default();
-    let configs = AccountConfigs::new(&hub.through(&proxy).config, &calls, "/ecs-warden-member");
+    let configs = AccountConfigs::new(
+        &hub.through(&proxy).config,
+        &calls,
+        "/ecs-warden-member-reconcile",
+        "reconcile",
+    );
     assert_eq!(
         configs.role_arn("aws", &member.id),
-        format!("arn:aws:iam::{}:role/ecs-warden-member", member.id)
+        format!(
+            "arn:aws:iam::{}:role/ecs-warden-member-reconcile",
+            member.id
+        )
     );
 
     assert_eq!(
@@ -188,6 +196,17 @@ async fn clients_for_a_member_act_there_and_assume_the_role_once() {
         .await
         .expect("caller identity");
     assert_eq!(who.account(), Some(member.id.as_str()));
+    // The session names the function, so the member's CloudTrail says which one acted.
+    assert_eq!(
+        who.arn(),
+        Some(
+            format!(
+                "arn:aws:sts::{}:assumed-role/ecs-warden-member-reconcile/ecs-warden-reconcile",
+                member.id
+            )
+            .as_str()
+        )
+    );
     // Another client, and the same configuration asked for again: the credentials are
     // cached, so only the calls themselves reach AWS.
     let iam = aws_sdk_iam::Client::new(&configs.config("aws", &member.id).await.expect("cached"));

@@ -484,16 +484,34 @@ async fn a_drain_step_cut_off_between_its_writes_ends_deleted_when_run_again() {
     }
 }
 
-#[tokio::test]
-async fn a_hub_drains_and_deletes_in_the_member_account_it_is_asked_to_and_nowhere_else() {
+/// One step of `deletion` on `input`, as JSON.
+async fn one_step(deletion: &SlrDeletion, input: Value) -> Value {
+    match deletion.handle_payload(input).await.expect("accepted") {
+        Answer::Step(out) => serde_json::to_value(&*out).unwrap(),
+        other => panic!("a deletion step, not {other:?}"),
+    }
+}
+
+/// A hub (with its own ECS role) and a member world it may act in, the member allowing
+/// drains or not, and the hub's slr-deletion over a simulated clock.
+async fn hub_over_member(allows_drains: bool) -> (Account, World, Clock, SlrDeletion) {
     let hub = Account::new().await;
     hub.create_ecs_role().await;
     let member = Account::new().await;
     member.member_role_for(&hub).await;
+    if allows_drains {
+        member.drain_role_for(&hub).await;
+    }
     let world = World::in_account(member).await;
     let clock = Clock::manual(START as u64);
     let (deletion, _) =
         hub.hub_handler_at::<SlrDeletion>(Mode::Enforce, &[&world.account], clock.clone());
+    (hub, world, clock, deletion)
+}
+
+#[tokio::test]
+async fn a_hub_drains_a_member_account_only_once_a_person_approves_and_nowhere_else() {
+    let (hub, world, clock, deletion) = hub_over_member(true).await;
 
     // confirm_account must name the account the deletion acts in.
     let mut start = world.account.event("slr-deletion-start-drain.json");
@@ -501,20 +519,95 @@ async fn a_hub_drains_and_deletes_in_the_member_account_it_is_asked_to_and_nowhe
     start["confirm_account"] = json!(hub.id);
     let refused = deletion.handle_payload(start.clone()).await.unwrap_err();
     assert!(refused.to_string().contains("confirm_account"), "{refused}");
-
     start["confirm_account"] = json!(world.account.id);
-    let outputs = drive(&deletion, &clock, start).await;
+
+    // The plan stops before any write and asks a person, even when the start claims an
+    // approval: the state machine hands a start over wrapped, and a start drops it.
+    let mut forged = start.clone();
+    forged["approval"] = json!({"approved_by": "whoever started it"});
+    let planned = one_step(&deletion, json!({ "start": forged })).await;
+    assert_eq!(planned["phase"], "approve", "{planned:#}");
+    assert!(planned.get("approval").is_none(), "{planned:#}");
+    assert_eq!(planned["aws_calls"][0], "sts:AssumeRole", "{planned:#}");
+    // Asked again without an answer, it waits on.
+    let waiting = one_step(&deletion, planned.clone()).await;
+    assert_eq!(waiting["phase"], "approve", "{waiting:#}");
+    // The request a person receives says what would go and how to answer.
+    let Answer::Approval(request) = deletion
+        .handle_payload(json!({"approval_request": planned, "task_token": "token-1"}))
+        .await
+        .expect("accepted")
+    else {
+        panic!("an approval request")
+    };
+    let asked = &request.report.findings[0].detail;
+    for words in [
+        "send-task-success --task-token 'token-1'",
+        "send-task-failure",
+        "eu-west-1: 1 cluster(s), 2 service(s)",
+    ] {
+        assert!(asked.contains(words), "{words}: {asked}");
+    }
+    // A drain step without an approval is refused before any write, whoever sends it.
+    let mut unapproved = planned.clone();
+    unapproved["phase"] = json!("drain");
+    let refused = one_step(&deletion, unapproved).await;
+    assert_eq!(refused["outcome"], "failed", "{refused:#}");
+    world
+        .assert_untouched(&[planned.clone(), waiting, refused])
+        .await;
+
+    // Refused: blocked, nothing touched.
+    let mut declined = planned.clone();
+    declined["refusal"] = json!({"Error": "Refused", "Cause": "not during the sale"});
+    let declined = one_step(&deletion, declined).await;
+    assert_eq!(declined["outcome"], "blocked", "{declined:#}");
+    assert!(
+        declined["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not during the sale")),
+        "{declined:#}"
+    );
+    world.assert_untouched(&[declined]).await;
+
+    // Approved, as the state machine's wait hands it on: drained and deleted there only.
+    let mut approved = planned;
+    approved["approval"] = json!({"approved_by": "ops-lead"});
+    let outputs = drive(&deletion, &clock, approved).await;
     assert_ended_deleted(&world, &outputs, "in the member").await;
     assert!(outputs
         .iter()
         .all(|o| o["account"] == json!(world.account.id)));
-    assert_eq!(
-        outputs[0]["aws_calls"][0], "sts:AssumeRole",
-        "{:#}",
-        outputs[0]
-    );
     // The hub's own role is where it was.
     assert!(hub.role(ECS_SERVICE_LINKED_ROLE.name).await.is_some());
+}
+
+#[tokio::test]
+async fn a_member_account_that_has_not_allowed_drains_is_never_drained() {
+    // Its stack left AllowDrain false: no drain role there. The deletion ends blocked at
+    // the plan, before anyone is asked, with nothing touched.
+    let (_, world, clock, deletion) = hub_over_member(false).await;
+    let mut start = world.account.event("slr-deletion-start-drain.json");
+    start["account"] = json!(world.account.id);
+    start["confirm_account"] = json!(world.account.id);
+    let outputs = drive(&deletion, &clock, start).await;
+    let last = outputs.last().unwrap();
+    assert_eq!(last["outcome"], "blocked", "{last:#}");
+    assert!(
+        last["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("AllowDrain=true")),
+        "{last:#}"
+    );
+    // Even approved, a drain step cannot act there.
+    let mut approved = outputs[0].clone();
+    approved["phase"] = json!("drain");
+    approved["done"] = json!(false);
+    approved["outcome"] = Value::Null;
+    approved["approval"] = json!({"approved_by": "ops-lead"});
+    let refused = one_step(&deletion, approved).await;
+    assert_eq!(refused["outcome"], "blocked", "{refused:#}");
+    world.assert_untouched(&outputs).await;
 }
 
 #[tokio::test]

@@ -6,14 +6,17 @@ Usage: python statemachine.py RESOURCE INPUT SETTINGS
   RESOURCE  the state machine's logical id in template.yaml (ReconcileStateMachine, ...)
   INPUT     the execution's input, JSON
   SETTINGS  JSON: {"binaries": DIR, "env": {NAME: VALUE}, "timeouts": {BINARY: SECONDS},
-            "parameters": {NAME: VALUE}, "log": PATH}
+            "parameters": {NAME: VALUE}, "log": PATH,
+            "approval": {"approved_by": NAME} | {"refused": CAUSE}}
 
 What SAM would deploy, made in the account of the AWS_* credentials: an execution role per
 function, each function the state machine's DefinitionSubstitutions name (GetAtt X.Arn) with
 its template Timeout unless SETTINGS overrides it and the `env` settings as its environment,
 and the state machine from its DefinitionUri file with the substitutions filled in (Ref of a
 parameter: SETTINGS' value, else the template's Default). Starts one execution and waits
-for its end. Prints {"status", "error", "cause", "output", "states": [the top-level states
+for its end; a state that waits for a task token (a person's approval) is answered as
+`approval` says, as a person would with send-task-success or send-task-failure (no
+`approval`: nobody answers, and the wait times out). Prints {"status", "error", "cause", "output", "states": [the top-level states
 entered, in order], "tasks": [each top-level Lambda task's answer, in order],
 "invocations": [every invocation of the functions, a Distributed Map's children's
 included, as {"event", "answer", "error"}, in the order they ended]} (moto keeps no history
@@ -85,6 +88,24 @@ def function(lam, iam, resources, logical, settings, suffix):
     )["FunctionArn"]
 
 
+def waiting_tokens(answers):
+    """The task tokens the functions have been handed so far (a request for approval)."""
+    with open(answers) as f:
+        events = [json.loads(line).get("event") for line in f if line.strip()]
+    return {e["task_token"] for e in events if isinstance(e, dict) and "task_token" in e}
+
+
+def answer(sfn, token, approval):
+    """What the person says: send-task-success with who approved, send-task-failure with why
+    not, or nothing."""
+    if not approval:
+        return
+    if "approved_by" in approval:
+        sfn.send_task_success(taskToken=token, output=json.dumps({"approved_by": approval["approved_by"]}))
+    else:
+        sfn.send_task_failure(taskToken=token, error="Refused", cause=approval["refused"])
+
+
 def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
@@ -122,10 +143,14 @@ def main():
                                    roleArn=machine_role)["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=arn, input=execution_input)["executionArn"]
     limit = time.monotonic() + float(settings.get("limit_seconds", 300))
+    answered = set()
     while True:
         described = sfn.describe_execution(executionArn=execution)
         if described["status"] != "RUNNING":
             break
+        for token in waiting_tokens(answers.name) - answered:
+            answered.add(token)
+            answer(sfn, token, settings.get("approval"))
         if time.monotonic() > limit:
             sys.exit(f"the execution is still running after {settings.get('limit_seconds', 300)} s")
         time.sleep(0.2)
@@ -137,7 +162,9 @@ def main():
             if event["type"].endswith("StateEntered"):
                 states.append(event["stateEnteredEventDetails"]["name"])
             elif event["type"] == "TaskSucceeded":
-                tasks.append(json.loads(event["taskSucceededEventDetails"]["output"])["Payload"])
+                output = json.loads(event["taskSucceededEventDetails"]["output"])
+                # A task token's answer is what the person sent; a Lambda task's, its Payload.
+                tasks.append(output.get("Payload", output) if isinstance(output, dict) else output)
     with open(answers.name) as f:
         invocations = [json.loads(line) for line in f if line.strip()]
     os.unlink(answers.name)

@@ -261,6 +261,110 @@ async fn a_confirmed_drain_runs_to_deleted_through_the_waits() {
     assert!(left.is_empty(), "drained: {ecs}");
 }
 
+/// A hub, and a member that allows drains with a service using the ECS role.
+async fn hub_and_drainable_member() -> (Account, Account, RegionClients) {
+    let hub = Account::new().await;
+    let member = Account::new().await;
+    member.member_role_for(&hub).await;
+    member.drain_role_for(&hub).await;
+    member.create_ecs_role().await;
+    let region = RegionClients::new(&member.config);
+    region.service("shop", "cart", None, &[]).await;
+    (hub, member, region)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hub_drain_waits_for_a_persons_approval_and_a_refusal_leaves_everything() {
+    let (hub, member, region) = hub_and_drainable_member().await;
+    let start = json!({"role_name": SLR, "regions": [SAMPLE_REGION], "drain": true,
+                       "account": member.id, "confirm_account": member.id,
+                       "approval": {"approved_by": "the starter, which does not count"}});
+    let hub_env = |answer: Value, name: &str| {
+        json!({"env": {
+            "WARDEN_MODE": "enforce",
+            "WARDEN_MEMBER_ROLE": format!("/{MEMBER_ROLE}"),
+            "WARDEN_ACCOUNTS": member.id,
+        }, "log": log(name), "approval": answer})
+    };
+    let entered = |run: &Value| -> Vec<String> {
+        run["states"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect()
+    };
+
+    // Refused: the execution ends blocked at the wait, and nothing in the member moved.
+    let run = hub.run_state_machine(
+        DELETION,
+        &start,
+        hub_env(json!({"refused": "not during the sale"}), "refused"),
+    );
+    assert_eq!(run["status"], "FAILED", "{}", shown(&run));
+    assert_eq!(run["error"], "DeletionBlocked", "{}", shown(&run));
+    assert!(
+        entered(&run).contains(&"Approval".to_owned()),
+        "{}",
+        shown(&run)
+    );
+    let cause = run["cause"].as_str().unwrap_or_default();
+    assert!(cause.contains("not during the sale"), "{cause}");
+    let asked = answers(&run)
+        .into_iter()
+        .flat_map(|a| a["findings"].as_array().into_iter().flatten())
+        .any(|f| {
+            f["check"] == "approval"
+                && f["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("send-task-success")
+        });
+    assert!(asked, "the request for approval was made: {}", shown(&run));
+    assert!(member.role(SLR).await.is_some(), "left in place");
+    assert!(region.ecs_state().await.to_string().contains("cart"));
+
+    // Approved by a person: drained and deleted in the member.
+    let run = hub.run_state_machine(
+        DELETION,
+        &start,
+        hub_env(json!({"approved_by": "ops-lead"}), "approved"),
+    );
+    assert_eq!(run["status"], "SUCCEEDED", "{}", shown(&run));
+    let states = entered(&run);
+    let approval = states.iter().position(|s| s == "Approval");
+    assert!(approval.is_some(), "{states:?}");
+    assert!(member.role(SLR).await.is_none(), "the role is deleted");
+    let approved = answers(&run)
+        .into_iter()
+        .flat_map(|a| a["findings"].as_array().into_iter().flatten())
+        .any(|f| f["check"] == "approval" && f["detail"] == "the drain was approved by ops-lead");
+    assert!(approved, "{}", shown(&run));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hub_drain_nobody_answers_ends_blocked_when_the_wait_times_out() {
+    let (hub, member, region) = hub_and_drainable_member().await;
+    let run = hub.run_state_machine(
+        DELETION,
+        &json!({"role_name": SLR, "regions": [SAMPLE_REGION], "drain": true,
+                "account": member.id, "confirm_account": member.id,
+                "approval_timeout_seconds": 10}),
+        json!({"env": {
+            "WARDEN_MODE": "enforce",
+            "WARDEN_MEMBER_ROLE": format!("/{MEMBER_ROLE}"),
+            "WARDEN_ACCOUNTS": member.id,
+        }, "log": log("unanswered")}),
+    );
+    assert_eq!(run["status"], "FAILED", "{}", shown(&run));
+    assert_eq!(run["error"], "DeletionBlocked", "{}", shown(&run));
+    let cause = run["cause"].as_str().unwrap_or_default();
+    assert!(cause.contains("States.Timeout"), "{cause}");
+    assert!(member.role(SLR).await.is_some(), "left in place");
+    assert!(region.ecs_state().await.to_string().contains("cart"));
+}
+
 /// Every JSONPath a state machine reads from the answer of the function a substitution
 /// names (`ReconcileArn`, `SlrDeletionArn`): a Task's ResultSelector paths under
 /// `$.Payload`, and, where a Task's OutputPath passes the answer on whole (`$.Payload`),
@@ -323,7 +427,13 @@ fn reads(asl: &Value) -> Vec<(String, String)> {
                     texts.extend(rule["Variable"].as_str());
                 }
             }
-            for key in ["SecondsPath", "CausePath", "ErrorPath", "InputPath"] {
+            for key in [
+                "SecondsPath",
+                "CausePath",
+                "ErrorPath",
+                "InputPath",
+                "TimeoutSecondsPath",
+            ] {
                 texts.extend(state[key].as_str());
             }
             for text in texts {

@@ -53,7 +53,7 @@ fn handlers() -> Handlers {
     // Each handler built as a container builds it, from its own Deps read from this
     // environment: audit mode, no verdict memory, one region.
     let deps = || {
-        Deps::from_lookup(config(), |name| match name {
+        Deps::from_lookup("bad-input", config(), |name| match name {
             "WARDEN_MODE" => Some("audit".into()),
             "WARDEN_VERDICT_TTL_SECONDS" => Some("0".into()),
             "WARDEN_REGIONS" => Some("eu-west-1".into()),

@@ -20,7 +20,7 @@ fn doctor(iam: &[&Rule]) -> AccessDoctor {
         ..MockRules::default()
     }
     .clients();
-    let deps = Deps::from_lookup(SdkConfig::builder().build(), |name| {
+    let deps = Deps::from_lookup("access-doctor", SdkConfig::builder().build(), |name| {
         (name == "WARDEN_REGIONS").then(|| "eu-west-1".into())
     })
     .expect("a valid configuration");

@@ -88,11 +88,15 @@ fn driver(iam: &[&Rule], ecs: &[Rule], mode: Mode, clock: &Clock) -> SlrDeletion
         Mode::Audit => "audit",
         Mode::Enforce => "enforce",
     };
-    let deps = Deps::from_lookup(SdkConfig::builder().build(), |name| match name {
-        "WARDEN_MODE" => Some(mode.into()),
-        "WARDEN_REGIONS" => Some("eu-west-1,us-east-1".into()),
-        _ => None,
-    })
+    let deps = Deps::from_lookup(
+        "slr-deletion",
+        SdkConfig::builder().build(),
+        |name| match name {
+            "WARDEN_MODE" => Some(mode.into()),
+            "WARDEN_REGIONS" => Some("eu-west-1,us-east-1".into()),
+            _ => None,
+        },
+    )
     .expect("a valid configuration");
     let deps = Deps {
         clock: clock.clone(),

@@ -42,7 +42,14 @@ fn hub(accounts: MemberAccounts, sts: &[&Rule], organizations: &[&Rule]) -> Acco
     .sts;
     let orgs = organizations_client(organizations, RuleMode::MatchAny);
     let base = SdkConfig::builder().build();
-    Accounts::with_clients(reach(accounts), &base, sts, orgs, Some(HUB.into()))
+    Accounts::with_clients(
+        reach(accounts),
+        &base,
+        sts,
+        orgs,
+        Some(HUB.into()),
+        "ecs-role-guard",
+    )
 }
 
 fn assumed() -> aws_sdk_sts::operation::assume_role::AssumeRoleOutput {
@@ -72,7 +79,7 @@ async fn a_member_role_that_refuses_the_hub_is_a_failed_finding_naming_account_a
                  <Type>Sender</Type><Code>AccessDenied</Code><Message>User: \
                  arn:aws:sts::{HUB}:assumed-role/hub-EcsRoleGuardRole/ecs-role-guard is not \
                  authorized to perform: sts:AssumeRole on resource: \
-                 arn:aws:iam::{MEMBER}:role/ecs-warden-member</Message></Error>\
+                 arn:aws:iam::{MEMBER}:role/ecs-warden-member-ecs-role-guard</Message></Error>\
                  <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ErrorResponse>"
             )),
         )
@@ -88,7 +95,9 @@ async fn a_member_role_that_refuses_the_hub_is_a_failed_finding_naming_account_a
         "{detail}"
     );
     assert!(
-        detail.contains(&format!("arn:aws:iam::{MEMBER}:role/ecs-warden-member")),
+        detail.contains(&format!(
+            "arn:aws:iam::{MEMBER}:role/ecs-warden-member-ecs-role-guard"
+        )),
         "{detail}"
     );
     assert!(detail.contains("sts:AssumeRole"), "{detail}");
@@ -99,7 +108,19 @@ async fn a_member_role_that_refuses_the_hub_is_a_failed_finding_naming_account_a
 
 #[tokio::test]
 async fn a_warm_hub_assumes_each_member_role_once_per_credential_lifetime() {
-    let assume = mock!(aws_sdk_sts::Client::assume_role).then_output(assumed);
+    // Its own function's member role, in sessions that name the function: the member
+    // role's trust requires the source identity (member.yaml), and the member account's
+    // CloudTrail shows both.
+    let assume = mock!(aws_sdk_sts::Client::assume_role)
+        .match_requests(|r| {
+            r.role_arn()
+                == Some(&format!(
+                    "arn:aws:iam::{MEMBER}:role/ecs-warden-member-ecs-role-guard"
+                ))
+                && r.role_session_name() == Some("ecs-warden-ecs-role-guard")
+                && r.source_identity() == Some("ecs-warden-ecs-role-guard")
+        })
+        .then_output(assumed);
     let accounts = hub(listed(&[MEMBER]), &[&assume], &[]);
     for _ in 0..5 {
         assert!(matches!(

@@ -33,22 +33,39 @@ impl Account {
             .expect("grant the deployer");
     }
 
-    /// The member role as member.yaml makes it, trusting `hub`'s roles on the function role
-    /// path. moto's STS does not read the trust (the launcher refuses a role that does not
-    /// exist, as IAM does); the role is made so the member account holds what a real one
-    /// would, and tests/mocked_reach.rs shows the refusals moto cannot give.
+    /// The member roles as member.yaml makes them, one per function, each trusting only
+    /// its own function's roles in `hub` and requiring its session to name the function.
+    /// moto's STS does not read the trust (the launcher refuses a role that does not exist,
+    /// as IAM does); the roles are made so the member account holds what a real one would,
+    /// and tests/mocked_reach.rs and scripts/check_policies.py cover what moto cannot.
     pub async fn member_role_for(&self, hub: &Account) {
+        for function in MEMBER_FUNCTIONS {
+            self.member_duty_role(hub, function, function).await;
+        }
+    }
+
+    /// The drain's role, which member.yaml makes only with `AllowDrain=true`: trusted by
+    /// the hub's slr-deletion alone.
+    pub async fn drain_role_for(&self, hub: &Account) {
+        self.member_duty_role(hub, "slr-drain", "slr-deletion")
+            .await;
+    }
+
+    async fn member_duty_role(&self, hub: &Account, duty: &str, function: &str) {
+        let identity = format!("ecs-warden-{function}");
         let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
             "Principal": {"AWS": format!("arn:aws:iam::{}:root", hub.id)},
-            "Action": "sts:AssumeRole",
-            "Condition": {"ArnLike": {"aws:PrincipalArn": format!("arn:aws:iam::{}:role/ecs-warden/*", hub.id)}}}]});
+            "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            "Condition": {
+                "ArnLike": {"aws:PrincipalArn": format!("arn:aws:iam::{}:role/ecs-warden/{function}/*", hub.id)},
+                "StringEquals": {"sts:SourceIdentity": identity, "sts:RoleSessionName": identity}}}]});
         self.iam
             .create_role()
-            .role_name(MEMBER_ROLE)
+            .role_name(format!("{MEMBER_ROLE}-{duty}"))
             .assume_role_policy_document(trust.to_string())
             .send()
             .await
-            .expect("create the member role");
+            .expect("create a member role");
     }
 
     /// An IAM user called `name`, with no policy.

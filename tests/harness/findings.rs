@@ -11,9 +11,17 @@ pub fn writes(calls: &[String]) -> Vec<&String> {
         .collect()
 }
 
-/// Whether an operation (`DeleteService`, no service prefix) changes something.
+/// Whether an operation (`DeleteService`, no service prefix) changes something. AssumeRole
+/// changes nothing in the account whose role it assumes.
 pub fn is_write(operation: &str) -> bool {
-    const READS: [&str; 5] = ["Get", "List", "Describe", "Simulate", "Generate"];
+    const READS: [&str; 6] = [
+        "Get",
+        "List",
+        "Describe",
+        "Simulate",
+        "Generate",
+        "AssumeRole",
+    ];
     !READS.iter().any(|r| operation.starts_with(r))
 }
 

@@ -18,8 +18,19 @@ use ecs_warden::invocation::clock::Clock;
 use ecs_warden::invocation::reach::Accounts;
 use ecs_warden::invocation::settings::{MemberAccounts, MemberRole, Mode, Reach, Settings};
 
-/// The member role's name in the tests, member.yaml's default.
+/// The member roles' common name in the tests, member.yaml's default: each function's
+/// role is this name followed by `-<function>`.
 pub const MEMBER_ROLE: &str = "ecs-warden-member";
+
+/// The functions that act in member accounts, each through its own member role.
+pub const MEMBER_FUNCTIONS: [&str; 6] = [
+    "ecs-role-guard",
+    "scaling-guard",
+    "slr-deletion",
+    "role-drift-guard",
+    "reconcile",
+    "access-doctor",
+];
 
 use crate::*;
 
@@ -107,7 +118,13 @@ impl Account {
             },
             accounts,
         };
-        let accounts = Accounts::new(reach, &self.config, &calls, Some(self.id.clone()));
+        let accounts = Accounts::new(
+            reach,
+            &self.config,
+            &calls,
+            Some(self.id.clone()),
+            H::FUNCTION,
+        );
         let settings = sweeping(mode, &[SAMPLE_REGION]);
         self.built(settings, AlarmSettings::default(), clock, calls, accounts)
     }

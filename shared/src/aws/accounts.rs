@@ -21,8 +21,11 @@ use aws_credential_types::Credentials;
 
 use super::{sts_client, CallError, CallLog, FailedCall};
 
-/// The session name a hub's calls carry in the member account's CloudTrail.
-pub const SESSION_NAME: &str = "ecs-warden";
+/// The session name and source identity a hub function's calls carry in a member
+/// account's CloudTrail: `ecs-warden-<function>`, which the member role's trust requires.
+pub fn session_name(function: &str) -> String {
+    format!("ecs-warden-{function}")
+}
 
 /// How long before they expire credentials are replaced: as long as the longest timeout
 /// in template.yaml (reconcile's 15 minutes), so no invocation outlives the credentials it
@@ -33,8 +36,10 @@ pub const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(15 * 60);
 #[derive(Debug)]
 pub struct AccountConfigs {
     base: SdkConfig,
-    /// The role's path and name, e.g. `/ecs-warden-member` or `/platform/ecs-warden-member`.
+    /// The role's path and name, e.g. `/ecs-warden-member-reconcile`.
     role: String,
+    /// The session name and source identity the AssumeRole calls give.
+    identity: String,
     sts: aws_sdk_sts::Client,
     built: Mutex<HashMap<String, Member>>,
 }
@@ -47,17 +52,23 @@ struct Member {
 }
 
 impl AccountConfigs {
-    /// Configurations that assume `role` (its path and name) with `base`'s credentials,
-    /// recording the AssumeRole calls in `calls`.
-    pub fn new(base: &SdkConfig, calls: &CallLog, role: impl Into<String>) -> Self {
-        Self::with_sts(base, sts_client(base, calls), role)
+    /// Configurations that assume `role` (its path and name) with `base`'s credentials as
+    /// `function`'s sessions, recording the AssumeRole calls in `calls`.
+    pub fn new(base: &SdkConfig, calls: &CallLog, role: impl Into<String>, function: &str) -> Self {
+        Self::with_sts(base, sts_client(base, calls), role, function)
     }
 
     /// As [`Self::new`], assuming the role through `sts` (mocked, in tests).
-    pub fn with_sts(base: &SdkConfig, sts: aws_sdk_sts::Client, role: impl Into<String>) -> Self {
+    pub fn with_sts(
+        base: &SdkConfig,
+        sts: aws_sdk_sts::Client,
+        role: impl Into<String>,
+        function: &str,
+    ) -> Self {
         Self {
             base: base.clone(),
             role: role.into(),
+            identity: session_name(function),
             sts,
             built: Mutex::new(HashMap::new()),
         }
@@ -85,6 +96,7 @@ impl AccountConfigs {
                 let credentials = Arc::new(MemberCredentials {
                     sts: self.sts.clone(),
                     role_arn: self.role_arn(partition, account),
+                    identity: self.identity.clone(),
                     current: tokio::sync::Mutex::new(None),
                 });
                 // No SDK identity cache on top: MemberCredentials is the one cache, so
@@ -111,6 +123,7 @@ impl AccountConfigs {
 struct MemberCredentials {
     sts: aws_sdk_sts::Client,
     role_arn: String,
+    identity: String,
     // An async lock: concurrent first uses wait for the one AssumeRole instead of making
     // their own.
     current: tokio::sync::Mutex<Option<Credentials>>,
@@ -127,7 +140,10 @@ impl MemberCredentials {
             .sts
             .assume_role()
             .role_arn(&self.role_arn)
-            .role_session_name(SESSION_NAME)
+            // Both name the function in the member's CloudTrail; the trust requires the
+            // source identity, which no later session in a chain can change.
+            .role_session_name(&self.identity)
+            .source_identity(&self.identity)
             .send()
             .await
             .map_err(|e| failed(CallError::from_sdk(&e)))?;

@@ -71,12 +71,15 @@ pub struct Deps {
 impl Deps {
     /// Reads the process environment and builds the SDK configuration: what a Lambda
     /// container does once, at cold start.
-    pub async fn from_env() -> Result<Self, SettingsError> {
-        Self::from_lookup(aws::sdk_config().await, |name| std::env::var(name).ok())
+    pub async fn from_env(function: &'static str) -> Result<Self, SettingsError> {
+        Self::from_lookup(function, aws::sdk_config().await, |name| {
+            std::env::var(name).ok()
+        })
     }
 
-    /// Reads the configuration through `lookup`, with `config` for the clients.
+    /// Reads `function`'s configuration through `lookup`, with `config` for the clients.
     pub fn from_lookup(
+        function: &'static str,
         config: SdkConfig,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, SettingsError> {
@@ -93,7 +96,13 @@ impl Deps {
         };
         let security_hub = security_hub::enabled(lookup(security_hub::ENV).as_deref())?;
         let home = lookup(HOME_ACCOUNT_ENV).map(|h| h.trim().to_owned());
-        let accounts = Accounts::new(Reach::from_lookup(&lookup)?, &config, &calls, home);
+        let accounts = Accounts::new(
+            Reach::from_lookup(&lookup)?,
+            &config,
+            &calls,
+            home,
+            function,
+        );
         Ok(Self {
             config,
             calls,
@@ -316,7 +325,7 @@ impl<G: Guard> Handler for G {
 /// names the function on every log line (the runtime's own included).
 pub async fn serve<H: Handler>() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let handler = H::build(Deps::from_env().await?);
+    let handler = H::build(Deps::from_env(H::FUNCTION).await?);
     let handler = &handler;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let deadline = Deadline::from_epoch_millis(event.context.deadline);

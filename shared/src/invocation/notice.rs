@@ -4,7 +4,10 @@
 
 use serde::Serialize;
 
-use crate::invocation::report::{Checked, Finding, Report, Status};
+use crate::invocation::report::{Check, Checked, Finding, Report, Status};
+
+/// The outcome of an answer that waits for a person's approval: notified as `blocked`.
+pub const AWAITING_APPROVAL: &str = "awaiting_approval";
 
 /// SNS accepts 256 KiB per message; the findings stop well short of it, leaving room for
 /// the envelope and the attributes.
@@ -46,7 +49,7 @@ impl Notable for Report {
 pub enum Severity {
     /// Something failed: a person has to look.
     Failed,
-    /// A deletion stopped because the role is in use.
+    /// A deletion stopped because the role is in use, or waits for a person's approval.
     Blocked,
     /// Something was created, repaired or deleted.
     Changed,
@@ -109,10 +112,11 @@ impl<'a> Notice<'a> {
     pub fn of(answer: &'a impl Notable) -> Option<Self> {
         let report = answer.report();
         let outcome = answer.outcome();
+        // A request for approval is for a person whatever its status.
         let notable: Vec<&Finding> = report
             .findings
             .iter()
-            .filter(|f| is_notable(f.status))
+            .filter(|f| is_notable(f.status) || f.check == Check::Approval)
             .collect();
         if notable.is_empty() && outcome.is_none() {
             return None;
@@ -120,7 +124,7 @@ impl<'a> Notice<'a> {
         let has = |status| notable.iter().any(|f| f.status == status);
         let severity = if outcome == Some("failed") || has(Status::Failed) {
             Severity::Failed
-        } else if outcome == Some("blocked") {
+        } else if matches!(outcome, Some("blocked" | AWAITING_APPROVAL)) {
             Severity::Blocked
         } else if outcome.is_some() || has(Status::Created) || has(Status::Repaired) {
             Severity::Changed

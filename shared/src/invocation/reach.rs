@@ -2,7 +2,9 @@
 //!
 //! A function acts in the account that owns the event (`detail.recipientAccountId`). A
 //! single-account deployment acts in its own account only; a hub ([`Reach::Hub`]) also
-//! acts in the member accounts `WARDEN_ACCOUNTS` allows, through the member role. Every
+//! acts in the member accounts `WARDEN_ACCOUNTS` allows, through its own member role there
+//! (`WARDEN_MEMBER_ROLE-<function>`, trusted by this function's hub role alone, so no
+//! function holds another's power in a member account), with sessions named for it. Every
 //! other account's event is skipped before any call, and a member role that cannot be
 //! assumed is a failed finding naming the account and the role. The decision and the
 //! per-account clients live here so that no handler can act in an account without it.
@@ -17,7 +19,7 @@ use aws_sdk_organizations::types::{AccountState, AccountStatus};
 use crate::aws::accounts::AccountConfigs;
 use crate::aws::{self, ids, CallError, CallLog};
 use crate::invocation::report::{Check, Finding, Status};
-use crate::invocation::settings::{MemberAccounts, Reach};
+use crate::invocation::settings::{MemberAccounts, MemberRole, Reach};
 
 /// `WARDEN_HOME_ACCOUNT`: the function's own account where the Lambda context's function
 /// ARN does not carry it (local runtime emulators hand out made-up ARNs).
@@ -31,7 +33,8 @@ pub const ORGANIZATION_TTL: Duration = Duration::from_secs(15 * 60);
 #[derive(Debug)]
 pub struct Accounts {
     reach: Reaching,
-    home: OnceLock<String>,
+    // Shared with the accounts of the same function acting as another duty.
+    home: Arc<OnceLock<String>>,
 }
 
 /// [`Reach`] with what acting on it needs: a hub's member configurations and, with
@@ -41,8 +44,20 @@ enum Reaching {
     OwnAccount,
     Hub {
         members: Box<AccountConfigs>,
-        allowed: Allowed,
+        /// What [`Accounts::acting_as`] builds another duty's configurations from.
+        member: Box<Member>,
+        allowed: Arc<Allowed>,
     },
+}
+
+/// How a hub function assumes roles in member accounts.
+#[derive(Debug)]
+struct Member {
+    /// `WARDEN_MEMBER_ROLE`, before the duty's suffix.
+    role: MemberRole,
+    base: SdkConfig,
+    sts: aws_sdk_sts::Client,
+    function: &'static str,
 }
 
 /// The member accounts a hub may act in.
@@ -62,13 +77,19 @@ pub enum Place {
 }
 
 impl Accounts {
-    /// The accounts `reach` allows, with `base`'s credentials at home; `home` is the
-    /// function's own account when already known. Calls (AssumeRole, ListAccounts) are
-    /// recorded in `calls`.
-    pub fn new(reach: Reach, base: &SdkConfig, calls: &CallLog, home: Option<String>) -> Self {
+    /// The accounts `reach` allows `function`, with `base`'s credentials at home; `home`
+    /// is the function's own account when already known. Calls (AssumeRole, ListAccounts)
+    /// are recorded in `calls`.
+    pub fn new(
+        reach: Reach,
+        base: &SdkConfig,
+        calls: &CallLog,
+        home: Option<String>,
+        function: &'static str,
+    ) -> Self {
         let sts = aws::sts_client(base, calls);
         let organizations = aws::organizations_client(base, calls);
-        Self::with_clients(reach, base, sts, organizations, home)
+        Self::with_clients(reach, base, sts, organizations, home, function)
     }
 
     /// As [`Self::new`], assuming member roles through `sts` and listing the organization
@@ -79,30 +100,75 @@ impl Accounts {
         sts: aws_sdk_sts::Client,
         organizations: aws_sdk_organizations::Client,
         home: Option<String>,
+        function: &'static str,
     ) -> Self {
         let reach = match reach {
             Reach::OwnAccount => Reaching::OwnAccount,
             Reach::Hub { role, accounts } => Reaching::Hub {
-                members: Box::new(AccountConfigs::with_sts(base, sts, role.path_and_name())),
-                allowed: match accounts {
+                members: Box::new(AccountConfigs::with_sts(
+                    base,
+                    sts.clone(),
+                    role.of(function).path_and_name(),
+                    function,
+                )),
+                member: Box::new(Member {
+                    role,
+                    base: base.clone(),
+                    sts,
+                    function,
+                }),
+                allowed: Arc::new(match accounts {
                     MemberAccounts::Listed(listed) => Allowed::Listed(listed),
                     MemberAccounts::Organization => Allowed::Organization(Organization {
                         client: organizations,
                         listed: tokio::sync::Mutex::new(None),
                     }),
-                },
+                }),
             },
         };
         let known = OnceLock::new();
         if let Some(home) = home.filter(|h| ids::is_account_id(h)) {
             let _ = known.set(home);
         }
-        Self { reach, home: known }
+        Self {
+            reach,
+            home: Arc::new(known),
+        }
     }
 
     /// A single account's reach, for a function that knows its own account.
     pub fn single(base: &SdkConfig, calls: &CallLog, home: &str) -> Self {
-        Self::new(Reach::OwnAccount, base, calls, Some(home.to_owned()))
+        Self::new(Reach::OwnAccount, base, calls, Some(home.to_owned()), "")
+    }
+
+    /// The same accounts, reached in member accounts through the role of another `duty`
+    /// (`WARDEN_MEMBER_ROLE-<duty>`) with this function's sessions: the drain's own role,
+    /// which a member account makes only when it allows drains. At home nothing changes.
+    pub fn acting_as(&self, duty: &str) -> Self {
+        let reach = match &self.reach {
+            Reaching::OwnAccount => Reaching::OwnAccount,
+            Reaching::Hub {
+                member, allowed, ..
+            } => Reaching::Hub {
+                members: Box::new(AccountConfigs::with_sts(
+                    &member.base,
+                    member.sts.clone(),
+                    member.role.of(duty).path_and_name(),
+                    member.function,
+                )),
+                member: Box::new(Member {
+                    role: member.role.clone(),
+                    base: member.base.clone(),
+                    sts: member.sts.clone(),
+                    function: member.function,
+                }),
+                allowed: allowed.clone(),
+            },
+        };
+        Self {
+            reach,
+            home: self.home.clone(),
+        }
     }
 
     /// Learns the function's own account from the ARN it was invoked by, unless already
@@ -121,6 +187,11 @@ impl Accounts {
     /// The function's own account, once known.
     pub fn home(&self) -> Option<&str> {
         self.home.get().map(String::as_str)
+    }
+
+    /// Whether this is a hub, acting in member accounts besides its own.
+    pub fn is_hub(&self) -> bool {
+        matches!(self.reach, Reaching::Hub { .. })
     }
 
     /// The member role's ARN in `account`, for a hub.
@@ -143,8 +214,10 @@ impl Accounts {
             // own account from another; it acts as single-account functions always have.
             Reaching::OwnAccount if self.home().is_none() => return Ok(Place::Home),
             Reaching::OwnAccount => return Err(self.not_guarded(account, partition)),
-            Reaching::Hub { members, allowed } => {
-                let listed = match allowed {
+            Reaching::Hub {
+                members, allowed, ..
+            } => {
+                let listed = match allowed.as_ref() {
                     Allowed::Listed(listed) => listed.contains(account),
                     Allowed::Organization(org) => self
                         .active_accounts(org, partition)
@@ -179,14 +252,10 @@ impl Accounts {
     pub async fn all(&self, partition: &'static str) -> Result<Vec<String>, Finding> {
         let mut all: BTreeSet<String> = match &self.reach {
             Reaching::OwnAccount => BTreeSet::new(),
-            Reaching::Hub {
-                allowed: Allowed::Listed(listed),
-                ..
-            } => listed.clone(),
-            Reaching::Hub {
-                allowed: Allowed::Organization(org),
-                ..
-            } => self.active_accounts(org, partition).await?,
+            Reaching::Hub { allowed, .. } => match allowed.as_ref() {
+                Allowed::Listed(listed) => listed.clone(),
+                Allowed::Organization(org) => self.active_accounts(org, partition).await?,
+            },
         };
         all.extend(self.home().map(String::from));
         Ok(all.into_iter().collect())
@@ -198,15 +267,13 @@ impl Accounts {
                 "the event is from account {account}; this function guards its own account {home} \
                  only (a hub needs WARDEN_MEMBER_ROLE and WARDEN_ACCOUNTS)"
             ),
-            (
-                Reaching::Hub {
-                    allowed: Allowed::Organization(_),
-                    ..
-                },
-                _,
-            ) => format!(
+            (Reaching::Hub { allowed, .. }, _)
+                if matches!(allowed.as_ref(), Allowed::Organization(_)) =>
+            {
+                format!(
                 "account {account} is not an ACTIVE account of the organization; nothing done there"
-            ),
+            )
+            }
             _ => format!("account {account} is not in WARDEN_ACCOUNTS; nothing done there"),
         };
         Finding::new(
@@ -370,6 +437,7 @@ mod tests {
             &config(),
             &CallLog::default(),
             Some("111111111111".into()),
+            "reconcile",
         )
     }
 
@@ -393,7 +461,13 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_known_home_a_single_account_function_acts_as_before() {
-        let accounts = Accounts::new(Reach::OwnAccount, &config(), &CallLog::default(), None);
+        let accounts = Accounts::new(
+            Reach::OwnAccount,
+            &config(),
+            &CallLog::default(),
+            None,
+            "reconcile",
+        );
         assert!(matches!(
             accounts.place("222222222222", "aws").await,
             Ok(Place::Home)
@@ -419,7 +493,14 @@ mod tests {
         );
         assert_eq!(
             accounts.member_role_arn("aws", "222222222222").as_deref(),
-            Some("arn:aws:iam::222222222222:role/ecs-warden-member")
+            Some("arn:aws:iam::222222222222:role/ecs-warden-member-reconcile")
+        );
+        assert_eq!(
+            accounts
+                .acting_as("slr-drain")
+                .member_role_arn("aws", "222222222222")
+                .as_deref(),
+            Some("arn:aws:iam::222222222222:role/ecs-warden-member-slr-drain")
         );
     }
 

@@ -81,6 +81,8 @@ pub enum Check {
     SecurityHub,
     /// The account a drain was confirmed for.
     Confirm,
+    /// A person's approval of a drain in a member account.
+    Approval,
     /// A deletion's deadline.
     Deadline,
     /// The deletion of AWSServiceRoleForECS.
@@ -105,7 +107,7 @@ pub enum Check {
 
 impl Check {
     /// Every check, in declaration order.
-    pub const ALL: [Check; 33] = [
+    pub const ALL: [Check; 34] = [
         Self::Exists,
         Self::Path,
         Self::Trust,
@@ -129,6 +131,7 @@ impl Check {
         Self::Notification,
         Self::SecurityHub,
         Self::Confirm,
+        Self::Approval,
         Self::Deadline,
         Self::Deletion,
         Self::DeletionSubmitted,
@@ -167,6 +170,7 @@ impl Check {
             Self::Notification => "notification",
             Self::SecurityHub => "security_hub",
             Self::Confirm => "confirm",
+            Self::Approval => "approval",
             Self::Deadline => "deadline",
             Self::Deletion => "deletion",
             Self::DeletionSubmitted => "deletion_submitted",

@@ -102,7 +102,8 @@ impl Settings {
     }
 }
 
-/// `WARDEN_MEMBER_ROLE`, the variable naming the role a hub assumes in member accounts.
+/// `WARDEN_MEMBER_ROLE`, the variable naming the member roles a hub assumes in member
+/// accounts: each function assumes its own, this name followed by `-<function>`.
 pub const MEMBER_ROLE_ENV: &str = "WARDEN_MEMBER_ROLE";
 /// `WARDEN_ACCOUNTS`, the variable naming the accounts a hub may act in.
 pub const ACCOUNTS_ENV: &str = "WARDEN_ACCOUNTS";
@@ -135,6 +136,16 @@ impl MemberRole {
     /// The path and name as a role ARN ends: `/platform/ecs-warden-member`.
     pub fn path_and_name(&self) -> String {
         format!("{}{}", self.path, self.name)
+    }
+
+    /// The role of one duty in a member account: `ecs-warden-member-<duty>` beside this
+    /// one. member.yaml makes one per function (the duty is the function's name) and, where
+    /// the account allows drains, `-slr-drain`; each trusts only its own hub function.
+    pub fn of(&self, duty: &str) -> Self {
+        Self {
+            path: self.path.clone(),
+            name: format!("{}-{duty}", self.name),
+        }
     }
 }
 

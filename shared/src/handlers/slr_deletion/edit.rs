@@ -64,7 +64,9 @@ impl SlrDeletion {
                 .first()
                 .map_or("", String::as_str),
         );
-        let (account, clients) = self.in_account(request.account.as_deref(), partition).await;
+        let (account, clients) = self
+            .in_account(request.account.as_deref(), partition, false)
+            .await;
         let resource = match &account {
             Some(account) => format!(
                 "arn:{partition}:iam::{account}:role{}{}",

@@ -5,8 +5,13 @@
 //!
 //! Nothing is deleted without `drain: true` and a `confirm_account` equal to the account the
 //! function's credentials act in, checked before every drain step; audit mode writes nothing.
-//! A hub deletes in a member account (`account` in the start input) through the member
-//! role; `confirm_account` must then name that account.
+//! A hub deletes in a member account (`account` in the start input) through its member
+//! role; `confirm_account` must then name that account, and a drain there takes two more
+//! consents: the member account's (its stack makes the drain's own role only with
+//! `AllowDrain=true`) and a person's (the state machine waits on a task token after the
+//! plan, whose request this function publishes; only that wait can set `approval`, since
+//! the state machine hands a start to the function wrapped as `{"start": ...}` and a start
+//! drops it).
 //!
 //! - this module: the handler's one entry point, which routes a payload (a start input or
 //!   a state, a CloudTrail DeleteServiceLinkedRole event, an edit request) and validates
@@ -24,10 +29,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use state::{
-    next_poll, DeletionState, Evidence, Outcome, Phase, Progress, Request, RoleUsage, Stage,
-    StepOutput, DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ATTEMPTS, DELETED_KEPT, DRAIN_WAIT_SECONDS,
-    FIRST_POLL_SECONDS, INVENTORY_KEPT, MAX_POLL_SECONDS, WAITING_KEPT,
+    next_poll, Approval, DeletionState, Evidence, Outcome, Phase, Progress, Refusal, Request,
+    RoleUsage, Stage, StepOutput, DEFAULT_APPROVAL_TIMEOUT_SECONDS, DEFAULT_DEADLINE_SECONDS,
+    DEFAULT_MAX_ATTEMPTS, DELETED_KEPT, DRAIN_WAIT_SECONDS, FIRST_POLL_SECONDS, INVENTORY_KEPT,
+    MAX_POLL_SECONDS, WAITING_KEPT,
 };
+
+use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
@@ -39,7 +47,7 @@ use crate::invocation::clock::Clock;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, parse_api_call};
-use crate::invocation::notice::Notable;
+use crate::invocation::notice::{Notable, AWAITING_APPROVAL};
 use crate::invocation::reach::AccountClients;
 use crate::invocation::report::{Finding, Report};
 use edit::EditRequest;
@@ -47,15 +55,22 @@ use edit::EditRequest;
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "slr-deletion";
 
+/// The drain's own member role: `WARDEN_MEMBER_ROLE-slr-drain`, made by a member account's
+/// stack only with `AllowDrain=true`.
+pub const DRAIN_DUTY: &str = "slr-drain";
+
 const EVENT_SOURCE: &str = "aws.iam";
 const EVENT_NAMES: &[&str] = &["DeleteServiceLinkedRole"];
 
-/// What the function answers: a deletion step, or the report of an edit.
+/// What the function answers: a deletion step, a request for a person's approval, or the
+/// report of an edit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Answer {
     /// One step of a deletion.
     Step(Box<StepOutput>),
+    /// The request for approval of a drain, published while the state machine waits.
+    Approval(Box<StepOutput>),
     /// The description edit.
     Edit(Report),
 }
@@ -63,19 +78,20 @@ pub enum Answer {
 impl Notable for Answer {
     fn report(&self) -> &Report {
         match self {
-            Self::Step(step) => &step.report,
+            Self::Step(step) | Self::Approval(step) => &step.report,
             Self::Edit(report) => report,
         }
     }
     fn report_mut(&mut self) -> &mut Report {
         match self {
-            Self::Step(step) => &mut step.report,
+            Self::Step(step) | Self::Approval(step) => &mut step.report,
             Self::Edit(report) => report,
         }
     }
     fn outcome(&self) -> Option<&'static str> {
         match self {
             Self::Step(step) => step.state.progress.outcome().map(Outcome::as_str),
+            Self::Approval(_) => Some(AWAITING_APPROVAL),
             Self::Edit(_) => None,
         }
     }
@@ -108,6 +124,8 @@ impl DeletionClients {
 pub struct SlrDeletion {
     common: Common,
     clients: AccountClients<DeletionClients>,
+    /// A hub's drain in a member account acts through the drain's own role.
+    drain_clients: AccountClients<DeletionClients>,
     clock: Clock,
 }
 
@@ -127,7 +145,26 @@ impl Handler for SlrDeletion {
     /// Parses a start input, a state, a CloudTrail DeleteServiceLinkedRole event or an edit
     /// request, and runs one step (or the edit) at the clock's time; a drain step starts no
     /// new write once `deadline` has passed and leaves the rest to the next step.
-    async fn answer(&self, payload: Value, deadline: &Deadline) -> Result<Answer, InvocationError> {
+    async fn answer(
+        &self,
+        mut payload: Value,
+        deadline: &Deadline,
+    ) -> Result<Answer, InvocationError> {
+        if let Some(token) = payload.get("task_token").and_then(Value::as_str) {
+            let token = token.to_owned();
+            let state = payload.get_mut("approval_request").map(Value::take).ok_or(
+                InvocationError::BadField {
+                    field: "approval_request",
+                    problem: "missing: the state whose drain needs approval".into(),
+                },
+            )?;
+            let state = self.validate(parse_state(state)?)?;
+            return Ok(Answer::Approval(Box::new(self.ask_approval(state, &token))));
+        }
+        // The state machine's start: whatever it says, no approval comes with it.
+        let start = payload.get_mut("start").map(Value::take);
+        let started = start.is_some();
+        let payload = start.unwrap_or(payload);
         let state = if payload.get("detail-type").is_some() {
             state_from_event(payload)?
         } else if payload.get("action").is_some() {
@@ -135,12 +172,11 @@ impl Handler for SlrDeletion {
                 .map_err(|e| InvocationError::NotAnEvent(format!("an edit request: {e}")))?;
             return Ok(Answer::Edit(self.edit(request).await?));
         } else {
-            let state: DeletionState = serde_json::from_value(payload).map_err(|e| {
-                InvocationError::NotAnEvent(format!(
-                    "expected a deletion state ({{\"role_name\": \"AWSServiceRoleForECS\", \"drain\": false, ...}}), \
-                     a CloudTrail DeleteServiceLinkedRole event or an edit request: {e}"
-                ))
-            })?;
+            let mut state = parse_state(payload)?;
+            if started {
+                state.approval = None;
+                state.refusal = None;
+            }
             self.validate(state)?
         };
         let step = self.step(state, self.clock.now(), deadline).await;
@@ -158,7 +194,15 @@ impl SlrDeletion {
             regional,
             account,
         };
+        // At home the drain uses the function's own clients; only a member account's differ.
+        let drain_accounts = Arc::new(deps.accounts.acting_as(DRAIN_DUTY));
         Self {
+            drain_clients: AccountClients::with_own(
+                &drain_accounts,
+                own.clone(),
+                &deps.calls,
+                DeletionClients::new,
+            ),
             clients: AccountClients::with_own(
                 &deps.accounts,
                 own,
@@ -170,20 +214,32 @@ impl SlrDeletion {
         }
     }
 
+    /// Whether `account` is a member account this hub acts in, not the function's own.
+    fn is_member(&self, account: Option<&str>) -> bool {
+        let accounts = self.clients.accounts();
+        accounts.is_hub() && account.is_some_and(|a| accounts.home() != Some(a))
+    }
+
     /// The account a deletion or an edit acts in (`requested`, else the function's own) and
     /// its clients, or the finding that says why the function may not act there.
     async fn in_account(
         &self,
         requested: Option<&str>,
         partition: &'static str,
+        drains: bool,
     ) -> (Option<String>, Result<DeletionClients, Finding>) {
         let account = requested
             .or_else(|| self.clients.accounts().home())
             .map(String::from);
+        let clients = if drains {
+            &self.drain_clients
+        } else {
+            &self.clients
+        };
         let clients = match &account {
-            Some(account) => self.clients.get(account, partition).await,
+            Some(account) => clients.get(account, partition).await,
             // A function that does not know its own account acts as it always has.
-            None => Ok(self.clients.own()),
+            None => Ok(clients.own()),
         };
         (account, clients)
     }
@@ -249,6 +305,24 @@ impl SlrDeletion {
                 format!("{} is not between 1 and 10", state.request.max_attempts),
             );
         }
+        if !(10..=604_800).contains(&state.request.approval_timeout_seconds) {
+            return bad(
+                "approval_timeout_seconds",
+                format!(
+                    "{} is not between 10 and 604800 (a week)",
+                    state.request.approval_timeout_seconds
+                ),
+            );
+        }
+        if let Some(approval) = &state.approval {
+            let by = approval.approved_by.trim();
+            if by.is_empty() || by.len() > 256 {
+                return bad(
+                    "approval.approved_by",
+                    "who approved, 1 to 256 characters, as send-task-success's output {\"approved_by\": \"...\"}".into(),
+                );
+            }
+        }
         if !(60..=86_400).contains(&state.request.deadline_seconds) {
             return bad(
                 "deadline_seconds",
@@ -266,6 +340,16 @@ impl SlrDeletion {
         }
         Ok(state)
     }
+}
+
+/// A deletion state, or an error that says what was expected.
+fn parse_state(payload: Value) -> Result<DeletionState, InvocationError> {
+    serde_json::from_value(payload).map_err(|e| {
+        InvocationError::NotAnEvent(format!(
+            "expected a deletion state ({{\"role_name\": \"AWSServiceRoleForECS\", \"drain\": false, ...}}), \
+             a CloudTrail DeleteServiceLinkedRole event or an edit request: {e}"
+        ))
+    })
 }
 
 /// The start state for a DeleteServiceLinkedRole call made elsewhere: poll its task.
@@ -307,6 +391,7 @@ fn state_from_event(payload: Value) -> Result<DeletionState, InvocationError> {
         confirm_account: Some(detail.recipient_account_id.clone()),
         max_attempts: 1,
         deadline_seconds: DEFAULT_DEADLINE_SECONDS,
+        approval_timeout_seconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
         event_id: event.id.clone(),
     });
     state.progress.stage = Stage::Poll;

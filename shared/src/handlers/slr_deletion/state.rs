@@ -21,6 +21,8 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 pub const DRAIN_WAIT_SECONDS: u64 = 15;
 /// Deleted ARNs kept in the state.
 pub const DELETED_KEPT: usize = 100;
+/// Default time a person has to approve a hub's drain of a member account: a day.
+pub const DEFAULT_APPROVAL_TIMEOUT_SECONDS: u64 = 86_400;
 /// "Waiting for" lines kept in the state.
 pub const WAITING_KEPT: usize = 50;
 /// Clusters listed in the state's inventory (their services and instances up to this many
@@ -34,6 +36,8 @@ pub enum Phase {
     /// Inventory the regions.
     #[default]
     Plan,
+    /// Wait for a person's approval of a hub's drain in a member account.
+    Approve,
     /// Remove what uses the role (only with drain and a confirmed account).
     Drain,
     /// Call DeleteServiceLinkedRole.
@@ -73,6 +77,8 @@ pub enum Stage {
     /// Inventory the regions.
     #[default]
     Plan,
+    /// Wait for a person's approval of the drain (a hub's, in a member account).
+    Approve,
     /// Remove what uses the role.
     Drain,
     /// Call DeleteServiceLinkedRole.
@@ -88,6 +94,7 @@ impl Stage {
     pub fn phase(self) -> Phase {
         match self {
             Self::Plan => Phase::Plan,
+            Self::Approve => Phase::Approve,
             Self::Drain => Phase::Drain,
             Self::Submit => Phase::Submit,
             Self::Poll => Phase::Poll,
@@ -128,6 +135,10 @@ pub struct Request {
     /// The whole deletion's deadline, from `started_at`.
     #[serde(default = "default_deadline")]
     pub deadline_seconds: u64,
+    /// How long a person has to approve a hub's drain of a member account before the
+    /// deletion ends blocked (the state machine's wait reads it).
+    #[serde(default = "default_approval_timeout")]
+    pub approval_timeout_seconds: u64,
     /// The id of the event that started the deletion, carried to every report.
     #[serde(default, skip_serializing)]
     pub event_id: Option<String>,
@@ -203,6 +214,33 @@ pub struct DeletionState {
     /// What it has seen and done.
     #[serde(flatten)]
     pub evidence: Evidence,
+    /// A person's approval of a hub's drain: what `aws stepfunctions send-task-success`
+    /// gave the state machine's wait. Only that wait sets it: a start drops it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+    /// A refusal, or the wait's timeout: what the state machine caught instead of an
+    /// approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
+}
+
+/// A person's approval of a drain, as the approver sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    /// Who approved: logged with every drain write.
+    pub approved_by: String,
+}
+
+/// Why no approval came, as Step Functions catches it: `send-task-failure`'s error and
+/// cause, or `States.Timeout`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// The error name.
+    #[serde(rename = "Error", default)]
+    pub error: String,
+    /// The cause, when one was given.
+    #[serde(rename = "Cause", default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// What one invocation returns: the next state, with the report fields every function
@@ -223,6 +261,10 @@ fn default_max_attempts() -> u32 {
 
 fn default_deadline() -> u64 {
     DEFAULT_DEADLINE_SECONDS
+}
+
+fn default_approval_timeout() -> u64 {
+    DEFAULT_APPROVAL_TIMEOUT_SECONDS
 }
 
 /// [`Progress`] as the state machine sees it: `phase`, `done` and `outcome` side by side.
@@ -262,6 +304,7 @@ impl TryFrom<ProgressFields> for Progress {
     fn try_from(f: ProgressFields) -> Result<Self, String> {
         let stage = match (f.phase, f.outcome) {
             (Phase::Plan, None) => Stage::Plan,
+            (Phase::Approve, None) => Stage::Approve,
             (Phase::Drain, None) => Stage::Drain,
             (Phase::Submit, None) => Stage::Submit,
             (Phase::Poll, None) => Stage::Poll,
@@ -347,6 +390,8 @@ impl DeletionState {
             request,
             progress: Progress::default(),
             evidence: Evidence::default(),
+            approval: None,
+            refusal: None,
         }
     }
 

@@ -1,5 +1,6 @@
-//! The steps of a deletion, one per invocation: plan (inventory the regions), drain
-//! (only with drain and a confirmed account; what uses the role, in seed 004's order),
+//! The steps of a deletion, one per invocation: plan (inventory the regions), approve (a
+//! hub's drain of a member account waits for a person), drain (only with drain and a
+//! confirmed account; what uses the role, in seed 004's order),
 //! submit (DeleteServiceLinkedRole), poll (the task, backing off), each moving the
 //! state's progress on and recording its evidence.
 
@@ -32,8 +33,11 @@ impl SlrDeletion {
         self.common.calls.take();
         let partition =
             aws::ids::partition(state.request.regions.first().map_or("", String::as_str));
+        let member = self.is_member(state.request.account.as_deref());
+        // A hub drains a member account through the drain's own role, nothing else.
+        let drains = member && state.progress.stage == Stage::Drain;
         let (account, clients) = self
-            .in_account(state.request.account.as_deref(), partition)
+            .in_account(state.request.account.as_deref(), partition, drains)
             .await;
         // The logs name the account; the answer's state does (`account`) when the request
         // named one, so the report flattened beside it does not say it twice.
@@ -49,26 +53,111 @@ impl SlrDeletion {
                     clients,
                     regional,
                     account,
+                    member,
                 };
-                run.step(state, now, deadline).instrument(span).await
+                let mut output = run.step(state, now, deadline).instrument(span).await;
+                if output.state.progress.stage == Stage::Approve && output.state.approval.is_none()
+                {
+                    self.drain_allowed(&mut output, partition).await;
+                }
+                output
+            }
+            Err(refused) if drains => {
+                // The member account has not allowed drains (or no longer does).
+                state.stop(Outcome::Blocked, not_allowed(&refused.detail));
+                self.ended(state, refused)
             }
             Err(refused) => {
                 // Nothing can be done there: the deletion ends, saying why.
                 state.progress.finish(Outcome::Failed);
-                let report = Report::new(
-                    FUNCTION,
-                    self.common.settings.mode,
-                    state.request.event_id.clone(),
-                    None,
-                    vec![refused],
-                    self.common.calls.take(),
-                );
-                report.log();
-                StepOutput { state, report }
+                self.ended(state, refused)
             }
         };
         output
     }
+
+    /// The answer of a step that could not act in its account: `refused` says why.
+    fn ended(&self, state: DeletionState, refused: Finding) -> StepOutput {
+        let report = Report::new(
+            FUNCTION,
+            self.common.settings.mode,
+            state.request.event_id.clone(),
+            None,
+            vec![refused],
+            self.common.calls.take(),
+        );
+        report.log();
+        StepOutput { state, report }
+    }
+}
+
+impl SlrDeletion {
+    /// Before a person is asked to approve a drain, the member account must allow it: the
+    /// drain's role there can be assumed. Otherwise the deletion ends blocked, untouched.
+    async fn drain_allowed(&self, output: &mut StepOutput, partition: &'static str) {
+        let Some(account) = output.state.request.account.as_deref() else {
+            return;
+        };
+        if let Err(refused) = self.drain_clients.get(account, partition).await {
+            let why = not_allowed(&refused.detail);
+            output.report.findings.push(Finding::new(
+                refused.resource.clone(),
+                Check::Approval,
+                Status::Failed,
+                why.clone(),
+            ));
+            output.state.stop(Outcome::Blocked, why);
+        }
+    }
+
+    /// The request for a person's approval of a drain, published while the state machine
+    /// waits on `token`: what would be deleted, and how to approve or refuse.
+    pub fn ask_approval(&self, state: DeletionState, token: &str) -> StepOutput {
+        self.common.calls.take();
+        let account = state.request.account.clone().unwrap_or_default();
+        let inventory = state
+            .evidence
+            .inventory
+            .iter()
+            .filter(|r| !r.clusters.is_empty())
+            .map(|r| format!("{}: {}", r.region, r.summary()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let detail = format!(
+            "a person must approve draining account {account} before anything is deleted there; \
+             the drain deletes every ECS service and cluster that uses {role} ({inventory}). \
+             Approve: aws stepfunctions send-task-success --task-token '{token}' \
+             --task-output '{{\"approved_by\": \"<your name>\"}}'. \
+             Refuse: aws stepfunctions send-task-failure --task-token '{token}' \
+             --error Refused --cause '<why>'. Without an answer in {timeout} s the deletion \
+             ends blocked with nothing deleted",
+            role = state.request.role_name,
+            timeout = state.request.approval_timeout_seconds,
+        );
+        let report = Report::new(
+            FUNCTION,
+            self.common.settings.mode,
+            state.request.event_id.clone(),
+            None,
+            vec![Finding::new(
+                format!("arn:aws:iam::{account}:root"),
+                Check::Approval,
+                Status::Skipped,
+                detail,
+            )],
+            self.common.calls.take(),
+        );
+        report.log();
+        StepOutput { state, report }
+    }
+}
+
+/// Why a member account's drain cannot be done: the account has not allowed it.
+fn not_allowed(refusal: &str) -> String {
+    format!(
+        "the account has not allowed drains: its ecs-warden stack makes the drain's role only \
+         with AllowDrain=true, and nothing is deleted without it ({refusal})"
+    )
 }
 
 /// One step in one account: the handler's settings and calls, and that account's clients.
@@ -77,6 +166,8 @@ struct Run<'a> {
     clients: Clients,
     regional: Regional,
     account: aws_sdk_account::Client,
+    /// A hub acting in a member account: a drain there needs a person's approval.
+    member: bool,
 }
 
 impl Run<'_> {
@@ -105,6 +196,7 @@ impl Run<'_> {
                 state.progress.finish(Outcome::Failed);
             }
             Stage::Plan => self.plan(&mut state, &mut findings).await,
+            Stage::Approve => self.approve(&mut state, &mut findings),
             Stage::Drain => self.drain(&mut state, &mut findings, deadline).await,
             Stage::Submit => self.submit(&mut state, &mut findings).await,
             Stage::Poll => self.poll(&mut state, &mut findings, elapsed).await,
@@ -227,7 +319,54 @@ impl Run<'_> {
             return state.stop(Outcome::Blocked, why);
         }
         state.progress.drain_regions = busy;
+        if self.member && self.common.settings.mode != Mode::Audit {
+            // The state machine asks a person before the first drain write.
+            findings.push(Finding::new(
+                self.role_arn(state),
+                Check::Approval,
+                Status::Skipped,
+                "a drain in a member account waits for a person's approval",
+            ));
+            return state.progress.go(Stage::Approve);
+        }
         state.progress.go(Stage::Drain);
+    }
+
+    /// After the state machine's wait: approved, the drain starts; refused or timed out,
+    /// the deletion ends blocked with nothing deleted; neither, it waits again.
+    fn approve(&self, state: &mut DeletionState, findings: &mut Vec<Finding>) {
+        let role = self.role_arn(state);
+        if let Some(refusal) = state.refusal.clone() {
+            let why = format!(
+                "the drain was not approved ({}{}); nothing was deleted",
+                refusal.error,
+                refusal.cause.map(|c| format!(": {c}")).unwrap_or_default()
+            );
+            findings.push(Finding::new(
+                role,
+                Check::Approval,
+                Status::Failed,
+                why.clone(),
+            ));
+            return state.stop(Outcome::Blocked, why);
+        }
+        match &state.approval {
+            Some(approval) => {
+                findings.push(Finding::new(
+                    role,
+                    Check::Approval,
+                    Status::Compliant,
+                    format!("the drain was approved by {}", approval.approved_by),
+                ));
+                state.progress.go(Stage::Drain);
+            }
+            None => findings.push(Finding::new(
+                role,
+                Check::Approval,
+                Status::Skipped,
+                "waiting for a person's approval before any drain write",
+            )),
+        }
     }
 
     fn ready_to_submit(&self, state: &mut DeletionState, findings: &mut Vec<Finding>) {
@@ -319,6 +458,16 @@ impl Run<'_> {
                 return None;
             }
         };
+        if self.member && state.approval.is_none() {
+            findings.push(Finding::new(
+                format!("account {caller}"),
+                Check::Confirm,
+                Status::Failed,
+                "refused before any write: a hub's drain of a member account needs a person's \
+                 approval, given to the slr-deletion state machine's wait",
+            ));
+            return None;
+        }
         if !state.request.drain || state.request.confirm_account.as_deref() != Some(caller.as_str())
         {
             findings.push(Finding::new(
@@ -343,7 +492,13 @@ impl Run<'_> {
                     .map_or("", String::as_str),
             ),
             event_id: state.request.event_id.clone().unwrap_or_default(),
-            cause: format!("{FUNCTION}: drain confirmed for this account"),
+            cause: match &state.approval {
+                Some(approval) => format!(
+                    "{FUNCTION}: drain confirmed for this account, approved by {}",
+                    approval.approved_by
+                ),
+                None => format!("{FUNCTION}: drain confirmed for this account"),
+            },
         })
     }
 
