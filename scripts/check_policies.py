@@ -356,12 +356,22 @@ def member_trust_problems(member):
 FUNCTIONS = []
 
 
+# IAM's quota on a role's inline policies together, in characters without white space
+# (IAM User Guide, "IAM and AWS STS quotas": role policy size, 10,240).
+INLINE_LIMIT = 10240
+
+
 def member_grant_problems(template, member):
-    """Each member role grants only what its function may do in its own account: no
-    function can use another's writes through a member role."""
+    """Each member role grants only what its function may do in its own account (no
+    function can use another's writes through a member role), within IAM's inline policy
+    quota."""
     problems = []
     granted = granted_actions(template)
     for duty, (name, props) in sorted(member_roles(member).items()):
+        size = sum(len(json.dumps(resolve(p["PolicyDocument"]), separators=(",", ":")))
+                   for p in props.get("Policies", []))
+        if size > INLINE_LIMIT:
+            problems.append(f"{name}'s inline policies are {size} characters, over IAM's {INLINE_LIMIT}")
         function = DUTIES.get(duty, duty)
         extra = sorted(role_actions(props) - set(granted.get(function, {})))
         if extra:
