@@ -227,6 +227,31 @@ async fn a_role_the_call_names_that_is_not_the_catalogs_is_never_written() {
 }
 
 #[tokio::test]
+async fn a_look_alike_configured_in_watched_roles_is_written_like_the_catalogs() {
+    // WARDEN_WATCHED_ROLES names paymentsLbRole as an ecsServiceRole: created, under the
+    // catalog's path whatever path the call chose.
+    let account = Account::new().await;
+    let (guard, _) = account.role_guard_watching(Mode::Enforce, "paymentsLbRole=ecsServiceRole");
+    let report = guard
+        .handle_payload(account.event("ecs-create-service-role-arn.json"))
+        .await
+        .unwrap();
+    assert!(
+        report.findings.iter().all(|f| f.status == Status::Created),
+        "{report:#?}"
+    );
+    let created = account
+        .role("paymentsLbRole")
+        .await
+        .expect("created in moto");
+    assert_eq!(created.path(), "/");
+    assert_eq!(
+        account.attached("paymentsLbRole").await,
+        [SERVICE_ROLE_POLICY]
+    );
+}
+
+#[tokio::test]
 async fn the_catalog_role_is_created_under_the_catalogs_path_with_the_creation_tag() {
     // The call chose a path; the role is created where the catalog puts it, tagged as
     // ecs-warden's own.

@@ -137,7 +137,19 @@ impl Account {
         calls: CallLog,
         accounts: Accounts,
     ) -> (H, CallLog) {
-        let deps = Deps {
+        let deps = self.built_deps(settings, alarm_defaults, clock, calls.clone(), accounts);
+        (H::build(deps), calls)
+    }
+
+    fn built_deps(
+        &self,
+        settings: Settings,
+        alarm_defaults: AlarmSettings,
+        clock: Clock,
+        calls: CallLog,
+        accounts: Accounts,
+    ) -> Deps {
+        Deps {
             config: self.config.clone(),
             calls: calls.clone(),
             settings,
@@ -147,13 +159,29 @@ impl Account {
             security_hub: self.imports_to_security_hub(),
             clock,
             accounts: Arc::new(accounts),
-        };
-        (H::build(deps), calls)
+        }
     }
 
     /// An `ecs-role-guard` as a fresh container would build it, with its call log.
     pub fn role_guard(&self, mode: Mode, verdict_ttl: Duration) -> (EcsRoleGuard, CallLog) {
         self.handler(settings(mode, verdict_ttl), AlarmSettings::default())
+    }
+
+    /// An `ecs-role-guard` whose `WARDEN_WATCHED_ROLES` is `watched` (look-alikes it may
+    /// write to), with no verdict memory.
+    pub fn role_guard_watching(&self, mode: Mode, watched: &str) -> (EcsRoleGuard, CallLog) {
+        let calls = call_log(EcsRoleGuard::FUNCTION);
+        let deps = Deps {
+            watched: watched_roles(Some(watched)).expect("watched roles"),
+            ..self.built_deps(
+                settings(mode, Duration::ZERO),
+                AlarmSettings::default(),
+                Clock::system(),
+                calls.clone(),
+                Accounts::single(&self.config, &calls, &self.id),
+            )
+        };
+        (EcsRoleGuard::build(deps), calls)
     }
 
     /// A `scaling-guard` as a fresh container would build it, with its call log.
