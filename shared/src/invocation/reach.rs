@@ -51,13 +51,26 @@ enum Reaching {
 }
 
 /// How a hub function assumes roles in member accounts.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Member {
     /// `WARDEN_MEMBER_ROLE`, before the duty's suffix.
     role: MemberRole,
     base: SdkConfig,
     sts: aws_sdk_sts::Client,
     function: &'static str,
+}
+
+impl Member {
+    /// The configurations of one duty's role (`WARDEN_MEMBER_ROLE-<duty>`), in this
+    /// function's sessions.
+    fn configs(&self, duty: &str) -> AccountConfigs {
+        AccountConfigs::with_sts(
+            &self.base,
+            self.sts.clone(),
+            self.role.of(duty).path_and_name(),
+            self.function,
+        )
+    }
 }
 
 /// The member accounts a hub may act in.
@@ -104,27 +117,25 @@ impl Accounts {
     ) -> Self {
         let reach = match reach {
             Reach::OwnAccount => Reaching::OwnAccount,
-            Reach::Hub { role, accounts } => Reaching::Hub {
-                members: Box::new(AccountConfigs::with_sts(
-                    base,
-                    sts.clone(),
-                    role.of(function).path_and_name(),
-                    function,
-                )),
-                member: Box::new(Member {
+            Reach::Hub { role, accounts } => {
+                let member = Member {
                     role,
                     base: base.clone(),
                     sts,
                     function,
-                }),
-                allowed: Arc::new(match accounts {
-                    MemberAccounts::Listed(listed) => Allowed::Listed(listed),
-                    MemberAccounts::Organization => Allowed::Organization(Organization {
-                        client: organizations,
-                        listed: tokio::sync::Mutex::new(None),
+                };
+                Reaching::Hub {
+                    members: Box::new(member.configs(function)),
+                    member: Box::new(member),
+                    allowed: Arc::new(match accounts {
+                        MemberAccounts::Listed(listed) => Allowed::Listed(listed),
+                        MemberAccounts::Organization => Allowed::Organization(Organization {
+                            client: organizations,
+                            listed: tokio::sync::Mutex::new(None),
+                        }),
                     }),
-                }),
-            },
+                }
+            }
         };
         let known = OnceLock::new();
         if let Some(home) = home.filter(|h| ids::is_account_id(h)) {
@@ -150,18 +161,8 @@ impl Accounts {
             Reaching::Hub {
                 member, allowed, ..
             } => Reaching::Hub {
-                members: Box::new(AccountConfigs::with_sts(
-                    &member.base,
-                    member.sts.clone(),
-                    member.role.of(duty).path_and_name(),
-                    member.function,
-                )),
-                member: Box::new(Member {
-                    role: member.role.clone(),
-                    base: member.base.clone(),
-                    sts: member.sts.clone(),
-                    function: member.function,
-                }),
+                members: Box::new(member.configs(duty)),
+                member: member.clone(),
                 allowed: allowed.clone(),
             },
         };

@@ -65,33 +65,32 @@ impl SlrDeletion {
             Err(refused) if drains => {
                 // The member account has not allowed drains (or no longer does).
                 state.stop(Outcome::Blocked, not_allowed(&refused.detail));
-                self.ended(state, refused)
+                self.answer_of(state, refused)
             }
             Err(refused) => {
                 // Nothing can be done there: the deletion ends, saying why.
                 state.progress.finish(Outcome::Failed);
-                self.ended(state, refused)
+                self.answer_of(state, refused)
             }
         };
         output
     }
 
-    /// The answer of a step that could not act in its account: `refused` says why.
-    fn ended(&self, state: DeletionState, refused: Finding) -> StepOutput {
+    /// The answer of a step that made no call in its account: `state` and the one
+    /// finding that says what happened, logged.
+    fn answer_of(&self, state: DeletionState, finding: Finding) -> StepOutput {
         let report = Report::new(
             FUNCTION,
             self.common.settings.mode,
             state.request.event_id.clone(),
             None,
-            vec![refused],
+            vec![finding],
             self.common.calls.take(),
         );
         report.log();
         StepOutput { state, report }
     }
-}
 
-impl SlrDeletion {
     /// Before a person is asked to approve a drain, the member account must allow it: the
     /// drain's role there can be assumed. Otherwise the deletion ends blocked, untouched.
     async fn drain_allowed(&self, output: &mut StepOutput, partition: &'static str) {
@@ -134,21 +133,13 @@ impl SlrDeletion {
             role = state.request.role_name,
             timeout = state.request.approval_timeout_seconds,
         );
-        let report = Report::new(
-            FUNCTION,
-            self.common.settings.mode,
-            state.request.event_id.clone(),
-            None,
-            vec![Finding::new(
-                format!("arn:aws:iam::{account}:root"),
-                Check::Approval,
-                Status::Skipped,
-                detail,
-            )],
-            self.common.calls.take(),
+        let asked = Finding::new(
+            format!("arn:aws:iam::{account}:root"),
+            Check::Approval,
+            Status::Skipped,
+            detail,
         );
-        report.log();
-        StepOutput { state, report }
+        self.answer_of(state, asked)
     }
 }
 
