@@ -19,9 +19,11 @@ PREFIX = "/2018-06-01/runtime"
 class RuntimeApi:
     """Serves events to one function process; `invoke` blocks until its answer."""
 
-    def __init__(self, function_arn, timeout_ms=30_000):
+    def __init__(self, function_arn, timeout_ms=30_000, deadline_ms=None):
         self.function_arn = function_arn
         self.timeout_ms = timeout_ms
+        # The deadline handed to the function, its timeout unless a test asks for sooner.
+        self.deadline_ms = timeout_ms if deadline_ms is None else deadline_ms
         self.first_next = None  # perf_counter when the process first asked for an event
         self.init_error = None
         self._events = queue.Queue()
@@ -56,7 +58,7 @@ class RuntimeApi:
                         api._lock.notify_all()
                 request_id, body, handed = api._events.get()
                 handed.append(time.perf_counter())
-                deadline = int(time.time() * 1000) + api.timeout_ms
+                deadline = int(time.time() * 1000) + api.deadline_ms
                 self._reply(200, body, [
                     ("Content-Type", "application/json"),
                     ("Lambda-Runtime-Aws-Request-Id", request_id),

@@ -31,7 +31,9 @@ Usage: python moto_server.py PORT [--exit-with-stdin]
   under a Lambda Runtime API (scripts/runtime_api.py) as `provided.al2023` would: with the
   function's environment, the credentials of its execution role (assumed here), its
   Timeout as the invocation deadline (an invocation past it is killed and answers
-  `Sandbox.Timedout`), one warm process per function kept between invocations, and its
+  `Sandbox.Timedout`; `WARDEN_TEST_DEADLINE_MS` hands the function a sooner deadline than
+  the Timeout that kills it, so that a test of what a function does at its deadline does
+  not depend on how fast a loaded machine runs the emulator), one warm process per function kept between invocations, and its
   output appended to `WARDEN_TEST_LOG` and each invocation's event and answer to
   `WARDEN_TEST_ANSWERS` when they are set. moto would run a Lambda only in
   Docker. An invocation by ARN acts on the function in the ARN's account and region, as
@@ -373,7 +375,9 @@ class NativeFunction:
                            aws_access_key_id="testing", aws_secret_access_key="testing")
         c = sts.assume_role(RoleArn=fn.role, RoleSessionName=fn.function_name[:64])["Credentials"]
         self.timeout = int(fn.timeout)
-        self.api = RuntimeApi(fn.function_arn, timeout_ms=self.timeout * 1000)
+        deadline_ms = env.pop("WARDEN_TEST_DEADLINE_MS", None)
+        self.api = RuntimeApi(fn.function_arn, timeout_ms=self.timeout * 1000,
+                              deadline_ms=int(deadline_ms) if deadline_ms else None)
         env.update({
             "AWS_LAMBDA_RUNTIME_API": self.api.address,
             "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,

@@ -6,12 +6,13 @@ Usage: python statemachine.py RESOURCE INPUT SETTINGS
   RESOURCE  the state machine's logical id in template.yaml (ReconcileStateMachine, ...)
   INPUT     the execution's input, JSON
   SETTINGS  JSON: {"binaries": DIR, "env": {NAME: VALUE}, "timeouts": {BINARY: SECONDS},
-            "parameters": {NAME: VALUE}, "log": PATH,
+            "deadlines": {BINARY: MILLISECONDS}, "parameters": {NAME: VALUE}, "log": PATH,
             "approval": {"approved_by": NAME} | {"refused": CAUSE}}
 
 What SAM would deploy, made in the account of the AWS_* credentials: an execution role per
 function, each function the state machine's DefinitionSubstitutions name (GetAtt X.Arn) with
-its template Timeout unless SETTINGS overrides it and the `env` settings as its environment,
+its template Timeout unless SETTINGS overrides it and the `env` settings as its environment
+(`deadlines`: the deadline each invocation is handed, sooner than the Timeout that kills it),
 and the state machine from its DefinitionUri file with the substitutions filled in (Ref of a
 parameter: SETTINGS' value, else the template's Default). Starts one execution and waits
 for its end; a state that waits for a task token (a person's approval) is answered as
@@ -71,6 +72,8 @@ def function(lam, iam, resources, logical, settings, suffix):
     props = resource["Properties"]
     timeout = settings.get("timeouts", {}).get(binary, props.get("Timeout", 3))
     env = {k: str(v) for k, v in settings.get("env", {}).items()}
+    if binary in settings.get("deadlines", {}):
+        env["WARDEN_TEST_DEADLINE_MS"] = str(settings["deadlines"][binary])
     env["WARDEN_TEST_BINARY"] = str(pathlib.Path(settings["binaries"]) / binary)
     env["WARDEN_TEST_ANSWERS"] = settings["answers"]
     if settings.get("log"):
