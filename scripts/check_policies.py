@@ -15,6 +15,10 @@
   and every granted action was called by some test, unless NOT_EXERCISED says why not;
 - every role the stacks make for an AWS service names the account and resources it acts
   for (aws:SourceAccount, aws:SourceArn);
+- audit is enforced by IAM: rendered with Mode=audit (every other condition at its widest:
+  a hub listing its organization, a topic, Security Hub, drains allowed), no function role
+  in template.yaml and no member role in member.yaml holds any action but reads and
+  reporting (READ_VERBS, REPORTING); rendered with Mode=enforce, the writes are there;
 - the member roles are named the same way on both sides: for a pathed role, the ARNs each
   hub function may assume and WARDEN_MEMBER_ROLE are the roles member.yaml makes for it;
 - member.yaml's member roles, the largest blast radius ecs-warden has, one per function
@@ -437,6 +441,84 @@ def confused_deputy_problems(*templates):
     return problems
 
 
+# Action verbs that only read, and the reporting a function does in audit too (its
+# notifications, Security Hub findings, the failed-event queue, the member role's session).
+READ_VERBS = ("Get", "List", "Describe", "Simulate")
+REPORTING = {"sns:Publish", "securityhub:BatchImportFindings", "sqs:SendMessage",
+             "sts:AssumeRole", "sts:SetSourceIdentity"}
+# Every condition but the mode's at its widest, so that no grant escapes the audit check.
+WIDEST = {**PSEUDO, "SecurityHub": "true", "AllowDrain": "true", "RoleRegion": "us-east-1"}
+
+
+def is_write(action):
+    return action not in REPORTING and not action.split(":", 1)[1].startswith(READ_VERBS)
+
+
+def conditions_of(template, values):
+    """Each of the template's conditions evaluated with parameter `values`."""
+    def evaluate(node):
+        (key, arg), = node.items()
+        if key == "Fn::Equals":
+            a, b = (values.get(x["Ref"], x["Ref"]) if isinstance(x, dict) else x for x in arg)
+            return str(a) == str(b)
+        if key == "Fn::Not":
+            return not evaluate(arg[0])
+        if key == "Fn::And":
+            return all(evaluate(x) for x in arg)
+        if key == "Fn::Or":
+            return any(evaluate(x) for x in arg)
+        if key == "Condition":
+            return evaluate(template["Conditions"][arg])
+        raise ValueError(f"condition function {key} not understood")
+    return {name: evaluate(node) for name, node in template.get("Conditions", {}).items()}
+
+
+def chosen(value, conditions):
+    """`value` with each Fn::If replaced by the branch `conditions` take (None: left out)."""
+    if isinstance(value, dict) and list(value) == ["Fn::If"]:
+        name, yes, no = value["Fn::If"]
+        return chosen(yes if conditions[name] else no, conditions)
+    if isinstance(value, dict):
+        if value == {"Ref": "AWS::NoValue"}:
+            return None
+        return {k: c for k, v in value.items() if (c := chosen(v, conditions)) is not None}
+    if isinstance(value, list):
+        return [c for v in value if (c := chosen(v, conditions)) is not None]
+    return value
+
+
+def role_grants(template, mode):
+    """(role, actions) for every function role and member role as the stack deploys them
+    with `Mode=mode` and every other condition at its widest."""
+    conditions = conditions_of(template, {**WIDEST, "Mode": mode})
+    for name, res in template["Resources"].items():
+        if "Condition" in res and not conditions[res["Condition"]]:
+            continue
+        props = res.get("Properties", {})
+        if res["Type"] == "AWS::Serverless::Function":
+            documents = [d for d in chosen(props.get("Policies", []), conditions) if isinstance(d, dict)]
+        elif res["Type"] == "AWS::IAM::Role" and name.startswith("MemberRole"):
+            documents = [p["PolicyDocument"] for p in chosen(props.get("Policies", []), conditions)]
+        else:
+            continue
+        yield name, {a for doc in documents for st in as_list(doc.get("Statement", []))
+                     for a in as_list(st["Action"])}
+
+
+def audit_problems(*templates):
+    """In audit, every function role and member role holds reads and reporting only; in
+    enforce, the writes are granted (the check would otherwise pass on a template that
+    grants nothing)."""
+    problems = []
+    for template in templates:
+        for name, actions in role_grants(template, "audit"):
+            if writes := sorted(a for a in actions if is_write(a)):
+                problems.append(f"{name} holds {writes} with Mode=audit: audit must hold no write")
+        if not any(is_write(a) for _, actions in role_grants(template, "enforce") for a in actions):
+            problems.append("no role holds a write with Mode=enforce: the audit check sees no Mode condition")
+    return problems
+
+
 def as_list(value):
     return value if isinstance(value, list) else [value]
 
@@ -457,6 +539,7 @@ def main():
     problems += member_role_problems(template, member)
     problems += member_grant_problems(template, member)
     problems += confused_deputy_problems(template, member)
+    problems += audit_problems(template, member)
     for name, doc in [*policies(template), *policies(member)]:
         checked += 1
         seen = set()

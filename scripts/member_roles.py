@@ -3,7 +3,7 @@
 a hub: each function's role with its trust and policy, and the drain's role when the
 account allows drains. What the StackSet deploys, for the demo and the benchmark on moto.
 
-Usage: python member_roles.py HUB_ACCOUNT [--allow-drain]
+Usage: python member_roles.py HUB_ACCOUNT [--allow-drain] [--audit]
 """
 
 import json
@@ -37,15 +37,17 @@ def rendered(value, values, conditions):
     return value
 
 
-def create(hub_account, allow_drain=False):
-    """The roles, made with the default parameters and Security Hub off; their names."""
+def create(hub_account, allow_drain=False, mode="enforce"):
+    """The roles, made with the default parameters, Security Hub off and `mode` (a hub that
+    drains must enforce); their names."""
     member = cfn_yaml.load(str(MEMBER))
     account = boto3.client("sts").get_caller_identity()["Account"]
     values = {name: str(p.get("Default", "")) for name, p in member["Parameters"].items()}
     values.update({"HubAccountId": hub_account, "AWS::Partition": "aws", "AWS::AccountId": account,
-                   "AWS::Region": "us-east-1", "AllowDrain": "true" if allow_drain else "false"})
-    conditions = {"CreatesTheRole": True, "CreatesTheDrainRole": allow_drain,
-                  "ImportsToSecurityHub": False, "IsUsEast1": True}
+                   "AWS::Region": "us-east-1", "AllowDrain": "true" if allow_drain else "false", "Mode": mode})
+    enforces = mode == "enforce"
+    conditions = {"CreatesTheRole": True, "CreatesTheDrainRole": allow_drain and enforces,
+                  "ImportsToSecurityHub": False, "IsUsEast1": True, "Enforces": enforces}
     iam = boto3.client("iam")
     made = []
     for resource in member["Resources"].values():
@@ -64,6 +66,9 @@ def create(hub_account, allow_drain=False):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (2, 3) or sys.argv[2:] not in ([], ["--allow-drain"]):
+    flags = sys.argv[2:]
+    if len(sys.argv) < 2 or set(flags) - {"--allow-drain", "--audit"} or len(set(flags)) != len(flags):
         sys.exit(__doc__)
-    print(", ".join(create(sys.argv[1], allow_drain=sys.argv[2:] == ["--allow-drain"])))
+    made = create(sys.argv[1], allow_drain="--allow-drain" in flags,
+                  mode="audit" if "--audit" in flags else "enforce")
+    print(", ".join(made))

@@ -29,7 +29,12 @@ MEMBER = "member.yaml"
 HUB_ONLY = {"NotifyTheTopic", "AssumeTheMemberRole", "ListTheOrganization"}
 # Conditions of template.yaml that member.yaml keeps, as a parameter of the same name: a
 # statement granted only under one is granted in the member role only under it too.
-MEMBER_CONDITIONS = {"ImportsToSecurityHub": ("SecurityHub", "true")}
+MEMBER_CONDITIONS = {"ImportsToSecurityHub": ("SecurityHub", "true"), "Enforces": ("Mode", "enforce")}
+# What each of those parameters means to a member account.
+CONDITION_DESCRIPTIONS = {
+    "SecurityHub": "The hub stack's SecurityHub: the member roles may import findings only when it is true.",
+    "Mode": "The hub stack's Mode: the member roles hold write actions only when it is enforce (audit, the default: reads and reporting only, and no drain role).",
+}
 HUB_BUS = "arn:${AWS::Partition}:events:${AWS::Region}:${HubAccountId}:event-bus/${HubEventBusName}"
 MEMBER_ROLE_ARN = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role${MemberRolePath}${MemberRoleName}-%s"
 # A function's roles in the hub: on a path of their own (template.yaml's RolePath).
@@ -88,9 +93,10 @@ def in_member(value):
     return value
 
 
-def statements(function, keep=lambda sid: sid not in DRAIN):
+def statements(function, keep=lambda sid: sid not in DRAIN, implied=()):
     """The member-account statements of one function's policies whose Sid `keep` takes, in
-    order."""
+    order; those granted under a condition are granted under it in the member role too,
+    unless the role exists only under it (`implied`)."""
     found = []
     for doc in function["Properties"].get("Policies", []):
         condition = None
@@ -102,7 +108,7 @@ def statements(function, keep=lambda sid: sid not in DRAIN):
             if statement.get("Sid") in HUB_ONLY or not keep(statement.get("Sid")):
                 continue
             statement = every_region(copy.deepcopy(statement))
-            if condition in MEMBER_CONDITIONS:
+            if condition in MEMBER_CONDITIONS and condition not in implied:
                 statement = {"Fn::If": [condition, statement, {"Ref": "AWS::NoValue"}]}
             found.append(statement)
     return found
@@ -192,8 +198,9 @@ def member(template):
             continue
         binary = res["Metadata"]["BuildProperties"]["Binary"]
         resources[f"MemberRole{name}"] = member_role(binary, binary, statements(res), "CreatesTheRole")
-        if any(s.get("Sid") in DRAIN for s in statements(res, keep=lambda sid: True) if "Sid" in s):
-            drain = statements(res, keep=lambda sid: sid in DRAIN or sid in DRAIN_READS)
+        if statements(res, keep=lambda sid: sid in DRAIN):
+            drain = statements(res, keep=lambda sid: sid in DRAIN or sid in DRAIN_READS,
+                               implied=("Enforces",))
             resources[f"MemberRole{logical(DRAIN_DUTY)}"] = member_role(DRAIN_DUTY, binary, drain, "CreatesTheDrainRole")
     resources["ForwardRole"] = {
         "Type": "AWS::IAM::Role",
@@ -256,10 +263,10 @@ def member(template):
             **{name: hub_parameter(template, name) for name in SHARED_PARAMETERS},
             **{parameter: {
                 "Type": "String",
-                "Default": "false",
-                "AllowedValues": ["true", "false"],
-                "Description": f"The hub stack's {parameter}: the member role may do what it grants only when it is {value}.",
-            } for parameter, value in MEMBER_CONDITIONS.values()},
+                "Default": template["Parameters"][parameter]["Default"],
+                "AllowedValues": template["Parameters"][parameter]["AllowedValues"],
+                "Description": CONDITION_DESCRIPTIONS[parameter],
+            } for parameter, _ in MEMBER_CONDITIONS.values()},
             "AllowDrain": {
                 "Type": "String",
                 "Default": "false",
@@ -274,8 +281,10 @@ def member(template):
         },
         "Conditions": {
             "CreatesTheRole": {"Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "RoleRegion"}]},
+            # A drain is all writes: no drain role in audit.
             "CreatesTheDrainRole": {"Fn::And": [
                 {"Condition": "CreatesTheRole"},
+                {"Condition": "Enforces"},
                 {"Fn::Equals": [{"Ref": "AllowDrain"}, "true"]},
             ]},
             "IsUsEast1": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
