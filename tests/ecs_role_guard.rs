@@ -409,6 +409,46 @@ async fn a_planted_role_someone_else_can_assume_is_reported_and_never_widened() 
 }
 
 #[tokio::test]
+async fn a_role_tagged_ignore_is_checked_and_reported_but_never_written_in_enforce() {
+    // A Terraform-owned ecsServiceRole without its policy and with another service's trust
+    // only: both would be repaired, but its owner opted out.
+    let account = Account::new().await;
+    let batch_only = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "batch.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    make_role(&account, LB_ROLE, &batch_only.to_string(), &[]).await;
+    account.ignore_role(LB_ROLE).await;
+    let trust_before = account.trust(LB_ROLE).await;
+    let report = run(&account, Mode::Enforce, LEGACY_ROLE_EVENT).await;
+    assert_eq!(
+        statuses(&report),
+        [
+            ("trust", Status::Skipped),
+            ("managed_policy", Status::Skipped)
+        ],
+        "{report:#?}"
+    );
+    for finding in &report.findings {
+        assert!(
+            finding.detail.contains("tagged ecs-warden:ignore=true"),
+            "{}",
+            finding.detail
+        );
+    }
+    assert!(writes(&report.aws_calls).is_empty(), "{report:#?}");
+    // The same reads as any check of an existing role: the tag costs no call.
+    assert_eq!(
+        report.aws_calls,
+        ["iam:GetRole", "iam:ListAttachedRolePolicies"],
+        "{report:#?}"
+    );
+    assert!(
+        account.attached(LB_ROLE).await.is_empty(),
+        "nothing attached"
+    );
+    assert_eq!(account.trust(LB_ROLE).await, trust_before);
+}
+
+#[tokio::test]
 async fn audit_mode_writes_nothing_and_says_what_it_would_do() {
     let account = Account::new().await;
     let slr = run(&account, Mode::Audit, "ecs-create-cluster.json").await;

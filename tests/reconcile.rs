@@ -152,6 +152,75 @@ async fn one_sweep_fixes_every_region_and_its_counts_match_moto() {
 }
 
 #[tokio::test]
+async fn a_sweep_in_enforce_leaves_what_owners_opted_out_of_and_says_so() {
+    // eu-west-1's cluster and an ecsAutoscaleRole are a team's Terraform's, tagged to opt
+    // out: the sweep checks and reports them, and writes neither.
+    let account = Account::new().await;
+    let regions = broken_world(&account).await;
+    let eu = &regions[0];
+    eu.ignore_cluster("shop").await;
+    let batch_only = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "batch.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    account
+        .iam
+        .create_role()
+        .role_name(ECS_AUTOSCALE_ROLE.name)
+        .assume_role_policy_document(batch_only.to_string())
+        .send()
+        .await
+        .unwrap();
+    account.ignore_role(ECS_AUTOSCALE_ROLE.name).await;
+
+    let (reconcile, _) = account.reconcile(Mode::Enforce, &REGIONS);
+    let report = reconcile
+        .handle_payload(account.event("reconcile-scheduled.json"))
+        .await
+        .unwrap();
+
+    // eu-west-1's policies are as broken as before; the other regions are repaired.
+    let mut eu_broken = broken_policies(eu).await;
+    eu_broken.sort();
+    assert_eq!(eu_broken, ["cart-cpu", "cart-out"]);
+    assert!(broken_policies(&regions[1]).await.is_empty());
+    let opted_out: Vec<_> = report
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.detail.contains("ecs-warden:ignore=true"))
+        .map(|f| (f.check.as_str(), f.status))
+        .collect();
+    assert!(
+        opted_out.contains(&("step_alarm", Status::Skipped))
+            && opted_out.contains(&("target_tracking_alarms", Status::Skipped))
+            && opted_out.contains(&("trust", Status::Skipped))
+            && opted_out.contains(&("managed_policy", Status::Skipped)),
+        "{opted_out:?}"
+    );
+    // The role keeps its trust and gets no policy.
+    let role = account
+        .iam
+        .get_role()
+        .role_name(ECS_AUTOSCALE_ROLE.name)
+        .send()
+        .await
+        .unwrap();
+    let trust = role
+        .role()
+        .unwrap()
+        .assume_role_policy_document()
+        .unwrap_or_default();
+    assert!(!trust.contains("application-autoscaling"), "{trust}");
+    let attached = account
+        .iam
+        .list_attached_role_policies()
+        .role_name(ECS_AUTOSCALE_ROLE.name)
+        .send()
+        .await
+        .unwrap();
+    assert!(attached.attached_policies().is_empty());
+}
+
+#[tokio::test]
 async fn a_region_that_fails_is_a_finding_and_the_others_are_swept() {
     let account = Account::new().await;
     broken_world(&account).await;

@@ -23,12 +23,8 @@ async fn replay(account: &Account, mode: Mode, file: &str) -> Report {
         .expect("accepted")
 }
 
-#[tokio::test]
-async fn a_detached_required_policy_is_reattached_and_nothing_else_changes() {
-    let account = Account::new().await;
-    account
-        .compliant_role(&ECS_AUTOSCALE_ROLE, &[READ_ONLY])
-        .await;
+/// Detaches ecsAutoscaleRole's required policy, as someone would by hand; its ARN.
+async fn detach_required(account: &Account) -> String {
     let required = ECS_AUTOSCALE_ROLE.managed_policy.unwrap().arn("aws");
     account
         .iam
@@ -38,6 +34,16 @@ async fn a_detached_required_policy_is_reattached_and_nothing_else_changes() {
         .send()
         .await
         .unwrap();
+    required
+}
+
+#[tokio::test]
+async fn a_detached_required_policy_is_reattached_and_nothing_else_changes() {
+    let account = Account::new().await;
+    account
+        .compliant_role(&ECS_AUTOSCALE_ROLE, &[READ_ONLY])
+        .await;
+    let required = detach_required(&account).await;
     let before = account.trust(ECS_AUTOSCALE_ROLE.name).await;
 
     let audit = replay(&account, Mode::Audit, "iam-detach-role-policy.json").await;
@@ -52,6 +58,31 @@ async fn a_detached_required_policy_is_reattached_and_nothing_else_changes() {
     expected.sort();
     assert_eq!(account.attached(ECS_AUTOSCALE_ROLE.name).await, expected);
     assert_eq!(account.trust(ECS_AUTOSCALE_ROLE.name).await, before);
+}
+
+#[tokio::test]
+async fn a_detached_policy_on_a_role_tagged_ignore_is_reported_and_left_detached() {
+    let account = Account::new().await;
+    account
+        .compliant_role(&ECS_AUTOSCALE_ROLE, &[READ_ONLY])
+        .await;
+    account.ignore_role(ECS_AUTOSCALE_ROLE.name).await;
+    detach_required(&account).await;
+
+    let report = replay(&account, Mode::Enforce, "iam-detach-role-policy.json").await;
+    assert!(writes(&report.aws_calls).is_empty(), "{report:#?}");
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.check == "managed_policy")
+        .expect("the policy is checked");
+    assert_eq!(finding.status, Status::Skipped);
+    assert!(
+        finding.detail.contains("tagged ecs-warden:ignore=true"),
+        "{}",
+        finding.detail
+    );
+    assert_eq!(account.attached(ECS_AUTOSCALE_ROLE.name).await, [READ_ONLY]);
 }
 
 #[tokio::test]

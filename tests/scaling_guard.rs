@@ -100,6 +100,17 @@ impl World {
             .collect()
     }
 
+    /// Deletes alarm `name`, as someone would by hand.
+    async fn delete_alarm(&self, name: &str) {
+        self.region
+            .cloudwatch
+            .delete_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .unwrap();
+    }
+
     async fn alarm(&self, name: &str) -> Option<MetricAlarm> {
         self.alarms()
             .await
@@ -432,6 +443,74 @@ async fn a_bad_tag_is_a_finding_that_names_it_and_nothing_is_created() {
 }
 
 #[tokio::test]
+async fn an_ecs_warden_tag_it_does_not_know_is_reported_and_the_alarm_still_made() {
+    let world = World::with_service(&[
+        ("ecs-warden:alarm-treshold", "90"),
+        ("ecs-warden:scale-out-threshold", "60"),
+    ])
+    .await;
+    world.put_scale_out().await;
+    let (report, _) = world
+        .replay(Mode::Enforce, "autoscaling-put-step-policy.json")
+        .await;
+    assert_eq!(statuses(&report), [("step_alarm", Status::Created)]);
+    let detail = &report.findings[0].detail;
+    assert!(
+        detail.contains("ecs-warden:alarm-treshold=\"90\" ignored: not a tag ecs-warden knows"),
+        "{detail}"
+    );
+    let alarm = world.alarm(OUR_SCALE_OUT_ALARM).await.expect("created");
+    assert_eq!(alarm.threshold(), Some(60.0), "the known tag applied");
+}
+
+#[tokio::test]
+async fn a_service_or_its_cluster_tagged_ignore_gets_no_alarm_and_no_policy_put_in_enforce() {
+    for on_cluster in [false, true] {
+        let tags: &[(&str, &str)] = if on_cluster {
+            &[]
+        } else {
+            &[("ecs-warden:ignore", "true")]
+        };
+        let world = World::with_service(tags).await;
+        if on_cluster {
+            world.region.ignore_cluster(CLUSTER).await;
+        }
+        let named = if on_cluster {
+            format!("cluster {CLUSTER}")
+        } else {
+            format!("service {RESOURCE_ID}")
+        };
+
+        // A step policy without an alarm: none is made.
+        world.put_scale_out().await;
+        let (report, calls) = world
+            .replay(Mode::Enforce, "autoscaling-put-step-policy.json")
+            .await;
+        assert_eq!(statuses(&report), [("step_alarm", Status::Skipped)]);
+        let detail = &report.findings[0].detail;
+        assert!(detail.contains(&named), "{detail}");
+        assert!(detail.contains("ecs-warden:ignore=true"), "{detail}");
+        assert!(writes(&calls).is_empty(), "{calls:?}");
+        assert!(world.alarm(OUR_SCALE_OUT_ALARM).await.is_none());
+
+        // A target-tracking alarm deleted: the policy is not put again.
+        world.put_target_tracking().await;
+        let listed = world.tracking_alarm_names().await;
+        world.delete_alarm(&listed[0]).await;
+        let (report, calls) = world
+            .replay(Mode::Enforce, "autoscaling-put-target-tracking-policy.json")
+            .await;
+        assert_eq!(
+            statuses(&report),
+            [("target_tracking_alarms", Status::Skipped)]
+        );
+        assert!(report.findings[0].detail.contains(&named), "{report:#?}");
+        assert!(writes(&calls).is_empty(), "{calls:?}");
+        assert!(world.alarm(&listed[0]).await.is_none(), "not restored");
+    }
+}
+
+#[tokio::test]
 async fn a_deleted_target_tracking_alarm_is_restored() {
     let world = World::with_service(&[]).await;
     world.put_target_tracking().await;
@@ -447,14 +526,7 @@ async fn a_deleted_target_tracking_alarm_is_restored() {
     );
     assert_eq!(calls.len(), 2, "{calls:?}");
 
-    world
-        .region
-        .cloudwatch
-        .delete_alarms()
-        .alarm_names(&listed[0])
-        .send()
-        .await
-        .unwrap();
+    world.delete_alarm(&listed[0]).await;
     let (audit, calls) = world
         .replay(Mode::Audit, "autoscaling-put-target-tracking-policy.json")
         .await;
@@ -668,14 +740,7 @@ async fn a_deleted_target_tracking_alarm_comes_back_from_its_event() {
     let world = World::with_service(&[]).await;
     world.put_target_tracking().await;
     let listed = world.tracking_alarm_names().await;
-    world
-        .region
-        .cloudwatch
-        .delete_alarms()
-        .alarm_names(&listed[0])
-        .send()
-        .await
-        .unwrap();
+    world.delete_alarm(&listed[0]).await;
     let (guard, _) = world
         .account
         .scaling_guard(Mode::Enforce, AlarmSettings::default());

@@ -10,7 +10,7 @@ use ecs_warden::invocation::clock::Clock;
 use ecs_warden::invocation::report::Status;
 use ecs_warden::invocation::settings::Mode;
 use serde_json::{json, Value};
-use warden_tests::{endpoint, writes, Account, FaultProxy};
+use warden_tests::{endpoint, writes, Account, FaultProxy, RegionClients};
 
 const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
 const START: i64 = 1_790_000_000;
@@ -319,6 +319,75 @@ async fn drain_without_a_confirm_is_bad_input_and_makes_no_call() {
     let err = deletion.handle_payload(start).await.unwrap_err();
     assert!(err.to_string().contains("confirm_account"), "{err}");
     assert!(calls.take().is_empty());
+}
+
+/// us-east-1's ECS, for arranging.
+fn us_east_1(world: &World) -> RegionClients {
+    RegionClients::new(&world.account.config_in("us-east-1"))
+}
+
+#[tokio::test]
+async fn a_drain_whose_clusters_an_owner_opted_out_of_ends_blocked_at_the_plan_untouched() {
+    // A service in us-east-1 is owned by a team's Terraform, tagged to opt out: nobody is
+    // asked to approve a drain that could never end, and nothing anywhere is drained.
+    let world = World::new().await;
+    us_east_1(&world).ignore_service("batch", "jobs").await;
+    let outputs = world
+        .run(
+            Mode::Enforce,
+            world.account.event("slr-deletion-start-drain.json"),
+        )
+        .await;
+    assert_eq!(outputs.len(), 1, "the plan ends it");
+    let last = &outputs[0];
+    assert_eq!(last["outcome"], "blocked", "{last:#}");
+    let reason = last["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("service/batch/jobs"), "{reason}");
+    assert!(reason.contains("ecs-warden:ignore=true"), "{reason}");
+    world.assert_untouched(&outputs).await;
+}
+
+#[tokio::test]
+async fn a_drain_step_drains_nothing_in_a_region_holding_a_cluster_tagged_ignore() {
+    // The tag came after the plan: the drain step reads it with the clusters (no extra
+    // call) and writes nothing in that region.
+    use ecs_warden::domain::clusters::drain_step;
+    use ecs_warden::invocation::deadline::Deadline;
+    use ecs_warden::invocation::gate::Scope;
+    let world = World::new().await;
+    let us = us_east_1(&world);
+    us.ignore_cluster("spare").await;
+    let scope = Scope {
+        mode: Mode::Enforce,
+        account: world.account.id.clone(),
+        partition: "aws",
+        event_id: "test".into(),
+        cause: "test drain".into(),
+    };
+    let step = drain_step(&us.ecs, "us-east-1", &scope, &Deadline::none()).await;
+    assert!(step.stuck, "{step:#?}");
+    assert!(step.deleted.is_empty(), "{step:#?}");
+    let skipped: Vec<_> = step
+        .findings
+        .iter()
+        .map(|f| (f.check.as_str(), f.status))
+        .collect();
+    assert_eq!(skipped, [("delete_cluster", Status::Skipped)], "{step:#?}");
+    assert!(step.findings[0].detail.contains("ecs-warden:ignore=true"));
+    // batch, not tagged, is untouched too: the role stays in use whatever else goes.
+    assert_eq!(
+        world.clusters().await,
+        [("eu-west-1".into(), 1), ("us-east-1".into(), 2)]
+    );
+    let jobs = us
+        .ecs
+        .describe_services()
+        .cluster("batch")
+        .services("jobs")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jobs.services()[0].desired_count(), 1, "not scaled to 0");
 }
 
 #[tokio::test]

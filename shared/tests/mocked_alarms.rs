@@ -11,15 +11,16 @@ use aws_sdk_applicationautoscaling::types::{
 };
 use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
 use aws_sdk_cloudwatch::types::MetricAlarm;
+use aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput;
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
-use aws_sdk_ecs::types::Service;
+use aws_sdk_ecs::types::{Cluster, Service, Tag};
 use ecs_warden::aws::mocks::{mock, MockRules, Rule};
 use ecs_warden::aws::Clients;
 use ecs_warden::domain::alarms::{
     ensure_step_alarm, ensure_target_tracking_alarms, AlarmSettings, ServiceTarget,
 };
 use ecs_warden::invocation::gate::Scope;
-use ecs_warden::invocation::report::Status;
+use ecs_warden::invocation::report::{Finding, Status};
 use ecs_warden::invocation::settings::Mode;
 
 const POLICY_ARN: &str = "arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:1f2e3d4c-0000-4000-8000-000000000001:resource/ecs/service/payments/web:policyName/cpu-scale-out";
@@ -46,6 +47,42 @@ fn clients(autoscaling: &[&Rule], cloudwatch: &[&Rule], ecs: &[&Rule]) -> Client
         ..MockRules::default()
     }
     .clients()
+}
+
+/// DescribeServices answering service `web`, ACTIVE, with `tags`.
+fn service_with(tags: &'static [(&'static str, &'static str)]) -> Rule {
+    mock!(aws_sdk_ecs::Client::describe_services).then_output(move || {
+        DescribeServicesOutput::builder()
+            .services(
+                Service::builder()
+                    .service_name("web")
+                    .status("ACTIVE")
+                    .set_tags(Some(ecs_tags(tags)))
+                    .build(),
+            )
+            .build()
+    })
+}
+
+/// DescribeClusters answering cluster `payments` with `tags`.
+fn cluster_with(tags: &'static [(&'static str, &'static str)]) -> Rule {
+    mock!(aws_sdk_ecs::Client::describe_clusters).then_output(move || {
+        DescribeClustersOutput::builder()
+            .clusters(
+                Cluster::builder()
+                    .cluster_name("payments")
+                    .status("ACTIVE")
+                    .set_tags(Some(ecs_tags(tags)))
+                    .build(),
+            )
+            .build()
+    })
+}
+
+fn ecs_tags(tags: &[(&str, &str)]) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+        .collect()
 }
 
 fn step_policy() -> ScalingPolicy {
@@ -138,8 +175,6 @@ async fn only_an_exact_action_counts_and_every_page_is_read() {
 #[tokio::test]
 async fn a_refused_alarm_write_is_a_failed_finding_naming_the_permission() {
     use aws_sdk_cloudwatch::Client;
-    let none =
-        mock!(Client::describe_alarms).then_output(|| DescribeAlarmsOutput::builder().build());
     let denied = mock!(Client::put_metric_alarm)
         .sequence()
         .http_status(
@@ -150,27 +185,7 @@ async fn a_refused_alarm_write_is_a_failed_finding_naming_the_permission() {
             ),
         )
         .build();
-    let service = mock!(aws_sdk_ecs::Client::describe_services).then_output(|| {
-        DescribeServicesOutput::builder()
-            .services(
-                Service::builder()
-                    .service_name("web")
-                    .status("ACTIVE")
-                    .build(),
-            )
-            .build()
-    });
-    let clients = clients(&[], &[&none, &denied], &[&service]);
-    let finding = ensure_step_alarm(
-        &clients,
-        &scope(),
-        "eu-west-1",
-        &AlarmSettings::default(),
-        &target(),
-        &step_policy(),
-        None,
-    )
-    .await;
+    let finding = step_alarm_with(service_with(&[]), cluster_with(&[]), &denied).await;
     assert_eq!(finding.status, Status::Failed);
     assert!(
         finding.detail.contains("lacks cloudwatch:PutMetricAlarm"),
@@ -230,9 +245,126 @@ async fn a_re_put_whose_alarms_do_not_come_back_is_failed_not_repaired() {
                 .build()
                 .unwrap()
         });
-    let clients = clients(&[&put], &[&only_low], &[]);
+    let (service, cluster) = (service_with(&[]), cluster_with(&[]));
+    let clients = clients(&[&put], &[&only_low], &[&service, &cluster]);
     let finding = ensure_target_tracking_alarms(&clients, &scope(), &tracked, None).await;
     assert_eq!(finding.status, Status::Failed, "{}", finding.detail);
     assert!(finding.detail.contains("tt-high"), "{}", finding.detail);
     assert_eq!(put.num_calls(), 1, "the same configuration was put once");
+}
+
+/// The target-tracking policy `tracked` whose alarm tt-high was deleted.
+fn tracked_missing_an_alarm() -> (ScalingPolicy, Rule) {
+    let tracked = policy(PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(
+            TargetTrackingScalingPolicyConfiguration::builder()
+                .target_value(60.0)
+                .build()
+                .unwrap(),
+        )
+        .set_alarms(Some(tt_alarms()))
+        .build()
+        .unwrap();
+    let only_low = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| {
+        DescribeAlarmsOutput::builder()
+            .metric_alarms(alarm("tt-low", "x"))
+            .build()
+    });
+    (tracked, only_low)
+}
+
+/// Runs ensure_step_alarm on the step policy with no alarm yet, ECS answering `service`
+/// and `cluster` and CloudWatch's PutMetricAlarm answering as `put` does.
+async fn step_alarm_with(service: Rule, cluster: Rule, put: &Rule) -> Finding {
+    let none = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .then_output(|| DescribeAlarmsOutput::builder().build());
+    let clients = clients(&[], &[&none, put], &[&service, &cluster]);
+    ensure_step_alarm(
+        &clients,
+        &scope(),
+        "eu-west-1",
+        &AlarmSettings::default(),
+        &target(),
+        &step_policy(),
+        None,
+    )
+    .await
+}
+
+/// A PutMetricAlarm that succeeds.
+fn put_alarm_ok() -> Rule {
+    mock!(aws_sdk_cloudwatch::Client::put_metric_alarm).then_output(|| {
+        aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmOutput::builder().build()
+    })
+}
+
+#[tokio::test]
+async fn a_service_or_cluster_tagged_ignore_gets_no_alarm_and_no_policy_put_in_enforce() {
+    let ignore: &[(&str, &str)] = &[("ecs-warden:ignore", "true")];
+    for (service_tags, cluster_tags, named) in [
+        (ignore, &[][..], "service service/payments/web"),
+        (&[][..], ignore, "cluster payments"),
+    ] {
+        // Step policy: no alarm is put.
+        let put_alarm = put_alarm_ok();
+        let finding = step_alarm_with(
+            service_with(service_tags),
+            cluster_with(cluster_tags),
+            &put_alarm,
+        )
+        .await;
+        assert_eq!(finding.status, Status::Skipped, "{}", finding.detail);
+        assert!(finding.detail.contains(named), "{}", finding.detail);
+        assert!(
+            finding.detail.contains("ecs-warden:ignore=true"),
+            "{}",
+            finding.detail
+        );
+        assert_eq!(put_alarm.num_calls(), 0);
+
+        // Target-tracking policy missing an alarm: not put again.
+        let (tracked, only_low) = tracked_missing_an_alarm();
+        let put =
+            mock!(aws_sdk_applicationautoscaling::Client::put_scaling_policy).then_output(|| {
+                PutScalingPolicyOutput::builder()
+                    .policy_arn(POLICY_ARN)
+                    .build()
+                    .unwrap()
+            });
+        let (service, cluster) = (service_with(service_tags), cluster_with(cluster_tags));
+        let tt_clients = clients(&[&put], &[&only_low], &[&service, &cluster]);
+        let finding = ensure_target_tracking_alarms(&tt_clients, &scope(), &tracked, None).await;
+        assert_eq!(finding.status, Status::Skipped, "{}", finding.detail);
+        assert!(finding.detail.contains("tt-high"), "{}", finding.detail);
+        assert!(
+            finding.detail.contains("ecs-warden:ignore=true"),
+            "{}",
+            finding.detail
+        );
+        assert_eq!(put.num_calls(), 0);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_ecs_warden_tag_is_said_and_the_alarm_still_made() {
+    let service = service_with(&[
+        ("ecs-warden:alarm-treshold", "90"),
+        ("ecs-warden:scale-out-threshold", "60"),
+    ]);
+    let put_alarm = put_alarm_ok();
+    let finding = step_alarm_with(service, cluster_with(&[]), &put_alarm).await;
+    assert_eq!(finding.status, Status::Created, "{}", finding.detail);
+    assert!(
+        finding
+            .detail
+            .contains("ecs-warden:alarm-treshold=\"90\" ignored: not a tag ecs-warden knows"),
+        "{}",
+        finding.detail
+    );
+    assert!(
+        finding.detail.contains("ecs-warden:scale-out-threshold=60"),
+        "{}",
+        finding.detail
+    );
+    assert_eq!(put_alarm.num_calls(), 1);
 }

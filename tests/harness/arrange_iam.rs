@@ -5,6 +5,22 @@ use ecs_warden::domain::catalog::RoleSpec;
 use crate::*;
 
 impl Account {
+    /// Tags role `name` `ecs-warden:ignore=true`, as a team whose code owns it would.
+    pub async fn ignore_role(&self, name: &str) {
+        let tag = aws_sdk_iam::types::Tag::builder()
+            .key("ecs-warden:ignore")
+            .value("true")
+            .build()
+            .expect("key and value");
+        self.iam
+            .tag_role()
+            .role_name(name)
+            .tags(tag)
+            .send()
+            .await
+            .expect("tag the role");
+    }
+
     /// The role behind the sample sessions, `/platform/PlatformDeployer`, with `actions`
     /// allowed on `*` (none: no policy).
     pub async fn deployer(&self, actions: &[&str]) {

@@ -98,6 +98,48 @@ impl RegionClients {
         }
     }
 
+    /// Tags cluster `cluster` `ecs-warden:ignore=true`, as a team whose code owns it would.
+    pub async fn ignore_cluster(&self, cluster: &str) {
+        let described = self
+            .ecs
+            .describe_clusters()
+            .clusters(cluster)
+            .send()
+            .await
+            .expect("describe the cluster");
+        let arn = described.clusters()[0].cluster_arn().unwrap_or_default();
+        self.ignore(arn).await;
+    }
+
+    /// Tags service `service` of `cluster` `ecs-warden:ignore=true`.
+    pub async fn ignore_service(&self, cluster: &str, service: &str) {
+        let described = self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .expect("describe the service");
+        let arn = described.services()[0].service_arn().unwrap_or_default();
+        self.ignore(arn).await;
+    }
+
+    /// Tags the ECS resource `arn` `ecs-warden:ignore=true`.
+    pub async fn ignore(&self, arn: &str) {
+        let tag = aws_sdk_ecs::types::Tag::builder()
+            .key("ecs-warden:ignore")
+            .value("true")
+            .build();
+        self.ecs
+            .tag_resource()
+            .resource_arn(arn)
+            .tags(tag)
+            .send()
+            .await
+            .expect("tag the resource");
+    }
+
     /// An ECS service (and its cluster, if new) naming `role`, tagged with `tags`.
     pub async fn service(
         &self,

@@ -12,9 +12,10 @@ use aws_sdk_applicationautoscaling::types::{
 };
 use aws_sdk_cloudwatch::operation::describe_alarms::builders::DescribeAlarmsFluentBuilder;
 use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, Statistic, Tag};
-use aws_sdk_ecs::types::ServiceField;
+use aws_sdk_ecs::types::{ClusterField, ServiceField};
 
 use crate::aws::{CallError, Clients};
+use crate::domain::catalog::{self, IGNORE_TAG};
 use crate::invocation::gate::{failure, Gated, Scope};
 use crate::invocation::report::{Check, Finding, Status};
 use crate::invocation::settings::SettingsError;
@@ -173,8 +174,11 @@ impl AlarmSettings {
                     Ok(()) => applied.push(format!("{key}={value}")),
                     Err(problem) => problems.push(format!("tag {key}={value:?}: {problem}")),
                 },
-                None => problems.push(format!(
-                    "tag {key}: not an ecs-warden setting; known tags are {}",
+                // ecs-warden's own tags that are not alarm settings.
+                None if key == IGNORE_TAG || key == CREATED_BY_TAG => {}
+                // A tag of a newer or older release, or a typo: said, never a failure.
+                None => applied.push(format!(
+                    "{key}={value:?} ignored: not a tag ecs-warden knows (its alarm tags are {})",
                     override_tags().collect::<Vec<_>>().join(", ")
                 )),
             }
@@ -646,6 +650,21 @@ async fn service_settings(
             ))
         }
     };
+    match opted_out(clients, target, &tags).await {
+        Ok(None) => {}
+        Ok(Some(why)) => {
+            return Err((
+                Status::Skipped,
+                format!("no alarm invokes this step policy, and none was created: {why}"),
+            ))
+        }
+        Err(e) => {
+            return Err((
+                Status::Failed,
+                e.explain("ecs:DescribeClusters", &target.cluster),
+            ))
+        }
+    }
     defaults
         .with_overrides(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|problems| {
@@ -701,7 +720,8 @@ struct StepAlarm<'a> {
     arn: String,
     /// The deployment defaults with the service's tags applied.
     settings: AlarmSettings,
-    /// The tag overrides applied, as `key=value`.
+    /// The service's `ecs-warden:` tags as the finding states them: the overrides applied
+    /// (`key=value`) and those ignored because ecs-warden does not know them.
     applied: Vec<String>,
     direction: Direction,
     /// Whether it replaces ecs-warden's own stale alarm of the same name.
@@ -860,6 +880,32 @@ pub async fn ensure_target_tracking_alarms(
         );
     }
     let missing_words = format!("alarm(s) {} were deleted", missing.join(", "));
+    if let Ok(target) = ServiceTarget::from_resource_id(policy.resource_id()) {
+        let tags = match service_tags(clients, &target).await {
+            Ok(tags) => tags.unwrap_or_default(),
+            Err(e) => {
+                return finding(
+                    Status::Failed,
+                    e.explain("ecs:DescribeServices", policy_arn),
+                )
+            }
+        };
+        match opted_out(clients, &target, &tags).await {
+            Ok(None) => {}
+            Ok(Some(why)) => {
+                return finding(
+                    Status::Skipped,
+                    format!("{missing_words}; the policy was not put again: {why}"),
+                )
+            }
+            Err(e) => {
+                return finding(
+                    Status::Failed,
+                    e.explain("ecs:DescribeClusters", policy_arn),
+                )
+            }
+        }
+    }
     recreate_alarms(clients, scope, policy, &missing_words).await
 }
 
@@ -1067,6 +1113,34 @@ async fn is_warden_alarm(
         && tag(POLICY_TAG) == Some(tag_value(policy_name).as_str()))
 }
 
+/// Why ecs-warden must not write for `target`: the service (its `tags`, already read) or
+/// its cluster is tagged [`IGNORE_TAG`]. The cluster's tags cost one read, made only before
+/// a write.
+async fn opted_out(
+    clients: &Clients,
+    target: &ServiceTarget,
+    tags: &[(String, String)],
+) -> Result<Option<String>, CallError> {
+    if let Some(why) = catalog::opted_out(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        return Ok(Some(format!("service {} {why}", target.resource_id())));
+    }
+    let out = clients
+        .ecs
+        .describe_clusters()
+        .clusters(&target.cluster)
+        .include(ClusterField::Tags)
+        .send()
+        .await
+        .map_err(|e| CallError::from_sdk(&e))?;
+    let tags = out
+        .clusters()
+        .iter()
+        .flat_map(|c| c.tags())
+        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())));
+    Ok(catalog::opted_out(tags)
+        .map(|why| format!("cluster {} holds the service, and {why}", target.cluster)))
+}
+
 /// The tags of an active ECS service; `None` when the service or its cluster is gone.
 async fn service_tags(
     clients: &Clients,
@@ -1251,9 +1325,20 @@ mod tests {
                 ("ecs-warden:alarm-treshold", "1"),
             ])
             .unwrap_err();
-        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("ecs-warden:scale-out-threshold=\"high\""));
-        assert!(problems[2].contains("not an ecs-warden setting"));
+        // A tag ecs-warden does not know is said, and never fails the alarm.
+        let (s, noted) = defaults
+            .with_overrides([
+                ("ecs-warden:alarm-treshold", "1"),
+                ("ecs-warden:scale-in-threshold", "10"),
+                ("ecs-warden:created-by", "ecs-warden"),
+            ])
+            .unwrap();
+        assert_eq!(s.scale_in_threshold, 10.0);
+        assert_eq!(noted.len(), 2, "{noted:?}");
+        assert!(noted[0]
+            .contains("ecs-warden:alarm-treshold=\"1\" ignored: not a tag ecs-warden knows"));
         let window = defaults
             .with_overrides([
                 ("ecs-warden:alarm-period", "3600"),

@@ -152,9 +152,33 @@ pub const CREATED_BY_TAG: &str = "ecs-warden:created-by";
 /// The value of [`CREATED_BY_TAG`].
 pub const CREATED_BY_VALUE: &str = "ecs-warden";
 
+/// The opt-out tag: `true` on an IAM role, an ECS service or an ECS cluster (covering its
+/// services) means checked and reported, never written. Teams whose Terraform or CDK owns
+/// a resource set it so ecs-warden never fights their plan.
+pub const IGNORE_TAG: &str = "ecs-warden:ignore";
+
+/// Why a resource with these tags is never written: it carries [`IGNORE_TAG`] `true`
+/// (any case, surrounding blanks ignored), or `None`.
+pub fn opted_out<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<String> {
+    tags.into_iter()
+        .any(|(key, value)| key == IGNORE_TAG && value.trim().eq_ignore_ascii_case("true"))
+        .then(|| format!("it is tagged {IGNORE_TAG}=true: checked and reported, never written"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_ignore_tag_set_to_true_opts_a_resource_out() {
+        assert!(opted_out([("ecs-warden:ignore", "true")]).is_some());
+        assert!(opted_out([("Team", "x"), ("ecs-warden:ignore", " TRUE ")]).is_some());
+        assert!(opted_out([("ecs-warden:ignore", "false")]).is_none());
+        assert!(opted_out([("ecs-warden:ignore", "yes")]).is_none());
+        assert!(opted_out([("ecs-warden:ignored", "true")]).is_none());
+        let why = opted_out([("ecs-warden:ignore", "true")]).unwrap_or_default();
+        assert!(why.contains("ecs-warden:ignore=true"), "{why}");
+    }
     use crate::aws::ids::partition;
     use crate::domain::trust_policy::TrustPolicy;
 

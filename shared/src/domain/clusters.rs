@@ -4,7 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use aws_sdk_ecs::types::{ClusterField, ServiceField};
+
 use crate::aws::{CallError, FailedCall};
+use crate::domain::catalog;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::gate::{failure, Gated, Scope};
 use crate::invocation::report::{Check, Finding, Status};
@@ -45,6 +48,10 @@ pub struct ClusterInventory {
     pub services: Vec<ServiceInventory>,
     /// Its registered container instances' ARNs.
     pub container_instances: Vec<String>,
+    /// Why no drain may touch it: it, or one of its services, is tagged
+    /// [`catalog::IGNORE_TAG`] (read with the cluster and its services, no extra call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
 }
 
 /// The clusters of one region.
@@ -106,6 +113,7 @@ pub async fn inventory_from(
         let out = ecs
             .describe_clusters()
             .set_clusters(Some(chunk.to_vec()))
+            .include(ClusterField::Tags)
             .send()
             .await
             .map_err(|e| CallError::from_sdk(&e))?;
@@ -122,9 +130,16 @@ pub async fn inventory_from(
             let active = out
                 .clusters()
                 .iter()
-                .any(|c| c.cluster_arn() == Some(arn.as_str()) && c.status() != Some("INACTIVE"));
-            if active {
-                clusters.push(cluster_inventory(ecs, arn.clone()).await?);
+                .find(|c| c.cluster_arn() == Some(arn.as_str()) && c.status() != Some("INACTIVE"));
+            if let Some(active) = active {
+                let ignored = catalog::opted_out(
+                    active
+                        .tags()
+                        .iter()
+                        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
+                )
+                .map(|why| format!("cluster {arn}: {why}"));
+                clusters.push(cluster_inventory(ecs, arn.clone(), ignored).await?);
             }
             last_read = Some(arn.clone());
         }
@@ -141,6 +156,7 @@ pub async fn inventory_from(
 async fn cluster_inventory(
     ecs: &aws_sdk_ecs::Client,
     arn: String,
+    mut ignored: Option<String>,
 ) -> Result<ClusterInventory, CallError> {
     let mut service_arns = Vec::new();
     let mut pages = ecs
@@ -158,9 +174,19 @@ async fn cluster_inventory(
             .describe_services()
             .cluster(&arn)
             .set_services(Some(chunk.to_vec()))
+            .include(ServiceField::Tags)
             .send()
             .await
             .map_err(|e| CallError::from_sdk(&e))?;
+        if ignored.is_none() {
+            ignored = out.services().iter().find_map(|s| {
+                let tags = s.tags().iter();
+                catalog::opted_out(
+                    tags.filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
+                )
+                .map(|why| format!("its service {}: {why}", s.service_arn().unwrap_or_default()))
+            });
+        }
         // ListServices can still name a service that has just become inactive.
         services.extend(
             out.services()
@@ -189,6 +215,7 @@ async fn cluster_inventory(
         arn,
         services,
         container_instances,
+        ignored,
     })
 }
 
@@ -234,6 +261,30 @@ pub async fn drain_step(
         writes: 0,
         deadline,
     };
+    // A cluster its owner opted out of is never drained; nor is the rest of the region,
+    // since the role stays in use whatever else goes.
+    let opted_out: Vec<&ClusterInventory> = found
+        .clusters
+        .iter()
+        .filter(|c| c.ignored.is_some())
+        .collect();
+    for cluster in &opted_out {
+        let why = cluster.ignored.as_deref().unwrap_or_default();
+        step.findings.push(Finding::new(
+            &cluster.arn,
+            Check::DeleteCluster,
+            Status::Skipped,
+            format!("not drained: {why}"),
+        ));
+        step.waiting.push(format!(
+            "cluster {} is not drained ({why}), nor anything else in {region}: drain it by hand, or remove the tag",
+            cluster.arn
+        ));
+        step.stuck = true;
+    }
+    if !opted_out.is_empty() {
+        return step;
+    }
     for cluster in &found.clusters {
         if budget.stops(&mut step, cluster) {
             break;
@@ -476,6 +527,7 @@ mod tests {
             arn: format!("arn:aws:ecs:eu-west-1:111122223333:cluster/{name}"),
             services: Vec::new(),
             container_instances: Vec::new(),
+            ignored: None,
         }
     }
 

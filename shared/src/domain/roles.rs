@@ -13,7 +13,9 @@ use aws_sdk_iam::Client;
 
 use crate::aws::ids::Arn;
 use crate::aws::{CallError, FailedCall};
-use crate::domain::catalog::{ManagedPolicy, RoleKind, RoleSpec, CREATED_BY_TAG, CREATED_BY_VALUE};
+use crate::domain::catalog::{
+    self, ManagedPolicy, RoleKind, RoleSpec, CREATED_BY_TAG, CREATED_BY_VALUE,
+};
 use crate::domain::trust_policy::TrustPolicy;
 use crate::invocation::error::InvocationError;
 use crate::invocation::gate::{failure, Gated, Scope};
@@ -194,6 +196,7 @@ pub async fn ensure(
             // Not ours to write: skipped; someone else may assume it: a person must look.
             let hold = planted(&role)
                 .map(|why| Hold(Status::Failed, why))
+                .or_else(|| opted_out_role(&role).map(|why| Hold(Status::Skipped, why)))
                 .or_else(|| {
                     target
                         .withheld
@@ -245,6 +248,11 @@ fn planted(role: &Role) -> Option<String> {
             others.join(", ")
         )
     })
+}
+
+/// Why a role must not be written: its owner tagged it [`catalog::IGNORE_TAG`].
+fn opted_out_role(role: &Role) -> Option<String> {
+    catalog::opted_out(role.tags().iter().map(|t| (t.key(), t.value())))
 }
 
 async fn get_role(
@@ -618,7 +626,9 @@ async fn create_service_role(iam: &Client, scope: &Scope, named: &RoleTarget) ->
             // Another delivery created it in the meantime: check what it made.
             match get_role(iam, scope, target).await {
                 Ok(Some(role)) => {
-                    let hold = planted(&role).map(|why| Hold(Status::Failed, why));
+                    let hold = planted(&role)
+                        .map(|why| Hold(Status::Failed, why))
+                        .or_else(|| opted_out_role(&role).map(|why| Hold(Status::Skipped, why)));
                     verify(iam, scope, target, &role, hold.as_ref()).await
                 }
                 Ok(None) => vec![race_or_failure(&failed)],

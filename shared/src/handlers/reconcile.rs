@@ -988,6 +988,7 @@ mod tests {
                 })
                 .collect(),
             container_instances: Vec::new(),
+            ignored: None,
         };
         RegionFacts {
             inventory: RegionInventory {

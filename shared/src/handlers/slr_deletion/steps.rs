@@ -291,6 +291,11 @@ impl Run<'_> {
             .filter(|r| !r.clusters.is_empty())
             .map(|r| r.region.clone())
             .collect();
+        let opted_out: Vec<String> = inventory
+            .iter()
+            .flat_map(|r| &r.clusters)
+            .filter_map(|c| c.ignored.clone())
+            .collect();
         state.evidence.keep_inventory(inventory);
         if unreadable {
             // The role can only go once no region holds a cluster; an unread region may.
@@ -301,6 +306,14 @@ impl Run<'_> {
         }
         if busy.is_empty() {
             return self.ready_to_submit(state, findings);
+        }
+        if !opted_out.is_empty() {
+            // Nobody is asked to approve a drain that could never end.
+            let why = format!(
+                "ECS clusters whose owners opted out of ecs-warden use the role: {}; ecs-warden never drains them. Delete them by hand, or remove the tag",
+                opted_out.join("; ")
+            );
+            return state.stop(Outcome::Blocked, why);
         }
         if !state.request.drain {
             let why = format!(
