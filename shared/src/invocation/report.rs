@@ -394,6 +394,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_operators_manual_explains_every_check_and_no_other() {
+        // The operator's manual is where a person reading a report looks a check up.
+        let manual = include_str!("../../../docs/operations.md");
+        let section = manual
+            .split("\n## ")
+            .find(|s| s.starts_with("Every check"))
+            .expect("docs/operations.md has its checks section");
+        let documented: std::collections::BTreeSet<&str> = section
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `"))
+            .filter_map(|rest| rest.split_once("` |"))
+            .map(|(name, _)| name)
+            .filter(|name| !name.contains(' '))
+            .collect();
+        let emitted: std::collections::BTreeSet<&str> =
+            Check::ALL.iter().map(|c| c.as_str()).collect();
+        let missing: Vec<_> = emitted.difference(&documented).collect();
+        assert!(
+            missing.is_empty(),
+            "checks missing from docs/operations.md: {missing:?}"
+        );
+        let stale: Vec<_> = documented.difference(&emitted).collect();
+        assert!(
+            stale.is_empty(),
+            "docs/operations.md explains checks that do not exist: {stale:?}"
+        );
+    }
+
+    #[test]
     fn every_check_serializes_to_its_contract_name_once() {
         let mut seen = std::collections::BTreeSet::new();
         for check in Check::ALL {
