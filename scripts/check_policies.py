@@ -15,6 +15,8 @@
   and every granted action was called by some test, unless NOT_EXERCISED says why not;
 - every role the stacks make for an AWS service names the account and resources it acts
   for (aws:SourceAccount, aws:SourceArn);
+- every function has an alarm on its Errors and every state machine one on its
+  ExecutionsFailed, so no failure of the stack's own goes unseen;
 - audit is enforced by IAM: rendered with Mode=audit (every other condition at its widest:
   a hub listing its organization, a topic, Security Hub, drains allowed), no function role
   in template.yaml and no member role in member.yaml holds any action but reads and
@@ -519,6 +521,26 @@ def audit_problems(*templates):
     return problems
 
 
+def alarm_problems(template):
+    """Each function's Errors and each state machine's ExecutionsFailed have an alarm."""
+    watched = set()
+    for res in template["Resources"].values():
+        if res["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        props = res["Properties"]
+        for dimension in props.get("Dimensions", []):
+            value = dimension["Value"]
+            target = value.get("Ref") if isinstance(value, dict) else None
+            watched.add((props["MetricName"], target))
+    problems = []
+    for name, res in template["Resources"].items():
+        metric = {"AWS::Serverless::Function": "Errors",
+                  "AWS::Serverless::StateMachine": "ExecutionsFailed"}.get(res["Type"])
+        if metric and (metric, name) not in watched:
+            problems.append(f"{name} has no alarm on its {metric}")
+    return problems
+
+
 def as_list(value):
     return value if isinstance(value, list) else [value]
 
@@ -540,6 +562,7 @@ def main():
     problems += member_grant_problems(template, member)
     problems += confused_deputy_problems(template, member)
     problems += audit_problems(template, member)
+    problems += alarm_problems(template)
     for name, doc in [*policies(template), *policies(member)]:
         checked += 1
         seen = set()
