@@ -184,6 +184,57 @@ echo "-- events/iam-delete-role.json -> role-drift-guard"
 invoke role-drift-guard events/iam-delete-role.json
 
 echo
+echo "== opted out: what a team's Terraform owns is tagged ecs-warden:ignore=true; ecs-warden"
+echo "   checks and reports it in enforce mode, and never writes it"
+echo "-- ecsAutoscaleRole tagged, then its AmazonEC2ContainerServiceAutoscaleRole detached"
+"$PY" - <<'EOF'
+import boto3
+iam = boto3.client("iam")
+iam.tag_role(RoleName="ecsAutoscaleRole", Tags=[{"Key": "ecs-warden:ignore", "Value": "true"}])
+iam.detach_role_policy(RoleName="ecsAutoscaleRole",
+    PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceAutoscaleRole")
+EOF
+echo "-- events/iam-detach-role-policy.json -> role-drift-guard"
+invoke role-drift-guard events/iam-detach-role-policy.json
+"$PY" -c 'import boto3; print("   ecsAutoscaleRole policies moto holds:", [p["PolicyName"] for p in boto3.client("iam").list_attached_role_policies(RoleName="ecsAutoscaleRole")["AttachedPolicies"]] or "none (left alone)")'
+echo "-- service payments/web tagged; its target-tracking policy put, then one of its alarms deleted by hand"
+"$PY" - <<'EOF'
+import boto3
+ecs = boto3.client("ecs")
+arn = ecs.describe_services(cluster="payments", services=["web"])["services"][0]["serviceArn"]
+ecs.tag_resource(resourceArn=arn, tags=[{"key": "ecs-warden:ignore", "value": "true"}])
+EOF
+"$PY" scripts/perform_call.py events/autoscaling-put-target-tracking-policy.json
+"$PY" - <<'EOF'
+import boto3
+policies = boto3.client("application-autoscaling").describe_scaling_policies(
+    ServiceNamespace="ecs", ResourceId="service/payments/web")["ScalingPolicies"]
+name = next(p for p in policies if p["PolicyName"] == "cpu-target-60")["Alarms"][0]["AlarmName"]
+boto3.client("cloudwatch").delete_alarms(AlarmNames=[name])
+print(f"   deleted {name}")
+EOF
+echo "-- events/autoscaling-put-target-tracking-policy.json -> scaling-guard"
+invoke scaling-guard events/autoscaling-put-target-tracking-policy.json
+"$PY" - <<'EOF'
+import boto3
+policies = boto3.client("application-autoscaling").describe_scaling_policies(
+    ServiceNamespace="ecs", ResourceId="service/payments/web")["ScalingPolicies"]
+listed = [a["AlarmName"] for p in policies if p["PolicyName"] == "cpu-target-60" for a in p["Alarms"]]
+held = {a["AlarmName"] for a in boto3.client("cloudwatch").describe_alarms(AlarmNames=listed)["MetricAlarms"]}
+print("   cpu-target-60's alarms in moto:", ", ".join(f"{n.split('-')[2]} {'present' if n in held else 'missing (left alone)'}" for n in listed))
+EOF
+echo "-- both tags removed (the team hands them back): the same events repair them"
+"$PY" - <<'EOF'
+import boto3
+boto3.client("iam").untag_role(RoleName="ecsAutoscaleRole", TagKeys=["ecs-warden:ignore"])
+ecs = boto3.client("ecs")
+arn = ecs.describe_services(cluster="payments", services=["web"])["services"][0]["serviceArn"]
+ecs.untag_resource(resourceArn=arn, tagKeys=["ecs-warden:ignore"])
+EOF
+invoke role-drift-guard events/iam-detach-role-policy.json
+invoke scaling-guard events/autoscaling-put-target-tracking-policy.json
+
+echo
 echo "== reconcile: what events missed, and whether CloudTrail delivers events at all, swept in"
 echo "   eu-west-1 and us-east-1"
 "$PY" - <<'EOF'

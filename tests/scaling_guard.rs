@@ -478,7 +478,7 @@ async fn a_service_or_its_cluster_tagged_ignore_gets_no_alarm_and_no_policy_put_
         let named = if on_cluster {
             format!("cluster {CLUSTER}")
         } else {
-            format!("service {RESOURCE_ID}")
+            format!("service {CLUSTER}/{SERVICE}")
         };
 
         // A step policy without an alarm: none is made.

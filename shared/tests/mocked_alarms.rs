@@ -302,7 +302,7 @@ fn put_alarm_ok() -> Rule {
 async fn a_service_or_cluster_tagged_ignore_gets_no_alarm_and_no_policy_put_in_enforce() {
     let ignore: &[(&str, &str)] = &[("ecs-warden:ignore", "true")];
     for (service_tags, cluster_tags, named) in [
-        (ignore, &[][..], "service service/payments/web"),
+        (ignore, &[][..], "service payments/web is tagged"),
         (&[][..], ignore, "cluster payments"),
     ] {
         // Step policy: no alarm is put.

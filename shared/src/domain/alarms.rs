@@ -1122,7 +1122,10 @@ async fn opted_out(
     tags: &[(String, String)],
 ) -> Result<Option<String>, CallError> {
     if let Some(why) = catalog::opted_out(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-        return Ok(Some(format!("service {} {why}", target.resource_id())));
+        return Ok(Some(format!(
+            "service {}/{} is {why}",
+            target.cluster, target.service
+        )));
     }
     let out = clients
         .ecs
@@ -1137,8 +1140,12 @@ async fn opted_out(
         .iter()
         .flat_map(|c| c.tags())
         .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())));
-    Ok(catalog::opted_out(tags)
-        .map(|why| format!("cluster {} holds the service, and {why}", target.cluster)))
+    Ok(catalog::opted_out(tags).map(|why| {
+        format!(
+            "cluster {}, which holds the service, is {why}",
+            target.cluster
+        )
+    }))
 }
 
 /// The tags of an active ECS service; `None` when the service or its cluster is gone.

@@ -157,12 +157,12 @@ pub const CREATED_BY_VALUE: &str = "ecs-warden";
 /// a resource set it so ecs-warden never fights their plan.
 pub const IGNORE_TAG: &str = "ecs-warden:ignore";
 
-/// Why a resource with these tags is never written: it carries [`IGNORE_TAG`] `true`
-/// (any case, surrounding blanks ignored), or `None`.
+/// Why a resource with these tags is never written, to follow "it is" or a name and "is":
+/// it carries [`IGNORE_TAG`] `true` (any case, surrounding blanks ignored); or `None`.
 pub fn opted_out<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<String> {
     tags.into_iter()
         .any(|(key, value)| key == IGNORE_TAG && value.trim().eq_ignore_ascii_case("true"))
-        .then(|| format!("it is tagged {IGNORE_TAG}=true: checked and reported, never written"))
+        .then(|| format!("tagged {IGNORE_TAG}=true (checked and reported, never written)"))
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ pub async fn inventory_from(
                         .iter()
                         .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
                 )
-                .map(|why| format!("cluster {arn}: {why}"));
+                .map(|why| format!("cluster {arn} is {why}"));
                 clusters.push(cluster_inventory(ecs, arn.clone(), ignored).await?);
             }
             last_read = Some(arn.clone());
@@ -184,7 +184,12 @@ async fn cluster_inventory(
                 catalog::opted_out(
                     tags.filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
                 )
-                .map(|why| format!("its service {}: {why}", s.service_arn().unwrap_or_default()))
+                .map(|why| {
+                    format!(
+                        "its service {} is {why}",
+                        s.service_arn().unwrap_or_default()
+                    )
+                })
             });
         }
         // ListServices can still name a service that has just become inactive.
@@ -277,8 +282,7 @@ pub async fn drain_step(
             format!("not drained: {why}"),
         ));
         step.waiting.push(format!(
-            "cluster {} is not drained ({why}), nor anything else in {region}: drain it by hand, or remove the tag",
-            cluster.arn
+            "{why}: nothing in {region} is drained; drain it by hand, or remove the tag"
         ));
         step.stuck = true;
     }

@@ -253,6 +253,7 @@ fn planted(role: &Role) -> Option<String> {
 /// Why a role must not be written: its owner tagged it [`catalog::IGNORE_TAG`].
 fn opted_out_role(role: &Role) -> Option<String> {
     catalog::opted_out(role.tags().iter().map(|t| (t.key(), t.value())))
+        .map(|why| format!("it is {why}"))
 }
 
 async fn get_role(
