@@ -16,6 +16,7 @@ use aws_sdk_ecs::types::{ClusterField, ServiceField};
 
 use crate::aws::{CallError, Clients};
 use crate::domain::catalog::{self, IGNORE_TAG};
+use crate::domain::clusters;
 use crate::invocation::gate::{failure, Gated, Scope};
 use crate::invocation::report::{Check, Finding, Status};
 use crate::invocation::settings::SettingsError;
@@ -1135,12 +1136,8 @@ async fn opted_out(
         .send()
         .await
         .map_err(|e| CallError::from_sdk(&e))?;
-    let tags = out
-        .clusters()
-        .iter()
-        .flat_map(|c| c.tags())
-        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())));
-    Ok(catalog::opted_out(tags).map(|why| {
+    let cluster = out.clusters().first().map_or(&[][..], |c| c.tags());
+    Ok(clusters::opted_out(cluster).map(|why| {
         format!(
             "cluster {}, which holds the service, is {why}",
             target.cluster

@@ -132,13 +132,7 @@ pub async fn inventory_from(
                 .iter()
                 .find(|c| c.cluster_arn() == Some(arn.as_str()) && c.status() != Some("INACTIVE"));
             if let Some(active) = active {
-                let ignored = catalog::opted_out(
-                    active
-                        .tags()
-                        .iter()
-                        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
-                )
-                .map(|why| format!("cluster {arn} is {why}"));
+                let ignored = opted_out(active.tags()).map(|why| format!("cluster {arn} is {why}"));
                 clusters.push(cluster_inventory(ecs, arn.clone(), ignored).await?);
             }
             last_read = Some(arn.clone());
@@ -151,6 +145,14 @@ pub async fn inventory_from(
         },
         None,
     ))
+}
+
+/// Why an ECS resource with these tags is never written ([`catalog::opted_out`]).
+pub fn opted_out(tags: &[aws_sdk_ecs::types::Tag]) -> Option<String> {
+    catalog::opted_out(
+        tags.iter()
+            .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
+    )
 }
 
 async fn cluster_inventory(
@@ -180,11 +182,7 @@ async fn cluster_inventory(
             .map_err(|e| CallError::from_sdk(&e))?;
         if ignored.is_none() {
             ignored = out.services().iter().find_map(|s| {
-                let tags = s.tags().iter();
-                catalog::opted_out(
-                    tags.filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
-                )
-                .map(|why| {
+                opted_out(s.tags()).map(|why| {
                     format!(
                         "its service {} is {why}",
                         s.service_arn().unwrap_or_default()
