@@ -368,3 +368,261 @@ async fn an_unknown_ecs_warden_tag_is_said_and_the_alarm_still_made() {
     );
     assert_eq!(put_alarm.num_calls(), 1);
 }
+
+/// A `ConfigurationUpdate` history item of alarm team-cpu-high, recorded `secs` after the
+/// epoch, of `kind` (Create, Update, Delete) with the alarm under `key` and `threshold`.
+///
+/// AWS documents `HistoryData` only as "data about the alarm, in JSON format"; the shape is
+/// what real records carry: the alarm under `createdAlarm` / `updatedAlarm` (beside
+/// `originalUpdatedFields`) / `deletedAlarm`, in the camel-cased field names of the API's
+/// MetricAlarm, dimensions as `name`/`value`, the OK actions spelled `oKActions`.
+fn history_item(
+    secs: i64,
+    kind: &str,
+    key: &str,
+    threshold: f64,
+) -> aws_sdk_cloudwatch::types::AlarmHistoryItem {
+    let data = serde_json::json!({
+        "version": "1.0",
+        "type": kind,
+        key: {
+            "alarmName": "team-cpu-high",
+            "alarmArn": "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:team-cpu-high",
+            "alarmDescription": "Scale web out on CPU (platform team)",
+            "alarmConfigurationUpdatedTimestamp": "2026-11-30T09:12:44.120+0000",
+            "actionsEnabled": true,
+            "oKActions": [],
+            "alarmActions": [POLICY_ARN, "arn:aws:sns:eu-west-1:111122223333:oncall"],
+            "insufficientDataActions": [],
+            "stateValue": "OK",
+            "stateReason": "Threshold Crossed: 2 out of the last 3 datapoints were not greater than or equal to the threshold.",
+            "stateUpdatedTimestamp": "2026-11-30T09:20:00.000+0000",
+            "metricName": "CPUUtilization",
+            "namespace": "AWS/ECS",
+            "statistic": "Maximum",
+            "dimensions": [
+                {"name": "ClusterName", "value": "payments"},
+                {"name": "ServiceName", "value": "web"}
+            ],
+            "period": 120,
+            "evaluationPeriods": 3,
+            "datapointsToAlarm": 2,
+            "threshold": threshold,
+            "comparisonOperator": "GreaterThanOrEqualToThreshold",
+            "treatMissingData": "notBreaching"
+        }
+    });
+    aws_sdk_cloudwatch::types::AlarmHistoryItem::builder()
+        .alarm_name("team-cpu-high")
+        .alarm_type(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
+        .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(secs))
+        .history_item_type(aws_sdk_cloudwatch::types::HistoryItemType::ConfigurationUpdate)
+        .history_summary(format!("Alarm \"team-cpu-high\" {kind}d"))
+        .history_data(data.to_string())
+        .build()
+}
+
+/// DescribeAlarmHistory of team-cpu-high: created at threshold 80, raised to 90, deleted
+/// (listed oldest first, to show the newest is taken whatever the order).
+fn team_alarm_history() -> Rule {
+    mock!(aws_sdk_cloudwatch::Client::describe_alarm_history)
+        .match_requests(|r| {
+            r.alarm_name() == Some("team-cpu-high")
+                && r.history_item_type()
+                    == Some(&aws_sdk_cloudwatch::types::HistoryItemType::ConfigurationUpdate)
+        })
+        .then_output(|| {
+            aws_sdk_cloudwatch::operation::describe_alarm_history::DescribeAlarmHistoryOutput::builder()
+                .alarm_history_items(history_item(1_764_000_000, "Create", "createdAlarm", 80.0))
+                .alarm_history_items(history_item(1_764_100_000, "Update", "updatedAlarm", 90.0))
+                .alarm_history_items(history_item(1_764_200_000, "Delete", "deletedAlarm", 90.0))
+                .build()
+        })
+}
+
+/// DescribeAlarms answering `existing` (names) for a by-name read, nothing by prefix.
+fn alarms_existing(existing: &'static [&'static str]) -> Rule {
+    mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(move || {
+        let mut out = DescribeAlarmsOutput::builder();
+        for name in existing {
+            out = out.metric_alarms(alarm(name, "arn:aws:sns:eu-west-1:111122223333:other"));
+        }
+        out.build()
+    })
+}
+
+/// Runs a DeleteAlarms of team-cpu-high through the history read and the restore, in
+/// `mode`, CloudWatch answering from `cloudwatch` and ECS from `service` and `cluster`.
+async fn after_team_alarm_deleted(
+    mode: Mode,
+    cloudwatch: &[&Rule],
+    service: Rule,
+    cluster: Rule,
+) -> Finding {
+    use ecs_warden::domain::alarm_history::{restore_or_create, DeletedAlarms};
+    use ecs_warden::domain::alarms::AlarmIndex;
+    let clients = clients(&[], cloudwatch, &[&service, &cluster]);
+    let index = AlarmIndex::invoking_prefix(&clients, "arn:aws:autoscaling:eu-west-1:")
+        .await
+        .unwrap();
+    let deleted = DeletedAlarms::read(&clients, &["team-cpu-high"]).await;
+    let scope = Scope { mode, ..scope() };
+    restore_or_create(
+        &clients,
+        &scope,
+        "eu-west-1",
+        &AlarmSettings::default(),
+        &target(),
+        &step_policy(),
+        &index,
+        &deleted,
+    )
+    .await
+}
+
+/// PutMetricAlarm that succeeds only for team-cpu-high exactly as its history recorded it
+/// when deleted: threshold 90 (not the 80 it was created with), 2 of 3 × 120 s, Maximum,
+/// both actions, the description kept, and no tag.
+fn put_team_alarm_back() -> Rule {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+    mock!(aws_sdk_cloudwatch::Client::put_metric_alarm)
+        .match_requests(|r| {
+            r.alarm_name() == Some("team-cpu-high")
+                && r.threshold() == Some(90.0)
+                && r.statistic() == Some(&Statistic::Maximum)
+                && r.period() == Some(120)
+                && r.evaluation_periods() == Some(3)
+                && r.datapoints_to_alarm() == Some(2)
+                && r.comparison_operator()
+                    == Some(&ComparisonOperator::GreaterThanOrEqualToThreshold)
+                && r.treat_missing_data() == Some("notBreaching")
+                && r.alarm_actions()
+                    == [
+                        POLICY_ARN.to_owned(),
+                        "arn:aws:sns:eu-west-1:111122223333:oncall".to_owned(),
+                    ]
+                && r.alarm_description() == Some("Scale web out on CPU (platform team)")
+                && r.dimensions().len() == 2
+                && r.tags().is_empty()
+        })
+        .then_output(|| {
+            aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmOutput::builder().build()
+        })
+}
+
+/// team-cpu-high deleted, its history readable and its name free, in `mode`: the finding,
+/// and the PutMetricAlarm rule that answers only the alarm exactly as it was.
+async fn team_alarm_put_back(mode: Mode) -> (Finding, Rule) {
+    let (history, none, put) = (
+        team_alarm_history(),
+        alarms_existing(&[]),
+        put_team_alarm_back(),
+    );
+    let finding = after_team_alarm_deleted(
+        mode,
+        &[&history, &none, &put],
+        service_with(&[]),
+        cluster_with(&[]),
+    )
+    .await;
+    assert_eq!(history.num_calls(), 1);
+    (finding, put)
+}
+
+#[tokio::test]
+async fn a_customers_deleted_step_alarm_comes_back_as_its_history_recorded_it() {
+    let (finding, put) = team_alarm_put_back(Mode::Enforce).await;
+    assert_eq!(finding.status, Status::Created, "{}", finding.detail);
+    for part in [
+        "put team-cpu-high back as CloudWatch's alarm history recorded it at 2025-11-26T23:33:20Z",
+        "AWS/ECS CPUUtilization Maximum over 2 of 3 × 120s GreaterThanOrEqualToThreshold 90",
+    ] {
+        assert!(finding.detail.contains(part), "{}", finding.detail);
+    }
+    assert_eq!(put.num_calls(), 1, "put back once, with its own settings");
+
+    // Audit: said, not put.
+    let (finding, put) = team_alarm_put_back(Mode::Audit).await;
+    assert_eq!(finding.status, Status::WouldCreate, "{}", finding.detail);
+    assert!(finding.detail.contains("would put team-cpu-high back"));
+    assert_eq!(put.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn where_history_cannot_tell_the_defaults_are_used_and_the_finding_says_why() {
+    use aws_sdk_cloudwatch::Client;
+    // The history cannot be read: ecs-warden's own alarm from the defaults.
+    let refused = mock!(Client::describe_alarm_history)
+        .sequence()
+        .http_status(
+            403,
+            cloudwatch_error(
+                "AccessDenied",
+                "User is not authorized to perform: cloudwatch:DescribeAlarmHistory",
+            ),
+        )
+        .build();
+    let (none, put) = (alarms_existing(&[]), put_alarm_ok());
+    let finding = after_team_alarm_deleted(
+        Mode::Enforce,
+        &[&refused, &none, &put],
+        service_with(&[]),
+        cluster_with(&[]),
+    )
+    .await;
+    assert_eq!(finding.status, Status::Created, "{}", finding.detail);
+    for part in [
+        "created alarm ecs-warden/",
+        "CPUUtilization Average",
+        "Made from ecs-warden's defaults and the service's tags, not from the deleted alarm",
+        "team-cpu-high: its history could not be read",
+        "lacks cloudwatch:DescribeAlarmHistory",
+    ] {
+        assert!(finding.detail.contains(part), "{}", finding.detail);
+    }
+
+    // An alarm of that name exists again (and invokes something else): not overwritten.
+    let (history, again, put) = (
+        team_alarm_history(),
+        alarms_existing(&["team-cpu-high"]),
+        put_alarm_ok(),
+    );
+    let finding = after_team_alarm_deleted(
+        Mode::Enforce,
+        &[&history, &again, &put],
+        service_with(&[]),
+        cluster_with(&[]),
+    )
+    .await;
+    assert!(
+        finding
+            .detail
+            .contains("an alarm named team-cpu-high exists again and does not invoke this policy; it was not overwritten"),
+        "{}",
+        finding.detail
+    );
+    assert!(!finding.detail.contains("put team-cpu-high back"));
+}
+
+#[tokio::test]
+async fn a_deleted_customer_alarm_is_not_put_back_for_a_service_that_opted_out() {
+    let (history, none, put) = (
+        team_alarm_history(),
+        alarms_existing(&[]),
+        put_team_alarm_back(),
+    );
+    let finding = after_team_alarm_deleted(
+        Mode::Enforce,
+        &[&history, &none, &put],
+        service_with(&[("ecs-warden:ignore", "true")]),
+        cluster_with(&[]),
+    )
+    .await;
+    assert_eq!(finding.status, Status::Skipped, "{}", finding.detail);
+    assert!(
+        finding.detail.contains("ecs-warden:ignore=true"),
+        "{}",
+        finding.detail
+    );
+    assert_eq!(put.num_calls(), 0);
+}

@@ -442,7 +442,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-fn alarm_arn(scope: &Scope, region: &str, name: &str) -> String {
+pub(crate) fn alarm_arn(scope: &Scope, region: &str, name: &str) -> String {
     format!(
         "arn:{}:cloudwatch:{region}:{}:alarm:{name}",
         scope.partition, scope.account
@@ -625,17 +625,50 @@ pub async fn ensure_step_alarm(
     put_step_alarm(clients, scope, &alarm).await
 }
 
+/// Why ecs-warden may not write for a service's alarm.
+pub(crate) enum Blocked {
+    /// The service (or its cluster) is not active any more.
+    Gone,
+    /// The service or its cluster is tagged to opt out: the reason, naming the tag.
+    OptedOut(String),
+    /// What could not be read, explained.
+    Failed(String),
+}
+
+/// The tags of `target` when ecs-warden may write for it, or why it may not.
+pub(crate) async fn writable_service(
+    clients: &Clients,
+    target: &ServiceTarget,
+) -> Result<Vec<(String, String)>, Blocked> {
+    let tags = match service_tags(clients, target).await {
+        Ok(Some(tags)) => tags,
+        Ok(None) => return Err(Blocked::Gone),
+        Err(e) => {
+            return Err(Blocked::Failed(
+                e.explain("ecs:DescribeServices", &target.resource_id()),
+            ))
+        }
+    };
+    match opted_out(clients, target, &tags).await {
+        Ok(None) => Ok(tags),
+        Ok(Some(why)) => Err(Blocked::OptedOut(why)),
+        Err(e) => Err(Blocked::Failed(
+            e.explain("ecs:DescribeClusters", &target.cluster),
+        )),
+    }
+}
+
 /// The alarm's settings for `target`: the deployment defaults with the service's
 /// `ecs-warden:` tags applied, and which tags were; or why no alarm can be made (the
-/// service is gone, its tags are wrong, or they could not be read).
+/// service is gone, opted out, its tags are wrong, or they could not be read).
 async fn service_settings(
     clients: &Clients,
     defaults: &AlarmSettings,
     target: &ServiceTarget,
 ) -> Result<(AlarmSettings, Vec<String>), (Status, String)> {
-    let tags = match service_tags(clients, target).await {
-        Ok(Some(tags)) => tags,
-        Ok(None) => {
+    let tags = match writable_service(clients, target).await {
+        Ok(tags) => tags,
+        Err(Blocked::Gone) => {
             return Err((
                 Status::Skipped,
                 format!(
@@ -644,28 +677,14 @@ async fn service_settings(
                 ),
             ))
         }
-        Err(e) => {
-            return Err((
-                Status::Failed,
-                e.explain("ecs:DescribeServices", &target.resource_id()),
-            ))
-        }
-    };
-    match opted_out(clients, target, &tags).await {
-        Ok(None) => {}
-        Ok(Some(why)) => {
+        Err(Blocked::OptedOut(why)) => {
             return Err((
                 Status::Skipped,
                 format!("no alarm invokes this step policy, and none was created: {why}"),
             ))
         }
-        Err(e) => {
-            return Err((
-                Status::Failed,
-                e.explain("ecs:DescribeClusters", &target.cluster),
-            ))
-        }
-    }
+        Err(Blocked::Failed(detail)) => return Err((Status::Failed, detail)),
+    };
     defaults
         .with_overrides(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|problems| {
@@ -1073,7 +1092,10 @@ async fn existing_alarms(
 }
 
 /// The ARN of the metric alarm called `name`, if there is one.
-async fn alarm_named(clients: &Clients, name: &str) -> Result<Option<String>, CallError> {
+pub(crate) async fn alarm_named(
+    clients: &Clients,
+    name: &str,
+) -> Result<Option<String>, CallError> {
     let out = clients
         .cloudwatch
         .describe_alarms()

@@ -6,6 +6,7 @@
 //! CloudTrail trails the functions depend on. The domain uses the invocation plumbing
 //! (reports, deadlines, the write scope) and the AWS clients, never a handler.
 
+pub mod alarm_history;
 pub mod alarms;
 pub mod catalog;
 pub mod clusters;

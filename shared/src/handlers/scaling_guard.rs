@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::{Common, Deps, Guard};
 use crate::aws::Clients;
+use crate::domain::alarm_history::{self, DeletedAlarms};
 use crate::domain::alarms::{self, AlarmIndex, AlarmSettings, ServiceTarget};
 use crate::domain::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
 use crate::domain::roles::{self, RoleTarget};
@@ -217,8 +218,11 @@ impl ScalingGuard {
     /// policy in the region (DescribeAlarms by action prefix), and each step policy no
     /// alarm invokes gets one, whether or not the policy still lists the deleted name
     /// (whether Application Auto Scaling keeps a deleted alarm in a step policy's list is
-    /// not documented, and moto lists none). A delete no ECS policy used costs those two
-    /// reads at most, and one where the region has no step policy.
+    /// not documented, and moto lists none). A step policy that lost its alarm gets the
+    /// customer's deleted alarm back as CloudWatch's history recorded it, or ecs-warden's
+    /// own where that history cannot tell (`domain::alarm_history`; one history read per
+    /// deleted customer alarm, made only then). A delete no ECS policy used costs those
+    /// two reads at most, and one where the region has no step policy.
     async fn alarms_deleted(
         &self,
         clients: &Clients,
@@ -260,6 +264,21 @@ impl ScalingGuard {
                 }
             },
         };
+        // The customer's alarms among the deleted: neither ecs-warden's own nor one a
+        // target-tracking policy lists (Application Auto Scaling makes those again).
+        let customers: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !n.starts_with(alarms::ALARM_NAME_PREFIX))
+            .filter(|n| {
+                !ecs.iter().any(|(_, p)| {
+                    *p.policy_type() == PolicyType::TargetTrackingScaling
+                        && p.alarms().iter().any(|a| a.alarm_name() == *n)
+                })
+            })
+            .collect();
+        // Read once, and only when a step policy lost its alarm.
+        let (mut history, no_history) = (None, DeletedAlarms::default());
         let mut findings = Vec::new();
         for (target, policy) in &ecs {
             let listed = policy
@@ -268,20 +287,27 @@ impl ScalingGuard {
                 .any(|a| deleted.contains(a.alarm_name()));
             let finding = match (policy.policy_type(), &index) {
                 (PolicyType::StepScaling, Some(index)) => {
+                    let invoked = index.invokes(policy.policy_arn());
                     let named = listed
                         || deleted
                             .contains(alarms::alarm_name(target, policy.policy_name()).as_str());
-                    if index.invokes(policy.policy_arn()) && !named {
+                    if invoked && !named {
                         continue;
                     }
-                    alarms::ensure_step_alarm(
+                    let history = match history {
+                        _ if invoked => &no_history,
+                        Some(ref history) => history,
+                        None => history.insert(DeletedAlarms::read(clients, &customers).await),
+                    };
+                    alarm_history::restore_or_create(
                         clients,
                         scope,
                         region,
                         &self.alarm_defaults,
                         target,
                         policy,
-                        Some(index),
+                        index,
+                        history,
                     )
                     .await
                 }
