@@ -18,13 +18,17 @@ Usage: python moto_server.py PORT [--exit-with-stdin]
   (botocore's list) as a new account has them: those launched before March 2019
   ENABLED_BY_DEFAULT, the opt-in ones (OPT_IN_REGIONS) DISABLED.
 - STS AssumeRole of a role that does not exist is refused with AccessDenied, as IAM
-  refuses it; moto assumes any role. The two roles scripts enter a fresh account through
+  refuses it (STS's error document, HTTP 403); moto assumes any role. The two roles scripts enter a fresh account through
   (`warden-test`, and `OrganizationAccountAccessRole`, which every account an organization
   creates has) are assumed whether moto holds them or not.
 - Step Functions runs state machines (moto's `stepfunctions.execute_state_machine`, an
   ASL interpreter ported from LocalStack). Its grammar takes `ToleratedFailurePercentage`
   as a decimal only; AWS takes an integer, so the launcher writes an integer one as a
-  decimal before moto parses the definition. `--wait-scale F` makes every Wait state wait
+  decimal before moto parses the definition. moto records a Distributed Map's
+  ToleratedFailureCount and ToleratedFailurePercentage but lets every child execution
+  fail; the launcher fails the Map with States.ExceedToleratedFailureThreshold once its
+  children have run and more failed than it tolerates (AWS stops the Map Run as soon as
+  the threshold is passed). `--wait-scale F` makes every Wait state wait
   F times its seconds (tests: short waits). SendTaskFailure keeps its `cause`, which
   moto's handler drops: AWS hands the waiting state both the error and the cause.
 - Lambda: a function whose environment names `WARDEN_TEST_BINARY` runs that executable
@@ -66,6 +70,25 @@ from moto.core.responses import EmptyResult  # noqa: E402
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (  # noqa: E402
     WaitFunction,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (  # noqa: E402
+    DistributedIterationComponent,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (  # noqa: E402
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (  # noqa: E402
+    StatesErrorName,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (  # noqa: E402
+    StatesErrorNameType,
+)
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: E402
+from moto.stepfunctions.parser.api import (  # noqa: E402
+    ExecutionFailedEventDetails,
+    HistoryEventType,
+)
+from moto.core import serialize  # noqa: E402
 from moto import server  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
@@ -281,8 +304,8 @@ ENTRY_ROLES = {"warden-test", "OrganizationAccountAccessRole"}
 
 def _assume_role_if_it_exists(original):
     def assume_role(self):
-        from moto.core.exceptions import AccessDeniedError
         from moto.iam.models import iam_backends
+        from moto.sts.exceptions import STSClientError
         from moto.sts.models import sts_backends
 
         arn = self._get_param("RoleArn") or ""
@@ -294,13 +317,37 @@ def _assume_role_if_it_exists(original):
                     self.get_access_key()
                 )
                 who = caller.arn if caller else f"arn:{partition}:iam::{self.current_account}:user/moto"
-                raise AccessDeniedError(who, f"sts:AssumeRole on resource: {arn}")
+                # STS's own answer (<ErrorResponse><Error><Code>AccessDenied ..., HTTP 403):
+                # moto's generic AccessDeniedError nests the error in <Errors>, from which
+                # the SDK reads no code.
+                denied = STSClientError(
+                    "AccessDenied",
+                    f"User: {who} is not authorized to perform: sts:AssumeRole on resource: {arn}",
+                )
+                denied.http_status = 403
+                raise denied
         return original(self)
 
     return assume_role
 
 
 TokenResponse.assume_role = _assume_role_if_it_exists(TokenResponse.assume_role)
+
+
+_error_model = serialize.get_error_model
+
+
+def _error_model_with_status(exception, service_model):
+    """An error the launcher raises with `http_status` (one the service model does not
+    declare) answers with that HTTP status, as the service does."""
+    shape = _error_model(exception, service_model)
+    status = getattr(exception, "http_status", None)
+    if status:
+        shape._shape_model.setdefault("error", {})["httpStatusCode"] = status
+    return shape
+
+
+serialize.get_error_model = _error_model_with_status
 
 
 def _with_decimal_tolerance(definition):
@@ -333,6 +380,38 @@ def create_state_machine(self, name, definition, *args, **kwargs):
 
 
 StepFunctionsParserBackend.create_state_machine = create_state_machine
+
+
+_map_run = DistributedIterationComponent._map_run
+
+
+def _map_run_within_tolerance(self, env, eval_input):
+    """A Distributed Map whose failed child executions exceed its tolerated failures
+    fails with States.ExceedToleratedFailureThreshold, as Step Functions fails it; moto
+    records the thresholds but lets every child fail. The threshold the definition sets
+    is the one applied (an absent one is moto's 0, which never binds here because both
+    must be passed; ecs-warden's definitions set one)."""
+    _map_run(self, env, eval_input)
+    record = eval_input.map_run_record
+    failed = record.item_counter.failed.get()
+    total = record.item_counter.total.get()
+    count, percentage = record.tolerated_failure_count, record.tolerated_failure_percentage
+    if failed and failed > count and (failed * 100.0 / max(total, 1)) > percentage:
+        error = StatesErrorNameType.StatesExceedToleratedFailureThreshold
+        cause = (f"The specified tolerated failure threshold was exceeded: {failed} of "
+                 f"{total} child executions failed, {count} tolerated")
+        raise FailureEventException(
+            failure_event=FailureEvent(
+                env=env,
+                error_name=StatesErrorName(typ=error),
+                event_type=HistoryEventType.ExecutionFailed,
+                event_details=EventDetails(
+                    executionFailedEventDetails=ExecutionFailedEventDetails(
+                        error=error.to_name(), cause=cause)),
+            ))
+
+
+DistributedIterationComponent._map_run = _map_run_within_tolerance
 default_user_config["stepfunctions"]["execute_state_machine"] = True
 
 

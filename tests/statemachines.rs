@@ -125,6 +125,54 @@ async fn reconcile_sweeps_three_accounts_and_tolerates_the_one_it_cannot_reach()
     assert!(unreachable.role(SLR).await.is_none());
     assert!(unreachable.role("ecsAutoscaleRole").await.is_none());
     assert!(hub.role(SLR).await.is_none(), "the hub runs nothing");
+    // Its child execution failed (AccountUnreachable, from its answer's `unreached`): one
+    // member of two, tolerated (the plan tolerates one).
+    assert_eq!(tasks[0]["tolerated_failures"], 1, "{}", shown(&run));
+    let unreached: Vec<&str> = answers(&run)
+        .into_iter()
+        .flat_map(|a| a["unreached"].as_array().into_iter().flatten())
+        .filter_map(|u| u["account"].as_str())
+        .collect();
+    assert_eq!(unreached, [unreachable.id.as_str()], "{}", shown(&run));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reconcile_fails_when_no_account_can_be_swept_so_its_alarm_fires() {
+    // Listed, but no member stack anywhere: every member account's child execution fails,
+    // and so does the run, which is what ReconcileFailedAlarm (ExecutionsFailed) counts,
+    // though the hub's own account (swept with its own role) was swept.
+    let hub = Account::new().await;
+    let (first, second) = (Account::new().await, Account::new().await);
+    let run = hub.run_state_machine(
+        RECONCILE,
+        &json!({}),
+        json!({"env": {
+            "WARDEN_MODE": "enforce",
+            "WARDEN_REGIONS": "eu-west-1",
+            "WARDEN_MEMBER_ROLE": format!("/{MEMBER_ROLE}"),
+            "WARDEN_ACCOUNTS": format!("{},{}", first.id, second.id),
+        }, "parameters": {"AccountConcurrency": 3}, "log": log("no-account-reached")}),
+    );
+    assert_eq!(run["status"], "FAILED", "{}", shown(&run));
+    assert_eq!(
+        run["error"],
+        "States.ExceedToleratedFailureThreshold",
+        "{}",
+        shown(&run)
+    );
+    assert_eq!(
+        run["states"],
+        json!(["Plan", "Any account?", "Each account"])
+    );
+    let unreached: Vec<&str> = answers(&run)
+        .into_iter()
+        .flat_map(|a| a["unreached"].as_array().into_iter().flatten())
+        .filter_map(|u| u["account"].as_str())
+        .collect();
+    assert_eq!(unreached.len(), 2, "{}", shown(&run));
+    for account in [&first.id, &second.id] {
+        assert!(unreached.contains(&account.as_str()), "{unreached:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

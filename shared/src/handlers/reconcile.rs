@@ -163,6 +163,15 @@ pub struct SweepReport {
     /// of those the deadline cut. Always present, empty too: the state machine reads it,
     /// and Step Functions fails a state whose path is missing (`States.Runtime`).
     pub sweeps: Vec<Continuation>,
+    /// The accounts this sweep could not act in at all. Always present, empty too: the
+    /// state machine fails an account's child execution when it is not empty, and a run
+    /// whose every account fails raises `ReconcileFailedAlarm`.
+    pub unreached: Vec<Unreached>,
+    /// A plan's: how many accounts' sweeps may fail before the run fails (the state
+    /// machine's ToleratedFailureCount), so that a run in which every member account
+    /// fails raises `ReconcileFailedAlarm` though the hub's own account was swept. 0
+    /// in every other answer.
+    pub tolerated_failures: usize,
     /// Every finding, compliant ones included, with the account it was checked in: what
     /// Security Hub is told (the answer counts the compliant ones only).
     #[serde(skip)]
@@ -222,6 +231,27 @@ struct Swept {
     findings: Vec<Finding>,
     regions: Vec<RegionSweep>,
     continuation: Option<Continuation>,
+    /// Why the account could not be acted in at all (its only finding says so too).
+    unreached: Option<String>,
+}
+
+impl Swept {
+    /// The account, when its sweep could not act in it, with why.
+    fn unreached(&self) -> Option<Unreached> {
+        self.unreached.clone().map(|why| Unreached {
+            account: self.account.clone(),
+            why,
+        })
+    }
+}
+
+/// An account a sweep could not act in at all: its member role refused, or no identity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unreached {
+    /// The account id (empty when not even that is known).
+    pub account: String,
+    /// What was refused, as the account's finding says it.
+    pub why: String,
 }
 
 /// The handler with the clients it keeps between invocations of a warm container.
@@ -362,6 +392,7 @@ impl Reconcile {
             Err(finding) => (vec![(String::new(), finding)], Vec::new()),
         };
         let mut report = self.finish(event_id, findings, Vec::new(), None, false);
+        report.tolerated_failures = tolerated_failures(&sweeps, self.clients.accounts().home());
         report.sweeps = sweeps;
         report
     }
@@ -395,10 +426,14 @@ impl Reconcile {
                 ..input.clone()
             };
             let swept = self.sweep_account(&one, &event_id, deadline).await;
+            let unreached = swept.unreached();
             let account = swept.account;
             let findings = swept.findings.into_iter().map(|f| (account.clone(), f));
             let (regions, continuation) = (swept.regions, swept.continuation);
-            return self.finish(event_id, findings.collect(), regions, continuation, false);
+            let mut report =
+                self.finish(event_id, findings.collect(), regions, continuation, false);
+            report.unreached.extend(unreached);
+            return report;
         }
         let event_id_ref = &event_id;
         let mut swept: Vec<Swept> = stream::iter(per_account(input, &accounts))
@@ -409,6 +444,7 @@ impl Reconcile {
         // In account order, whichever finished first: the same sweep reads the same way.
         swept.sort_by(|a, b| a.account.cmp(&b.account));
         let (mut findings, mut regions, mut unfinished) = (Vec::new(), Vec::new(), Vec::new());
+        let unreached: Vec<Unreached> = swept.iter().filter_map(Swept::unreached).collect();
         for one in swept {
             findings.extend(one.findings.into_iter().map(|f| (one.account.clone(), f)));
             regions.extend(one.regions.into_iter().map(|mut r| {
@@ -419,6 +455,7 @@ impl Reconcile {
         }
         let mut report = self.finish(event_id, findings, regions, None, true);
         report.sweeps = unfinished;
+        report.unreached = unreached;
         report
     }
 
@@ -435,8 +472,9 @@ impl Reconcile {
     ) -> Swept {
         let regions = &input.regions;
         let partition = aws::ids::partition(regions.first().map_or("", String::as_str));
-        let failed = |account: &str, finding| Swept {
+        let failed = |account: &str, finding: Finding| Swept {
             account: account.to_owned(),
+            unreached: Some(finding.detail.clone()),
             findings: vec![finding],
             regions: Vec::new(),
             continuation: None,
@@ -516,6 +554,7 @@ impl Reconcile {
                 findings,
                 regions: sweeps,
                 continuation,
+                unreached: None,
             }
         }
         .instrument(span)
@@ -589,6 +628,8 @@ impl Reconcile {
             regions,
             continuation,
             sweeps: Vec::new(),
+            unreached: Vec::new(),
+            tolerated_failures: 0,
             checked,
         };
         let json = serde_json::to_string(&sweep.counts).unwrap_or_default();
@@ -596,6 +637,17 @@ impl Reconcile {
         sweep.report.log();
         sweep
     }
+}
+
+/// How many of `sweeps` may fail before a run counts as failed: all but one of the
+/// accounts other than the function's own (`home`), whose sweep needs no member role and
+/// so says nothing of whether the organization can be reached; none when there is one.
+fn tolerated_failures(sweeps: &[Continuation], home: Option<&str>) -> usize {
+    let members = sweeps
+        .iter()
+        .filter(|s| s.account.is_none() || s.account.as_deref() != home)
+        .count();
+    members.saturating_sub(1)
 }
 
 /// The findings a sweep's answer lists: all but the compliant ones, which it counts. With
@@ -972,6 +1024,30 @@ impl RegionWork<'_> {
 mod tests {
     use super::*;
     use crate::domain::clusters::{ClusterInventory, ServiceInventory};
+
+    #[test]
+    fn a_run_fails_only_when_every_member_account_fails() {
+        let sweeps = |accounts: &[Option<&str>]| -> Vec<Continuation> {
+            accounts
+                .iter()
+                .map(|a| Continuation {
+                    account: a.map(String::from),
+                    accounts: Vec::new(),
+                    regions: vec!["eu-west-1".into()],
+                    resume: BTreeMap::new(),
+                })
+                .collect()
+        };
+        // One account, the function's own or not: its failure is the run's.
+        assert_eq!(tolerated_failures(&sweeps(&[None]), None), 0);
+        assert_eq!(tolerated_failures(&sweeps(&[Some("1")]), Some("1")), 0);
+        // A hub and three members: two members may fail, not three.
+        let hub = sweeps(&[Some("1"), Some("2"), Some("3"), Some("4")]);
+        assert_eq!(tolerated_failures(&hub, Some("1")), 2);
+        // A hub's plan that leaves out its own account.
+        assert_eq!(tolerated_failures(&hub[1..], Some("1")), 2);
+        assert_eq!(tolerated_failures(&[], Some("1")), 0);
+    }
 
     fn facts(services: &[Option<&str>], targets: &[&str]) -> RegionFacts {
         let cluster = ClusterInventory {
