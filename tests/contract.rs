@@ -78,6 +78,10 @@ const ROUTES: &[(&str, &[&str])] = &[
     // Negative samples: a successful EC2 Auto Scaling call, a scaling policy for a
     // DynamoDB table, a read that was not refused.
     ("ignored-describe-alarms.json", &[]),
+    // ecs-warden's own DeleteServiceLinkedRole, from any region's state machine, is followed
+    // by that execution: no second follow-up starts.
+    ("ignored-iam-delete-service-linked-role-by-warden.json", &[]),
+    ("ignored-iam-delete-service-linked-role-in-member.json", &[]),
     ("ignored-dynamodb-put-scaling-policy.json", &[]),
     ("ignored-ec2-create-auto-scaling-group.json", &[]),
 ];

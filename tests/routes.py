@@ -28,7 +28,8 @@ def resolve(value):
         if set(value) == {"Fn::Sub"}:
             text = value["Fn::Sub"]
             for name, example in (("AWS::Partition", "aws"), ("AWS::AccountId", ACCOUNT),
-                                  ("MemberRolePath", "/"), ("MemberRoleName", "ecs-warden-member")):
+                                  ("MemberRolePath", "/"), ("MemberRoleName", "ecs-warden-member"),
+                                  ("HubRolePath", "/ecs-warden/")):
                 text = text.replace("${" + name + "}", example)
             return text
         return {k: resolve(v) for k, v in value.items()}
