@@ -28,6 +28,8 @@ MOTO_PORT=$(free_port)
 LAMBDA_PORT=$(free_port)
 LOGS=$(mktemp -d)
 cleanup() {
+  # The functions' output stays for scripts/cost.py (docs/operations.md, What it costs).
+  mkdir -p target/demo && cp "$LOGS/functions.log" target/demo/functions.log 2>/dev/null || true
   [ -n "${WATCH_PID:-}" ] && kill -s TERM -- "-$WATCH_PID" 2>/dev/null || true
   [ -n "${MOTO_PID:-}" ] && kill "$MOTO_PID" 2>/dev/null || true
   [ -n "${ORG_MOTO_PID:-}" ] && kill "$ORG_MOTO_PID" 2>/dev/null || true
