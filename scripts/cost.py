@@ -66,6 +66,9 @@ SWEEP_INVOCATIONS = 2          # a plan, then one sweep per account (more when c
 PARENT_TRANSITIONS = 4
 CHILD_TRANSITIONS = 3
 ORGANIZATION = 100             # member accounts in the organization case
+# A sweep's DescribeAlarms requests per account: a page per region with step policies
+# (docs/performance.md), for the two regions swept, and one more per trail check.
+DESCRIBE_ALARMS_PER_SWEEP = 6
 
 
 def measure(paths):
@@ -133,7 +136,7 @@ def month(measured, accounts):
                       transitions * STANDARD_TRANSITION))
         metric_hours += SWEEPS_PER_MONTH * 1
         log_bytes += invocations * p["bytes"]
-        cw_requests = SWEEPS_PER_MONTH * accounts * 2 * 3  # DescribeAlarms pages per region
+        cw_requests = SWEEPS_PER_MONTH * accounts * DESCRIBE_ALARMS_PER_SWEEP
         lines.append((f"CloudWatch API: about {cw_requests:,} DescribeAlarms requests",
                       cw_requests * CW_API_REQUEST))
     metrics = METRICS_PER_DIMENSION_SET * metric_hours / HOURS

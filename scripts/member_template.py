@@ -36,7 +36,6 @@ CONDITION_DESCRIPTIONS = {
     "Mode": "The hub stack's Mode: the member roles hold write actions only when it is enforce (audit, the default: reads and reporting only, and no drain role).",
 }
 HUB_BUS = "arn:${AWS::Partition}:events:${AWS::Region}:${HubAccountId}:event-bus/${HubEventBusName}"
-MEMBER_ROLE_ARN = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role${MemberRolePath}${MemberRoleName}-%s"
 # A function's roles in the hub: on a path of their own (template.yaml's RolePath).
 HUB_FUNCTION_ROLES = "arn:${AWS::Partition}:iam::${HubAccountId}:role${HubRolePath}%s/*"
 # The drain's statements, and the reads a drain step makes before each write.
@@ -78,18 +77,6 @@ def every_region(value):
         return {k: every_region(v) for k, v in value.items()}
     if isinstance(value, list):
         return [every_region(v) for v in value]
-    return value
-
-
-def in_member(value):
-    """A pattern that names the hub's slr-deletion role names its member role instead: the
-    hub's deletions in a member account run under it."""
-    if isinstance(value, dict):
-        if value == {"Fn::GetAtt": ["SlrDeletionRole", "Arn"]}:
-            return {"Fn::Sub": MEMBER_ROLE_ARN % "slr-deletion"}
-        return {k: in_member(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [in_member(v) for v in value]
     return value
 
 
@@ -238,7 +225,7 @@ def member(template):
             "Type": "AWS::Events::Rule",
             "Properties": {
                 "Description": f"Forwards to ecs-warden's hub what its {name} rule handles.",
-                "EventPattern": in_member(copy.deepcopy(pattern)),
+                "EventPattern": copy.deepcopy(pattern),
                 "Targets": [{
                     "Id": "ecs-warden-hub",
                     "Arn": {"Fn::Sub": HUB_BUS},

@@ -360,6 +360,22 @@ async fn restore(
     let finding = |status, detail: String| Finding::new(policy_arn, CHECK, status, detail);
     let name = was.record.alarm_name.as_str();
     let lead = format!("no alarm invokes this step policy since its alarm {name} was deleted");
+    // The name first: when it is taken the caller falls back to ensure_step_alarm,
+    // which reads the service itself.
+    match alarms::alarm_named(clients, name).await {
+        Ok(None) => {}
+        Ok(Some(_)) => {
+            return Err(format!(
+                "an alarm named {name} exists again and does not invoke this policy; it was not overwritten"
+            ))
+        }
+        Err(e) => {
+            return Ok(finding(
+                Status::Failed,
+                e.explain("cloudwatch:DescribeAlarms", name),
+            ))
+        }
+    }
     match alarms::writable_service(clients, target).await {
         Ok(_) => {}
         Err(Blocked::Gone) => {
@@ -378,20 +394,6 @@ async fn restore(
             ))
         }
         Err(Blocked::Failed(detail)) => return Ok(finding(Status::Failed, detail)),
-    }
-    match alarms::alarm_named(clients, name).await {
-        Ok(None) => {}
-        Ok(Some(_)) => {
-            return Err(format!(
-                "an alarm named {name} exists again and does not invoke this policy; it was not overwritten"
-            ))
-        }
-        Err(e) => {
-            return Ok(finding(
-                Status::Failed,
-                e.explain("cloudwatch:DescribeAlarms", name),
-            ))
-        }
     }
     let arn = alarms::alarm_arn(scope, region, name);
     let put = put_request(clients, &was.record).send();
