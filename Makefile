@@ -27,15 +27,20 @@ venv:
 fmt-check:
 	cargo fmt --all -- --check
 
+# The fuzz crate is not linted on its own (that would check the SDK once more in its own
+# target directory): its property, fuzz/properties/parsers.rs, is part of the library's
+# tests, and its entry point is three lines.
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy --manifest-path fuzz/Cargo.toml -- -D warnings
 
-# The harness leaves each function's AWS calls in target/aws-calls for policy-check, and
-# the bad-input tests their tallies in target/reliability.
+# One build for everything: `--all-targets` resolves the features `cargo test` does, so the
+# function binaries the slow tests run are built with the tests' SDK, not a second one. The
+# harness leaves each function's AWS calls in target/aws-calls for policy-check, and the
+# bad-input tests their tallies in target/reliability.
 cargo-test: venv
 	rm -rf target/aws-calls target/reliability
-	WARDEN_CALLS_DIR="$(CURDIR)/target/aws-calls" WARDEN_RELIABILITY_DIR="$(CURDIR)/target/reliability" \
+	cargo build --workspace --all-targets
+	WARDEN_SLOW_TESTS=1 WARDEN_CALLS_DIR="$(CURDIR)/target/aws-calls" WARDEN_RELIABILITY_DIR="$(CURDIR)/target/reliability" \
 		cargo test --workspace
 
 ## A short libFuzzer run over every parser (fuzz/fuzz_targets/parsers.rs), from the corpus
@@ -97,4 +102,4 @@ bench: venv
 
 ## The reconcile benchmark docs/performance.md quotes: 3 regions x 20 clusters x 10 services on moto.
 bench-reconcile: venv
-	cargo test --release -p warden-tests --test reconcile bench -- --ignored --nocapture
+	cargo test --release -p warden-tests --test it reconcile::bench -- --ignored --nocapture

@@ -80,8 +80,8 @@ NEEDS_NO_GRANT = {
 }
 PUBLISH_SHARED = (
     "published by notify::Notifier::finish, the same code in every function; "
-    "tests/notifications.rs calls it through ecs-role-guard and slr-deletion, and "
-    "tests/built_binary.rs reads what the scaling-guard and access-doctor binaries publish"
+    "tests/it/notifications.rs calls it through ecs-role-guard and slr-deletion, and "
+    "tests/it/built_binary.rs reads what the scaling-guard and access-doctor binaries publish"
 )
 TAGGED_ALARMS = (
     "never called as such: CloudWatch authorizes a PutMetricAlarm that carries Tags "
@@ -89,13 +89,13 @@ TAGGED_ALARMS = (
 )
 LISTED_BY_REACH = (
     "a hub with MemberAccounts=organization lists it in invocation::reach::Accounts, the same "
-    "code for every function; tests/organization.rs calls it through ecs-role-guard against "
-    "moto's Organizations, and shared/tests/mocked_reach.rs its paging and refusal"
+    "code for every function; tests/it/organization.rs calls it through ecs-role-guard against "
+    "moto's Organizations, and shared/tests/library/mocked_reach.rs its paging and refusal"
 )
 IMPORTED_SHARED = (
     "imported by invocation::security_hub::SecurityHub::import from Handler::handle_within, "
-    "the same code in every function; tests/security_hub.rs calls it through ecs-role-guard, "
-    "scaling-guard and reconcile, and shared/tests/mocked_security_hub.rs its refusals"
+    "the same code in every function; tests/it/security_hub.rs calls it through ecs-role-guard, "
+    "scaling-guard and reconcile, and shared/tests/library/mocked_security_hub.rs its refusals"
 )
 TAGGED_ROLES = (
     "never called as such: IAM authorizes a CreateRole that carries Tags (ecs-warden's "
@@ -104,7 +104,7 @@ TAGGED_ROLES = (
 SOURCE_IDENTITY = (
     "never called as such: STS authorizes an AssumeRole that sets SourceIdentity against "
     "sts:SetSourceIdentity as well (the member role's trust requires it); "
-    "shared/tests/mocked_reach.rs checks that the AssumeRole sets it"
+    "shared/tests/library/mocked_reach.rs checks that the AssumeRole sets it"
 )
 # (function, action) granted but never called by a test -> why it is granted anyway.
 NOT_EXERCISED = {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compares SDK retry policies under injected faults: runs the fault tests (tests/faults.rs,
+"""Compares SDK retry policies under injected faults: runs the fault tests (tests/it/faults.rs,
 20 % of requests faulted) ROUNDS times per policy, with the tests' clients set to that
 policy through WARDEN_TEST_RETRY, and sums what the tests recorded: requests, faults, calls
 that still failed after their retries, redeliveries needed, and the time both runs of each
@@ -32,19 +32,21 @@ def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     policies = sys.argv[2:] or DEFAULT_POLICIES
     # Built once and run directly, so that editing the sources meanwhile changes nothing.
-    built = subprocess.run(["cargo", "test", "-p", "warden-tests", "--test", "faults", "--no-run",
+    built = subprocess.run(["cargo", "test", "-p", "warden-tests", "--test", "it", "--no-run",
                             "--message-format=json"], check=True, capture_output=True, text=True)
     binary = next(m["executable"] for m in map(json.loads, built.stdout.splitlines())
                   if m.get("reason") == "compiler-artifact" and m.get("executable")
-                  and m["target"]["name"] == "faults")
+                  and m["target"]["name"] == "it")
     print(f"{'policy':<12} {'requests':>9} {'faults':>7} {'calls failed':>13} {'per 1000 req':>13} "
           f"{'redelivered':>12} {'seconds':>8}")
     for policy in policies:
         sums = {}
-        for _ in range(rounds):
+        for round in range(rounds):
             with tempfile.TemporaryDirectory() as tmp:
-                env = dict(os.environ, WARDEN_TEST_RETRY=policy, WARDEN_RELIABILITY_DIR=tmp)
-                run = subprocess.run([binary, "-q"], env=env, capture_output=True, text=True,
+                # Each round draws other faults; every policy meets the same ones.
+                env = dict(os.environ, WARDEN_TEST_RETRY=policy, WARDEN_RELIABILITY_DIR=tmp,
+                           WARDEN_FAULT_SEED=str(1000 + round))
+                run = subprocess.run([binary, "faults::", "-q"], env=env, capture_output=True, text=True,
                                      cwd=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
                 if run.returncode != 0:
                     sys.exit(f"{policy}: the fault tests failed:\n{run.stdout[-4000:]}")

@@ -36,7 +36,7 @@ impl Account {
     /// ways the tests do not lean on: it answers GetEventSelectors for a trail without
     /// custom selectors with empty lists (AWS answers the default selector) and
     /// DescribeTrails always says `HasCustomEventSelectors: false`; selectors are tested
-    /// with aws-smithy-mocks (`shared/tests/mocked_trails.rs`).
+    /// with aws-smithy-mocks (`shared/tests/library/mocked_trails.rs`).
     pub fn trail(&self, region: &str, name: &str, multi_region: bool, logging: bool) -> String {
         let scope = if multi_region {
             "multi-region"

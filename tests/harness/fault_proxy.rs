@@ -102,6 +102,9 @@ impl FaultCounts {
     }
 }
 
+/// The seed the proxy draws its faults from when `WARDEN_FAULT_SEED` gives none.
+pub const DEFAULT_FAULT_SEED: u64 = 20_261_203;
+
 /// A running proxy; requests to [`FaultProxy::endpoint`] go to `upstream`.
 pub struct FaultProxy {
     endpoint: String,
@@ -155,14 +158,12 @@ impl FaultProxy {
         cut_after: Option<usize>,
         stall: Option<(String, bool)>,
     ) -> Self {
+        // A fixed seed unless one is given, so a failure is the same failure when run again;
+        // the seed is printed, and the test's output is shown when it fails.
         let seed = std::env::var("WARDEN_FAULT_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64)
-            });
+            .unwrap_or(DEFAULT_FAULT_SEED);
         println!("fault proxy: {percent} % of requests faulted, seed {seed} (WARDEN_FAULT_SEED)");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault proxy");
         let port = listener.local_addr().expect("proxy address").port();

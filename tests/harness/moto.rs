@@ -73,22 +73,62 @@ fn moto() -> &'static Moto {
     })
 }
 
-/// The function binaries, built once per test process as `cargo lambda watch` builds them
-/// (`--workspace --bins`, so features resolve over the workspace and the SDK is not
-/// compiled a second time): the directory that holds them.
+/// Set to `1` to run the slow tests: the built binaries under a Lambda Runtime API and the
+/// state machines. `make test` (and so CI) sets it.
+pub const SLOW_TESTS_ENV: &str = "WARDEN_SLOW_TESTS";
+
+/// True when a slow test should return at once because [`SLOW_TESTS_ENV`] is not set; it
+/// says so in the test's output.
+pub fn skip_slow_test() -> bool {
+    if std::env::var(SLOW_TESTS_ENV).is_ok_and(|v| v == "1") {
+        return false;
+    }
+    println!("skipped: a slow test, run with {SLOW_TESTS_ENV}=1 (make test sets it)");
+    true
+}
+
+/// The directory that holds the function binaries, as `cargo build --workspace
+/// --all-targets` leaves them: the feature set `cargo test` resolves, so the tests and the
+/// binaries share one build of the SDK. The tests never run cargo; a binary that is missing
+/// or older than a source it is built from fails here with the command that builds it.
 pub fn built_functions() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
+    static CHECKED: OnceLock<PathBuf> = OnceLock::new();
+    CHECKED
         .get_or_init(|| {
-            let built = Command::new(env!("CARGO"))
-                .args(["build", "--quiet", "--workspace", "--bins"])
-                .current_dir(root())
-                .status()
-                .expect("cargo build");
-            assert!(built.success(), "cargo build --workspace --bins failed");
-            root().join("target/debug")
+            let dir = root().join("target/debug");
+            let newest_source = ["shared/src", "functions", "Cargo.lock"]
+                .iter()
+                .map(|p| newest_modified(&root().join(p)))
+                .max()
+                .flatten();
+            for function in crate::handlers::MEMBER_FUNCTIONS {
+                let binary = dir.join(function);
+                let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
+                let fresh = matches!((built, newest_source), (Some(b), Some(s)) if b >= s);
+                assert!(
+                    fresh,
+                    "{} is missing or older than its sources: build it with \
+                     `cargo build --workspace --all-targets` (make test does)",
+                    binary.display()
+                );
+            }
+            dir
         })
         .clone()
+}
+
+/// The newest modification time of `path` or of any file under it.
+fn newest_modified(path: &Path) -> Option<std::time::SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_dir() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name() != "target")
+        .filter_map(|e| newest_modified(&e.path()))
+        .max()
 }
 
 /// A port nothing listens on right now.
@@ -113,6 +153,19 @@ pub fn wait_for_http(port: u16, limit: Duration) {
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("nothing answered on 127.0.0.1:{port} within {limit:?}");
+}
+
+/// Waits until something accepts connections on `port`, without asking it anything (cargo
+/// lambda's Runtime API holds any request until a function takes it).
+pub fn wait_for_listener(port: u16, limit: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("nothing listened on 127.0.0.1:{port} within {limit:?}");
 }
 
 /// Overrides the functions' retry policy in the tests, `standard:N` or `adaptive:N`

@@ -15,7 +15,7 @@
 //! alarm cannot be rebuilt faithfully from a possibly cut record), and never over an alarm
 //! that exists under its name again. Everywhere else the caller falls back to
 //! ecs-warden's own alarm from the defaults and the service's tags, and the finding says
-//! why. Moto does not serve DescribeAlarmHistory: `shared/tests/mocked_alarms.rs` feeds
+//! why. Moto does not serve DescribeAlarmHistory: `shared/tests/library/mocked_alarms.rs` feeds
 //! these records from aws-smithy-mocks.
 
 use aws_sdk_applicationautoscaling::types::ScalingPolicy;

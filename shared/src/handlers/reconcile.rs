@@ -579,7 +579,7 @@ impl Reconcile {
                 scope.clone(),
                 self.alarm_defaults.clone(),
                 limit.clone(),
-                *deadline,
+                deadline.clone(),
             );
             runs.spawn(
                 async move {

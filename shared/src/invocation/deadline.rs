@@ -6,6 +6,7 @@ use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::aws::CallLog;
+use crate::invocation::clock::Clock;
 use crate::invocation::error::InvocationError;
 
 /// Time kept back to answer after the last piece of work: the report, its log line and an
@@ -13,15 +14,28 @@ use crate::invocation::error::InvocationError;
 pub const ANSWER_RESERVE: Duration = Duration::from_secs(2);
 
 /// When an invocation must have answered by, or no limit (tests, local runs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Deadline {
-    at: Option<Instant>,
+    at: Option<At>,
+}
+
+/// Where a deadline reads the time: the system's monotonic clock in a container, or an
+/// injected [`Clock`] (tests), whose time moves only as the test moves it.
+#[derive(Debug, Clone)]
+enum At {
+    Instant(Instant),
+    Clock { clock: Clock, millis: u64 },
 }
 
 impl Deadline {
     /// No deadline.
     pub fn none() -> Self {
         Self { at: None }
+    }
+
+    /// Whether there is no deadline.
+    pub fn is_none(&self) -> bool {
+        self.at.is_none()
     }
 
     /// The deadline Lambda gives an invocation (`Context::deadline`, milliseconds since the
@@ -45,14 +59,34 @@ impl Deadline {
     /// A deadline `left` from now.
     pub fn after(left: Duration) -> Self {
         Self {
-            at: Some(Instant::now() + left),
+            at: Some(At::Instant(Instant::now() + left)),
+        }
+    }
+
+    /// A deadline `left` from now on `clock`, which alone says when it has passed: with a
+    /// manual or ticking clock, work is never stopped by a timer, only by the checks that
+    /// read [`Self::passed`].
+    pub fn on(clock: &Clock, left: Duration) -> Self {
+        if clock.is_system() {
+            return Self::after(left);
+        }
+        let left = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
+        Self {
+            at: Some(At::Clock {
+                millis: clock.now_millis().saturating_add(left),
+                clock: clock.clone(),
+            }),
         }
     }
 
     /// The time left, `None` without a deadline.
     pub fn left(&self) -> Option<Duration> {
-        self.at
-            .map(|at| at.saturating_duration_since(Instant::now()))
+        self.at.as_ref().map(|at| match at {
+            At::Instant(at) => at.saturating_duration_since(Instant::now()),
+            At::Clock { clock, millis } => {
+                Duration::from_millis(millis.saturating_sub(clock.now_millis()))
+            }
+        })
     }
 
     /// Whether the deadline has passed.
@@ -62,9 +96,10 @@ impl Deadline {
 
     /// Runs `work` to its end, or stops it at the deadline: `None` when stopped.
     pub async fn bound<T>(&self, work: impl Future<Output = T>) -> Option<T> {
-        match self.at {
-            None => Some(work.await),
-            Some(at) => tokio::time::timeout_at(at.into(), work).await.ok(),
+        match &self.at {
+            Some(At::Instant(at)) => tokio::time::timeout_at((*at).into(), work).await.ok(),
+            // An injected clock has no timer: the work's own checks stop it.
+            None | Some(At::Clock { .. }) => Some(work.await),
         }
     }
 
@@ -112,7 +147,7 @@ mod tests {
             "{left:?}"
         );
         assert!(Deadline::from_epoch_millis(now + 1_000).passed());
-        assert_eq!(Deadline::from_epoch_millis(600_000), Deadline::none());
+        assert!(Deadline::from_epoch_millis(600_000).is_none());
         assert!(!Deadline::none().passed());
     }
 
@@ -124,5 +159,14 @@ mod tests {
             .await;
         assert!(stopped.is_none());
         assert_eq!(Deadline::none().bound(async { 7 }).await, Some(7));
+    }
+
+    #[test]
+    fn a_deadline_on_a_ticking_clock_passes_after_a_fixed_number_of_checks() {
+        let clock = Clock::ticking(0, Duration::from_secs(1));
+        let deadline = Deadline::on(&clock, Duration::from_secs(3));
+        let checks = (0..10).take_while(|_| !deadline.passed()).count();
+        assert_eq!(checks, 2);
+        assert!(!Deadline::on(&Clock::system(), Duration::from_secs(60)).passed());
     }
 }

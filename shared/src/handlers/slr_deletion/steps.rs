@@ -398,7 +398,7 @@ impl Run<'_> {
         let mut tasks = JoinSet::new();
         for region in state.progress.drain_regions.clone() {
             let ecs = self.regional.clients(&region).ecs;
-            let (scope, deadline) = (scope.clone(), *deadline);
+            let (scope, deadline) = (scope.clone(), deadline.clone());
             tasks.spawn(
                 async move { clusters::drain_step(&ecs, &region, &scope, &deadline).await }
                     .in_current_span(),

@@ -828,7 +828,7 @@ async fn a_customer_step_alarm_deleted_by_hand_comes_back_though_the_policy_list
     // moto does not serve DescribeAlarmHistory (docs/tests.md): what the deleted alarm was
     // cannot be known here, so the alarm is ecs-warden's own from the defaults, and the
     // finding says why. AWS's answers, and the alarm put back as it was, are in
-    // shared/tests/mocked_alarms.rs.
+    // shared/tests/library/mocked_alarms.rs.
     assert!(report
         .aws_calls
         .contains(&"cloudwatch:DescribeAlarmHistory".to_owned()));

@@ -1,5 +1,6 @@
-//! The built binaries under a Lambda Runtime API (`cargo lambda watch`), invoked with
-//! files from `events/` the way an operator does by hand.
+//! The built binaries under a Lambda Runtime API (`cargo lambda watch --only-lambda-apis`,
+//! each function a process of its own as Lambda runs it), invoked with files from
+//! `events/` the way an operator does by hand with `cargo lambda invoke`.
 
 use std::fs::File;
 use std::process::{Child, Command, Stdio};
@@ -7,25 +8,19 @@ use std::time::Duration;
 
 use serde_json::Value;
 use warden_tests::{
-    built_functions, free_port, root, venv_bin, wait_for_http, Account, MEMBER_FUNCTIONS,
-    MEMBER_ROLE, SAMPLE_REGION,
+    built_functions, free_port, root, skip_slow_test, venv_bin, wait_for_listener, Account,
+    MEMBER_FUNCTIONS, MEMBER_ROLE, SAMPLE_REGION,
 };
 
-/// Stops `cargo lambda watch` and the function process it started.
-struct Watch(Child);
+/// The Runtime API and the function processes reading from it; stopped when dropped.
+struct Watch(Vec<Child>);
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        // The watcher leads its own process group (the function it starts has a session of
-        // its own and exits when the runtime API goes away). Signal the group directly: the
-        // kill(1) command's parsing of a negative pid differs between implementations.
-        if let Ok(group) = i32::try_from(self.0.id()) {
-            if group > 1 {
-                // SAFETY: kill(2) has no memory-safety preconditions.
-                unsafe { libc::kill(-group, libc::SIGTERM) };
-            }
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        let _ = self.0.wait();
     }
 }
 
@@ -38,31 +33,52 @@ fn invoke(port: u16, function: &str, input: &[&std::ffi::OsStr]) -> std::process
         .expect("cargo lambda invoke")
 }
 
-/// `cargo lambda watch` on `port`, in enforce mode, acting in `account` with `settings`,
-/// its output to `log` when given.
+/// cargo lambda's Runtime API on `port` and every function's built binary reading its own
+/// invocations from it, in enforce mode, acting in `account` with `settings`, their output
+/// to `log` when given. The binaries are the ones the tests were built with: cargo lambda
+/// is not asked to build (its own `cargo run` would resolve other features and compile the
+/// SDK a second time).
 fn watch(port: u16, account: &Account, settings: &[(&str, &str)], log: Option<File>) -> Watch {
-    use std::os::unix::process::CommandExt;
-
-    let mut watch = cargo_lambda();
-    watch
+    let output = |log: &Option<File>| match log {
+        Some(log) => Stdio::from(log.try_clone().expect("log file handle")),
+        None => Stdio::null(),
+    };
+    let api = cargo_lambda()
         .args([
             "watch",
-            "--ignore-changes",
+            "--only-lambda-apis",
             "--invoke-port",
             &port.to_string(),
         ])
-        .env("WARDEN_MODE", "enforce")
-        .envs(settings.iter().copied())
-        .envs(account.env())
         .stdin(Stdio::null())
-        .process_group(0);
-    match log {
-        Some(log) => watch
-            .stdout(log.try_clone().expect("log file handle"))
-            .stderr(log),
-        None => watch.stdout(Stdio::null()).stderr(Stdio::null()),
-    };
-    Watch(watch.spawn().expect("start cargo lambda watch"))
+        .stdout(output(&log))
+        .stderr(output(&log))
+        .spawn()
+        .expect("start cargo lambda watch");
+    let mut watch = Watch(vec![api]);
+    wait_for_listener(port, Duration::from_secs(60));
+    let binaries = built_functions();
+    for function in MEMBER_FUNCTIONS {
+        // cargo lambda's Runtime API serves each function's invocations under its name.
+        let process = Command::new(binaries.join(function))
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://127.0.0.1:{port}/.rt/{function}"),
+            )
+            .env("AWS_LAMBDA_FUNCTION_NAME", function)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("WARDEN_MODE", "enforce")
+            .envs(settings.iter().copied())
+            .envs(account.env())
+            .stdin(Stdio::null())
+            .stdout(output(&log))
+            .stderr(output(&log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {function}: {e}"));
+        watch.0.push(process);
+    }
+    watch
 }
 
 fn cargo_lambda() -> Command {
@@ -73,8 +89,10 @@ fn cargo_lambda() -> Command {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_binaries_serve_sample_events_under_cargo_lambda() {
+    if skip_slow_test() {
+        return;
+    }
     let account = Account::new().await;
-    built_functions();
 
     // The functions publish to a topic whose queue the test reads, and log JSON as they
     // do in Lambda (LogFormat: JSON) into a file the test reads.
@@ -88,7 +106,6 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
         ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
     ];
     let _watch = watch(port, &account, &settings, Some(log));
-    wait_for_http(port, Duration::from_secs(60));
 
     let (event, report) = invoke_sample(
         port,
@@ -268,6 +285,9 @@ fn invoke_sample(port: u16, account: &Account, function: &str, file: &str) -> (V
 /// One hub, the built binaries: three member accounts acted in, a fourth refused.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hub_binary_acts_in_three_member_accounts_and_refuses_a_fourth() {
+    if skip_slow_test() {
+        return;
+    }
     let hub = Account::new().await;
     let mut members = Vec::new();
     for _ in 0..3 {
@@ -277,7 +297,6 @@ async fn a_hub_binary_acts_in_three_member_accounts_and_refuses_a_fourth() {
     }
     let stranger = Account::new().await;
     stranger.member_role_for(&hub).await;
-    built_functions();
 
     let listed: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
     let port = free_port();
@@ -287,7 +306,6 @@ async fn a_hub_binary_acts_in_three_member_accounts_and_refuses_a_fourth() {
         ("WARDEN_ACCOUNTS", accounts.as_str()),
     ];
     let _watch = watch(port, &hub, &settings, None);
-    wait_for_http(port, Duration::from_secs(60));
 
     for member in &members {
         let (_, report) = invoke_sample(port, member, "ecs-role-guard", "ecs-create-cluster.json");

@@ -212,13 +212,26 @@ async fn by_hand_a_session_resolves_to_its_role_with_its_path() {
 async fn bad_questions_are_refused_before_any_call() {
     let account = Account::new().await;
     let (doctor, calls) = account.access_doctor();
-    for bad in [
-        json!({"principal_arn": "bob", "intent": "ecs-service-auto-scaling"}),
-        json!({"principal_arn": format!("arn:aws:iam::{}:user/bob", account.id), "intent": "fly"}),
-        json!({"principal": "x"}),
+    for (bad, kind, names) in [
+        (
+            json!({"principal_arn": "bob", "intent": "ecs-service-auto-scaling"}),
+            "BadField",
+            "bad principal_arn: \"bob\" is not an ARN",
+        ),
+        (
+            json!({"principal_arn": format!("arn:aws:iam::{}:user/bob", account.id), "intent": "fly"}),
+            "BadField",
+            "bad intent: \"fly\" is not one of ecs-service-auto-scaling,",
+        ),
+        (
+            json!({"principal": "x"}),
+            "NotAnEvent",
+            "unknown field `principal`",
+        ),
     ] {
-        let err = doctor.handle_payload(bad).await.unwrap_err();
-        assert!(!err.to_string().is_empty());
+        let err = doctor.handle_payload(bad.clone()).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{bad}: {err}");
+        assert!(err.to_string().contains(names), "{bad}: {err}");
     }
     assert!(calls.take().is_empty());
 }

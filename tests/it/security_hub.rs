@@ -5,7 +5,7 @@
 //!
 //! moto differs from AWS here in ways written down where they matter: it imports into an
 //! account that never enabled Security Hub and ignores GetFindings' filters. The tests
-//! enable Security Hub as AWS requires; the refusals are in `shared/tests/mocked_security_hub.rs`.
+//! enable Security Hub as AWS requires; the refusals are in `shared/tests/library/mocked_security_hub.rs`.
 
 use aws_sdk_securityhub::types::{
     AwsSecurityFinding, ComplianceStatus, RecordState, SeverityLabel,

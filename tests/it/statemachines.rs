@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use ecs_warden::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use serde_json::{json, Value};
 use tokio::task::JoinSet;
-use warden_tests::{broken_world, root, Account, RegionClients, MEMBER_ROLE, SAMPLE_REGION};
+use warden_tests::{
+    broken_world, root, skip_slow_test, Account, RegionClients, MEMBER_ROLE, SAMPLE_REGION,
+};
 
 const RECONCILE: &str = "ReconcileStateMachine";
 const DELETION: &str = "SlrDeletionStateMachine";
@@ -43,6 +45,9 @@ fn shown(run: &Value) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reconcile_with_no_account_to_sweep_ends_in_no_account_to_sweep_with_its_cause() {
+    if skip_slow_test() {
+        return;
+    }
     // A hub told to sweep its organization, in an account that belongs to none: the plan
     // names no account, and says why.
     let hub = Account::new().await;
@@ -67,6 +72,9 @@ async fn reconcile_with_no_account_to_sweep_ends_in_no_account_to_sweep_with_its
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reconcile_sweeps_three_accounts_and_tolerates_the_one_it_cannot_reach() {
+    if skip_slow_test() {
+        return;
+    }
     let hub = Account::new().await;
     let member = Account::new().await;
     member.member_role_for(&hub).await;
@@ -138,6 +146,9 @@ async fn reconcile_sweeps_three_accounts_and_tolerates_the_one_it_cannot_reach()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reconcile_fails_when_no_account_can_be_swept_so_its_alarm_fires() {
+    if skip_slow_test() {
+        return;
+    }
     // Listed, but no member stack anywhere: every member account's child execution fails,
     // and so does the run, which is what ReconcileFailedAlarm (ExecutionsFailed) counts,
     // though the hub's own account (swept with its own role) was swept.
@@ -177,6 +188,9 @@ async fn reconcile_fails_when_no_account_can_be_swept_so_its_alarm_fires() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sweep_cut_by_its_deadline_is_carried_on_by_the_state_machine_until_it_ends() {
+    if skip_slow_test() {
+        return;
+    }
     const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
     const CLUSTERS: usize = 6;
     const POLICIES: usize = 4;
@@ -262,6 +276,9 @@ async fn a_sweep_cut_by_its_deadline_is_carried_on_by_the_state_machine_until_it
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deletion_blocked_by_a_cluster_fails_as_deletion_blocked_with_the_inventory() {
+    if skip_slow_test() {
+        return;
+    }
     let account = Account::new().await;
     account.create_ecs_role().await;
     RegionClients::new(&account.config)
@@ -288,6 +305,9 @@ async fn a_deletion_blocked_by_a_cluster_fails_as_deletion_blocked_with_the_inve
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_confirmed_drain_runs_to_deleted_through_the_waits() {
+    if skip_slow_test() {
+        return;
+    }
     let account = Account::new().await;
     account.create_ecs_role().await;
     let region = RegionClients::new(&account.config);
@@ -338,6 +358,9 @@ async fn hub_and_drainable_member() -> (Account, Account, RegionClients) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hub_drain_waits_for_a_persons_approval_and_a_refusal_leaves_everything() {
+    if skip_slow_test() {
+        return;
+    }
     let (hub, member, region) = hub_and_drainable_member().await;
     let start = json!({"role_name": SLR, "regions": [SAMPLE_REGION], "drain": true,
                        "account": member.id, "confirm_account": member.id,
@@ -408,6 +431,9 @@ async fn a_hub_drain_waits_for_a_persons_approval_and_a_refusal_leaves_everythin
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hub_drain_nobody_answers_ends_blocked_when_the_wait_times_out() {
+    if skip_slow_test() {
+        return;
+    }
     let (hub, member, region) = hub_and_drainable_member().await;
     let run = hub.run_state_machine(
         DELETION,

@@ -365,13 +365,31 @@ async fn a_logging_trail_makes_its_regions_compliant_and_a_stopped_one_does_not(
 async fn bad_input_is_refused_before_any_call() {
     let account = Account::new().await;
     let (reconcile, calls) = account.reconcile(Mode::Enforce, &REGIONS);
-    for bad in [
-        json!({"regions": ["Europe"]}),
-        json!({"region": "eu-west-1"}),
-        json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2"}),
-        json!("sweep"),
+    for (bad, kind, names) in [
+        (
+            json!({"regions": ["Europe"]}),
+            "BadField",
+            "\"Europe\" is not a region",
+        ),
+        (
+            json!({"region": "eu-west-1"}),
+            "NotAnEvent",
+            "unknown field `region`",
+        ),
+        (
+            json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2"}),
+            "UnexpectedDetailType",
+            "expected \"Scheduled Event\"",
+        ),
+        (
+            json!("sweep"),
+            "NotAnEvent",
+            "invalid type: string \"sweep\"",
+        ),
     ] {
-        assert!(reconcile.handle_payload(bad).await.is_err());
+        let err = reconcile.handle_payload(bad.clone()).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{bad}: {err}");
+        assert!(err.to_string().contains(names), "{bad}: {err}");
     }
     assert!(calls.take().is_empty());
 }
