@@ -6,6 +6,7 @@ use std::fs::File;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use ecs_warden::handlers::PLANTED_PANIC;
 use serde_json::Value;
 use warden_tests::{
     built_functions, free_port, root, skip_slow_test, venv_bin, wait_for_listener, Account,
@@ -14,6 +15,16 @@ use warden_tests::{
 
 /// The Runtime API and the function processes reading from it; stopped when dropped.
 struct Watch(Vec<Child>);
+
+impl Watch {
+    /// Whether `function`'s process is still the one started, and running.
+    fn serving(&mut self, function: &str) -> bool {
+        let at = MEMBER_FUNCTIONS.iter().position(|f| *f == function);
+        // The Runtime API is first, then the functions in MEMBER_FUNCTIONS' order.
+        at.and_then(|i| self.0.get_mut(i + 1))
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+}
 
 impl Drop for Watch {
     fn drop(&mut self) {
@@ -105,7 +116,7 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
         ("WARDEN_NOTIFICATION_TOPIC_ARN", topic.as_str()),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
     ];
-    let _watch = watch(port, &account, &settings, Some(log));
+    let mut watch = watch(port, &account, &settings, Some(log));
 
     let (event, report) = invoke_sample(
         port,
@@ -147,6 +158,28 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
         String::from_utf8_lossy(&bad.stderr)
     );
     assert!(said.contains("Scheduled Event"), "{said}");
+    // A panic inside the handler answers an error, and the same process serves on: the
+    // runtime catches it, which the release profile's unwinding keeps possible.
+    let planted = serde_json::json!({ PLANTED_PANIC: true }).to_string();
+    let panicked = invoke(
+        port,
+        "ecs-role-guard",
+        &["--data-ascii".as_ref(), planted.as_ref()],
+    );
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&panicked.stdout),
+        String::from_utf8_lossy(&panicked.stderr)
+    );
+    assert!(!panicked.status.success(), "{said}");
+    assert!(
+        said.contains("Lambda panicked: planted by a test"),
+        "{said}"
+    );
+    assert!(
+        watch.serving("ecs-role-guard"),
+        "the panic ended the process"
+    );
     // The sample as written is another account's (111122223333): skipped, with no call.
     let cluster_event = root().join("events/ecs-create-cluster.json");
     let again = invoke(

@@ -182,6 +182,11 @@ impl Common {
     }
 }
 
+/// The payload key that makes a handler panic, in a `test-util` build only: how the tests
+/// show that a panic answers an error and the container keeps serving.
+#[cfg(feature = "test-util")]
+pub const PLANTED_PANIC: &str = "ecs-warden-planted-panic";
+
 /// One Lambda function's handler.
 pub trait Handler: Sized {
     /// The function's name in reports, logs and its span.
@@ -212,6 +217,10 @@ pub trait Handler: Sized {
     ) -> impl Future<Output = Result<Self::Output, InvocationError>> {
         async move {
             let started = std::time::Instant::now();
+            #[cfg(feature = "test-util")]
+            if payload.get(PLANTED_PANIC).is_some() {
+                panic!("planted by a test ({PLANTED_PANIC})");
+            }
             let mut result = self.answer(payload, &deadline).await;
             let common = self.common();
             if let Ok(answer) = &mut result {
