@@ -79,6 +79,35 @@ pub fn partition_named(name: &str) -> &'static str {
     }
 }
 
+/// `name` as it fits in `max` bytes: itself when it does; otherwise cut on a character
+/// boundary and ended by `#` and 16 hex digits of a hash of the whole, so two long names
+/// that share their start stay apart. The hash is 64-bit FNV-1a, the same in every build
+/// and on every platform (unlike the standard hasher): names kept in AWS (alarm names,
+/// Security Hub finding ids) must come out the same from every later release.
+pub fn fitted(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_owned();
+    }
+    let hash = format!("#{:016x}", fnv1a(name.as_bytes()));
+    format!("{}{hash}", cut(name, max.saturating_sub(hash.len())))
+}
+
+/// `value` cut to at most `max` bytes on a character boundary.
+pub fn cut(value: &str, max: usize) -> &str {
+    let mut end = value.len().min(max);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
+}
+
+/// 64-bit FNV-1a.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +164,29 @@ mod tests {
             ],
             ["aws", "aws-cn", "aws-us-gov"]
         );
+    }
+
+    #[test]
+    fn a_name_fits_whole_or_cut_with_the_hash_of_the_whole() {
+        assert_eq!(fitted("ecs-warden/a", 12), "ecs-warden/a");
+        let long = "ab".repeat(20);
+        let cut_one = fitted(&long, 30);
+        assert_eq!(cut_one.len(), 30);
+        assert!(cut_one.starts_with("ababababababa#"), "{cut_one}");
+        assert_ne!(cut_one, fitted(&format!("{long}c"), 30));
+        // Never inside a character: "é" is two bytes.
+        let wide = fitted(&"é".repeat(20), 30);
+        assert_eq!(
+            wide,
+            format!(
+                "{}#{:016x}",
+                "é".repeat(6),
+                fnv1a("é".repeat(20).as_bytes())
+            )
+        );
+        assert_eq!(cut("héllo", 2), "h");
+        // FNV-1a's published test vectors.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
 }

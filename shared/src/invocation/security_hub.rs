@@ -214,13 +214,9 @@ impl Evaluation {
             self.control.as_str(),
             self.resource_id()
         );
-        if id.len() <= MAX_ID {
-            return id;
-        }
         // Past ASFF's limit (a policy ARN with long cluster, service and policy names):
-        // cut, and keep it unique with a hash of the whole.
-        let hash = format!("#{:016x}", fnv1a(id.as_bytes()));
-        format!("{}{hash}", truncated(&id, MAX_ID - hash.len()))
+        // cut, and kept unique with a hash of the whole.
+        ids::fitted(&id, MAX_ID)
     }
 
     /// The Security Hub resource the finding is about, as its `Id`.
@@ -235,21 +231,6 @@ impl Evaluation {
 /// Security Hub's resource id of an account.
 fn account_resource(account: &str) -> String {
     format!("AWS::::Account:{account}")
-}
-
-/// 64-bit FNV-1a: stable across builds and platforms, unlike the standard hasher.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-fn truncated(value: &str, max: usize) -> &str {
-    let mut cut = value.len().min(max);
-    while !value.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    &value[..cut]
 }
 
 /// The region a finding is imported in: its resource's, or `own` for a global one.
@@ -389,11 +370,11 @@ pub fn asff(evaluation: &Evaluation, origin: &Origin<'_>, created_at: &str) -> A
                 .types(FINDING_TYPE)
                 .build(),
         )
-        .title(truncated(
+        .title(ids::cut(
             &control.title(&evaluation.resource, region),
             MAX_TITLE,
         ))
-        .description(truncated(&evaluation.details.join("; "), MAX_DESCRIPTION))
+        .description(ids::cut(&evaluation.details.join("; "), MAX_DESCRIPTION))
         .remediation(
             Remediation::builder()
                 .recommendation(
@@ -829,6 +810,10 @@ mod tests {
         );
         assert!(l1.len() <= MAX_ID && l2.len() <= MAX_ID);
         assert_ne!(l1, l2, "cut ids stay unique");
+        // The id earlier releases gave this finding: another would leave the old finding
+        // open in Security Hub beside the new one.
+        let whole = format!("ecs-warden/111122223333/eu-west-1/scaling_alarms/{long}");
+        assert_eq!(l1, format!("{}#112559fed00a0ea1", &whole[..495]));
     }
 
     #[test]

@@ -4,6 +4,11 @@
 //!
 //! ecs-warden's own alarms carry a deterministic name and tags, so they can be found again
 //! and removed with their policy; every other alarm is only ever read.
+//!
+//! Split by job: `settings` (the metric and thresholds of a created alarm: the deployment's
+//! defaults and a service's override tags), `naming` (the service a policy scales, and the
+//! names, ARNs and tags of ecs-warden's alarms, fixed for good once alarms carry them),
+//! and here the alarm index and the flows that ensure, recreate and remove alarms.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,314 +16,23 @@ use aws_sdk_applicationautoscaling::types::{
     AdjustmentType, PolicyType, ScalingPolicy, StepScalingPolicyConfiguration,
 };
 use aws_sdk_cloudwatch::operation::describe_alarms::builders::DescribeAlarmsFluentBuilder;
-use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, Statistic, Tag};
+use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, Tag};
 use aws_sdk_ecs::types::{ClusterField, ServiceField};
 
-use crate::aws::{CallError, Clients};
-use crate::domain::catalog::{self, IGNORE_TAG};
+use crate::aws::{ids, CallError, Clients};
+use crate::domain::catalog;
 use crate::domain::clusters;
 use crate::invocation::gate::{failure, Gated, Scope};
 use crate::invocation::report::{Check, Finding, Status};
-use crate::invocation::settings::SettingsError;
 
-/// Prefix of every alarm name ecs-warden creates; the template limits alarm writes to it.
-pub const ALARM_NAME_PREFIX: &str = "ecs-warden/";
-pub use crate::domain::catalog::{CREATED_BY_TAG, CREATED_BY_VALUE};
-/// Tag naming the cluster of the service an alarm scales.
-pub const CLUSTER_TAG: &str = "ecs-warden:cluster";
-/// Tag naming the service an alarm scales.
-pub const SERVICE_TAG: &str = "ecs-warden:service";
-/// Tag naming the scaling policy an alarm invokes.
-pub const POLICY_TAG: &str = "ecs-warden:policy";
-/// Tag naming the event after which the alarm was created.
-pub const EVENT_TAG: &str = "ecs-warden:event-id";
-/// Prefix of the ECS service tags that override the alarm defaults.
-pub const OVERRIDE_TAG_PREFIX: &str = "ecs-warden:";
+mod naming;
+mod settings;
+
+pub use naming::*;
+pub use settings::*;
 
 /// The most names one DescribeAlarms call accepts.
 const DESCRIBE_ALARMS_NAMES_MAX: usize = 100;
-/// CloudWatch's limit on alarm names.
-const ALARM_NAME_MAX: usize = 255;
-/// CloudWatch's limit on tag values.
-const TAG_VALUE_MAX: usize = 256;
-
-/// One setting of a created alarm that a deployment default and a service tag can set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Knob {
-    Namespace,
-    Metric,
-    Statistic,
-    Period,
-    EvaluationPeriods,
-    ScaleOutThreshold,
-    ScaleInThreshold,
-}
-
-/// Every knob with its environment variable (set by the template) and its ECS service tag.
-const KNOBS: [(Knob, &str, &str); 7] = [
-    (
-        Knob::Namespace,
-        "WARDEN_ALARM_NAMESPACE",
-        "ecs-warden:alarm-namespace",
-    ),
-    (
-        Knob::Metric,
-        "WARDEN_ALARM_METRIC",
-        "ecs-warden:alarm-metric",
-    ),
-    (
-        Knob::Statistic,
-        "WARDEN_ALARM_STATISTIC",
-        "ecs-warden:alarm-statistic",
-    ),
-    (
-        Knob::Period,
-        "WARDEN_ALARM_PERIOD_SECONDS",
-        "ecs-warden:alarm-period",
-    ),
-    (
-        Knob::EvaluationPeriods,
-        "WARDEN_ALARM_EVALUATION_PERIODS",
-        "ecs-warden:alarm-evaluation-periods",
-    ),
-    (
-        Knob::ScaleOutThreshold,
-        "WARDEN_SCALE_OUT_THRESHOLD",
-        "ecs-warden:scale-out-threshold",
-    ),
-    (
-        Knob::ScaleInThreshold,
-        "WARDEN_SCALE_IN_THRESHOLD",
-        "ecs-warden:scale-in-threshold",
-    ),
-];
-
-/// The ECS service tags that override the alarm defaults, in documentation order.
-pub fn override_tags() -> impl Iterator<Item = &'static str> {
-    KNOBS.iter().map(|(_, _, tag)| *tag)
-}
-
-/// The shape of the alarm created for a step-scaling policy.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlarmSettings {
-    /// Metric namespace, `AWS/ECS` by default.
-    pub namespace: String,
-    /// Metric name, `CPUUtilization` by default.
-    pub metric: String,
-    /// Statistic, `Average` by default.
-    pub statistic: Statistic,
-    /// Period in seconds, 60 by default.
-    pub period: i32,
-    /// Periods that must breach before the alarm fires, 3 by default.
-    pub evaluation_periods: i32,
-    /// Threshold of alarms for policies that add capacity, 75 by default.
-    pub scale_out_threshold: f64,
-    /// Threshold of alarms for policies that remove capacity, 25 by default.
-    pub scale_in_threshold: f64,
-}
-
-impl Default for AlarmSettings {
-    fn default() -> Self {
-        Self {
-            namespace: "AWS/ECS".into(),
-            metric: "CPUUtilization".into(),
-            statistic: Statistic::Average,
-            period: 60,
-            evaluation_periods: 3,
-            scale_out_threshold: 75.0,
-            scale_in_threshold: 25.0,
-        }
-    }
-}
-
-/// CloudWatch's longest evaluation window: period × evaluation periods.
-const MAX_WINDOW_SECONDS: i64 = 86_400;
-
-impl AlarmSettings {
-    /// Reads the deployment defaults (`WARDEN_ALARM_*`, `WARDEN_SCALE_*_THRESHOLD`) through
-    /// `lookup`, the built-in defaults where unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let mut settings = Self::default();
-        for (knob, var, _) in KNOBS {
-            let Some(raw) = lookup(var).filter(|v| !v.trim().is_empty()) else {
-                continue;
-            };
-            settings.set(knob, &raw).map_err(|problem| SettingsError {
-                name: var,
-                value: raw.clone(),
-                problem,
-            })?;
-        }
-        settings.check_window().map_err(|problem| SettingsError {
-            name: "WARDEN_ALARM_EVALUATION_PERIODS",
-            value: settings.evaluation_periods.to_string(),
-            problem,
-        })?;
-        Ok(settings)
-    }
-
-    /// These settings with a service's `ecs-warden:` tags applied. On success, also the
-    /// tags that changed something; on failure, every bad tag and why.
-    pub fn with_overrides<'a>(
-        &self,
-        tags: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<(Self, Vec<String>), Vec<String>> {
-        let mut settings = self.clone();
-        let mut applied = Vec::new();
-        let mut problems = Vec::new();
-        for (key, value) in tags {
-            if !key.starts_with(OVERRIDE_TAG_PREFIX) {
-                continue;
-            }
-            match KNOBS.iter().find(|(_, _, tag)| *tag == key) {
-                Some((knob, _, _)) => match settings.set(*knob, value) {
-                    Ok(()) => applied.push(format!("{key}={value}")),
-                    Err(problem) => problems.push(format!("tag {key}={value:?}: {problem}")),
-                },
-                // ecs-warden's own tags that are not alarm settings.
-                None if key == IGNORE_TAG || key == CREATED_BY_TAG => {}
-                // A tag of a newer or older release, or a typo: said, never a failure.
-                None => applied.push(format!(
-                    "{key}={value:?} ignored: not a tag ecs-warden knows (its alarm tags are {})",
-                    override_tags().collect::<Vec<_>>().join(", ")
-                )),
-            }
-        }
-        if let Err(problem) = settings.check_window() {
-            problems.push(format!(
-                "period {}s × {} evaluation periods: {problem}",
-                settings.period, settings.evaluation_periods
-            ));
-        }
-        if problems.is_empty() {
-            Ok((settings, applied))
-        } else {
-            Err(problems)
-        }
-    }
-
-    fn set(&mut self, knob: Knob, raw: &str) -> Result<(), &'static str> {
-        let raw = raw.trim();
-        match knob {
-            Knob::Namespace | Knob::Metric => {
-                if raw.is_empty() || raw.len() > 255 {
-                    return Err("expected 1 to 255 characters");
-                }
-                if knob == Knob::Namespace {
-                    raw.clone_into(&mut self.namespace);
-                } else {
-                    raw.clone_into(&mut self.metric);
-                }
-            }
-            Knob::Statistic => {
-                self.statistic = match raw {
-                    "Average" => Statistic::Average,
-                    "Sum" => Statistic::Sum,
-                    "Minimum" => Statistic::Minimum,
-                    "Maximum" => Statistic::Maximum,
-                    "SampleCount" => Statistic::SampleCount,
-                    _ => return Err("expected Average, Sum, Minimum, Maximum or SampleCount"),
-                }
-            }
-            Knob::Period => {
-                let period: i32 = raw
-                    .parse()
-                    .map_err(|_| "expected a whole number of seconds")?;
-                if !(matches!(period, 10 | 20 | 30) || (period >= 60 && period % 60 == 0)) {
-                    return Err("expected 10, 20, 30 or a multiple of 60 seconds");
-                }
-                self.period = period;
-            }
-            Knob::EvaluationPeriods => {
-                let periods: i32 = raw.parse().map_err(|_| "expected a whole number")?;
-                if periods < 1 {
-                    return Err("expected at least 1");
-                }
-                self.evaluation_periods = periods;
-            }
-            Knob::ScaleOutThreshold | Knob::ScaleInThreshold => {
-                let threshold: f64 = raw
-                    .parse()
-                    .ok()
-                    .filter(|t: &f64| t.is_finite())
-                    .ok_or("expected a number")?;
-                if knob == Knob::ScaleOutThreshold {
-                    self.scale_out_threshold = threshold;
-                } else {
-                    self.scale_in_threshold = threshold;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn check_window(&self) -> Result<(), &'static str> {
-        if i64::from(self.period) * i64::from(self.evaluation_periods) > MAX_WINDOW_SECONDS {
-            Err("CloudWatch evaluates at most one day (86400 s) of periods")
-        } else {
-            Ok(())
-        }
-    }
-}
-
-/// An ECS service as Application Auto Scaling names it: `service/<cluster>/<service>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceTarget {
-    /// The cluster's name.
-    pub cluster: String,
-    /// The service's name.
-    pub service: String,
-}
-
-/// Why a scalable target's resource id is not an ECS service's.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BadResourceId {
-    /// Not `service/<cluster>/<service>`.
-    #[error("{0:?} is not an ECS service resource id (service/<cluster>/<service>)")]
-    NotAService(String),
-    /// A cluster or service name ECS would not accept.
-    #[error("{resource_id:?}: {name:?} is not an ECS {what} name")]
-    BadName {
-        /// The whole resource id.
-        resource_id: String,
-        /// The offending name.
-        name: String,
-        /// `cluster` or `service`.
-        what: &'static str,
-    },
-}
-
-impl ServiceTarget {
-    /// Parses a scalable target's resource id; the error says what is wrong with it.
-    pub fn from_resource_id(resource_id: &str) -> Result<Self, BadResourceId> {
-        let parts: Vec<&str> = resource_id.split('/').collect();
-        let ["service", cluster, service] = parts[..] else {
-            return Err(BadResourceId::NotAService(resource_id.to_owned()));
-        };
-        for (what, name) in [("cluster", cluster), ("service", service)] {
-            let valid = (1..=255).contains(&name.len())
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if !valid {
-                return Err(BadResourceId::BadName {
-                    resource_id: resource_id.to_owned(),
-                    name: name.to_owned(),
-                    what,
-                });
-            }
-        }
-        Ok(Self {
-            cluster: cluster.to_owned(),
-            service: service.to_owned(),
-        })
-    }
-
-    /// The resource id Application Auto Scaling uses for the service.
-    pub fn resource_id(&self) -> String {
-        format!("service/{}/{}", self.cluster, self.service)
-    }
-}
 
 /// Which way a step-scaling policy moves capacity, read from its step adjustments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -418,57 +132,6 @@ pub enum NoDirection {
     /// Steps that go both ways.
     #[error("it adds capacity in some steps and removes it in others")]
     BothWays,
-}
-
-/// The name of the alarm ecs-warden creates for a policy: readable, unique per cluster,
-/// service and policy (cluster and service names cannot contain `/`), and cut to
-/// CloudWatch's limit with a hash of the whole when too long.
-pub fn alarm_name(target: &ServiceTarget, policy_name: &str) -> String {
-    let full = format!(
-        "{ALARM_NAME_PREFIX}{}/{}/{policy_name}",
-        target.cluster, target.service
-    );
-    if full.len() <= ALARM_NAME_MAX {
-        return full;
-    }
-    let suffix = format!("#{:016x}", fnv1a(full.as_bytes()));
-    format!("{}{suffix}", truncate(&full, ALARM_NAME_MAX - suffix.len()))
-}
-
-/// FNV-1a: a hash that stays the same across Rust releases, unlike `DefaultHasher`.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-pub(crate) fn alarm_arn(scope: &Scope, region: &str, name: &str) -> String {
-    format!(
-        "arn:{}:cloudwatch:{region}:{}:alarm:{name}",
-        scope.partition, scope.account
-    )
-}
-
-/// `value` cut to at most `max` bytes on a character boundary.
-fn truncate(value: &str, max: usize) -> String {
-    let mut cut = value.len().min(max);
-    while !value.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    value[..cut].to_owned()
-}
-
-fn tag_value(value: &str) -> String {
-    truncate(value, TAG_VALUE_MAX)
-}
-
-/// The part every scaling policy ARN of `policy_arn`'s account and region starts with
-/// (`arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:`): Application Auto Scaling's
-/// and EC2 Auto Scaling's policies share it, the policy id comes next.
-pub fn scaling_policy_prefix(policy_arn: &str) -> Option<String> {
-    const KIND: &str = ":scalingPolicy:";
-    let at = policy_arn.find(KIND)?;
-    Some(policy_arn[..at + KIND.len()].to_owned())
 }
 
 /// Every alarm of a region, read once for a sweep instead of once per policy.
@@ -831,7 +494,7 @@ async fn put_step_alarm(clients: &Clients, scope: &Scope, alarm: &StepAlarm<'_>)
         .cloudwatch
         .put_metric_alarm()
         .alarm_name(&alarm.name)
-        .alarm_description(truncate(&description, 1024))
+        .alarm_description(ids::cut(&description, 1024))
         .actions_enabled(true)
         .alarm_actions(alarm.policy.policy_arn())
         .namespace(&settings.namespace)
@@ -1287,113 +950,5 @@ mod tests {
             assert!(why.contains(words), "{why}");
         }
         assert!(direction(None).is_err());
-    }
-
-    #[test]
-    fn alarm_names_are_deterministic_unique_and_bounded() {
-        let target = ServiceTarget::from_resource_id("service/payments/web").unwrap();
-        assert_eq!(
-            alarm_name(&target, "cpu-out"),
-            "ecs-warden/payments/web/cpu-out"
-        );
-        let other = ServiceTarget::from_resource_id("service/payments-web/x").unwrap();
-        assert_ne!(alarm_name(&other, "p"), alarm_name(&target, "x/p"));
-        let long = ServiceTarget {
-            cluster: "c".repeat(255),
-            service: "s".repeat(255),
-        };
-        let a = alarm_name(&long, &"p".repeat(256));
-        let b = alarm_name(&long, &format!("{}q", "p".repeat(255)));
-        assert_eq!(a.len(), 255);
-        assert_ne!(a, b);
-        assert_eq!(a, alarm_name(&long, &"p".repeat(256)));
-        let wide = alarm_name(&target, &"é".repeat(200));
-        assert!(wide.len() <= 255);
-    }
-
-    #[test]
-    fn reads_service_resource_ids() {
-        let t = ServiceTarget::from_resource_id("service/default/web-app").unwrap();
-        assert_eq!(
-            (t.cluster.as_str(), t.service.as_str()),
-            ("default", "web-app")
-        );
-        assert_eq!(t.resource_id(), "service/default/web-app");
-        for bad in [
-            "table/x",
-            "service/a",
-            "service/a/b/c",
-            "service//b",
-            "service/a b/c",
-        ] {
-            assert!(ServiceTarget::from_resource_id(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn tags_override_defaults_and_bad_tags_are_named() {
-        let defaults = AlarmSettings::default();
-        let (s, applied) = defaults
-            .with_overrides([
-                ("ecs-warden:scale-out-threshold", "60"),
-                ("ecs-warden:alarm-metric", "MemoryUtilization"),
-                ("team", "payments"),
-            ])
-            .unwrap();
-        assert_eq!(s.scale_out_threshold, 60.0);
-        assert_eq!(s.metric, "MemoryUtilization");
-        assert_eq!(s.scale_in_threshold, 25.0);
-        assert_eq!(applied.len(), 2);
-        let problems = defaults
-            .with_overrides([
-                ("ecs-warden:scale-out-threshold", "high"),
-                ("ecs-warden:alarm-period", "45"),
-                ("ecs-warden:alarm-treshold", "1"),
-            ])
-            .unwrap_err();
-        assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems[0].contains("ecs-warden:scale-out-threshold=\"high\""));
-        // A tag ecs-warden does not know is said, and never fails the alarm.
-        let (s, noted) = defaults
-            .with_overrides([
-                ("ecs-warden:alarm-treshold", "1"),
-                ("ecs-warden:scale-in-threshold", "10"),
-                ("ecs-warden:created-by", "ecs-warden"),
-            ])
-            .unwrap();
-        assert_eq!(s.scale_in_threshold, 10.0);
-        assert_eq!(noted.len(), 2, "{noted:?}");
-        assert!(noted[0]
-            .contains("ecs-warden:alarm-treshold=\"1\" ignored: not a tag ecs-warden knows"));
-        let window = defaults
-            .with_overrides([
-                ("ecs-warden:alarm-period", "3600"),
-                ("ecs-warden:alarm-evaluation-periods", "48"),
-            ])
-            .unwrap_err();
-        assert!(window[0].contains("one day"), "{window:?}");
-    }
-
-    #[test]
-    fn environment_defaults_are_read_and_checked() {
-        let env = |vars: &'static [(&'static str, &'static str)]| {
-            AlarmSettings::from_lookup(move |n| {
-                vars.iter()
-                    .find(|(k, _)| *k == n)
-                    .map(|(_, v)| v.to_string())
-            })
-        };
-        assert_eq!(env(&[]).unwrap(), AlarmSettings::default());
-        let s = env(&[
-            ("WARDEN_SCALE_IN_THRESHOLD", "10"),
-            ("WARDEN_ALARM_STATISTIC", "Maximum"),
-        ])
-        .unwrap();
-        assert_eq!(
-            (s.scale_in_threshold, s.statistic),
-            (10.0, Statistic::Maximum)
-        );
-        let err = env(&[("WARDEN_ALARM_PERIOD_SECONDS", "0")]).unwrap_err();
-        assert_eq!(err.name, "WARDEN_ALARM_PERIOD_SECONDS");
     }
 }
