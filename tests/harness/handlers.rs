@@ -38,27 +38,49 @@ use crate::*;
 /// `scripts/check_policies.py` to hold against the function's policy; unset, nowhere.
 pub const CALLS_DIR_ENV: &str = "WARDEN_CALLS_DIR";
 
-/// A call log for a handler of `function` that, when `WARDEN_CALLS_DIR` is set, adds each
-/// distinct call to the function's file there.
-fn call_log(function: &'static str) -> CallLog {
-    static SEEN: Mutex<Vec<(&'static str, String)>> = Mutex::new(Vec::new());
-    let Some(dir) = std::env::var_os(CALLS_DIR_ENV).map(PathBuf::from) else {
-        return CallLog::default();
-    };
-    CallLog::observed(move |call| {
-        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.iter().any(|(f, c)| *f == function && c == call) {
+/// Every call a test's handler made, in every invocation, in order: what its call log's
+/// observer saw. The report of one invocation lists that invocation's calls; this is how a
+/// test sees calls an invocation made and did not report (an input refused, a panic).
+#[derive(Clone, Default)]
+pub struct SeenCalls(Arc<Mutex<Vec<String>>>);
+
+impl SeenCalls {
+    /// Takes the calls seen so far, leaving none.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// A call log for a handler of `function`, and the calls it sees; when `WARDEN_CALLS_DIR`
+/// is set, it also adds each distinct call to the function's file there.
+fn call_log(function: &'static str) -> (CallLog, SeenCalls) {
+    static RECORDED: Mutex<Vec<(&'static str, String)>> = Mutex::new(Vec::new());
+    let dir = std::env::var_os(CALLS_DIR_ENV).map(PathBuf::from);
+    let seen = SeenCalls::default();
+    let seeing = seen.clone();
+    let log = CallLog::observed(move |call| {
+        seeing
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(call.to_owned());
+        let Some(dir) = &dir else {
+            return;
+        };
+        let mut recorded = RECORDED.lock().unwrap_or_else(|e| e.into_inner());
+        if recorded.iter().any(|(f, c)| *f == function && c == call) {
             return;
         }
-        seen.push((function, call.to_owned()));
-        std::fs::create_dir_all(&dir).expect("create the calls directory");
+        recorded.push((function, call.to_owned()));
+        std::fs::create_dir_all(dir).expect("create the calls directory");
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join(format!("{function}.txt")))
             .expect("open the calls file");
         writeln!(file, "{call}").expect("record a call");
-    })
+    });
+    (log, seen)
 }
 
 impl Account {
@@ -69,7 +91,7 @@ impl Account {
         &self,
         settings: Settings,
         alarm_defaults: AlarmSettings,
-    ) -> (H, CallLog) {
+    ) -> (H, SeenCalls) {
         self.handler_at(settings, alarm_defaults, Clock::system())
     }
 
@@ -79,16 +101,16 @@ impl Account {
         settings: Settings,
         alarm_defaults: AlarmSettings,
         clock: Clock,
-    ) -> (H, CallLog) {
-        let calls = call_log(H::FUNCTION);
+    ) -> (H, SeenCalls) {
+        let (calls, seen) = call_log(H::FUNCTION);
         let accounts = Accounts::single(&self.config, &calls, &self.id);
-        self.built(settings, alarm_defaults, clock, calls, accounts)
+        self.built(settings, alarm_defaults, clock, (calls, seen), accounts)
     }
 
     /// A handler of this account acting as the hub of `members`: it assumes
     /// [`MEMBER_ROLE`] in each of them, as `WARDEN_MEMBER_ROLE` and `WARDEN_ACCOUNTS` make
     /// a deployed function do.
-    pub fn hub_handler<H: Handler>(&self, mode: Mode, members: &[&Account]) -> (H, CallLog) {
+    pub fn hub_handler<H: Handler>(&self, mode: Mode, members: &[&Account]) -> (H, SeenCalls) {
         self.hub_handler_at(mode, members, Clock::system())
     }
 
@@ -98,7 +120,7 @@ impl Account {
         mode: Mode,
         members: &[&Account],
         clock: Clock,
-    ) -> (H, CallLog) {
+    ) -> (H, SeenCalls) {
         let listed = members.iter().map(|m| m.id.clone()).collect();
         self.hub_handler_of(mode, MemberAccounts::Listed(listed), clock)
     }
@@ -109,8 +131,8 @@ impl Account {
         mode: Mode,
         accounts: MemberAccounts,
         clock: Clock,
-    ) -> (H, CallLog) {
-        let calls = call_log(H::FUNCTION);
+    ) -> (H, SeenCalls) {
+        let (calls, seen) = call_log(H::FUNCTION);
         let reach = Reach::Hub {
             role: MemberRole {
                 path: "/".into(),
@@ -126,7 +148,13 @@ impl Account {
             H::FUNCTION,
         );
         let settings = sweeping(mode, &[SAMPLE_REGION]);
-        self.built(settings, AlarmSettings::default(), clock, calls, accounts)
+        self.built(
+            settings,
+            AlarmSettings::default(),
+            clock,
+            (calls, seen),
+            accounts,
+        )
     }
 
     fn built<H: Handler>(
@@ -134,11 +162,11 @@ impl Account {
         settings: Settings,
         alarm_defaults: AlarmSettings,
         clock: Clock,
-        calls: CallLog,
+        (calls, seen): (CallLog, SeenCalls),
         accounts: Accounts,
-    ) -> (H, CallLog) {
-        let deps = self.built_deps(settings, alarm_defaults, clock, calls.clone(), accounts);
-        (H::build(deps), calls)
+    ) -> (H, SeenCalls) {
+        let deps = self.built_deps(settings, alarm_defaults, clock, calls, accounts);
+        (H::build(deps), seen)
     }
 
     fn built_deps(
@@ -163,14 +191,14 @@ impl Account {
     }
 
     /// An `ecs-role-guard` as a fresh container would build it, with its call log.
-    pub fn role_guard(&self, mode: Mode, verdict_ttl: Duration) -> (EcsRoleGuard, CallLog) {
+    pub fn role_guard(&self, mode: Mode, verdict_ttl: Duration) -> (EcsRoleGuard, SeenCalls) {
         self.handler(settings(mode, verdict_ttl), AlarmSettings::default())
     }
 
     /// An `ecs-role-guard` whose `WARDEN_WATCHED_ROLES` is `watched` (look-alikes it may
     /// write to), with no verdict memory.
-    pub fn role_guard_watching(&self, mode: Mode, watched: &str) -> (EcsRoleGuard, CallLog) {
-        let calls = call_log(EcsRoleGuard::FUNCTION);
+    pub fn role_guard_watching(&self, mode: Mode, watched: &str) -> (EcsRoleGuard, SeenCalls) {
+        let (calls, seen) = call_log(EcsRoleGuard::FUNCTION);
         let deps = Deps {
             watched: watched_roles(Some(watched)).expect("watched roles"),
             ..self.built_deps(
@@ -181,7 +209,7 @@ impl Account {
                 Accounts::single(&self.config, &calls, &self.id),
             )
         };
-        (EcsRoleGuard::build(deps), calls)
+        (EcsRoleGuard::build(deps), seen)
     }
 
     /// A `scaling-guard` as a fresh container would build it, with its call log.
@@ -189,28 +217,28 @@ impl Account {
         &self,
         mode: Mode,
         alarm_defaults: AlarmSettings,
-    ) -> (ScalingGuard, CallLog) {
+    ) -> (ScalingGuard, SeenCalls) {
         self.handler(settings(mode, Duration::ZERO), alarm_defaults)
     }
 
     /// An `slr-deletion` as a fresh container would build it, with its call log.
-    pub fn slr_deletion(&self, mode: Mode) -> (SlrDeletion, CallLog) {
+    pub fn slr_deletion(&self, mode: Mode) -> (SlrDeletion, SeenCalls) {
         self.handler(settings(mode, Duration::ZERO), AlarmSettings::default())
     }
 
     /// An `slr-deletion` whose steps run at the time `clock` says.
-    pub fn slr_deletion_at(&self, mode: Mode, clock: &Clock) -> (SlrDeletion, CallLog) {
+    pub fn slr_deletion_at(&self, mode: Mode, clock: &Clock) -> (SlrDeletion, SeenCalls) {
         let settings = settings(mode, Duration::ZERO);
         self.handler_at(settings, AlarmSettings::default(), clock.clone())
     }
 
     /// A `role-drift-guard` watching the catalog's roles, with usage looked up in `regions`.
-    pub fn drift_guard(&self, mode: Mode, regions: &[&str]) -> (RoleDriftGuard, CallLog) {
+    pub fn drift_guard(&self, mode: Mode, regions: &[&str]) -> (RoleDriftGuard, SeenCalls) {
         self.handler(sweeping(mode, regions), AlarmSettings::default())
     }
 
     /// An `access-doctor` as a fresh container would build it, with its call log.
-    pub fn access_doctor(&self) -> (AccessDoctor, CallLog) {
+    pub fn access_doctor(&self) -> (AccessDoctor, SeenCalls) {
         self.handler(
             settings(Mode::Enforce, Duration::ZERO),
             AlarmSettings::default(),
@@ -218,7 +246,7 @@ impl Account {
     }
 
     /// A `reconcile` sweeping `regions`, with the default alarm settings.
-    pub fn reconcile(&self, mode: Mode, regions: &[&str]) -> (Reconcile, CallLog) {
+    pub fn reconcile(&self, mode: Mode, regions: &[&str]) -> (Reconcile, SeenCalls) {
         self.handler(sweeping(mode, regions), AlarmSettings::default())
     }
 }

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use ecs_warden::handlers::access_doctor::Diagnosis;
+use ecs_warden::handlers::access_doctor::{Diagnosis, EvalDecision};
 use ecs_warden::handlers::Handler;
 use serde_json::{json, Value};
 use warden_tests::{venv_bin, writes, Account};
@@ -115,7 +115,7 @@ async fn all_none_and_some_permissions() {
     )
     .await;
     assert_eq!(missing(&d), ["cloudwatch:PutMetricAlarm"]);
-    assert_eq!(d.missing[0].decision, "explicitDeny");
+    assert_eq!(d.missing[0].decision, EvalDecision::ExplicitDeny);
     assert_eq!(d.minimal_policy, None);
 
     let none = Account::new().await;

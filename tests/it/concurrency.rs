@@ -159,3 +159,47 @@ async fn ten_reconciles_at_once_leave_one_of_everything() {
     assert_consistent(&answers);
     assert_account_is_right(&account, &region).await;
 }
+
+/// Invocations of one handler at once, as Lambda's concurrent runtime would run them in one
+/// container: each report lists its own calls only, exactly those the same event costs
+/// alone, and together they are every call the handler made.
+#[tokio::test(flavor = "multi_thread")]
+async fn invocations_of_one_handler_at_once_each_report_only_their_own_calls() {
+    let account = Account::new().await;
+    let (guard, seen) = account.role_guard(Mode::Enforce, Duration::ZERO);
+    let cluster = account.event("ecs-create-cluster.json");
+    let legacy = account.event("ecs-create-service-legacy-role.json");
+    // Alone, once to create the roles and once more for what a compliant account costs.
+    for event in [&cluster, &legacy, &cluster, &legacy] {
+        guard.handle_payload(event.clone()).await.expect("alone");
+    }
+    seen.take();
+    let alone_cluster = guard.handle_payload(cluster.clone()).await.unwrap();
+    let alone_legacy = guard.handle_payload(legacy.clone()).await.unwrap();
+    assert_ne!(alone_cluster.aws_calls, alone_legacy.aws_calls);
+    seen.take();
+
+    let events: Vec<&Value> = [&cluster, &legacy].into_iter().cycle().take(16).collect();
+    let reports = futures_util::future::join_all(
+        events
+            .iter()
+            .map(|event| guard.handle_payload((*event).clone())),
+    )
+    .await;
+    let mut reported = Vec::new();
+    for (event, report) in events.iter().zip(reports) {
+        let report = report.expect("answered");
+        let alone = if *event == &cluster {
+            &alone_cluster
+        } else {
+            &alone_legacy
+        };
+        assert_eq!(report.event_id, event["id"].as_str().map(String::from));
+        assert_eq!(report.aws_calls, alone.aws_calls, "{}", event["id"]);
+        reported.extend(report.aws_calls);
+    }
+    let mut made = seen.take();
+    made.sort();
+    reported.sort();
+    assert_eq!(made, reported, "every call made is in exactly one report");
+}

@@ -144,7 +144,11 @@ async fn a_failed_publication_keeps_the_work_and_reports_the_failure() {
     assert_eq!(failed.check, "notification");
     assert_eq!(failed.resource, missing);
     assert!(failed.detail.contains("sns:Publish"), "{}", failed.detail);
-    assert!(calls.take().is_empty(), "the next invocation starts clean");
+    assert_eq!(
+        calls.take(),
+        report.aws_calls,
+        "every call the invocation made is in its report, the refused publication included"
+    );
 }
 
 #[tokio::test]

@@ -147,12 +147,9 @@ impl MemberCredentials {
             .send()
             .await
             .map_err(|e| failed(CallError::from_sdk(&e)))?;
-        let c = out.credentials().ok_or_else(|| {
-            failed(CallError {
-                code: String::new(),
-                message: "AssumeRole answered without credentials".into(),
-            })
-        })?;
+        let c = out
+            .credentials()
+            .ok_or_else(|| failed(CallError::local("AssumeRole answered without credentials")))?;
         let expiry = SystemTime::try_from(*c.expiration()).ok();
         let credentials = Credentials::new(
             c.access_key_id(),

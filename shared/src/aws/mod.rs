@@ -8,6 +8,7 @@ pub mod mocks;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -296,30 +297,83 @@ impl<C: Clone> PerRegion<C> {
 }
 
 /// The AWS operations made through the clients it is attached to, in order, as
-/// `service:Operation`. Lambda runs one invocation at a time per container, so draining
-/// it at the end of an invocation yields exactly that invocation's calls.
+/// `service:Operation`, kept per invocation: inside [`CallLog::invocation`] every call goes
+/// to that invocation's own log, so two invocations a container runs at once (Lambda's
+/// concurrent runtime, a test) never see each other's calls. Outside one (a domain function
+/// called on its own) the calls go to a log of the container's, which `take` drains.
 #[derive(Clone, Default)]
 pub struct CallLog {
-    calls: Arc<Mutex<Vec<String>>>,
+    outside: Recorded,
     observer: Option<Observer>,
 }
 
 /// Sees every call a [`CallLog`] records.
 type Observer = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// Calls in the order they were made.
+#[derive(Clone, Default)]
+struct Recorded(Arc<Mutex<Vec<String>>>);
+
+impl Recorded {
+    fn push(&self, call: String) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+    }
+
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+tokio::task_local! {
+    /// The calls of the invocation the current task works for.
+    static INVOCATION: Recorded;
+}
+
 impl CallLog {
     /// A log that also hands every call to `observer`: how the tests collect each
     /// function's calls to hold them against its policy.
     pub fn observed(observer: impl Fn(&str) + Send + Sync + 'static) -> Self {
         Self {
-            calls: Arc::default(),
+            outside: Recorded::default(),
             observer: Some(Arc::new(observer)),
         }
     }
 
-    /// Takes the calls recorded so far, leaving the log empty.
+    /// Runs `work` as one invocation with a call log of its own: what any client records
+    /// while it runs, in its task or in tasks started with [`CallLog::carried`], and what
+    /// [`CallLog::take`] takes inside it.
+    pub async fn invocation<F: Future>(work: F) -> F::Output {
+        INVOCATION.scope(Recorded::default(), work).await
+    }
+
+    /// `work`, to be spawned as a task of its own, recording into the log of the invocation
+    /// it is made in (a spawned task does not inherit it).
+    pub fn carried<F: Future>(work: F) -> impl Future<Output = F::Output> {
+        let current = INVOCATION.try_with(Recorded::clone).ok();
+        async move {
+            match current {
+                Some(recorded) => INVOCATION.scope(recorded, work).await,
+                None => work.await,
+            }
+        }
+    }
+
+    /// Takes the calls recorded so far in this invocation (outside one, the container's),
+    /// leaving that log empty.
     pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()))
+        INVOCATION
+            .try_with(Recorded::take)
+            .unwrap_or_else(|_| self.outside.take())
+    }
+
+    fn record(&self, call: String) {
+        if let Some(observer) = &self.observer {
+            observer(&call);
+        }
+        match INVOCATION.try_with(Recorded::clone) {
+            Ok(invocation) => invocation.push(call),
+            Err(_) => self.outside.push(call),
+        }
     }
 }
 
@@ -344,14 +398,7 @@ impl Intercept for CallLog {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(meta) = cfg.load::<Metadata>() {
-            let call = format!("{}:{}", action_prefix(meta.service()), meta.name());
-            if let Some(observer) = &self.observer {
-                observer(&call);
-            }
-            self.calls
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(call);
+            self.record(format!("{}:{}", action_prefix(meta.service()), meta.name()));
         }
         Ok(())
     }
@@ -385,29 +432,95 @@ impl fmt::Display for FailedCall {
 
 impl std::error::Error for FailedCall {}
 
-/// What an AWS call's failure says, reduced to what decides the next step.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What an AWS call's failure says: what decides the next step, and what an operator
+/// opening a support case needs (the request id, the HTTP status).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CallError {
     /// The error code, e.g. `NoSuchEntity`, `AccessDenied`; empty when the call never got
     /// an answer (timeout, connection failure).
     pub code: String,
     /// The service's message, or the transport failure.
     pub message: String,
+    /// AWS's id of the request, which a support case asks for; `None` when no answer came.
+    pub request_id: Option<String>,
+    /// The extended request id (`x-amz-id-2`), where the service gives one.
+    pub extended_request_id: Option<String>,
+    /// The answer's HTTP status; `None` when no answer came.
+    pub status: Option<u16>,
+    /// Where the call failed, as the SDK tells it.
+    pub kind: CallErrorKind,
+}
+
+/// Where a call failed, as the SDK's error variants tell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CallErrorKind {
+    /// The service answered with an error.
+    #[default]
+    Service,
+    /// No answer within the client's timeouts.
+    Timeout,
+    /// The request could not be sent (connection refused or reset, DNS, TLS).
+    Dispatch,
+    /// An answer came that could not be read.
+    Response,
+    /// The request could not be built; nothing was sent.
+    Construction,
 }
 
 impl CallError {
     /// Reads an SDK error.
-    pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> Self
+    pub fn from_sdk<E>(err: &SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
     {
         let code = err.code().unwrap_or_default().to_owned();
         let message = match err.message() {
             Some(m) => m.to_owned(),
             None => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
         };
-        Self { code, message }
+        let raw = err.raw_response();
+        let header = |name: &str| raw.and_then(|r| r.headers().get(name)).map(str::to_owned);
+        // The query protocols (IAM, STS, CloudWatch) put it in the error body, which the
+        // SDK keeps in the error's metadata; the others in a header.
+        let request_id = err
+            .meta()
+            .extra("aws_request_id")
+            .map(str::to_owned)
+            .or_else(|| header("x-amzn-requestid"))
+            .or_else(|| header("x-amz-request-id"));
+        let kind = match err {
+            SdkError::ServiceError(_) => CallErrorKind::Service,
+            SdkError::TimeoutError(_) => CallErrorKind::Timeout,
+            SdkError::DispatchFailure(_) => CallErrorKind::Dispatch,
+            SdkError::ResponseError(_) => CallErrorKind::Response,
+            _ => CallErrorKind::Construction,
+        };
+        Self {
+            code,
+            message,
+            request_id,
+            extended_request_id: header("x-amz-id-2"),
+            status: raw.map(|r| r.status().as_u16()),
+            kind,
+        }
+    }
+
+    /// A failure on this side of the wire, with no answer from AWS to read.
+    pub fn local(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            kind: CallErrorKind::Construction,
+            ..Self::default()
+        }
+    }
+
+    /// What an operator quotes to AWS support: ` (request id …)`, or nothing.
+    fn request_note(&self) -> String {
+        match (&self.request_id, &self.extended_request_id) {
+            (Some(id), Some(extended)) => format!(" (request id {id}, extended {extended})"),
+            (Some(id), None) => format!(" (request id {id})"),
+            _ => String::new(),
+        }
     }
 
     /// The caller lacks a permission.
@@ -442,20 +555,21 @@ impl CallError {
     /// A finding detail for a failed `action` on `resource`, naming the missing
     /// permission when that is the cause.
     pub fn explain(&self, action: &str, resource: &str) -> String {
+        let note = self.request_note();
         if self.is_access_denied() {
             format!(
                 "access denied: the function's role lacks {action} on {resource}; grant it \
-                 (template.yaml lists the function's permissions). AWS said: {}",
+                 (template.yaml lists the function's permissions). AWS said: {}{note}",
                 self.message
             )
         } else if self.code.is_empty() {
             format!(
-                "{action} on {resource} failed without an answer: {}",
+                "{action} on {resource} failed without an answer: {}{note}",
                 self.message
             )
         } else {
             format!(
-                "{action} on {resource} failed: {}: {}",
+                "{action} on {resource} failed: {}: {}{note}",
                 self.code, self.message
             )
         }
@@ -470,6 +584,7 @@ mod tests {
         CallError {
             code: code.into(),
             message: message.into(),
+            ..CallError::default()
         }
     }
 

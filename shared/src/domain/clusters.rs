@@ -566,7 +566,7 @@ mod tests {
     fn only_throttles_faults_and_lost_answers_are_worth_retrying() {
         let err = |code: &str| CallError {
             code: code.into(),
-            message: String::new(),
+            ..CallError::default()
         };
         for code in [
             "",

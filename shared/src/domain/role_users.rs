@@ -4,7 +4,7 @@
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::aws::{CallError, Regional};
+use crate::aws::{CallError, CallLog, Regional};
 use crate::domain::clusters;
 use crate::domain::scaling;
 
@@ -28,13 +28,13 @@ pub async fn users_of(regional: &Regional, regions: &[String], name: &str) -> Ro
     for region in regions {
         let clients = regional.clients(region);
         let (region, name) = (region.clone(), name.to_owned());
-        tasks.spawn(
+        tasks.spawn(CallLog::carried(
             async move {
                 let found = region_users(&clients.ecs, &clients.autoscaling, &region, &name).await;
                 (region, found)
             }
             .in_current_span(),
-        );
+        ));
     }
     let mut result = RoleUsers::default();
     while let Some(joined) = tasks.join_next().await {

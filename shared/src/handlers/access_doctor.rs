@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, PolicyEvaluationDecisionType};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use tracing::Instrument;
 
 use super::{Common, Deps, Handler};
 use crate::aws::ids::Arn;
 use crate::aws::{self, ids, CallError, Clients};
-use crate::domain::catalog;
-use crate::domain::permissions::{self, Condition, Intent, Requirement, When};
+use crate::domain::permissions::{self, intents_for, Condition, Intent, Requirement, When};
+pub use crate::domain::permissions::{minimal_policy, DenySource, EvalDecision, Missing};
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{owner, parse_api_call, ApiCallEvent};
@@ -41,29 +41,6 @@ struct Question {
     /// The call's parameters, as CloudTrail records them, to decide conditional needs.
     #[serde(default)]
     request_parameters: Option<Value>,
-}
-
-/// One permission the principal lacks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Missing {
-    /// `service:Action`.
-    pub action: String,
-    /// Where it is needed.
-    pub resource: String,
-    /// `implicitDeny` (nothing grants it) or `explicitDeny` (a Deny statement, a boundary
-    /// or an SCP refuses it: an Allow will not help).
-    pub decision: String,
-    /// What refuses it when no policy of the principal's account can help:
-    /// `service_control_policy` (the organization's SCPs do not allow it) or
-    /// `permissions_boundary`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub denied_by: Option<&'static str>,
-    /// The intent that needs it.
-    pub intent: &'static str,
-    /// The seed it comes from.
-    pub seed: &'static str,
-    /// Why it is needed.
-    pub why: &'static str,
 }
 
 /// The diagnosis: the usual report plus what is missing and the policy that grants it.
@@ -260,7 +237,6 @@ impl AccessDoctor {
         partition: &'static str,
         case: Case<'_>,
     ) -> Diagnosis {
-        self.common.calls.take();
         let span = tracing::info_span!("account", account = %account);
         let mut diagnosis = async {
             match self.iam.get(account, partition).await {
@@ -324,12 +300,12 @@ impl AccessDoctor {
                         requirement,
                         resource: &resource,
                         only_when,
-                        decision: &decision,
+                        decision,
                         missing_keys: &missing_keys,
                         denied_by,
                     };
                     findings.push(verdict.finding(&arn));
-                    if decision != "allowed" {
+                    if !decision.is_allowed() {
                         missing.push(Missing {
                             action: requirement.action.to_owned(),
                             resource: resource.clone(),
@@ -516,9 +492,9 @@ impl AccessDoctor {
         while let Some(result) = results.next().await {
             let result = result.map_err(|e| CallError::from_sdk(&e))?;
             let decision = match result.eval_decision() {
-                PolicyEvaluationDecisionType::Allowed => "allowed",
-                PolicyEvaluationDecisionType::ExplicitDeny => "explicitDeny",
-                _ => "implicitDeny",
+                PolicyEvaluationDecisionType::Allowed => EvalDecision::Allowed,
+                PolicyEvaluationDecisionType::ExplicitDeny => EvalDecision::ExplicitDeny,
+                _ => EvalDecision::ImplicitDeny,
             };
             // IAM says when the organization's SCPs, or the principal's boundary, do not
             // allow the action (IAM API Reference, EvaluationResult): no identity policy can
@@ -527,12 +503,12 @@ impl AccessDoctor {
                 .organizations_decision_detail()
                 .is_some_and(|d| !d.allowed_by_organizations())
             {
-                Some(SERVICE_CONTROL_POLICY)
+                Some(DenySource::ServiceControlPolicy)
             } else if result
                 .permissions_boundary_decision_detail()
                 .is_some_and(|d| !d.allowed_by_permissions_boundary())
             {
-                Some(PERMISSIONS_BOUNDARY)
+                Some(DenySource::PermissionsBoundary)
             } else {
                 None
             };
@@ -540,11 +516,11 @@ impl AccessDoctor {
             let entry = decisions
                 .entry(result.eval_action_name().to_owned())
                 .or_insert_with(|| Decision {
-                    decision: decision.to_owned(),
+                    decision,
                     ..Decision::default()
                 });
-            if decision != "allowed" {
-                entry.decision = decision.to_owned();
+            if !decision.is_allowed() {
+                entry.decision = decision;
                 entry.denied_by = entry.denied_by.or(denied_by);
             }
             entry
@@ -555,31 +531,15 @@ impl AccessDoctor {
     }
 }
 
-/// `denied_by` when the organization's service control policies refuse an action.
-pub const SERVICE_CONTROL_POLICY: &str = "service_control_policy";
-/// `denied_by` when the principal's permissions boundary refuses an action.
-pub const PERMISSIONS_BOUNDARY: &str = "permissions_boundary";
-
 /// IAM's simulated decision on one action.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct Decision {
-    /// `allowed`, `implicitDeny` or `explicitDeny`.
-    decision: String,
+    /// What IAM decided.
+    decision: EvalDecision,
     /// The context keys the simulation lacked.
     missing_keys: Vec<String>,
     /// What refuses it beyond the principal's own policies.
-    denied_by: Option<&'static str>,
-}
-
-impl Default for Decision {
-    /// An action IAM did not answer for: nothing grants it.
-    fn default() -> Self {
-        Self {
-            decision: "implicitDeny".into(),
-            missing_keys: Vec::new(),
-            denied_by: None,
-        }
-    }
+    denied_by: Option<DenySource>,
 }
 
 enum Applies {
@@ -685,12 +645,12 @@ struct Verdict<'a> {
     resource: &'a str,
     /// When the need applies, if the event could not tell.
     only_when: Option<&'static str>,
-    /// `allowed`, `implicitDeny` or `explicitDeny`.
-    decision: &'a str,
+    /// What IAM decided.
+    decision: EvalDecision,
     /// The context keys the simulation lacked.
     missing_keys: &'a [String],
     /// What refuses it beyond the principal's own policies.
-    denied_by: Option<&'static str>,
+    denied_by: Option<DenySource>,
 }
 
 impl Verdict<'_> {
@@ -710,7 +670,7 @@ impl Verdict<'_> {
             self.intent.seed,
             requirement.why
         );
-        let status = if self.decision == "allowed" {
+        let status = if self.decision.is_allowed() {
             Status::Compliant
         } else {
             Status::Failed
@@ -720,13 +680,14 @@ impl Verdict<'_> {
 
     /// What to do about a refusal, when more than a grant is needed.
     fn advice(&self) -> String {
-        if self.decision != "allowed" && self.denied_by == Some(SERVICE_CONTROL_POLICY) {
+        let refused = !self.decision.is_allowed();
+        if refused && self.denied_by == Some(DenySource::ServiceControlPolicy) {
             "; a service control policy of the organization refuses it, so no policy in this account can grant it: the SCP must exempt this principal or allow the action".to_owned()
-        } else if self.decision != "allowed" && self.denied_by == Some(PERMISSIONS_BOUNDARY) {
+        } else if refused && self.denied_by == Some(DenySource::PermissionsBoundary) {
             "; the principal's permissions boundary does not allow it, so only a change to the boundary can grant it".to_owned()
-        } else if self.decision == "explicitDeny" {
+        } else if self.decision == EvalDecision::ExplicitDeny {
             "; a Deny (a statement, a permissions boundary or an SCP) refuses it, so an Allow will not help".to_owned()
-        } else if self.decision != "allowed"
+        } else if refused
             && self
                 .missing_keys
                 .iter()
@@ -742,125 +703,9 @@ impl Verdict<'_> {
     }
 }
 
-/// The intents a refused call belongs to.
-fn intents_for(event: &ApiCallEvent) -> Result<Vec<&'static Intent>, InvocationError> {
-    let detail = &event.detail;
-    let param = |name: &str| {
-        detail
-            .request_parameters
-            .as_ref()
-            .and_then(|p| p.get(name))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let names: &[&str] = match (event.source.as_str(), detail.event_name.as_str()) {
-        ("aws.ecs", "CreateService") => {
-            &["ecs-service-auto-scaling", "create-ecs-service-linked-role"]
-        }
-        ("aws.ecs", "UpdateService") => &["ecs-service-auto-scaling"],
-        // Application Auto Scaling's calls share EC2 Auto Scaling's source; only
-        // additionalEventData.service tells them apart.
-        ("aws.autoscaling", _) if detail.is_application_auto_scaling() => {
-            if param("serviceNamespace") == "ecs" {
-                &["ecs-service-auto-scaling"]
-            } else {
-                &[]
-            }
-        }
-        ("aws.monitoring", "PutMetricAlarm" | "DescribeAlarms") => &["ecs-service-auto-scaling"],
-        ("aws.autoscaling", "CreateAutoScalingGroup") => &["create-auto-scaling-group"],
-        ("aws.autoscaling", "CreateLaunchConfiguration") => &["create-launch-configuration"],
-        ("aws.autoscaling", "PutLifecycleHook") => &["put-lifecycle-hook"],
-        ("aws.autoscaling", "AttachTrafficSources") => &["attach-traffic-sources"],
-        ("aws.autoscaling", "DetachTrafficSources") => &["detach-traffic-sources"],
-        ("aws.iam", "CreateServiceLinkedRole")
-            if param("aWSServiceName") == "ecs.amazonaws.com"
-                || param("awsServiceName") == "ecs.amazonaws.com" =>
-        {
-            &["create-ecs-service-linked-role"]
-        }
-        ("aws.iam", "UpdateRoleDescription")
-            if param("roleName").starts_with(catalog::ECS_SERVICE_LINKED_ROLE.name) =>
-        {
-            &["edit-ecs-service-linked-role"]
-        }
-        ("aws.iam", "DeleteServiceLinkedRole" | "GetServiceLinkedRoleDeletionStatus") => {
-            &["delete-ecs-service-linked-role"]
-        }
-        ("aws.ecs" | "aws.monitoring" | "aws.autoscaling" | "aws.iam", _) => &[],
-        (source, _) => {
-            return Err(InvocationError::UnexpectedSource {
-                found: source.to_owned(),
-                expected: "aws.ecs, aws.autoscaling (EC2 and Application Auto Scaling), aws.monitoring, aws.iam",
-            })
-        }
-    };
-    Ok(names
-        .iter()
-        .filter_map(|n| permissions::intent(n))
-        .collect())
-}
-
 /// `(partition, account)` of an ARN.
 fn arn_parts(arn: &str) -> (&str, &str) {
     Arn::parse(arn).map_or(("aws", ""), |arn| (arn.partition, arn.account))
-}
-
-/// A statement of the minimal policy: its Sid, resource and condition.
-type StatementKey = (String, String, Option<Condition>);
-
-/// The smallest policy granting what is implicitly denied: one statement per intent and
-/// resource, with the seed's condition. Explicit denies, and what an SCP or a
-/// permissions boundary refuses, are left out: an Allow cannot override them.
-pub fn minimal_policy(missing: &[Missing], intents: &[&'static Intent]) -> Option<Value> {
-    let mut statements: BTreeMap<StatementKey, Vec<String>> = BTreeMap::new();
-    // What an SCP or a boundary refuses, no Allow here can grant.
-    for m in missing
-        .iter()
-        .filter(|m| m.decision == "implicitDeny" && m.denied_by.is_none())
-    {
-        let condition = intents
-            .iter()
-            .flat_map(|i| i.requirements)
-            .find(|r| r.action == m.action)
-            .and_then(|r| r.condition);
-        let sid = format!(
-            "Seed{}{}",
-            m.seed,
-            m.intent.split('-').map(capitalized).collect::<String>()
-        );
-        let actions = statements
-            .entry((sid, m.resource.clone(), condition))
-            .or_default();
-        if !actions.contains(&m.action) {
-            actions.push(m.action.clone());
-        }
-    }
-    if statements.is_empty() {
-        return None;
-    }
-    let statement: Vec<Value> = statements
-        .into_iter()
-        .map(|((sid, resource, condition), mut actions)| {
-            actions.sort();
-            let mut s =
-                json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource});
-            if let Some(c) = condition {
-                s["Condition"] = json!({ c.operator: { c.key: c.value } });
-            }
-            s
-        })
-        .collect();
-    Some(json!({"Version": "2012-10-17", "Statement": statement}))
-}
-
-fn capitalized(word: &str) -> String {
-    let mut chars = word.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]
@@ -881,17 +726,17 @@ mod tests {
             missing_keys,
             denied_by: None,
         };
-        let allowed = verdict("allowed", &[]).finding("arn:p");
+        let allowed = verdict(EvalDecision::Allowed, &[]).finding("arn:p");
         assert_eq!(allowed.status, Status::Compliant);
-        let denied = verdict("explicitDeny", &[]).finding("arn:p");
+        let denied = verdict(EvalDecision::ExplicitDeny, &[]).finding("arn:p");
         assert_eq!(denied.status, Status::Failed);
         assert!(denied.detail.contains("an Allow will not help"));
-        let conditioned = verdict("implicitDeny", &keys).finding("arn:p");
+        let conditioned = verdict(EvalDecision::ImplicitDeny, &keys).finding("arn:p");
         assert!(conditioned.detail.contains("without the condition"));
-        assert!(verdict("implicitDeny", &[]).advice().is_empty());
+        assert!(verdict(EvalDecision::ImplicitDeny, &[]).advice().is_empty());
         let by_scp = Verdict {
-            denied_by: Some(SERVICE_CONTROL_POLICY),
-            ..verdict("explicitDeny", &[])
+            denied_by: Some(DenySource::ServiceControlPolicy),
+            ..verdict(EvalDecision::ExplicitDeny, &[])
         };
         assert!(
             by_scp.advice().contains("service control policy"),
@@ -899,7 +744,7 @@ mod tests {
             by_scp.advice()
         );
         assert!(
-            verdict("allowed", &keys).advice().is_empty(),
+            verdict(EvalDecision::Allowed, &keys).advice().is_empty(),
             "an allowed action needs no advice"
         );
     }

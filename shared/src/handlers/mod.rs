@@ -209,13 +209,14 @@ pub trait Handler: Sized {
 
     /// Answers one payload within `deadline`, then imports its findings into Security Hub,
     /// publishes what the answer needs (or logs why the input was rejected) and writes the
-    /// invocation's metrics line.
+    /// invocation's metrics line. The invocation has a call log of its own
+    /// ([`CallLog::invocation`]), so invocations run at once keep their calls apart.
     fn handle_within(
         &self,
         payload: Value,
         deadline: Deadline,
     ) -> impl Future<Output = Result<Self::Output, InvocationError>> {
-        async move {
+        CallLog::invocation(async move {
             let started = std::time::Instant::now();
             #[cfg(feature = "test-util")]
             if payload.get(PLANTED_PANIC).is_some() {
@@ -235,7 +236,7 @@ pub trait Handler: Sized {
             let report = result.as_ref().ok().map(Notable::report);
             metrics::emit(Self::FUNCTION, &common.region, report, started.elapsed());
             result
-        }
+        })
     }
 
     /// As [`Handler::handle_within`], without a deadline.
@@ -289,7 +290,6 @@ pub trait Guard: Sized {
             let account = owner(&event)?;
             let partition = ids::partition(&event.detail.aws_region);
             let common = Guard::common(self);
-            common.calls.take();
             let span = info_span!("account", account = %account);
             match self
                 .clients()

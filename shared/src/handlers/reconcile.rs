@@ -386,7 +386,6 @@ impl Reconcile {
 
     /// One input per account the input covers, for the state machine's map to fan out.
     pub async fn plan(&self, input: &Continuation, event_id: Option<String>) -> SweepReport {
-        self.common.calls.take();
         let (findings, sweeps) = match self.accounts_of(input).await {
             Ok(accounts) => (Vec::new(), per_account(input, &accounts)),
             Err(finding) => (vec![(String::new(), finding)], Vec::new()),
@@ -406,7 +405,6 @@ impl Reconcile {
         event_id: Option<String>,
         deadline: &Deadline,
     ) -> SweepReport {
-        self.common.calls.take();
         let accounts = match self.accounts_of(input).await {
             Ok(accounts) => accounts,
             Err(finding) => {
@@ -581,7 +579,7 @@ impl Reconcile {
                 limit.clone(),
                 deadline.clone(),
             );
-            runs.spawn(
+            runs.spawn(CallLog::carried(
                 async move {
                     let _permit = limit.acquire_owned().await;
                     let started = Instant::now();
@@ -590,7 +588,7 @@ impl Reconcile {
                     (region, run, started.elapsed())
                 }
                 .in_current_span(),
-            );
+            ));
         }
         runs
     }

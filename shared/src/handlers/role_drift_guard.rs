@@ -161,7 +161,10 @@ impl Guard for RoleDriftGuard {
             .request::<Option<Parameters>>()?
             .unwrap_or_default();
         let name = params.role_name.filter(|n| !n.is_empty()).ok_or_else(|| {
-            InvocationError::MalformedDetail("requestParameters.roleName is missing".into())
+            InvocationError::MalformedDetail {
+                path: "detail.requestParameters.roleName".into(),
+                problem: "missing".into(),
+            }
         })?;
         let watched = self.watched.iter().find(|w| w.name == name);
         // Validates the name before any call.

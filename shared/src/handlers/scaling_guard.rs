@@ -497,9 +497,10 @@ fn alarms_deleted(event: &ApiCallEvent) -> Result<Work, InvocationError> {
         .request::<Option<DeleteAlarmsParameters>>()?
         .unwrap_or_default();
     if params.alarm_names.is_empty() {
-        return Err(InvocationError::MalformedDetail(
-            "requestParameters.alarmNames is missing or empty".into(),
-        ));
+        return Err(InvocationError::MalformedDetail {
+            path: "detail.requestParameters.alarmNames".into(),
+            problem: "missing or empty".into(),
+        });
     }
     if let Some(bad) = params
         .alarm_names
@@ -529,9 +530,12 @@ fn role_target(role_arn: Option<String>) -> Result<RoleTarget, InvocationError> 
 }
 
 fn required(value: Option<String>, field: &'static str) -> Result<String, InvocationError> {
-    value.filter(|v| !v.is_empty()).ok_or_else(|| {
-        InvocationError::MalformedDetail(format!("requestParameters.{field} is missing"))
-    })
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| InvocationError::MalformedDetail {
+            path: format!("detail.requestParameters.{field}"),
+            problem: "missing".into(),
+        })
 }
 
 /// Application Auto Scaling's rule for policy names: 1–256 printable characters.

@@ -20,8 +20,13 @@ pub enum InvocationError {
         source_name: String,
     },
     /// A CloudTrail record whose detail is missing fields or has the wrong types.
-    #[error("malformed CloudTrail detail: {0}")]
-    MalformedDetail(String),
+    #[error("malformed CloudTrail detail at {path}: {problem}")]
+    MalformedDetail {
+        /// Where in the event, e.g. `detail.requestParameters.roleName`.
+        path: String,
+        /// What is wrong there.
+        problem: String,
+    },
     /// A well-formed event from a source this function does not handle.
     #[error("unexpected event source {found:?}: this function handles {expected}")]
     UnexpectedSource {
@@ -63,7 +68,7 @@ impl InvocationError {
         match self {
             InvocationError::NotAnEvent(_) => "NotAnEvent",
             InvocationError::UnexpectedDetailType { .. } => "UnexpectedDetailType",
-            InvocationError::MalformedDetail(_) => "MalformedDetail",
+            InvocationError::MalformedDetail { .. } => "MalformedDetail",
             InvocationError::UnexpectedSource { .. } => "UnexpectedSource",
             InvocationError::UnexpectedEvent { .. } => "UnexpectedEvent",
             InvocationError::BadField { .. } => "BadField",

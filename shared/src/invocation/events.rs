@@ -132,11 +132,12 @@ impl ApiCall {
     /// Deserializes `requestParameters` into the typed parameters of one API.
     pub fn request<T: DeserializeOwned>(&self) -> Result<T, InvocationError> {
         let params = self.request_parameters.clone().unwrap_or(Value::Null);
-        serde_json::from_value(params).map_err(|e| {
-            InvocationError::MalformedDetail(format!(
-                "requestParameters of {}: {e}",
-                self.event_name
-            ))
+        serde_path_to_error::deserialize(params).map_err(|e| {
+            malformed(
+                "detail.requestParameters",
+                e.path(),
+                format!("{} of {}", e.inner(), self.event_name),
+            )
         })
     }
 }
@@ -221,7 +222,20 @@ pub fn parse_api_call(payload: Value) -> Result<ApiCallEvent, InvocationError> {
             source_name: envelope.source,
         });
     }
-    serde_json::from_value(payload).map_err(|e| InvocationError::MalformedDetail(e.to_string()))
+    serde_path_to_error::deserialize(payload)
+        .map_err(|e| malformed("", e.path(), e.inner().to_string()))
+}
+
+/// A [`InvocationError::MalformedDetail`] at `path` under `base`.
+fn malformed(base: &str, path: &serde_path_to_error::Path, problem: String) -> InvocationError {
+    let path = path.to_string();
+    let path = match (base, path.as_str()) {
+        ("", ".") => "the event".to_owned(),
+        (base, ".") => base.to_owned(),
+        ("", path) => path.to_owned(),
+        (base, path) => format!("{base}.{path}"),
+    };
+    InvocationError::MalformedDetail { path, problem }
 }
 
 /// Parses an invocation payload and hands the event to `handle`.
@@ -317,8 +331,11 @@ mod tests {
     #[test]
     fn names_the_missing_field() {
         let err = parse_api_call(event(json!({"eventName": "CreateCluster"}))).unwrap_err();
-        assert!(matches!(err, InvocationError::MalformedDetail(_)));
-        assert!(err.to_string().contains("eventSource"), "{err}");
+        let InvocationError::MalformedDetail { path, problem } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(path, "detail");
+        assert!(problem.contains("missing field `eventSource`"), "{err}");
     }
 
     #[test]

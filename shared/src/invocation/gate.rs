@@ -3,9 +3,9 @@
 //! makes the call and reads a failure into a [`FailedCall`]. The caller words the finding
 //! from what the gate did ([`Gated`]); [`failure`] words the failed one.
 
-use std::fmt;
 use std::future::Future;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
@@ -61,16 +61,15 @@ impl Scope {
     /// Makes the write `call` (`action` on `resource`, because `why`) unless in audit
     /// mode, logging it first with the event that caused it. `call` is an SDK request not
     /// yet sent: in audit mode it is dropped unsent.
-    pub async fn write<T, E, R>(
+    pub async fn write<T, E>(
         &self,
         action: &'static str,
         resource: &str,
         why: &str,
-        call: impl Future<Output = Result<T, SdkError<E, R>>>,
+        call: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     ) -> Gated<T>
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
     {
         if !self.writes() {
             return Gated::Audited;

@@ -166,10 +166,7 @@ async fn publish(
             .data_type("String")
             .string_value(value)
             .build()
-            .map_err(|e| CallError {
-                code: String::new(),
-                message: e.to_string(),
-            })
+            .map_err(|e| CallError::local(e.to_string()))
     };
     let out = topic
         .sns

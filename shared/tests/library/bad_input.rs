@@ -78,7 +78,11 @@ fn check(function: &str, input: &Value, outcome: Result<Value, InvocationError>)
     };
     count(&REJECTED);
     let detail = match &e {
-        InvocationError::NotAnEvent(s) | InvocationError::MalformedDetail(s) => s.clone(),
+        InvocationError::NotAnEvent(s) => s.clone(),
+        InvocationError::MalformedDetail { path, problem } => {
+            assert!(!path.is_empty(), "{function}: no path in {e}");
+            problem.clone()
+        }
         InvocationError::BadField { problem, .. } => problem.clone(),
         InvocationError::UnexpectedDetailType { .. }
         | InvocationError::UnexpectedSource { .. }

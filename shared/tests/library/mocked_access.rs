@@ -7,7 +7,7 @@ use aws_sdk_iam::types::{
     EvaluationResult, OrganizationsDecisionDetail, PolicyEvaluationDecisionType,
 };
 use ecs_warden::aws::mocks::{mock, MockRules, Rule};
-use ecs_warden::handlers::access_doctor::AccessDoctor;
+use ecs_warden::handlers::access_doctor::{AccessDoctor, DenySource};
 use ecs_warden::handlers::{Deps, Handler};
 use ecs_warden::invocation::report::Status;
 use serde_json::json;
@@ -159,7 +159,7 @@ async fn a_refusal_by_a_service_control_policy_is_named_as_such_and_not_granted(
     let by_scp: Vec<_> = d
         .missing
         .iter()
-        .filter(|m| m.denied_by == Some("service_control_policy"))
+        .filter(|m| m.denied_by == Some(DenySource::ServiceControlPolicy))
         .collect();
     assert_eq!(by_scp.len(), 1, "{:?}", d.missing);
     let finding = d

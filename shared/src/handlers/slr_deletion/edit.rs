@@ -1,8 +1,8 @@
 //! The one manual edit seed 004 allows on the ECS service-linked role: its description.
 
-use std::fmt;
 use std::future::Future;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Deserialize;
@@ -56,7 +56,6 @@ impl SlrDeletion {
                 format!("{account:?} is not a 12-digit account id"),
             );
         }
-        self.common.calls.take();
         let partition = aws::ids::partition(
             self.common
                 .settings
@@ -109,15 +108,14 @@ impl SlrDeletion {
 }
 
 /// The finding of the description edit `call`, made through the gate.
-async fn edited<T, E, R>(
+async fn edited<T, E>(
     scope: &Scope,
     resource: &str,
     description: &str,
-    call: impl Future<Output = Result<T, SdkError<E, R>>>,
+    call: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
 ) -> Finding
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
 {
     match scope
         .write(

@@ -12,7 +12,7 @@ use super::state::{
 };
 use super::{DeletionClients, SlrDeletion, StepOutput, EVENT_SOURCE, FUNCTION};
 use crate::aws::ids::is_region_name;
-use crate::aws::{self, CallError, Clients, Regional};
+use crate::aws::{self, CallError, CallLog, Clients, Regional};
 use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use crate::domain::{clusters, regions};
 use crate::handlers::Common;
@@ -30,7 +30,6 @@ impl SlrDeletion {
         now: u64,
         deadline: &Deadline,
     ) -> StepOutput {
-        self.common.calls.take();
         let partition =
             aws::ids::partition(state.request.regions.first().map_or("", String::as_str));
         let member = self.is_member(state.request.account.as_deref());
@@ -112,7 +111,6 @@ impl SlrDeletion {
     /// The request for a person's approval of a drain, published while the state machine
     /// waits on `token`: what would be deleted, and how to approve or refuse.
     pub fn ask_approval(&self, state: DeletionState, token: &str) -> StepOutput {
-        self.common.calls.take();
         let account = state.request.account.clone().unwrap_or_default();
         let inventory = state
             .evidence
@@ -235,13 +233,13 @@ impl Run<'_> {
         let mut tasks = JoinSet::new();
         for region in state.request.regions.clone() {
             let ecs = self.regional.clients(&region).ecs;
-            tasks.spawn(
+            tasks.spawn(CallLog::carried(
                 async move {
                     let found = clusters::inventory(&ecs, &region).await;
                     (region, found)
                 }
                 .in_current_span(),
-            );
+            ));
         }
         let mut inventory = Vec::new();
         let mut unreadable = false;
@@ -399,10 +397,10 @@ impl Run<'_> {
         for region in state.progress.drain_regions.clone() {
             let ecs = self.regional.clients(&region).ecs;
             let (scope, deadline) = (scope.clone(), deadline.clone());
-            tasks.spawn(
+            tasks.spawn(CallLog::carried(
                 async move { clusters::drain_step(&ecs, &region, &scope, &deadline).await }
                     .in_current_span(),
-            );
+            ));
         }
         let (mut clear, mut stuck, mut cut) = (true, false, false);
         while let Some(joined) = tasks.join_next().await {
