@@ -37,11 +37,20 @@ lint:
 # function binaries the slow tests run are built with the tests' SDK, not a second one. The
 # harness leaves each function's AWS calls in target/aws-calls for policy-check, and the
 # bad-input tests their tallies in target/reliability.
+#
+# Then the unit and library tests, and the integration tests in two processes side by side
+# (scripts/integration_tests.sh), the first taking the modules in IT_FIRST: about half of
+# the suite's time each.
+IT_FIRST = access_doctor:: built_binary:: concurrency:: contract:: deadlines:: ecs_role_guard:: faults:: notifications:: organization:: reconcile:: role_drift_guard::
+cargo-test: export WARDEN_SLOW_TESTS = 1
+cargo-test: export WARDEN_CALLS_DIR = $(CURDIR)/target/aws-calls
+cargo-test: export WARDEN_RELIABILITY_DIR = $(CURDIR)/target/reliability
 cargo-test: venv
 	rm -rf target/aws-calls target/reliability
 	cargo build --workspace --all-targets
-	WARDEN_SLOW_TESTS=1 WARDEN_CALLS_DIR="$(CURDIR)/target/aws-calls" WARDEN_RELIABILITY_DIR="$(CURDIR)/target/reliability" \
-		cargo test --workspace
+	cargo test --workspace --lib --test library
+	cargo test --workspace --doc
+	scripts/integration_tests.sh $(IT_FIRST)
 
 ## A short libFuzzer run over every parser (fuzz/fuzz_targets/parsers.rs), from the corpus
 ## in fuzz/corpus/parsers (the sample events); cargo fuzz on stable, without a sanitizer.
