@@ -31,9 +31,24 @@ pub enum Status {
 }
 
 /// What a finding checked: the report's `check`, one name per kind of check, serialized
-/// as the snake_case names the JSON contract has always had.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// as the snake_case names the JSON contract has always had. Its name and the list of
+/// every check are derived (strum), not written out beside it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Check {
     /// The role exists (or was created).
     Exists,
@@ -107,87 +122,13 @@ pub enum Check {
 
 impl Check {
     /// Every check, in declaration order.
-    pub const ALL: [Check; 34] = [
-        Self::Exists,
-        Self::Path,
-        Self::Trust,
-        Self::ManagedPolicy,
-        Self::Role,
-        Self::StepAlarm,
-        Self::TargetTrackingAlarms,
-        Self::AlarmCleanup,
-        Self::DeletedAlarm,
-        Self::Policy,
-        Self::Scope,
-        Self::Region,
-        Self::Cloudtrail,
-        Self::Account,
-        Self::Drift,
-        Self::InUse,
-        Self::Watched,
-        Self::Principal,
-        Self::Permission,
-        Self::Diagnosis,
-        Self::Notification,
-        Self::SecurityHub,
-        Self::Confirm,
-        Self::Approval,
-        Self::Deadline,
-        Self::Deletion,
-        Self::DeletionSubmitted,
-        Self::Description,
-        Self::Inventory,
-        Self::Drain,
-        Self::ScaleService,
-        Self::DeleteService,
-        Self::DeregisterInstance,
-        Self::DeleteCluster,
-    ];
+    pub fn all() -> impl Iterator<Item = Check> {
+        <Check as strum::IntoEnumIterator>::iter()
+    }
 
     /// The name in the JSON report.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Exists => "exists",
-            Self::Path => "path",
-            Self::Trust => "trust",
-            Self::ManagedPolicy => "managed_policy",
-            Self::Role => "role",
-            Self::StepAlarm => "step_alarm",
-            Self::TargetTrackingAlarms => "target_tracking_alarms",
-            Self::AlarmCleanup => "alarm_cleanup",
-            Self::DeletedAlarm => "deleted_alarm",
-            Self::Policy => "policy",
-            Self::Scope => "scope",
-            Self::Region => "region",
-            Self::Cloudtrail => "cloudtrail",
-            Self::Account => "account",
-            Self::Drift => "drift",
-            Self::InUse => "in_use",
-            Self::Watched => "watched",
-            Self::Principal => "principal",
-            Self::Permission => "permission",
-            Self::Diagnosis => "diagnosis",
-            Self::Notification => "notification",
-            Self::SecurityHub => "security_hub",
-            Self::Confirm => "confirm",
-            Self::Approval => "approval",
-            Self::Deadline => "deadline",
-            Self::Deletion => "deletion",
-            Self::DeletionSubmitted => "deletion_submitted",
-            Self::Description => "description",
-            Self::Inventory => "inventory",
-            Self::Drain => "drain",
-            Self::ScaleService => "scale_service",
-            Self::DeleteService => "delete_service",
-            Self::DeregisterInstance => "deregister_instance",
-            Self::DeleteCluster => "delete_cluster",
-        }
-    }
-}
-
-impl std::fmt::Display for Check {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 
@@ -408,8 +349,7 @@ mod tests {
             .map(|(name, _)| name)
             .filter(|name| !name.contains(' '))
             .collect();
-        let emitted: std::collections::BTreeSet<&str> =
-            Check::ALL.iter().map(|c| c.as_str()).collect();
+        let emitted: std::collections::BTreeSet<&str> = Check::all().map(Check::as_str).collect();
         let missing: Vec<_> = emitted.difference(&documented).collect();
         assert!(
             missing.is_empty(),
@@ -425,7 +365,7 @@ mod tests {
     #[test]
     fn every_check_serializes_to_its_contract_name_once() {
         let mut seen = std::collections::BTreeSet::new();
-        for check in Check::ALL {
+        for check in Check::all() {
             let json = serde_json::to_value(check).unwrap();
             assert_eq!(json, check.as_str(), "{check:?}");
             assert!(seen.insert(check.as_str()), "{check} named twice");
