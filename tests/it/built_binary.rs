@@ -14,21 +14,21 @@ use warden_tests::{
 };
 
 /// The Runtime API and the function processes reading from it; stopped when dropped.
-struct Watch(Vec<Child>);
+struct Watch(Vec<(&'static str, Child)>);
 
 impl Watch {
     /// Whether `function`'s process is still the one started, and running.
     fn serving(&mut self, function: &str) -> bool {
-        let at = MEMBER_FUNCTIONS.iter().position(|f| *f == function);
-        // The Runtime API is first, then the functions in MEMBER_FUNCTIONS' order.
-        at.and_then(|i| self.0.get_mut(i + 1))
-            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+        self.0
+            .iter_mut()
+            .find(|(name, _)| *name == function)
+            .is_some_and(|(_, child)| matches!(child.try_wait(), Ok(None)))
     }
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        for child in &mut self.0 {
+        for (_, child) in &mut self.0 {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -66,7 +66,7 @@ fn watch(port: u16, account: &Account, settings: &[(&str, &str)], log: Option<Fi
         .stderr(output(&log))
         .spawn()
         .expect("start cargo lambda watch");
-    let mut watch = Watch(vec![api]);
+    let mut watch = Watch(vec![("runtime api", api)]);
     wait_for_listener(port, Duration::from_secs(60));
     let binaries = built_functions();
     for function in MEMBER_FUNCTIONS {
@@ -87,7 +87,7 @@ fn watch(port: u16, account: &Account, settings: &[(&str, &str)], log: Option<Fi
             .stderr(output(&log))
             .spawn()
             .unwrap_or_else(|e| panic!("start {function}: {e}"));
-        watch.0.push(process);
+        watch.0.push((function, process));
     }
     watch
 }
