@@ -6,14 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ecs_warden::aws::CallLog;
-use ecs_warden::domain::alarms::AlarmSettings;
 use ecs_warden::handlers::access_doctor::AccessDoctor;
 use ecs_warden::handlers::ecs_role_guard::EcsRoleGuard;
 use ecs_warden::handlers::reconcile::Reconcile;
-use ecs_warden::handlers::role_drift_guard::{watched_roles, RoleDriftGuard};
+use ecs_warden::handlers::role_drift_guard::RoleDriftGuard;
 use ecs_warden::handlers::scaling_guard::ScalingGuard;
 use ecs_warden::handlers::slr_deletion::SlrDeletion;
-pub use ecs_warden::handlers::{Deps, Handler};
+pub use ecs_warden::handlers::{Deps, Environment, Function, Handler};
 use ecs_warden::invocation::clock::Clock;
 use ecs_warden::invocation::reach::Accounts;
 use ecs_warden::invocation::settings::{MemberAccounts, MemberRole, Mode, Reach, Settings};
@@ -84,33 +83,37 @@ fn call_log(function: &'static str) -> (CallLog, SeenCalls) {
 }
 
 impl Account {
-    /// A handler as a fresh container would build it from `settings` and
-    /// `alarm_defaults`, with its call log (recorded under `WARDEN_CALLS_DIR`) and this
-    /// account's notifier.
+    /// A handler as a fresh container would build it from `settings` and the handler's
+    /// own variables `env` (`WARDEN_ALARM_PERIOD`, ...), with its call log (recorded under
+    /// `WARDEN_CALLS_DIR`) and this account's notifier.
     pub fn handler<H: Handler>(
         &self,
         settings: Settings,
-        alarm_defaults: AlarmSettings,
-    ) -> (H, SeenCalls) {
-        self.handler_at(settings, alarm_defaults, Clock::system())
+        env: &[(&str, &str)],
+    ) -> (Function<H>, SeenCalls) {
+        self.handler_at(settings, env, Clock::system())
     }
 
     /// As [`Self::handler`], reading the time from `clock`.
     pub fn handler_at<H: Handler>(
         &self,
         settings: Settings,
-        alarm_defaults: AlarmSettings,
+        env: &[(&str, &str)],
         clock: Clock,
-    ) -> (H, SeenCalls) {
+    ) -> (Function<H>, SeenCalls) {
         let (calls, seen) = call_log(H::FUNCTION);
         let accounts = Accounts::single(&self.config, &calls, &self.id);
-        self.built(settings, alarm_defaults, clock, (calls, seen), accounts)
+        self.built(settings, env, clock, (calls, seen), accounts)
     }
 
     /// A handler of this account acting as the hub of `members`: it assumes
     /// [`MEMBER_ROLE`] in each of them, as `WARDEN_MEMBER_ROLE` and `WARDEN_ACCOUNTS` make
     /// a deployed function do.
-    pub fn hub_handler<H: Handler>(&self, mode: Mode, members: &[&Account]) -> (H, SeenCalls) {
+    pub fn hub_handler<H: Handler>(
+        &self,
+        mode: Mode,
+        members: &[&Account],
+    ) -> (Function<H>, SeenCalls) {
         self.hub_handler_at(mode, members, Clock::system())
     }
 
@@ -120,7 +123,7 @@ impl Account {
         mode: Mode,
         members: &[&Account],
         clock: Clock,
-    ) -> (H, SeenCalls) {
+    ) -> (Function<H>, SeenCalls) {
         let listed = members.iter().map(|m| m.id.clone()).collect();
         self.hub_handler_of(mode, MemberAccounts::Listed(listed), clock)
     }
@@ -131,7 +134,7 @@ impl Account {
         mode: Mode,
         accounts: MemberAccounts,
         clock: Clock,
-    ) -> (H, SeenCalls) {
+    ) -> (Function<H>, SeenCalls) {
         let (calls, seen) = call_log(H::FUNCTION);
         let reach = Reach::Hub {
             role: MemberRole {
@@ -148,31 +151,26 @@ impl Account {
             H::FUNCTION,
         );
         let settings = sweeping(mode, &[SAMPLE_REGION]);
-        self.built(
-            settings,
-            AlarmSettings::default(),
-            clock,
-            (calls, seen),
-            accounts,
-        )
+        self.built(settings, &[], clock, (calls, seen), accounts)
     }
 
     fn built<H: Handler>(
         &self,
         settings: Settings,
-        alarm_defaults: AlarmSettings,
+        env: &[(&str, &str)],
         clock: Clock,
         (calls, seen): (CallLog, SeenCalls),
         accounts: Accounts,
-    ) -> (H, SeenCalls) {
-        let deps = self.built_deps(settings, alarm_defaults, clock, calls, accounts);
-        (H::build(deps), seen)
+    ) -> (Function<H>, SeenCalls) {
+        let deps = self.built_deps(settings, env, clock, calls, accounts);
+        let function = Function::build(&deps).expect("the test's configuration");
+        (function, seen)
     }
 
     fn built_deps(
         &self,
         settings: Settings,
-        alarm_defaults: AlarmSettings,
+        env: &[(&str, &str)],
         clock: Clock,
         calls: CallLog,
         accounts: Accounts,
@@ -181,8 +179,7 @@ impl Account {
             config: self.config.clone(),
             calls: calls.clone(),
             settings,
-            alarm_defaults,
-            watched: watched_roles(None).expect("the catalog's roles"),
+            env: Environment::from_pairs(env),
             notifier: self.notifier(&calls),
             security_hub: self.imports_to_security_hub(),
             clock,
@@ -191,63 +188,68 @@ impl Account {
     }
 
     /// An `ecs-role-guard` as a fresh container would build it, with its call log.
-    pub fn role_guard(&self, mode: Mode, verdict_ttl: Duration) -> (EcsRoleGuard, SeenCalls) {
-        self.handler(settings(mode, verdict_ttl), AlarmSettings::default())
+    pub fn role_guard(
+        &self,
+        mode: Mode,
+        verdict_ttl: Duration,
+    ) -> (Function<EcsRoleGuard>, SeenCalls) {
+        self.handler(settings(mode, verdict_ttl), &[])
     }
 
     /// An `ecs-role-guard` whose `WARDEN_WATCHED_ROLES` is `watched` (look-alikes it may
     /// write to), with no verdict memory.
-    pub fn role_guard_watching(&self, mode: Mode, watched: &str) -> (EcsRoleGuard, SeenCalls) {
-        let (calls, seen) = call_log(EcsRoleGuard::FUNCTION);
-        let deps = Deps {
-            watched: watched_roles(Some(watched)).expect("watched roles"),
-            ..self.built_deps(
-                settings(mode, Duration::ZERO),
-                AlarmSettings::default(),
-                Clock::system(),
-                calls.clone(),
-                Accounts::single(&self.config, &calls, &self.id),
-            )
-        };
-        (EcsRoleGuard::build(deps), seen)
+    pub fn role_guard_watching(
+        &self,
+        mode: Mode,
+        watched: &str,
+    ) -> (Function<EcsRoleGuard>, SeenCalls) {
+        let env = [("WARDEN_WATCHED_ROLES", watched)];
+        self.handler(settings(mode, Duration::ZERO), &env)
     }
 
     /// A `scaling-guard` as a fresh container would build it, with its call log.
-    pub fn scaling_guard(
+    pub fn scaling_guard(&self, mode: Mode) -> (Function<ScalingGuard>, SeenCalls) {
+        self.scaling_guard_with(mode, &[])
+    }
+
+    /// A `scaling-guard` whose deployment sets the alarm defaults `env`
+    /// (`WARDEN_ALARM_PERIOD`, ...).
+    pub fn scaling_guard_with(
         &self,
         mode: Mode,
-        alarm_defaults: AlarmSettings,
-    ) -> (ScalingGuard, SeenCalls) {
-        self.handler(settings(mode, Duration::ZERO), alarm_defaults)
+        env: &[(&str, &str)],
+    ) -> (Function<ScalingGuard>, SeenCalls) {
+        self.handler(settings(mode, Duration::ZERO), env)
     }
 
     /// An `slr-deletion` as a fresh container would build it, with its call log.
-    pub fn slr_deletion(&self, mode: Mode) -> (SlrDeletion, SeenCalls) {
-        self.handler(settings(mode, Duration::ZERO), AlarmSettings::default())
+    pub fn slr_deletion(&self, mode: Mode) -> (Function<SlrDeletion>, SeenCalls) {
+        self.handler(settings(mode, Duration::ZERO), &[])
     }
 
     /// An `slr-deletion` whose steps run at the time `clock` says.
-    pub fn slr_deletion_at(&self, mode: Mode, clock: &Clock) -> (SlrDeletion, SeenCalls) {
+    pub fn slr_deletion_at(&self, mode: Mode, clock: &Clock) -> (Function<SlrDeletion>, SeenCalls) {
         let settings = settings(mode, Duration::ZERO);
-        self.handler_at(settings, AlarmSettings::default(), clock.clone())
+        self.handler_at(settings, &[], clock.clone())
     }
 
     /// A `role-drift-guard` watching the catalog's roles, with usage looked up in `regions`.
-    pub fn drift_guard(&self, mode: Mode, regions: &[&str]) -> (RoleDriftGuard, SeenCalls) {
-        self.handler(sweeping(mode, regions), AlarmSettings::default())
+    pub fn drift_guard(
+        &self,
+        mode: Mode,
+        regions: &[&str],
+    ) -> (Function<RoleDriftGuard>, SeenCalls) {
+        self.handler(sweeping(mode, regions), &[])
     }
 
     /// An `access-doctor` as a fresh container would build it, with its call log.
-    pub fn access_doctor(&self) -> (AccessDoctor, SeenCalls) {
-        self.handler(
-            settings(Mode::Enforce, Duration::ZERO),
-            AlarmSettings::default(),
-        )
+    pub fn access_doctor(&self) -> (Function<AccessDoctor>, SeenCalls) {
+        self.handler(settings(Mode::Enforce, Duration::ZERO), &[])
     }
 
     /// A `reconcile` sweeping `regions`, with the default alarm settings.
-    pub fn reconcile(&self, mode: Mode, regions: &[&str]) -> (Reconcile, SeenCalls) {
-        self.handler(sweeping(mode, regions), AlarmSettings::default())
+    pub fn reconcile(&self, mode: Mode, regions: &[&str]) -> (Function<Reconcile>, SeenCalls) {
+        self.handler(sweeping(mode, regions), &[])
     }
 }
 

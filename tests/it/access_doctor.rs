@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use ecs_warden::handlers::access_doctor::{Diagnosis, EvalDecision};
-use ecs_warden::handlers::Handler;
+
 use serde_json::{json, Value};
 use warden_tests::{venv_bin, writes, Account};
 

@@ -4,14 +4,12 @@
 //! with its policy, one alarm per step policy, no failed finding, and no role reported
 //! created twice.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
-use ecs_warden::domain::alarms::AlarmSettings;
 use ecs_warden::domain::catalog::{
     ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE,
 };
-use ecs_warden::handlers::Handler;
+use std::collections::HashMap;
+use std::time::Duration;
+
 use ecs_warden::invocation::settings::Mode;
 use serde_json::Value;
 use tokio::task::JoinSet;
@@ -116,7 +114,7 @@ async fn fifty_events_at_once_leave_one_of_everything() {
         let file = KINDS[i % KINDS.len()];
         let payload = account.event(file);
         if file.starts_with("autoscaling") {
-            let (guard, _) = account.scaling_guard(Mode::Enforce, AlarmSettings::default());
+            let (guard, _) = account.scaling_guard(Mode::Enforce);
             tasks.spawn(async move {
                 serde_json::to_value(guard.handle_payload(payload).await.expect("accepted"))
             });

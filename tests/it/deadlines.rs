@@ -10,7 +10,7 @@ use aws_config::SdkConfig;
 use ecs_warden::domain::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
 use ecs_warden::handlers::reconcile::SweepReport;
 use ecs_warden::handlers::slr_deletion::{Answer, DeletionState, DELETED_KEPT};
-use ecs_warden::handlers::Handler;
+
 use ecs_warden::invocation::clock::Clock;
 use ecs_warden::invocation::deadline::Deadline;
 use ecs_warden::invocation::settings::Mode;

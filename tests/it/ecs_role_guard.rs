@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ecs_warden::domain::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
 use ecs_warden::domain::trust_policy::TrustPolicy;
-use ecs_warden::handlers::Handler;
+
 use ecs_warden::invocation::report::{Report, Status};
 use ecs_warden::invocation::settings::Mode;
 use serde_json::{json, Value};

@@ -7,14 +7,12 @@
 //! failed, no answer may be an error, and a role left without its required policy must
 //! have a failed finding saying so.
 
+use ecs_warden::domain::catalog::{RoleSpec, ECS_AUTOSCALE_ROLE, ECS_SERVICE_ROLE};
+use ecs_warden::handlers::slr_deletion::Answer;
 use std::future::Future;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use ecs_warden::domain::alarms::AlarmSettings;
-use ecs_warden::domain::catalog::{RoleSpec, ECS_AUTOSCALE_ROLE, ECS_SERVICE_ROLE};
-use ecs_warden::handlers::slr_deletion::Answer;
-use ecs_warden::handlers::Handler;
 use ecs_warden::invocation::clock::Clock;
 use ecs_warden::invocation::report::Status;
 use ecs_warden::invocation::settings::Mode;
@@ -314,7 +312,7 @@ async fn scaling_guard_under_faults_ends_where_it_does_without() {
     let runs = Runs::new(scaling_arranged).await;
     let mut tally = Tally::default();
     for (account, run_through) in runs.pairs() {
-        let (guard, _) = run_through.scaling_guard(Mode::Enforce, AlarmSettings::default());
+        let (guard, _) = run_through.scaling_guard(Mode::Enforce);
         let handler = &guard;
         let handle =
             move |e| async move { to_json(handler.handle_payload(e).await.expect("accepted")) };

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ecs_warden::domain::catalog::ECS_SERVICE_LINKED_ROLE;
-use ecs_warden::handlers::Handler;
+
 use ecs_warden::invocation::notify::Format;
 use ecs_warden::invocation::report::Status;
 use ecs_warden::invocation::settings::Mode;

@@ -8,7 +8,7 @@ use ecs_warden::aws::CallLog;
 use ecs_warden::handlers::ecs_role_guard::EcsRoleGuard;
 use ecs_warden::handlers::role_drift_guard::RoleDriftGuard;
 use ecs_warden::handlers::scaling_guard::ScalingGuard;
-use ecs_warden::handlers::Handler;
+use ecs_warden::handlers::{Function, Handler};
 use ecs_warden::invocation::report::{Report, Status};
 use ecs_warden::invocation::settings::Mode;
 use warden_tests::{endpoint, statuses, Account, FaultProxy, RegionClients, Step};
@@ -22,7 +22,11 @@ async fn member_of(hub: &Account) -> Account {
     member
 }
 
-async fn answer<H: Handler<Output = Report>>(handler: &H, account: &Account, file: &str) -> Report {
+async fn answer<H: Handler<Output = Report>>(
+    handler: &Function<H>,
+    account: &Account,
+    file: &str,
+) -> Report {
     handler
         .handle_payload(account.event(file))
         .await

@@ -11,7 +11,7 @@ use ecs_warden::domain::catalog::{
     ECS_SERVICE_ROLE,
 };
 use ecs_warden::handlers::reconcile::{Continuation, SweepReport};
-use ecs_warden::handlers::Handler;
+
 use ecs_warden::invocation::deadline::Deadline;
 use ecs_warden::invocation::report::Status;
 use ecs_warden::invocation::settings::Mode;

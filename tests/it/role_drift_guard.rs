@@ -4,7 +4,7 @@
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use ecs_warden::domain::catalog::{ECS_AUTOSCALE_ROLE, ECS_SERVICE_ROLE};
-use ecs_warden::handlers::Handler;
+
 use ecs_warden::invocation::report::{Report, Status};
 use ecs_warden::invocation::settings::Mode;
 use warden_tests::{statuses, writes, Account};
@@ -296,7 +296,6 @@ async fn an_unwatched_role_or_a_failed_call_costs_no_call() {
 
 #[tokio::test]
 async fn with_the_default_regions_a_role_used_in_any_enabled_region_is_recreated() {
-    use ecs_warden::domain::alarms::AlarmSettings;
     use ecs_warden::handlers::role_drift_guard::RoleDriftGuard;
     use warden_tests::default_regions;
 
@@ -317,8 +316,7 @@ async fn with_the_default_regions_a_role_used_in_any_enabled_region_is_recreated
         .send()
         .await
         .unwrap();
-    let (guard, _) =
-        account.handler::<RoleDriftGuard>(default_regions(Mode::Enforce), AlarmSettings::default());
+    let (guard, _) = account.handler::<RoleDriftGuard>(default_regions(Mode::Enforce), &[]);
     let started = std::time::Instant::now();
     let report = guard
         .handle_payload(account.event("iam-delete-role.json"))

@@ -6,11 +6,11 @@ use aws_sdk_applicationautoscaling::types::{
     PolicyType, ScalableDimension, ScalingPolicy, ServiceNamespace,
 };
 use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm, Statistic};
-use ecs_warden::domain::alarms::{AlarmSettings, CREATED_BY_TAG, CREATED_BY_VALUE};
+use ecs_warden::domain::alarms::{CREATED_BY_TAG, CREATED_BY_VALUE};
 use ecs_warden::domain::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
 use ecs_warden::domain::trust_policy::TrustPolicy;
 use ecs_warden::handlers::scaling_guard::ScalingGuard;
-use ecs_warden::handlers::Handler;
+use ecs_warden::handlers::Function;
 use ecs_warden::invocation::report::{Report, Status};
 use ecs_warden::invocation::settings::Mode;
 use serde_json::Value;
@@ -144,17 +144,16 @@ impl World {
 
     /// Replays a sample event through a fresh scaling-guard; returns its report and calls.
     async fn replay(&self, mode: Mode, file: &str) -> (Report, Vec<String>) {
-        self.replay_with(mode, AlarmSettings::default(), self.account.event(file))
-            .await
+        self.replay_with(mode, &[], self.account.event(file)).await
     }
 
     async fn replay_with(
         &self,
         mode: Mode,
-        defaults: AlarmSettings,
+        env: &[(&str, &str)],
         event: Value,
     ) -> (Report, Vec<String>) {
-        let (guard, _) = self.account.scaling_guard(mode, defaults);
+        let (guard, _) = self.account.scaling_guard_with(mode, env);
         let report = guard.handle_payload(event).await.expect("event accepted");
         let calls = report.aws_calls.clone();
         (report, calls)
@@ -411,12 +410,10 @@ async fn service_tags_override_the_defaults() {
     ])
     .await;
     world.put_scale_out().await;
-    let defaults = AlarmSettings {
-        period: 120,
-        ..AlarmSettings::default()
-    };
+    // The deployment's default period, as the template's parameter sets it.
+    let defaults = [("WARDEN_ALARM_PERIOD_SECONDS", "120")];
     let event = world.account.event("autoscaling-put-step-policy.json");
-    let (report, _) = world.replay_with(Mode::Enforce, defaults, event).await;
+    let (report, _) = world.replay_with(Mode::Enforce, &defaults, event).await;
     assert_eq!(statuses(&report), [("step_alarm", Status::Created)]);
     let alarm = world.alarm(OUR_SCALE_OUT_ALARM).await.unwrap();
     assert_eq!(alarm.metric_name(), Some("MemoryUtilization"));
@@ -615,9 +612,7 @@ async fn deleting_a_policy_removes_only_the_alarm_ecs_warden_created() {
         .account
         .event("autoscaling-delete-scaling-policy.json");
     event["detail"]["requestParameters"]["policyName"] = SCALE_IN.into();
-    let (guard, _) = world
-        .account
-        .scaling_guard(Mode::Enforce, AlarmSettings::default());
+    let (guard, _) = world.account.scaling_guard(Mode::Enforce);
     let lookalike = guard.handle_payload(event).await.unwrap();
     assert_eq!(statuses(&lookalike), [("alarm_cleanup", Status::Skipped)]);
     assert!(writes(&lookalike.aws_calls).is_empty());
@@ -660,17 +655,13 @@ async fn events_outside_ecs_or_this_region_make_no_call() {
     let world = World::new().await;
     let mut dynamo = world.account.event("autoscaling-put-step-policy.json");
     dynamo["detail"]["requestParameters"]["serviceNamespace"] = "dynamodb".into();
-    let (report, calls) = world
-        .replay_with(Mode::Enforce, AlarmSettings::default(), dynamo)
-        .await;
+    let (report, calls) = world.replay_with(Mode::Enforce, &[], dynamo).await;
     assert_eq!(statuses(&report), [("scope", Status::Skipped)]);
     assert!(calls.is_empty());
 
     let mut elsewhere = world.account.event("autoscaling-put-step-policy.json");
     elsewhere["detail"]["awsRegion"] = "ap-southeast-2".into();
-    let (report, calls) = world
-        .replay_with(Mode::Enforce, AlarmSettings::default(), elsewhere)
-        .await;
+    let (report, calls) = world.replay_with(Mode::Enforce, &[], elsewhere).await;
     assert_eq!(statuses(&report), [("region", Status::Skipped)]);
     assert!(report.findings[0].detail.contains("ap-southeast-2"));
     assert!(calls.is_empty());
@@ -695,7 +686,7 @@ fn alarms_deleted(world: &World, names: &[&str]) -> Value {
 }
 
 /// `guard`'s report of a DeleteAlarms of `names`.
-async fn deleting(guard: &ScalingGuard, world: &World, names: &[&str]) -> Report {
+async fn deleting(guard: &Function<ScalingGuard>, world: &World, names: &[&str]) -> Report {
     guard
         .handle_payload(alarms_deleted(world, names))
         .await
@@ -741,9 +732,7 @@ async fn a_deleted_target_tracking_alarm_comes_back_from_its_event() {
     world.put_target_tracking().await;
     let listed = world.tracking_alarm_names().await;
     world.delete_alarm(&listed[0]).await;
-    let (guard, _) = world
-        .account
-        .scaling_guard(Mode::Enforce, AlarmSettings::default());
+    let (guard, _) = world.account.scaling_guard(Mode::Enforce);
     let report = guard
         .handle_payload(alarms_deleted(&world, &[&listed[0]]))
         .await
@@ -767,9 +756,7 @@ async fn a_deleted_target_tracking_alarm_comes_back_from_its_event() {
 async fn deleting_an_alarm_no_ecs_policy_used_costs_two_reads_at_most() {
     let world = World::with_service(&[]).await;
     world.put_target_tracking().await;
-    let (guard, _) = world
-        .account
-        .scaling_guard(Mode::Enforce, AlarmSettings::default());
+    let (guard, _) = world.account.scaling_guard(Mode::Enforce);
     // No step policy in the region: the policies' read alone.
     let report = deleting(&guard, &world, &["billing-over-budget"]).await;
     assert_eq!(statuses(&report), [("deleted_alarm", Status::Compliant)]);
@@ -815,9 +802,7 @@ async fn a_customer_step_alarm_deleted_by_hand_comes_back_though_the_policy_list
         .await
         .unwrap();
     assert!(world.policy(SCALE_OUT).await.unwrap().alarms().is_empty());
-    let (guard, _) = world
-        .account
-        .scaling_guard(Mode::Enforce, AlarmSettings::default());
+    let (guard, _) = world.account.scaling_guard(Mode::Enforce);
     let report = deleting(&guard, &world, &["team-web-high"]).await;
     assert_eq!(
         statuses(&report),

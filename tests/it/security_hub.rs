@@ -10,10 +10,9 @@
 use aws_sdk_securityhub::types::{
     AwsSecurityFinding, ComplianceStatus, RecordState, SeverityLabel,
 };
-use ecs_warden::domain::alarms::AlarmSettings;
 use ecs_warden::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use ecs_warden::handlers::ecs_role_guard::EcsRoleGuard;
-use ecs_warden::handlers::Handler;
+
 use ecs_warden::invocation::report::Status;
 use ecs_warden::invocation::settings::Mode;
 use serde_json::json;
@@ -276,7 +275,7 @@ async fn a_step_policy_without_its_alarm_is_a_finding_on_the_ecs_service() {
         )
         .await;
 
-    let (audit, _) = account.scaling_guard(Mode::Audit, AlarmSettings::default());
+    let (audit, _) = account.scaling_guard(Mode::Audit);
     let report = audit
         .handle_payload(account.event("autoscaling-put-step-policy.json"))
         .await
@@ -308,7 +307,7 @@ async fn a_step_policy_without_its_alarm_is_a_finding_on_the_ecs_service() {
         ]
     );
 
-    let (enforce, _) = account.scaling_guard(Mode::Enforce, AlarmSettings::default());
+    let (enforce, _) = account.scaling_guard(Mode::Enforce);
     let report = enforce
         .handle_payload(account.event("autoscaling-put-step-policy.json"))
         .await

@@ -5,7 +5,7 @@
 use aws_config::Region;
 use ecs_warden::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use ecs_warden::handlers::slr_deletion::{Answer, DeletionState, SlrDeletion};
-use ecs_warden::handlers::Handler;
+use ecs_warden::handlers::Function;
 use ecs_warden::invocation::clock::Clock;
 use ecs_warden::invocation::report::Status;
 use ecs_warden::invocation::settings::Mode;
@@ -124,7 +124,7 @@ impl World {
     }
 }
 
-async fn drive(deletion: &SlrDeletion, clock: &Clock, start: Value) -> Vec<Value> {
+async fn drive(deletion: &Function<SlrDeletion>, clock: &Clock, start: Value) -> Vec<Value> {
     drive_losing(deletion, clock, start, None).await
 }
 
@@ -133,7 +133,7 @@ async fn drive(deletion: &SlrDeletion, clock: &Clock, start: Value) -> Vec<Value
 /// step made its calls, then its answer never reached the state machine (a timeout or a
 /// crash after the write), so the same input runs again.
 async fn drive_losing(
-    deletion: &SlrDeletion,
+    deletion: &Function<SlrDeletion>,
     clock: &Clock,
     start: Value,
     lost: Option<usize>,
@@ -554,7 +554,7 @@ async fn a_drain_step_cut_off_between_its_writes_ends_deleted_when_run_again() {
 }
 
 /// One step of `deletion` on `input`, as JSON.
-async fn one_step(deletion: &SlrDeletion, input: Value) -> Value {
+async fn one_step(deletion: &Function<SlrDeletion>, input: Value) -> Value {
     match deletion.handle_payload(input).await.expect("accepted") {
         Answer::Step(out) => serde_json::to_value(&*out).unwrap(),
         other => panic!("a deletion step, not {other:?}"),
@@ -563,7 +563,7 @@ async fn one_step(deletion: &SlrDeletion, input: Value) -> Value {
 
 /// A hub (with its own ECS role) and a member world it may act in, the member allowing
 /// drains or not, and the hub's slr-deletion over a simulated clock.
-async fn hub_over_member(allows_drains: bool) -> (Account, World, Clock, SlrDeletion) {
+async fn hub_over_member(allows_drains: bool) -> (Account, World, Clock, Function<SlrDeletion>) {
     let hub = Account::new().await;
     hub.create_ecs_role().await;
     let member = Account::new().await;
@@ -681,7 +681,6 @@ async fn a_member_account_that_has_not_allowed_drains_is_never_drained() {
 
 #[tokio::test]
 async fn with_the_default_regions_a_plan_inventories_every_enabled_region() {
-    use ecs_warden::domain::alarms::AlarmSettings;
     use warden_tests::default_regions;
 
     // The stack's Regions left empty, the function in eu-west-1, a cluster in us-east-2:
@@ -699,8 +698,7 @@ async fn with_the_default_regions_a_plan_inventories_every_enabled_region() {
         .send()
         .await
         .unwrap();
-    let (deletion, _) =
-        account.handler::<SlrDeletion>(default_regions(Mode::Enforce), AlarmSettings::default());
+    let (deletion, _) = account.handler::<SlrDeletion>(default_regions(Mode::Enforce), &[]);
     let clock = Clock::manual(START as u64);
     let outputs = drive(
         &deletion,

@@ -565,7 +565,7 @@ fn exists(answer: &Value, path: &str) -> bool {
 async fn every_path_a_state_machine_reads_is_in_every_answer_its_function_gives() {
     use ecs_warden::handlers::reconcile::Reconcile;
     use ecs_warden::handlers::slr_deletion::Answer;
-    use ecs_warden::handlers::Handler;
+
     use ecs_warden::invocation::clock::Clock;
     use ecs_warden::invocation::deadline::Deadline;
     use ecs_warden::invocation::settings::{MemberAccounts, Mode};

@@ -26,8 +26,9 @@ use serde::Deserialize;
 
 use crate::aws::{CallError, Clients};
 use crate::domain::alarms::{self, AlarmIndex, AlarmSettings, Blocked, ServiceTarget};
+use crate::domain::checks::Check;
 use crate::invocation::gate::{Gated, Scope};
-use crate::invocation::report::{Check, Finding, Status};
+use crate::invocation::report::{Finding, Status};
 
 /// The most deleted alarms whose history one event reads: DeleteAlarms takes up to 100
 /// names, and each history is one call; beyond this the defaults are used, and said so.

@@ -8,9 +8,10 @@ use aws_sdk_ecs::types::{ClusterField, ServiceField};
 
 use crate::aws::{CallError, FailedCall};
 use crate::domain::catalog;
+use crate::domain::checks::Check;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::gate::{failure, Gated, Scope};
-use crate::invocation::report::{Check, Finding, Status};
+use crate::invocation::report::{Finding, Status};
 
 /// The most clusters one DescribeClusters call accepts.
 const DESCRIBE_CLUSTERS_MAX: usize = 100;

@@ -1,6 +1,7 @@
 //! The domain: what an account needs for ECS and how to tell whether it has it.
 //!
-//! The catalog of required roles comes from the seeds as data; the rest checks and
+//! The catalog of required roles comes from the seeds as data, and so do the checks a
+//! report names and the controls they count toward (`checks`); the rest checks and
 //! repairs against it: roles and their trust policies, the permission sets access-doctor
 //! simulates, scaling policies and their alarms, clusters, who uses a role, and the
 //! CloudTrail trails the functions depend on. The domain uses the invocation plumbing
@@ -9,6 +10,7 @@
 pub mod alarm_history;
 pub mod alarms;
 pub mod catalog;
+pub mod checks;
 pub mod clusters;
 pub mod permissions;
 pub mod regions;

@@ -16,10 +16,11 @@ use crate::aws::{CallError, FailedCall};
 use crate::domain::catalog::{
     self, ManagedPolicy, RoleKind, RoleSpec, CREATED_BY_TAG, CREATED_BY_VALUE,
 };
+use crate::domain::checks::Check;
 use crate::domain::trust_policy::TrustPolicy;
 use crate::invocation::error::InvocationError;
 use crate::invocation::gate::{failure, Gated, Scope};
-use crate::invocation::report::{Check, Finding, Status};
+use crate::invocation::report::{Finding, Status};
 use crate::invocation::verdict_cache::Verdicts;
 
 /// A role to check: a catalog entry, under the catalog's name and path or under the name

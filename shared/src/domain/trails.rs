@@ -16,7 +16,8 @@ use aws_sdk_cloudtrail::types::{
 };
 
 use crate::aws::{CallError, FailedCall, TrailClients};
-use crate::invocation::report::{Check, Finding, Status};
+use crate::domain::checks::Check;
+use crate::invocation::report::{Finding, Status};
 
 /// The check name of this module's findings.
 pub const CHECK: Check = Check::Cloudtrail;

@@ -9,17 +9,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::Instrument;
 
-use super::{Common, Deps, Handler};
+use super::{Deps, Handler};
 use crate::aws::ids::Arn;
 use crate::aws::{self, ids, CallError, Clients};
+use crate::domain::checks::Check;
 use crate::domain::permissions::{self, intents_for, Condition, Intent, Requirement, When};
 pub use crate::domain::permissions::{minimal_policy, DenySource, EvalDecision, Missing};
-use crate::invocation::deadline::Deadline;
+use crate::invocation::context::Invocation;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{owner, parse_api_call, ApiCallEvent};
 use crate::invocation::notice::Notable;
 use crate::invocation::reach::AccountClients;
-use crate::invocation::report::{Check, Finding, Report, Status};
+use crate::invocation::report::{Finding, Report, Status};
+use crate::invocation::settings::{Mode, SettingsError};
 
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "access-doctor";
@@ -86,57 +88,31 @@ struct Facts<'a> {
     params: Option<&'a Value>,
 }
 
-/// The handler with the clients it keeps between invocations of a warm container.
+/// What access-doctor is asked, parsed and validated before any AWS call.
 #[derive(Debug)]
-pub struct AccessDoctor {
-    common: Common,
-    iam: AccountClients<aws_sdk_iam::Client>,
+pub enum Asked {
+    /// A refused call's CloudTrail event, as EventBridge delivers it.
+    Event(Box<ApiCallEvent>),
+    /// `{"principal_arn", "intent", "request_parameters"?}`, asked by hand.
+    Question {
+        /// The principal to simulate.
+        principal: Principal,
+        /// The principal's account, where IAM can simulate it.
+        account: String,
+        /// Its partition.
+        partition: &'static str,
+        /// The intent the principal needs.
+        intent: &'static Intent,
+        /// The call's parameters, to decide conditional needs.
+        request_parameters: Option<Value>,
+    },
 }
 
-impl Handler for AccessDoctor {
-    const FUNCTION: &'static str = FUNCTION;
-    type Output = Diagnosis;
-
-    fn build(deps: Deps) -> Self {
-        let clients = Clients::new(&deps.config, &deps.calls);
-        Self::with_clients(deps, clients)
-    }
-
-    fn common(&self) -> &Common {
-        &self.common
-    }
-
-    /// A refused call's CloudTrail event, or `{"principal_arn", "intent"}` by hand.
-    async fn answer(
-        &self,
-        payload: Value,
-        deadline: &Deadline,
-    ) -> Result<Diagnosis, InvocationError> {
-        deadline
-            .within(&self.common.calls, || self.handle(payload))
-            .await
-    }
-}
-
-impl AccessDoctor {
-    /// The handler over clients built elsewhere: [`Handler::build`]'s, or mocked ones
-    /// (they act in the function's own account; a member account's are built as usual).
-    pub fn with_clients(deps: Deps, clients: Clients) -> Self {
-        Self {
-            iam: AccountClients::with_own(
-                &deps.accounts,
-                clients.iam,
-                &deps.calls,
-                aws::iam_client,
-            ),
-            common: deps.common(),
-        }
-    }
-
-    async fn handle(&self, payload: Value) -> Result<Diagnosis, InvocationError> {
+impl Asked {
+    /// An EventBridge event (told by its `detail-type`), or a question by hand.
+    pub fn parse(payload: Value) -> Result<Self, InvocationError> {
         if payload.get("detail-type").is_some() {
-            let event = parse_api_call(payload)?;
-            return self.explain_event(&event).await;
+            return Ok(Self::Event(Box::new(parse_api_call(payload)?)));
         }
         let question: Question = serde_json::from_value(payload).map_err(|e| {
             InvocationError::NotAnEvent(format!(
@@ -157,30 +133,101 @@ impl AccessDoctor {
                 ),
             })?;
         let principal = Principal::parse(&question.principal_arn)?;
-        let facts = Facts {
-            params: question.request_parameters.as_ref(),
-        };
-        // The principal's own account: where IAM can simulate it.
         let arn = Arn::parse(&question.principal_arn).expect("parsed above");
-        let (account, partition) = (arn.account, ids::partition_named(arn.partition));
-        let case = Case {
-            event_id: None,
-            cause: None,
+        Ok(Self::Question {
             principal,
-            intents: &[intent],
-            facts,
-        };
-        Ok(self.diagnose_in(account, partition, case).await)
+            account: arn.account.to_owned(),
+            partition: ids::partition_named(arn.partition),
+            intent,
+            request_parameters: question.request_parameters,
+        })
+    }
+}
+
+/// The handler with the clients it keeps between invocations of a warm container.
+#[derive(Debug)]
+pub struct AccessDoctor {
+    mode: Mode,
+    iam: AccountClients<aws_sdk_iam::Client>,
+}
+
+impl Handler for AccessDoctor {
+    const FUNCTION: &'static str = FUNCTION;
+    type Input = Asked;
+    type Output = Diagnosis;
+
+    fn build(deps: &Deps) -> Result<Self, SettingsError> {
+        let clients = Clients::new(&deps.config, &deps.calls);
+        Ok(Self::with_clients(deps, clients))
     }
 
-    async fn explain_event(&self, event: &ApiCallEvent) -> Result<Diagnosis, InvocationError> {
+    /// A refused call's CloudTrail event, or `{"principal_arn", "intent"}` by hand.
+    fn parse(&self, payload: Value) -> Result<Asked, InvocationError> {
+        Asked::parse(payload)
+    }
+
+    async fn answer(
+        &self,
+        asked: Asked,
+        invocation: &Invocation,
+    ) -> Result<Diagnosis, InvocationError> {
+        invocation
+            .within(|| async {
+                match asked {
+                    Asked::Event(event) => self.explain_event(&event, invocation).await,
+                    Asked::Question {
+                        principal,
+                        account,
+                        partition,
+                        intent,
+                        request_parameters,
+                    } => {
+                        let case = Case {
+                            event_id: None,
+                            cause: None,
+                            principal,
+                            intents: &[intent],
+                            facts: Facts {
+                                params: request_parameters.as_ref(),
+                            },
+                        };
+                        Ok(self
+                            .diagnose_in(&account, partition, case, invocation)
+                            .await)
+                    }
+                }
+            })
+            .await
+    }
+}
+
+impl AccessDoctor {
+    /// The handler over clients built elsewhere: [`Handler::build`]'s, or mocked ones
+    /// (they act in the function's own account; a member account's are built as usual).
+    pub fn with_clients(deps: &Deps, clients: Clients) -> Self {
+        Self {
+            iam: AccountClients::with_own(
+                &deps.accounts,
+                clients.iam,
+                &deps.calls,
+                aws::iam_client,
+            ),
+            mode: deps.settings.mode,
+        }
+    }
+
+    async fn explain_event(
+        &self,
+        event: &ApiCallEvent,
+        invocation: &Invocation,
+    ) -> Result<Diagnosis, InvocationError> {
         let detail = &event.detail;
         let cause = format!("{}:{}", event.source, detail.event_name);
         let intents = intents_for(event)?;
         let skip = |why: String| {
             let report = Report::new(
                 FUNCTION,
-                self.common.settings.mode,
+                self.mode,
                 event.id.clone(),
                 Some(cause.clone()),
                 vec![Finding::new(&cause, Check::Diagnosis, Status::Skipped, why)],
@@ -226,7 +273,7 @@ impl AccessDoctor {
             intents: &intents,
             facts,
         };
-        Ok(self.diagnose_in(account, partition, case).await)
+        Ok(self.diagnose_in(account, partition, case, invocation).await)
     }
 
     /// [`Self::diagnose`] through the IAM client of `account`, or the finding that says why
@@ -236,12 +283,13 @@ impl AccessDoctor {
         account: &str,
         partition: &'static str,
         case: Case<'_>,
+        invocation: &Invocation,
     ) -> Diagnosis {
         let span = tracing::info_span!("account", account = %account);
         let mut diagnosis = async {
             match self.iam.get(account, partition).await {
-                Ok(iam) => self.diagnose(&iam, case).await,
-                Err(refused) => self.finish(case, None, vec![refused], Vec::new()),
+                Ok(iam) => self.diagnose(&iam, case, invocation).await,
+                Err(refused) => self.finish(case, None, vec![refused], Vec::new(), invocation),
             }
         }
         .instrument(span)
@@ -250,14 +298,19 @@ impl AccessDoctor {
         diagnosis
     }
 
-    async fn diagnose(&self, iam: &aws_sdk_iam::Client, case: Case<'_>) -> Diagnosis {
+    async fn diagnose(
+        &self,
+        iam: &aws_sdk_iam::Client,
+        case: Case<'_>,
+        invocation: &Invocation,
+    ) -> Diagnosis {
         let mut findings = Vec::new();
         let mut missing = Vec::new();
         let arn = match self.principal_arn(iam, &case.principal).await {
             Ok(arn) => arn,
             Err(failed) => {
                 findings.push(failed);
-                return self.finish(case, None, findings, missing);
+                return self.finish(case, None, findings, missing, invocation);
             }
         };
         for intent in case.intents {
@@ -319,7 +372,7 @@ impl AccessDoctor {
                 }
             }
         }
-        self.finish(case, Some(arn), findings, missing)
+        self.finish(case, Some(arn), findings, missing, invocation)
     }
 
     /// What `arn` needs for `intent` on this call, grouped by resource (one simulation
@@ -368,16 +421,17 @@ impl AccessDoctor {
         principal: Option<String>,
         findings: Vec<Finding>,
         missing: Vec<Missing>,
+        invocation: &Invocation,
     ) -> Diagnosis {
         let intents = case.intents;
         let minimal_policy = minimal_policy(&missing, intents);
         let report = Report::new(
             FUNCTION,
-            self.common.settings.mode,
+            self.mode,
             case.event_id,
             case.cause,
             findings,
-            self.common.calls.take(),
+            invocation.calls(),
         );
         report.log();
         Diagnosis {
@@ -568,7 +622,7 @@ enum Unsimulable {
 
 /// Who made the call, in a form IAM can simulate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Principal {
+pub enum Principal {
     /// A role or user ARN.
     Arn(String),
     /// A role known only by name (from a session ARN): its ARN, with path, comes from IAM.

@@ -2,16 +2,21 @@
 //! calls, make sure the roles ECS needs are there and right.
 
 use serde::Deserialize;
+use serde_json::Value;
 
-use super::{Common, Deps, Guard};
+use super::guard::{self, Planned};
+use super::{Deps, Handler, LookAlikes};
 use crate::aws;
 use crate::domain::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
+use crate::domain::checks::Check;
 use crate::domain::roles::{self, RoleTarget};
+use crate::invocation::context::Invocation;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, ApiCallEvent};
 use crate::invocation::gate::Scope;
 use crate::invocation::reach::AccountClients;
-use crate::invocation::report::{Check, Finding, Report, Status};
+use crate::invocation::report::{Finding, Report, Status};
+use crate::invocation::settings::{Mode, SettingsError};
 use crate::invocation::verdict_cache::Verdicts;
 
 /// The function's name in reports and logs.
@@ -38,76 +43,96 @@ struct ServiceParameters {
     role: Option<String>,
 }
 
+/// What one event asks for, decided before any AWS call.
+#[derive(Debug)]
+pub struct Work {
+    /// The role the call needs: the service-linked role, or the legacy role it named.
+    target: RoleTarget,
+    /// Whether the call failed for want of the service-linked role.
+    refused_for_missing_slr: bool,
+}
+
 /// The handler with what it keeps between invocations of a warm container.
 #[derive(Debug)]
 pub struct EcsRoleGuard {
-    common: Common,
+    mode: Mode,
+    look_alikes: LookAlikes,
     iam: AccountClients<aws_sdk_iam::Client>,
     verdicts: Verdicts,
 }
 
-impl Guard for EcsRoleGuard {
-    const NAME: &'static str = FUNCTION;
-    type Clients = aws_sdk_iam::Client;
+impl Handler for EcsRoleGuard {
+    const FUNCTION: &'static str = FUNCTION;
+    type Input = Planned<Work>;
+    type Output = Report;
 
-    fn new(deps: Deps) -> Self {
-        let verdicts = Verdicts::new(deps.settings.verdict_ttl);
-        Self {
-            common: deps.common(),
+    fn build(deps: &Deps) -> Result<Self, SettingsError> {
+        Ok(Self {
+            mode: deps.settings.mode,
+            look_alikes: LookAlikes::from_deps(deps)?,
             iam: deps.account_clients(aws::iam_client),
-            verdicts,
-        }
+            verdicts: Verdicts::new(deps.settings.verdict_ttl),
+        })
     }
 
-    fn common(&self) -> &Common {
-        &self.common
+    fn parse(&self, payload: Value) -> Result<Planned<Work>, InvocationError> {
+        guard::plan(payload, |event| self.plan(event))
     }
 
-    fn clients(&self) -> &AccountClients<aws_sdk_iam::Client> {
-        &self.iam
-    }
-
-    fn accept(event: &ApiCallEvent) -> Result<(), InvocationError> {
-        route(event).map(drop)
-    }
-
-    /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.
-    async fn handle(
+    /// Checks, creates and repairs the role the event needs in the event's account.
+    async fn answer(
         &self,
-        event: &ApiCallEvent,
-        iam: &aws_sdk_iam::Client,
+        input: Planned<Work>,
+        invocation: &Invocation,
     ) -> Result<Report, InvocationError> {
+        let Planned { event, work } = &input;
+        guard::in_its_account(FUNCTION, self.mode, &self.iam, event, invocation, |iam| {
+            self.ensure(event, work, iam)
+        })
+        .await
+    }
+}
+
+impl EcsRoleGuard {
+    /// The role an accepted event needs, its name validated.
+    fn plan(&self, event: &ApiCallEvent) -> Result<Work, InvocationError> {
         let call = route(event)?;
-        let detail = &event.detail;
-        let scope = Scope::from_event(self.common.settings.mode, event);
         let named_role = match call {
             Call::CreateCluster => None,
-            Call::CreateService | Call::UpdateService => detail
+            Call::CreateService | Call::UpdateService => event
+                .detail
                 .request::<Option<ServiceParameters>>()?
                 .and_then(|p| p.role)
                 .filter(|r| !r.is_empty()),
         };
-        // Validate the whole input before the first AWS call.
         let target = match &named_role {
-            Some(reference) => self.common.owned(RoleTarget::named(
+            Some(reference) => self.look_alikes.owned(RoleTarget::named(
                 &ECS_SERVICE_ROLE,
                 reference,
                 "requestParameters.role",
             )?),
             None => RoleTarget::catalog(&ECS_SERVICE_LINKED_ROLE),
         };
+        Ok(Work {
+            target,
+            refused_for_missing_slr: refused_for_missing_slr(event),
+        })
+    }
+
+    async fn ensure(
+        &self,
+        event: &ApiCallEvent,
+        work: &Work,
+        iam: aws_sdk_iam::Client,
+    ) -> Vec<Finding> {
+        let scope = Scope::from_event(self.mode, event);
+        let target = &work.target;
         tracing::info!(event_id = %scope.event_id, event = %scope.cause, role = %target.name, "checking");
-        let mut findings = roles::ensure(iam, &self.verdicts, &scope, &target).await;
-        if refused_for_missing_slr(event) {
-            explain_retry(&mut findings, &detail.event_name);
+        let mut findings = roles::ensure(&iam, &self.verdicts, &scope, target).await;
+        if work.refused_for_missing_slr {
+            explain_retry(&mut findings, &event.detail.event_name);
         }
-        Ok(Report::logged_for_event(
-            FUNCTION,
-            self.common.settings.mode,
-            event,
-            findings,
-            self.common.calls.take(),
-        ))
+        findings
     }
 }
 
@@ -131,10 +156,11 @@ fn refused_for_missing_slr(event: &ApiCallEvent) -> bool {
 
 /// Tells the caller, on the role finding, whether their refused call can be retried now.
 fn explain_retry(findings: &mut [Finding], event_name: &str) {
-    for finding in findings
-        .iter_mut()
-        .filter(|f| matches!(f.check, Check::Exists | Check::Role | Check::Path))
-    {
+    for finding in findings.iter_mut().filter(|f| {
+        [Check::Exists, Check::Role, Check::Path]
+            .iter()
+            .any(|c| f.check == *c)
+    }) {
         let advice = match finding.status {
             Status::Created | Status::Compliant => {
                 format!(

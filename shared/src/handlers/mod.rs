@@ -1,15 +1,19 @@
 //! The handlers: one module per Lambda function, and only the `functions/*` entry points
 //! (and the tests, which build and drive them the same way) use them.
 //!
-//! Every handler is written one way: it implements [`Handler`] (its name, its answer, how
-//! it is built from [`Deps`], how it answers a payload within a deadline), and its
-//! `main.rs` is `serve::<ItsHandler>()`. A handler validates its whole input first (an
-//! unexpected event is an [`InvocationError`] before any AWS call), asks the domain what
-//! to check or repair, and answers with a report that [`Handler::handle_within`] hands to
-//! the notifier. Handlers depend on the domain and the invocation plumbing; nothing below
-//! them depends on a handler.
+//! Every function is one type implementing [`Handler`]: its name, its input and answer
+//! types, how it is built from [`Deps`] (reading its own configuration), how it parses a
+//! payload into its typed input (an unexpected event is an [`InvocationError`] before any
+//! AWS call) and how it answers that input within one [`Invocation`]. What every function
+//! does around that is [`Function`]'s, which [`serve`] runs: the invocation's own call log,
+//! then, after the answer, the Security Hub import, the notification and the metrics line.
+//! The three CloudTrail guards share one more step, [`guard`]: the event planned once, then
+//! acted on in the account that owns it. Handlers depend on the domain and the invocation
+//! plumbing; nothing below them depends on a handler.
 
+use std::fmt;
 use std::future::Future;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
@@ -18,24 +22,22 @@ use serde::Serialize;
 use serde_json::Value;
 use tracing::{info_span, Instrument};
 
-use crate::aws::ids;
 use crate::aws::{self, CallLog};
-use crate::domain::alarms::AlarmSettings;
 use crate::domain::roles::RoleTarget;
 use crate::invocation::clock::Clock;
+use crate::invocation::context::Invocation;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
-use crate::invocation::events::{dispatch_within, owner, ApiCallEvent};
 use crate::invocation::metrics;
 use crate::invocation::notice::Notable;
 use crate::invocation::notify::{Format, Notifier, FORMAT_ENV, TOPIC_ENV};
 use crate::invocation::reach::{AccountClients, Accounts, HOME_ACCOUNT_ENV};
-use crate::invocation::report::Report;
 use crate::invocation::security_hub::{self, SecurityHub};
 use crate::invocation::settings::{Reach, Settings, SettingsError};
 
 pub mod access_doctor;
 pub mod ecs_role_guard;
+pub mod guard;
 pub mod reconcile;
 pub mod role_drift_guard;
 pub mod scaling_guard;
@@ -43,9 +45,55 @@ pub mod slr_deletion;
 
 use role_drift_guard::{watched_roles, WatchedRole};
 
-/// Everything a handler is built from, made once per container: the SDK configuration,
-/// the call log every client records into, and the whole configuration, read here and
-/// nowhere else.
+/// The function's configuration as the container was given it: the environment, read
+/// through here by what every function shares ([`Deps`]) and by each handler for its own
+/// settings when it is built.
+#[derive(Clone)]
+pub struct Environment(Arc<Lookup>);
+
+/// How a variable's value is found.
+type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+impl Environment {
+    /// The process environment: what a Lambda container was configured with.
+    pub fn process() -> Self {
+        Self::from_fn(|name| std::env::var(name).ok())
+    }
+
+    /// The variables `lookup` gives.
+    pub fn from_fn(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(lookup))
+    }
+
+    /// The variables of `pairs`, and nothing else.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Self::from_fn(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    /// The value of the variable `name`, when set.
+    pub fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+    }
+}
+
+impl fmt::Debug for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Environment")
+    }
+}
+
+/// What every function is built from, made once per container: the SDK configuration, the
+/// call log every client records into, the configuration all functions share, and the
+/// environment each handler reads its own from.
 #[derive(Debug, Clone)]
 pub struct Deps {
     /// The SDK configuration the clients are built from.
@@ -54,10 +102,8 @@ pub struct Deps {
     pub calls: CallLog,
     /// `WARDEN_MODE`, `WARDEN_VERDICT_TTL_SECONDS`, `WARDEN_REGIONS`.
     pub settings: Settings,
-    /// `WARDEN_ALARM_*`: the alarms' deployment defaults (scaling-guard, reconcile).
-    pub alarm_defaults: AlarmSettings,
-    /// `WARDEN_WATCHED_ROLES`: the roles role-drift-guard watches.
-    pub watched: Vec<WatchedRole>,
+    /// The environment: what a handler reads of its own configuration when it is built.
+    pub env: Environment,
     /// `WARDEN_NOTIFICATION_TOPIC_ARN`: where answers worth reading are published.
     pub notifier: Notifier,
     /// `WARDEN_SECURITY_HUB`: whether findings are imported into Security Hub.
@@ -72,21 +118,27 @@ impl Deps {
     /// Reads the process environment and builds the SDK configuration: what a Lambda
     /// container does once, at cold start.
     pub async fn from_env(function: &'static str) -> Result<Self, SettingsError> {
-        Self::from_lookup(function, aws::sdk_config().await, |name| {
-            std::env::var(name).ok()
-        })
+        Self::from_environment(function, aws::sdk_config().await, Environment::process())
     }
 
-    /// Reads `function`'s configuration through `lookup`, with `config` for the clients.
+    /// As [`Deps::from_environment`], the variables read through `lookup`.
     pub fn from_lookup(
         function: &'static str,
         config: SdkConfig,
-        lookup: impl Fn(&str) -> Option<String>,
+        lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
     ) -> Result<Self, SettingsError> {
+        Self::from_environment(function, config, Environment::from_fn(lookup))
+    }
+
+    /// Reads `function`'s shared configuration from `env`, with `config` for the clients.
+    pub fn from_environment(
+        function: &'static str,
+        config: SdkConfig,
+        env: Environment,
+    ) -> Result<Self, SettingsError> {
+        let lookup = |name: &str| env.get(name);
         let calls = CallLog::default();
-        let settings = Settings::from_lookup(&lookup)?;
-        let alarm_defaults = AlarmSettings::from_lookup(&lookup)?;
-        let watched = watched_roles(lookup("WARDEN_WATCHED_ROLES").as_deref())?;
+        let settings = Settings::from_lookup(lookup)?;
         let notifier = match lookup(TOPIC_ENV).as_deref().map(str::trim) {
             None | Some("") => Notifier::off(),
             Some(arn) => {
@@ -96,45 +148,23 @@ impl Deps {
         };
         let security_hub = security_hub::enabled(lookup(security_hub::ENV).as_deref())?;
         let home = lookup(HOME_ACCOUNT_ENV).map(|h| h.trim().to_owned());
-        let accounts = Accounts::new(
-            Reach::from_lookup(&lookup)?,
-            &config,
-            &calls,
-            home,
-            function,
-        );
+        let accounts = Accounts::new(Reach::from_lookup(lookup)?, &config, &calls, home, function);
         Ok(Self {
             config,
             calls,
             settings,
-            alarm_defaults,
-            watched,
             notifier,
             security_hub,
             clock: Clock::system(),
             accounts: Arc::new(accounts),
+            env,
         })
     }
 
-    /// The part of these dependencies every handler keeps.
-    pub fn common(&self) -> Common {
-        Common {
-            settings: self.settings.clone(),
-            calls: self.calls.clone(),
-            notifier: self.notifier.clone(),
-            security_hub: if self.security_hub {
-                SecurityHub::importing(&self.accounts, &self.config, &self.calls)
-            } else {
-                SecurityHub::off()
-            },
-            accounts: self.accounts.clone(),
-            region: self
-                .config
-                .region()
-                .map(|r| r.as_ref().to_owned())
-                .unwrap_or_default(),
-            watched: self.watched.clone(),
-        }
+    /// `WARDEN_WATCHED_ROLES`: the roles role-drift-guard watches, and the look-alikes of a
+    /// catalog role the guards may write to.
+    pub fn watched_roles(&self) -> Result<Vec<WatchedRole>, SettingsError> {
+        watched_roles(self.env.get("WARDEN_WATCHED_ROLES").as_deref())
     }
 
     /// Clients built by `build` for every account the function may act in.
@@ -146,32 +176,41 @@ impl Deps {
     }
 }
 
-/// What every handler keeps from its [`Deps`] besides its clients: the settings, the call
-/// log its report lists, and the notifier of its answers.
-#[derive(Debug)]
+/// What a handler keeps of its [`Deps`] besides its clients: the shared settings, and the
+/// call log its report takes the invocation's calls from.
+#[derive(Debug, Clone)]
 pub struct Common {
     /// `WARDEN_MODE`, `WARDEN_VERDICT_TTL_SECONDS`, `WARDEN_REGIONS`.
     pub settings: Settings,
-    /// The log of AWS calls its clients record in.
+    /// The log of AWS calls its clients record in; `take` gives the current invocation's.
     pub calls: CallLog,
-    /// Where answers worth reading are published.
-    pub notifier: Notifier,
-    /// Where findings are imported.
-    pub security_hub: SecurityHub,
-    /// The accounts the function may act in.
-    pub accounts: Arc<Accounts>,
-    /// The function's own region, the metrics' `region` dimension.
-    pub region: String,
-    /// `WARDEN_WATCHED_ROLES`: roles of other names configured to look like a catalog role,
-    /// which ecs-warden may write to as to the catalog's own.
-    pub watched: Vec<WatchedRole>,
 }
 
-impl Common {
+impl Deps {
+    /// The part of these dependencies a handler keeps.
+    pub fn common(&self) -> Common {
+        Common {
+            settings: self.settings.clone(),
+            calls: self.calls.clone(),
+        }
+    }
+}
+
+/// Roles of other names configured (`WARDEN_WATCHED_ROLES`) to look like a catalog role,
+/// which ecs-warden may write to as to the catalog's own.
+#[derive(Debug, Clone, Default)]
+pub struct LookAlikes(Vec<WatchedRole>);
+
+impl LookAlikes {
+    /// The look-alikes `deps` configures.
+    pub fn from_deps(deps: &Deps) -> Result<Self, SettingsError> {
+        deps.watched_roles().map(Self)
+    }
+
     /// `target`, writable when it is a configured look-alike of its catalog role.
     pub fn owned(&self, target: RoleTarget) -> RoleTarget {
         let configured = self
-            .watched
+            .0
             .iter()
             .any(|w| w.name == target.name && w.spec.name == target.spec.name);
         if configured {
@@ -187,145 +226,127 @@ impl Common {
 #[cfg(feature = "test-util")]
 pub const PLANTED_PANIC: &str = "ecs-warden-planted-panic";
 
-/// One Lambda function's handler.
+/// One Lambda function: a type built once per container that parses a payload into its
+/// input and answers it.
 pub trait Handler: Sized {
     /// The function's name in reports, logs and its span.
     const FUNCTION: &'static str;
+    /// A payload as the handler understands it, validated before any AWS call.
+    type Input;
     /// What an invocation answers.
     type Output: Notable + Serialize;
 
-    /// Builds the handler and its clients, once per container.
-    fn build(deps: Deps) -> Self;
+    /// Builds the handler and its clients, once per container, reading its own
+    /// configuration from `deps.env`.
+    fn build(deps: &Deps) -> Result<Self, SettingsError>;
 
-    /// What it keeps from its [`Deps`] besides its clients.
-    fn common(&self) -> &Common;
+    /// Parses and validates a payload, making no AWS call.
+    fn parse(&self, payload: Value) -> Result<Self::Input, InvocationError>;
 
-    /// Answers one payload, starting no new work once `deadline` has passed.
+    /// Answers one input within `invocation`, starting no new work once its deadline has
+    /// passed.
     fn answer(
         &self,
-        payload: Value,
-        deadline: &Deadline,
+        input: Self::Input,
+        invocation: &Invocation,
     ) -> impl Future<Output = Result<Self::Output, InvocationError>>;
+}
+
+/// A handler as a container runs it: the handler, and what happens after every answer (the
+/// Security Hub import, the notification, the metrics line), which is the same for all.
+#[derive(Debug)]
+pub struct Function<H> {
+    handler: H,
+    calls: CallLog,
+    notifier: Notifier,
+    security_hub: SecurityHub,
+    accounts: Arc<Accounts>,
+    /// The function's own region, the metrics' `region` dimension.
+    region: String,
+}
+
+impl<H: Handler> Function<H> {
+    /// Builds `H` from `deps`, as a container does once.
+    pub fn build(deps: &Deps) -> Result<Self, SettingsError> {
+        Ok(Self::new(H::build(deps)?, deps))
+    }
+
+    /// Runs `handler` (built elsewhere, as a test builds one over mocked clients) with
+    /// what `deps` gives every function.
+    pub fn new(handler: H, deps: &Deps) -> Self {
+        Self {
+            handler,
+            calls: deps.calls.clone(),
+            notifier: deps.notifier.clone(),
+            security_hub: if deps.security_hub {
+                SecurityHub::importing(&deps.accounts, &deps.config, &deps.calls)
+            } else {
+                SecurityHub::off()
+            },
+            accounts: deps.accounts.clone(),
+            region: deps
+                .config
+                .region()
+                .map(|r| r.as_ref().to_owned())
+                .unwrap_or_default(),
+        }
+    }
 
     /// Answers one payload within `deadline`, then imports its findings into Security Hub,
     /// publishes what the answer needs (or logs why the input was rejected) and writes the
-    /// invocation's metrics line. The invocation has a call log of its own
-    /// ([`CallLog::invocation`]), so invocations run at once keep their calls apart.
-    fn handle_within(
+    /// invocation's metrics line. The invocation has a call log of its own, so invocations
+    /// run at once keep their calls apart.
+    pub async fn handle_within(
         &self,
         payload: Value,
         deadline: Deadline,
-    ) -> impl Future<Output = Result<Self::Output, InvocationError>> {
-        CallLog::invocation(async move {
-            let started = std::time::Instant::now();
-            #[cfg(feature = "test-util")]
-            if payload.get(PLANTED_PANIC).is_some() {
-                panic!("planted by a test ({PLANTED_PANIC})");
-            }
-            let mut result = self.answer(payload, &deadline).await;
-            let common = self.common();
-            if let Ok(answer) = &mut result {
-                // Before the notification, so that a failed import is in it too.
-                let region = &common.region;
-                common
-                    .security_hub
-                    .import(Self::FUNCTION, region, answer)
-                    .await;
-            }
-            let result = common.notifier.finish(result).await;
-            let report = result.as_ref().ok().map(Notable::report);
-            metrics::emit(Self::FUNCTION, &common.region, report, started.elapsed());
-            result
-        })
+    ) -> Result<H::Output, InvocationError> {
+        self.invoke(payload, Invocation::new(deadline, None, self.calls.clone()))
+            .await
     }
 
-    /// As [`Handler::handle_within`], without a deadline.
-    fn handle_payload(
+    /// As [`Function::handle_within`], without a deadline.
+    pub async fn handle_payload(&self, payload: Value) -> Result<H::Output, InvocationError> {
+        self.handle_within(payload, Deadline::none()).await
+    }
+
+    async fn invoke(
         &self,
         payload: Value,
-    ) -> impl Future<Output = Result<Self::Output, InvocationError>> {
-        self.handle_within(payload, Deadline::none())
+        invocation: Invocation,
+    ) -> Result<H::Output, InvocationError> {
+        invocation
+            .run(async {
+                let started = std::time::Instant::now();
+                #[cfg(feature = "test-util")]
+                if payload.get(PLANTED_PANIC).is_some() {
+                    panic!("planted by a test ({PLANTED_PANIC})");
+                }
+                let mut result = match self.handler.parse(payload) {
+                    Ok(input) => self.handler.answer(input, &invocation).await,
+                    Err(rejected) => Err(rejected),
+                };
+                if let Ok(answer) = &mut result {
+                    // Before the notification, so that a failed import is in it too.
+                    self.security_hub
+                        .import(H::FUNCTION, &self.region, answer)
+                        .await;
+                }
+                let result = self.notifier.finish(result).await;
+                let report = result.as_ref().ok().map(Notable::report);
+                metrics::emit(H::FUNCTION, &self.region, report, started.elapsed());
+                result
+            })
+            .await
     }
 }
 
-/// A handler of CloudTrail records, as the three guards are: everything but what one
-/// parsed event calls for (parsing, the account it acts in, the deadline, the report's
-/// calls, the notification) is the same for all of them, so they implement this and get
-/// [`Handler`] from it.
-pub trait Guard: Sized {
-    /// The function's name in reports, logs and its span.
-    const NAME: &'static str;
-    /// The clients it acts through in one account.
-    type Clients: Clone;
+/// The handler's own methods, as on the handler itself.
+impl<H> Deref for Function<H> {
+    type Target = H;
 
-    /// Builds the guard and its clients, once per container.
-    fn new(deps: Deps) -> Self;
-
-    /// What it keeps from its [`Deps`] besides its clients.
-    fn common(&self) -> &Common;
-
-    /// Its clients, per account it may act in.
-    fn clients(&self) -> &AccountClients<Self::Clients>;
-
-    /// Refuses an event it does not handle (source, name, account and region fields),
-    /// before anything is decided about the event's account.
-    fn accept(event: &ApiCallEvent) -> Result<(), InvocationError>;
-
-    /// Checks, creates and repairs what one parsed event calls for, through the clients of
-    /// the event's account; returns the report.
-    fn handle(
-        &self,
-        event: &ApiCallEvent,
-        clients: &Self::Clients,
-    ) -> impl Future<Output = Result<Report, InvocationError>>;
-
-    /// Handles an accepted event in the account that owns it, or reports why it may not
-    /// act there (another account's event, a member role it cannot assume).
-    fn in_its_account(
-        &self,
-        event: ApiCallEvent,
-    ) -> impl Future<Output = Result<Report, InvocationError>> {
-        async move {
-            Self::accept(&event)?;
-            let account = owner(&event)?;
-            let partition = ids::partition(&event.detail.aws_region);
-            let common = Guard::common(self);
-            let span = info_span!("account", account = %account);
-            match self
-                .clients()
-                .get(account, partition)
-                .instrument(span.clone())
-                .await
-            {
-                Ok(clients) => self.handle(&event, &clients).instrument(span).await,
-                Err(finding) => Ok(Report::logged_for_event(
-                    Self::NAME,
-                    common.settings.mode,
-                    &event,
-                    vec![finding],
-                    common.calls.take(),
-                )),
-            }
-        }
-    }
-}
-
-impl<G: Guard> Handler for G {
-    const FUNCTION: &'static str = G::NAME;
-    type Output = Report;
-
-    fn build(deps: Deps) -> Self {
-        G::new(deps)
-    }
-
-    fn common(&self) -> &Common {
-        Guard::common(self)
-    }
-
-    /// Parses the CloudTrail event, then handles it unless the deadline passes first.
-    async fn answer(&self, payload: Value, deadline: &Deadline) -> Result<Report, InvocationError> {
-        let handle = |event| self.in_its_account(event);
-        dispatch_within(payload, deadline, &Guard::common(self).calls, handle).await
+    fn deref(&self) -> &H {
+        &self.handler
     }
 }
 
@@ -334,18 +355,20 @@ impl<G: Guard> Handler for G {
 /// names the function on every log line (the runtime's own included).
 pub async fn serve<H: Handler>() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let handler = H::build(Deps::from_env(H::FUNCTION).await?);
-    let handler = &handler;
+    let deps = Deps::from_env(H::FUNCTION).await?;
+    let function = Function::<H>::build(&deps)?;
+    let function = &function;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let deadline = Deadline::from_epoch_millis(event.context.deadline);
-        handler
-            .common()
-            .accounts
-            .learn_home(&event.context.invoked_function_arn);
-        // Boxed: one allocation per invocation keeps the nesting of the handler's futures
-        // out of the runtime's future type, which otherwise outgrows rustc's query depth
-        // (slr-deletion's steps nest deepest).
-        Box::pin(handler.handle_within(event.payload, deadline))
+        let context = event.context;
+        function.accounts.learn_home(&context.invoked_function_arn);
+        let invocation = Invocation::new(
+            Deadline::from_epoch_millis(context.deadline),
+            Some(context.request_id),
+            function.calls.clone(),
+        );
+        // Boxed: one allocation per invocation keeps the handler's nested futures out of
+        // the runtime's future type, whose layout otherwise outgrows rustc's query depth.
+        Box::pin(function.invoke(event.payload, invocation))
     }))
     .instrument(info_span!("ecs_warden", function = H::FUNCTION))
     .await

@@ -7,20 +7,24 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde_json::Value;
 
-use super::{Common, Deps, Guard};
+use super::guard::{self, Planned};
+use super::{Deps, Handler};
 use aws_config::SdkConfig;
 
 use crate::aws::{self, CallLog, Clients, Regional};
 use crate::domain::catalog::{RoleKind, RoleSpec, ROLES};
+use crate::domain::checks::Check;
 use crate::domain::roles::{self, RoleTarget};
 use crate::domain::{regions, role_users};
+use crate::invocation::context::Invocation;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, ApiCallEvent};
 use crate::invocation::gate::Scope;
 use crate::invocation::reach::AccountClients;
-use crate::invocation::report::{Check, Finding, Report, Status};
-use crate::invocation::settings::SettingsError;
+use crate::invocation::report::{Finding, Report, Status};
+use crate::invocation::settings::{Settings, SettingsError};
 use crate::invocation::verdict_cache::Verdicts;
 
 /// The function's name in reports and logs.
@@ -114,48 +118,75 @@ impl DriftClients {
     }
 }
 
+/// What one IAM event asks for, decided before any AWS call.
+#[derive(Debug)]
+pub struct Work {
+    /// The IAM call, one of the five the function handles.
+    call: &'static str,
+    /// The role the event names.
+    name: String,
+    /// The role as ecs-warden may write it, when it is watched.
+    target: Option<RoleTarget>,
+    /// What changed, in words.
+    what: String,
+}
+
 /// The handler with what it keeps between invocations of a warm container.
 #[derive(Debug)]
 pub struct RoleDriftGuard {
-    common: Common,
+    settings: Settings,
     clients: AccountClients<DriftClients>,
     watched: Vec<WatchedRole>,
     // Each event is a change: never trust an earlier verdict.
     verdicts: Verdicts,
 }
 
-impl Guard for RoleDriftGuard {
-    const NAME: &'static str = FUNCTION;
-    type Clients = DriftClients;
+impl Handler for RoleDriftGuard {
+    const FUNCTION: &'static str = FUNCTION;
+    type Input = Planned<Work>;
+    type Output = Report;
 
-    fn new(deps: Deps) -> Self {
-        Self {
-            common: deps.common(),
+    fn build(deps: &Deps) -> Result<Self, SettingsError> {
+        Ok(Self {
+            settings: deps.settings.clone(),
             clients: deps.account_clients(DriftClients::new),
-            watched: deps.watched,
+            watched: deps.watched_roles()?,
             verdicts: Verdicts::new(Duration::ZERO),
-        }
+        })
     }
 
-    fn common(&self) -> &Common {
-        &self.common
+    fn parse(&self, payload: Value) -> Result<Planned<Work>, InvocationError> {
+        guard::plan(payload, |event| self.plan(event))
     }
 
-    fn clients(&self) -> &AccountClients<DriftClients> {
-        &self.clients
-    }
-
-    fn accept(event: &ApiCallEvent) -> Result<(), InvocationError> {
-        accept(event, SOURCE, EVENT_NAMES).map(drop)
-    }
-
-    /// Handles one parsed event: re-verifies the role, repairs it, returns and logs the report.
-    async fn handle(
+    /// Re-verifies the role the event names and repairs it, in the event's account.
+    async fn answer(
         &self,
-        event: &ApiCallEvent,
-        clients: &DriftClients,
+        input: Planned<Work>,
+        invocation: &Invocation,
     ) -> Result<Report, InvocationError> {
+        let Planned { event, work } = input;
+        let (event, mode) = (&event, self.settings.mode);
+        guard::in_its_account(
+            FUNCTION,
+            mode,
+            &self.clients,
+            event,
+            invocation,
+            |clients| self.act(event, work, clients),
+        )
+        .await
+    }
+}
+
+impl RoleDriftGuard {
+    /// The role an accepted event names, validated, and whether it is watched.
+    fn plan(&self, event: &ApiCallEvent) -> Result<Work, InvocationError> {
         let call = accept(event, SOURCE, EVENT_NAMES)?;
+        let call = EVENT_NAMES
+            .iter()
+            .find(|name| **name == call)
+            .expect("accept returns one of EVENT_NAMES");
         let params = event
             .detail
             .request::<Option<Parameters>>()?
@@ -167,16 +198,31 @@ impl Guard for RoleDriftGuard {
             }
         })?;
         let watched = self.watched.iter().find(|w| w.name == name);
-        // Validates the name before any call.
         let target = watched
             .map(|w| RoleTarget::named(w.spec, &name, "requestParameters.roleName"))
             .transpose()?
             // Watched: the catalog's, or a look-alike configured by name.
             .map(RoleTarget::look_alike);
-        let scope = Scope::from_event(self.common.settings.mode, event);
-        tracing::info!(event_id = %scope.event_id, event = %scope.cause, role = %name, "checking");
         let what = drift_words(call, &params.policy_arn, &params.policy_name);
-        let findings = match (target, &event.detail.error_code) {
+        Ok(Work {
+            call,
+            name,
+            target,
+            what,
+        })
+    }
+
+    /// Re-verifies and repairs through one account's clients.
+    async fn act(&self, event: &ApiCallEvent, work: Work, clients: DriftClients) -> Vec<Finding> {
+        let Work {
+            call,
+            name,
+            target,
+            what,
+        } = work;
+        let scope = Scope::from_event(self.settings.mode, event);
+        tracing::info!(event_id = %scope.event_id, event = %scope.cause, role = %name, "checking");
+        match (target, &event.detail.error_code) {
             (None, _) => vec![Finding::new(
                 &name,
                 Check::Watched,
@@ -189,27 +235,16 @@ impl Guard for RoleDriftGuard {
                 Status::Skipped,
                 format!("{what} failed ({code}): nothing changed, nothing checked"),
             )],
-            // Boxed: the usage search nests deep enough to overflow the compiler's
-            // layout depth in the binary otherwise.
             (Some(target), None) if call == "DeleteRole" => {
-                Box::pin(self.deleted(clients, &scope, target)).await
+                self.deleted(&clients, &scope, target).await
             }
             (Some(target), None) => {
                 tracing::info!(event_id = %scope.event_id, drift = %what, "re-verifying");
                 roles::ensure(&clients.clients.iam, &self.verdicts, &scope, &target).await
             }
-        };
-        Ok(Report::logged_for_event(
-            FUNCTION,
-            self.common.settings.mode,
-            event,
-            findings,
-            self.common.calls.take(),
-        ))
+        }
     }
-}
 
-impl RoleDriftGuard {
     /// A deleted role comes back only while something uses it: in the configured regions
     /// (`WARDEN_REGIONS`), or, when none are named, in every region enabled for the account.
     async fn deleted(
@@ -227,7 +262,7 @@ impl RoleDriftGuard {
                 "a service-linked role is deleted through DeleteServiceLinkedRole (slr-deletion), not recreated here",
             )];
         }
-        let settings = &self.common.settings;
+        let settings = &self.settings;
         let regions = if settings.regions_named {
             settings.regions.clone()
         } else {

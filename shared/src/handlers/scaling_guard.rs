@@ -11,19 +11,24 @@ use std::collections::BTreeSet;
 
 use aws_sdk_applicationautoscaling::types::{PolicyType, ScalingPolicy};
 use serde::Deserialize;
+use serde_json::Value;
 
-use super::{Common, Deps, Guard};
+use super::guard::{self, Planned};
+use super::{Deps, Handler, LookAlikes};
 use crate::aws::Clients;
 use crate::domain::alarm_history::{self, DeletedAlarms};
 use crate::domain::alarms::{self, AlarmIndex, AlarmSettings, ServiceTarget};
 use crate::domain::catalog::{ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE};
+use crate::domain::checks::Check;
 use crate::domain::roles::{self, RoleTarget};
 use crate::domain::scaling;
+use crate::invocation::context::Invocation;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, ApiCallEvent, APPLICATION_AUTO_SCALING};
 use crate::invocation::gate::Scope;
 use crate::invocation::reach::AccountClients;
-use crate::invocation::report::{Check, Finding, Report, Status};
+use crate::invocation::report::{Finding, Report, Status};
+use crate::invocation::settings::{Mode, SettingsError};
 use crate::invocation::verdict_cache::Verdicts;
 
 /// The function's name in reports and logs.
@@ -66,7 +71,8 @@ struct Parameters {
 }
 
 /// What one event asks for, validated before any AWS call.
-enum Work {
+#[derive(Debug)]
+pub enum Work {
     /// Not an ECS service's desired count: nothing of ecs-warden's.
     OutOfScope(String),
     /// The role Application Auto Scaling uses for the service.
@@ -90,48 +96,59 @@ struct DeleteAlarmsParameters {
 /// The handler with what it keeps between invocations of a warm container.
 #[derive(Debug)]
 pub struct ScalingGuard {
-    common: Common,
+    mode: Mode,
+    look_alikes: LookAlikes,
     clients: AccountClients<Clients>,
     alarm_defaults: AlarmSettings,
     verdicts: Verdicts,
 }
 
-impl Guard for ScalingGuard {
-    const NAME: &'static str = FUNCTION;
-    type Clients = Clients;
+impl Handler for ScalingGuard {
+    const FUNCTION: &'static str = FUNCTION;
+    type Input = Planned<Work>;
+    type Output = Report;
 
-    fn new(deps: Deps) -> Self {
-        let verdicts = Verdicts::new(deps.settings.verdict_ttl);
-        Self {
-            common: deps.common(),
+    fn build(deps: &Deps) -> Result<Self, SettingsError> {
+        Ok(Self {
+            mode: deps.settings.mode,
+            look_alikes: LookAlikes::from_deps(deps)?,
             clients: deps.account_clients(Clients::new),
-            alarm_defaults: deps.alarm_defaults,
-            verdicts,
-        }
+            alarm_defaults: AlarmSettings::from_lookup(|name| deps.env.get(name))?,
+            verdicts: Verdicts::new(deps.settings.verdict_ttl),
+        })
     }
 
-    fn common(&self) -> &Common {
-        &self.common
+    fn parse(&self, payload: Value) -> Result<Planned<Work>, InvocationError> {
+        guard::plan(payload, plan)
     }
 
-    fn clients(&self) -> &AccountClients<Clients> {
-        &self.clients
-    }
-
-    fn accept(event: &ApiCallEvent) -> Result<(), InvocationError> {
-        plan(event).map(drop)
-    }
-
-    /// Handles one parsed event: checks, creates and repairs, then returns and logs the report.
-    async fn handle(
+    /// Checks, creates and repairs what the event calls for in the event's account.
+    async fn answer(
         &self,
-        event: &ApiCallEvent,
-        clients: &Clients,
+        input: Planned<Work>,
+        invocation: &Invocation,
     ) -> Result<Report, InvocationError> {
-        let work = plan(event)?;
-        let scope = Scope::from_event(self.common.settings.mode, event);
+        let Planned { event, work } = input;
+        let event = &event;
+        guard::in_its_account(
+            FUNCTION,
+            self.mode,
+            &self.clients,
+            event,
+            invocation,
+            |clients| self.act(event, work, clients),
+        )
+        .await
+    }
+}
+
+impl ScalingGuard {
+    /// Does the planned work through one account's clients.
+    async fn act(&self, event: &ApiCallEvent, work: Work, clients: Clients) -> Vec<Finding> {
+        let clients = &clients;
+        let scope = Scope::from_event(self.mode, event);
         tracing::info!(event_id = %scope.event_id, event = %scope.cause, "checking");
-        let findings = match work {
+        match work {
             Work::OutOfScope(why) => vec![Finding::new(
                 event.detail.aws_region.clone(),
                 Check::Scope,
@@ -139,7 +156,7 @@ impl Guard for ScalingGuard {
                 why,
             )],
             Work::Role(target) => {
-                let target = self.common.owned(target);
+                let target = self.look_alikes.owned(target);
                 roles::ensure(&clients.iam, &self.verdicts, &scope, &target).await
             }
             Work::PolicyPut(target, name) => vec![match self.region_of(clients, event, &target) {
@@ -165,18 +182,9 @@ impl Guard for ScalingGuard {
                     Err(skipped) => vec![skipped],
                 }
             }
-        };
-        Ok(Report::logged_for_event(
-            FUNCTION,
-            self.common.settings.mode,
-            event,
-            findings,
-            self.common.calls.take(),
-        ))
+        }
     }
-}
 
-impl ScalingGuard {
     /// The region the alarm clients act in, when it is the event's; otherwise a finding
     /// saying where the event should be handled.
     fn region_of(
@@ -594,13 +602,13 @@ mod tests {
             "PutScalingPolicy",
             json!({"autoScalingGroupName": "asg", "policyName": "p"}),
         ));
-        let err = plan(&ec2).err().expect("rejected");
+        let err = plan(&ec2).expect_err("rejected");
         assert_eq!(err.kind(), "UnexpectedSource");
         assert!(err.to_string().contains("EC2 Auto Scaling"), "{err}");
         let mut old_shape = event("PutScalingPolicy", ecs(json!({"policyName": "p"})));
         old_shape.source = "aws.application-autoscaling".into();
         assert_eq!(
-            plan(&old_shape).err().expect("rejected").kind(),
+            plan(&old_shape).expect_err("rejected").kind(),
             "UnexpectedSource"
         );
     }
@@ -622,7 +630,7 @@ mod tests {
             (json!({"alarmNames": [""]}), "alarmNames"),
             (json!({"alarmNames": "one"}), "requestParameters"),
         ] {
-            let err = plan(&delete_alarms(params, None)).err().expect("rejected");
+            let err = plan(&delete_alarms(params, None)).expect_err("rejected");
             assert!(err.to_string().contains(words), "{words}: {err}");
         }
     }
@@ -705,7 +713,7 @@ mod tests {
             ),
         ];
         for (event, words) in cases {
-            let err = plan(&event).err().expect("rejected");
+            let err = plan(&event).expect_err("rejected");
             assert!(err.to_string().contains(words), "{words}: {err}");
         }
     }

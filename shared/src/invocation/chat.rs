@@ -223,7 +223,8 @@ impl ChatMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invocation::report::{Check, Report, Status};
+    use crate::invocation::checks::CheckId;
+    use crate::invocation::report::{Report, Status};
     use crate::invocation::settings::Mode;
     use serde_json::Value;
 
@@ -330,11 +331,16 @@ mod tests {
         let r = report(vec![
             Finding::new(
                 "arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:x",
-                Check::StepAlarm,
+                CheckId::new("step_alarm", None),
                 Status::WouldCreate,
                 "no alarm invokes `this` policy",
             ),
-            Finding::new("arn:r2", Check::Exists, Status::Compliant, "fine"),
+            Finding::new(
+                "arn:r2",
+                CheckId::new("exists", None),
+                Status::Compliant,
+                "fine",
+            ),
         ]);
         let notice = Notice::of(&r).unwrap();
         let message = serde_json::to_value(ChatMessage::of(&notice, Some("111122223333"))).unwrap();
@@ -381,7 +387,7 @@ mod tests {
             .map(|i| {
                 Finding::new(
                     format!("arn:r{i}"),
-                    Check::Exists,
+                    CheckId::new("exists", None),
                     Status::Failed,
                     "x".repeat(1000),
                 )
@@ -418,7 +424,7 @@ mod tests {
         assert!(text.contains("evil.example"), "the words are kept: {text}");
         let finding = Finding::new(
             "arn:aws:iam::111122223333:role/x`](https://evil.example)",
-            Check::ManagedPolicy,
+            CheckId::new("managed_policy", None),
             Status::Failed,
             hostile,
         );

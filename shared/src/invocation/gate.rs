@@ -10,8 +10,9 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::aws::{self, CallError, FailedCall};
+use crate::invocation::checks::CheckId;
 use crate::invocation::events::ApiCallEvent;
-use crate::invocation::report::{Check, Finding, Status};
+use crate::invocation::report::{Finding, Status};
 use crate::invocation::settings::Mode;
 
 /// Where and why an invocation acts: every write it makes is gated and logged with this.
@@ -91,7 +92,7 @@ impl Scope {
 
 /// The failed finding of a write: `lead` (what was wrong, may be empty), then the call
 /// and AWS's answer.
-pub fn failure(failed: &FailedCall, check: Check, lead: &str) -> Finding {
+pub fn failure(failed: &FailedCall, check: impl Into<CheckId>, lead: &str) -> Finding {
     let detail = if lead.is_empty() {
         failed.to_string()
     } else {
@@ -169,7 +170,7 @@ mod tests {
             (failed.action, failed.resource.as_str()),
             ("iam:CreateRole", "arn:r")
         );
-        let finding = failure(&failed, Check::Exists, "role missing");
+        let finding = failure(&failed, CheckId::new("exists", None), "role missing");
         assert_eq!(finding.status, Status::Failed);
         assert!(
             finding.detail.starts_with("role missing; access denied")

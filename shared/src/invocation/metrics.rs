@@ -105,7 +105,8 @@ pub fn emit(function: &str, region: &str, report: Option<&Report>, took: Duratio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invocation::report::{Check, Finding};
+    use crate::invocation::checks::CheckId;
+    use crate::invocation::report::Finding;
     use crate::invocation::settings::Mode;
 
     /// What the specification requires of a document CloudWatch will extract metrics from:
@@ -150,8 +151,8 @@ mod tests {
             None,
             None,
             vec![
-                Finding::new("a", Check::Exists, Status::Created, ""),
-                Finding::new("b", Check::Trust, Status::Failed, ""),
+                Finding::new("a", CheckId::new("exists", None), Status::Created, ""),
+                Finding::new("b", CheckId::new("trust", None), Status::Failed, ""),
             ],
             vec!["iam:GetRole".into(), "iam:CreateServiceLinkedRole".into()],
         );

@@ -1,4 +1,5 @@
-//! The invocation plumbing every function shares, whatever it checks: its configuration,
+//! The invocation plumbing every function shares, whatever it checks: its context (deadline,
+//! request id, the log of its AWS calls), its configuration,
 //! the events it parses, its deadline, the error of a rejected invocation, the report it
 //! answers with, the notification it publishes, the findings it imports into Security Hub,
 //! the metrics line it writes, the accounts it may act in and the verdicts a warm container
@@ -8,7 +9,9 @@
 //! clients only, so the domain and the handlers can both build on it.
 
 pub mod chat;
+pub mod checks;
 pub mod clock;
+pub mod context;
 pub mod deadline;
 pub mod error;
 pub mod events;

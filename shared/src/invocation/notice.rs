@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use crate::invocation::report::{Check, Checked, Finding, Report, Status};
+use crate::invocation::checks::CheckId;
+use crate::invocation::report::{Checked, Finding, Report, Status};
 
 /// The outcome of an answer that waits for a person's approval: notified as `blocked`.
 pub const AWAITING_APPROVAL: &str = "awaiting_approval";
@@ -116,7 +117,7 @@ impl<'a> Notice<'a> {
         let notable: Vec<&Finding> = report
             .findings
             .iter()
-            .filter(|f| is_notable(f.status) || f.check == Check::Approval)
+            .filter(|f| is_notable(f.status) || f.check == CheckId::APPROVAL)
             .collect();
         if notable.is_empty() && outcome.is_none() {
             return None;
@@ -175,14 +176,14 @@ impl<'a> Notice<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invocation::report::Check;
+
     use crate::invocation::settings::Mode;
 
     fn report(statuses: &[Status]) -> Report {
         let findings = statuses
             .iter()
             .enumerate()
-            .map(|(i, s)| Finding::new(format!("arn:r{i}"), Check::Exists, *s, "d"))
+            .map(|(i, s)| Finding::new(format!("arn:r{i}"), CheckId::new("exists", None), *s, "d"))
             .collect();
         Report::new(
             "ecs-role-guard",

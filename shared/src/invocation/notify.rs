@@ -8,9 +8,10 @@ use aws_config::{Region, SdkConfig};
 use crate::aws::ids::{is_region_name, Arn};
 use crate::aws::{self, CallError, CallLog};
 use crate::invocation::chat::ChatMessage;
+use crate::invocation::checks::CheckId;
 use crate::invocation::error::InvocationError;
 use crate::invocation::notice::{wire_name, Notable, Notice};
-use crate::invocation::report::{Check, Finding, Status};
+use crate::invocation::report::{Finding, Status};
 use crate::invocation::settings::SettingsError;
 
 /// The environment variable naming the topic; unset or empty turns notifications off.
@@ -146,7 +147,7 @@ impl Notifier {
                 );
                 report.push(Finding::new(
                     &topic.arn,
-                    Check::Notification,
+                    CheckId::NOTIFICATION,
                     Status::Failed,
                     detail,
                 ));

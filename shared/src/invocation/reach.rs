@@ -18,7 +18,8 @@ use aws_sdk_organizations::types::{AccountState, AccountStatus};
 
 use crate::aws::accounts::AccountConfigs;
 use crate::aws::{self, ids, CallError, CallLog};
-use crate::invocation::report::{Check, Finding, Status};
+use crate::invocation::checks::CheckId;
+use crate::invocation::report::{Finding, Status};
 use crate::invocation::settings::{MemberAccounts, MemberRole, Reach};
 
 /// `WARDEN_HOME_ACCOUNT`: the function's own account where the Lambda context's function
@@ -238,7 +239,7 @@ impl Accounts {
             .map_err(|failed| {
                 Finding::new(
                     account_arn(partition, account),
-                    Check::Account,
+                    CheckId::ACCOUNT,
                     Status::Failed,
                     format!(
                         "cannot act in account {account}: {failed}; the member role must exist there \
@@ -279,7 +280,7 @@ impl Accounts {
         };
         Finding::new(
             account_arn(partition, account),
-            Check::Account,
+            CheckId::ACCOUNT,
             Status::Skipped,
             why,
         )
@@ -296,7 +297,7 @@ impl Accounts {
                     "arn:{partition}:organizations::{}:account",
                     self.home().unwrap_or("")
                 ),
-                Check::Account,
+                CheckId::ACCOUNT,
                 Status::Failed,
                 error.explain("organizations:ListAccounts", "the organization")
                     + "; WARDEN_ACCOUNTS=organization needs the hub in the management account \

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::invocation::checks::CheckId;
 use crate::invocation::events::ApiCallEvent;
 use crate::invocation::settings::Mode;
 
@@ -30,128 +31,13 @@ pub enum Status {
     Failed,
 }
 
-/// What a finding checked: the report's `check`, one name per kind of check, serialized
-/// as the snake_case names the JSON contract has always had. Its name and the list of
-/// every check are derived (strum), not written out beside it.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::EnumIter,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Check {
-    /// The role exists (or was created).
-    Exists,
-    /// A service-linked role sits under its service's path.
-    Path,
-    /// The trust policy lets the catalog's service assume the role.
-    Trust,
-    /// The seed's managed policy is attached.
-    ManagedPolicy,
-    /// A role named by a call, a sweep or a remembered verdict.
-    Role,
-    /// A step-scaling policy has an alarm that invokes it.
-    StepAlarm,
-    /// A target-tracking policy's alarms exist.
-    TargetTrackingAlarms,
-    /// ecs-warden's alarm for a deleted step policy is removed.
-    AlarmCleanup,
-    /// A DeleteAlarms that no ECS policy relied on.
-    DeletedAlarm,
-    /// The scaling policy an event or a sweep names.
-    Policy,
-    /// An event outside what the function handles (not an ECS service's desired count).
-    Scope,
-    /// A region: an event from another one, or one a sweep could not read.
-    Region,
-    /// Whether a trail delivers the events the functions are triggered by.
-    Cloudtrail,
-    /// Who the function is (STS).
-    Account,
-    /// A watched role's drift after an IAM event.
-    Drift,
-    /// Whether something still uses a deleted role.
-    InUse,
-    /// Whether role-drift-guard watches the role an event names.
-    Watched,
-    /// The principal a refused call came from.
-    Principal,
-    /// A permission the principal lacks.
-    Permission,
-    /// access-doctor's diagnosis as a whole.
-    Diagnosis,
-    /// The notification of an invocation's report.
-    Notification,
-    /// The import of an invocation's findings into Security Hub.
-    SecurityHub,
-    /// The account a drain was confirmed for.
-    Confirm,
-    /// A person's approval of a drain in a member account.
-    Approval,
-    /// A deletion's deadline.
-    Deadline,
-    /// The deletion of AWSServiceRoleForECS.
-    Deletion,
-    /// DeleteServiceLinkedRole was submitted.
-    DeletionSubmitted,
-    /// The description edit seed 004 allows.
-    Description,
-    /// What uses the ECS service-linked role, region by region.
-    Inventory,
-    /// A region's drain as a whole.
-    Drain,
-    /// An ECS service scaled to 0 by the drain.
-    ScaleService,
-    /// An ECS service deleted by the drain.
-    DeleteService,
-    /// A container instance deregistered by the drain.
-    DeregisterInstance,
-    /// An ECS cluster deleted by the drain.
-    DeleteCluster,
-}
-
-impl Check {
-    /// Every check, in declaration order.
-    pub fn all() -> impl Iterator<Item = Check> {
-        <Check as strum::IntoEnumIterator>::iter()
-    }
-
-    /// The name in the JSON report.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
-
-// Reports are read by name in tests and scripts: `finding.check == "trust"`.
-impl PartialEq<&str> for Check {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl PartialEq<str> for Check {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
 /// One line of a report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     /// The resource checked, as an ARN where it has one.
     pub resource: String,
     /// Which property was checked.
-    pub check: Check,
+    pub check: CheckId,
     /// The outcome.
     pub status: Status,
     /// What was found and done, in words an operator can act on.
@@ -179,13 +65,13 @@ impl Finding {
     /// system's clock, not the handler's (which tests move to drive waits).
     pub fn new(
         resource: impl Into<String>,
-        check: Check,
+        check: impl Into<CheckId>,
         status: Status,
         detail: impl Into<String>,
     ) -> Self {
         Self {
             resource: resource.into(),
-            check,
+            check: check.into(),
             status,
             detail: detail.into(),
             observed_at_ms: std::time::SystemTime::now()
@@ -335,44 +221,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_operators_manual_explains_every_check_and_no_other() {
-        // The operator's manual is where a person reading a report looks a check up.
-        let manual = include_str!("../../../docs/operations.md");
-        let section = manual
-            .split("\n## ")
-            .find(|s| s.starts_with("Every check"))
-            .expect("docs/operations.md has its checks section");
-        let documented: std::collections::BTreeSet<&str> = section
-            .lines()
-            .filter_map(|line| line.strip_prefix("| `"))
-            .filter_map(|rest| rest.split_once("` |"))
-            .map(|(name, _)| name)
-            .filter(|name| !name.contains(' '))
-            .collect();
-        let emitted: std::collections::BTreeSet<&str> = Check::all().map(Check::as_str).collect();
-        let missing: Vec<_> = emitted.difference(&documented).collect();
-        assert!(
-            missing.is_empty(),
-            "checks missing from docs/operations.md: {missing:?}"
-        );
-        let stale: Vec<_> = documented.difference(&emitted).collect();
-        assert!(
-            stale.is_empty(),
-            "docs/operations.md explains checks that do not exist: {stale:?}"
-        );
-    }
-
-    #[test]
-    fn every_check_serializes_to_its_contract_name_once() {
-        let mut seen = std::collections::BTreeSet::new();
-        for check in Check::all() {
-            let json = serde_json::to_value(check).unwrap();
-            assert_eq!(json, check.as_str(), "{check:?}");
-            assert!(seen.insert(check.as_str()), "{check} named twice");
-        }
-    }
-
-    #[test]
     fn long_call_lists_become_counts_in_order_of_first_use() {
         let calls = [
             "ecs:ListServices",
@@ -405,7 +253,7 @@ mod tests {
             Some("aws.ecs:CreateCluster".into()),
             vec![Finding::new(
                 "arn:r",
-                Check::Exists,
+                CheckId::ACCOUNT,
                 Status::WouldCreate,
                 "missing",
             )],
@@ -415,6 +263,7 @@ mod tests {
         assert_eq!(json["function"], "ecs-role-guard");
         assert_eq!(json["mode"], "audit");
         assert_eq!(json["event_id"], "e-1");
+        assert_eq!(json["findings"][0]["check"], "account");
         assert_eq!(json["findings"][0]["status"], "would_create");
         assert_eq!(json["summary"]["would_create"], 1);
     }

@@ -55,9 +55,10 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::aws::ids::{self, is_account_id, is_region_name, Arn};
 use crate::aws::{CallError, CallLog, SecurityHubClients};
+use crate::invocation::checks::{self, CheckId, Control, Subject};
 use crate::invocation::notice::Notable;
 use crate::invocation::reach::{AccountClients, Accounts};
-use crate::invocation::report::{Check, Checked, Finding, Status};
+use crate::invocation::report::{Checked, Finding, Status};
 use crate::invocation::settings::SettingsError;
 
 /// The environment variable that turns the import on (`true`) or off (`false`, unset).
@@ -94,74 +95,6 @@ pub fn enabled(value: Option<&str>) -> Result<bool, SettingsError> {
     }
 }
 
-/// What the account must meet, as one Security Hub finding per resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Control {
-    /// An ECS role exists with the path, trust and managed policy the catalog gives.
-    EcsRole,
-    /// An ECS scaling policy has the CloudWatch alarms that invoke it.
-    ScalingAlarms,
-    /// CloudTrail delivers the events the functions are triggered by.
-    EventDelivery,
-}
-
-impl Control {
-    /// The control a check belongs to; `None` for a check that is no state of the account.
-    pub fn of(check: Check) -> Option<Self> {
-        match check {
-            Check::Exists | Check::Path | Check::Trust | Check::ManagedPolicy | Check::Role => {
-                Some(Self::EcsRole)
-            }
-            Check::StepAlarm | Check::TargetTrackingAlarms => Some(Self::ScalingAlarms),
-            Check::Cloudtrail => Some(Self::EventDelivery),
-            _ => None,
-        }
-    }
-
-    /// Its name in finding ids and generator ids.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::EcsRole => "ecs_role",
-            Self::ScalingAlarms => "scaling_alarms",
-            Self::EventDelivery => "event_delivery",
-        }
-    }
-
-    /// What is at stake when the account does not meet it: a missing service-linked role
-    /// stops ECS or its scaling outright; a customer role, an alarm or the event delivery
-    /// leaves one service or ecs-warden's own reaction short.
-    fn severity(self, resource: &str) -> SeverityLabel {
-        match self {
-            Self::EcsRole if resource.contains(":role/aws-service-role/") => SeverityLabel::High,
-            _ => SeverityLabel::Medium,
-        }
-    }
-
-    fn title(self, resource: &str, region: &str) -> String {
-        match self {
-            Self::EcsRole => format!(
-                "IAM role {} should exist as Amazon ECS needs it (path, trust, managed policy)",
-                resource.rsplit('/').next().unwrap_or(resource)
-            ),
-            Self::ScalingAlarms => format!(
-                "ECS scaling policy {} should have the CloudWatch alarms that invoke it",
-                resource.rsplit('/').next().unwrap_or(resource)
-            ),
-            Self::EventDelivery => {
-                format!("CloudTrail should deliver the events ecs-warden acts on in {region}")
-            }
-        }
-    }
-
-    fn recommendation(self) -> &'static str {
-        match self {
-            Self::EcsRole => "Run ecs-warden in enforce mode, or create or repair the role as the description says (the IAM role the ECS documentation names).",
-            Self::ScalingAlarms => "Run ecs-warden in enforce mode, or give the scaling policy the alarm the description names.",
-            Self::EventDelivery => "Create a trail that logs the write management events of the services the description names, in this region.",
-        }
-    }
-}
-
 /// One control on one resource in one account and region, as an invocation left it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluation {
@@ -170,7 +103,7 @@ pub struct Evaluation {
     /// The region the finding is imported in.
     pub region: String,
     /// What the account must meet.
-    pub control: Control,
+    pub control: &'static Control,
     /// The resource, as the report names it (an ARN, or the region for event delivery).
     pub resource: String,
     /// Whether the account does not meet the control after the invocation.
@@ -178,7 +111,7 @@ pub struct Evaluation {
     /// Whether the invocation created or repaired something for it.
     pub changed: bool,
     /// The checks that went into it.
-    pub checks: BTreeSet<Check>,
+    pub checks: BTreeSet<CheckId>,
     /// What the checks found, those that failed first.
     pub details: Vec<String>,
     /// When the last of its checks observed the state (milliseconds since the epoch).
@@ -220,10 +153,10 @@ impl Evaluation {
     }
 
     /// The Security Hub resource the finding is about, as its `Id`.
-    fn resource_id(&self) -> String {
-        match self.control {
-            Control::EventDelivery => account_resource(&self.account),
-            _ => self.resource.clone(),
+    pub fn resource_id(&self) -> String {
+        match self.control.subject {
+            Subject::Account => account_resource(&self.account),
+            Subject::IamRole | Subject::ScalingPolicy => self.resource.clone(),
         }
     }
 }
@@ -260,10 +193,11 @@ fn account_of(checked: &Checked<'_>, home: Option<&str>) -> Option<String> {
 /// The evaluations an invocation's checks come to, in account, region, control and
 /// resource order; skipped checks and checks of no control are left out.
 pub fn evaluate(checked: &[Checked<'_>], own_region: &str, home: Option<&str>) -> Vec<Evaluation> {
-    let mut merged: BTreeMap<(String, String, Control, String), Evaluation> = BTreeMap::new();
+    let mut merged: BTreeMap<(String, String, &'static Control, String), Evaluation> =
+        BTreeMap::new();
     for one in checked {
         let finding = one.finding;
-        let Some(control) = Control::of(finding.check) else {
+        let Some(control) = finding.check.control() else {
             continue;
         };
         let (failed, changed) = match finding.status {
@@ -343,10 +277,11 @@ pub fn asff(evaluation: &Evaluation, origin: &Origin<'_>, created_at: &str) -> A
     let partition = ids::partition(region);
     let control = evaluation.control;
     let (status, label) = if evaluation.failed {
-        (
-            ComplianceStatus::Failed,
-            control.severity(&evaluation.resource),
-        )
+        let label = match (control.severity)(&evaluation.resource) {
+            checks::Severity::High => SeverityLabel::High,
+            checks::Severity::Medium => SeverityLabel::Medium,
+        };
+        (ComplianceStatus::Failed, label)
     } else {
         (ComplianceStatus::Passed, SeverityLabel::Informational)
     };
@@ -371,7 +306,7 @@ pub fn asff(evaluation: &Evaluation, origin: &Origin<'_>, created_at: &str) -> A
                 .build(),
         )
         .title(ids::cut(
-            &control.title(&evaluation.resource, region),
+            &(control.title)(&evaluation.resource, region),
             MAX_TITLE,
         ))
         .description(ids::cut(&evaluation.details.join("; "), MAX_DESCRIPTION))
@@ -379,7 +314,7 @@ pub fn asff(evaluation: &Evaluation, origin: &Origin<'_>, created_at: &str) -> A
             Remediation::builder()
                 .recommendation(
                     Recommendation::builder()
-                        .text(control.recommendation())
+                        .text(control.recommendation)
                         .build(),
                 )
                 .build(),
@@ -411,11 +346,11 @@ fn resources(evaluation: &Evaluation, partition: &str) -> Vec<Resource> {
             .region(&evaluation.region)
             .build()
     };
-    match evaluation.control {
-        Control::EcsRole => vec![resource("AwsIamRole", evaluation.resource.clone())],
-        Control::EventDelivery => vec![resource("AwsAccount", evaluation.resource_id())],
+    match evaluation.control.subject {
+        Subject::IamRole => vec![resource("AwsIamRole", evaluation.resource.clone())],
+        Subject::Account => vec![resource("AwsAccount", evaluation.resource_id())],
         // The service the policy scales is what teams know; the policy has no ASFF type.
-        Control::ScalingAlarms => service_of_policy(&evaluation.resource)
+        Subject::ScalingPolicy => service_of_policy(&evaluation.resource)
             .map(|service| resource("AwsEcsService", service))
             .into_iter()
             .chain([resource("Other", evaluation.resource.clone())])
@@ -532,7 +467,7 @@ impl Importer {
         let product = product_arn(partition, &region, &account);
         let mut outcome = Outcome::default();
         let failed =
-            |detail: String| Finding::new(&product, Check::SecurityHub, Status::Failed, detail);
+            |detail: String| Finding::new(&product, CheckId::SECURITY_HUB, Status::Failed, detail);
         let clients = match self.clients.get(&account, partition).await {
             Ok(clients) => clients,
             Err(why) => {
@@ -723,67 +658,32 @@ fn millis(timestamp: &str) -> u64 {
 mod tests {
     use super::*;
 
-    fn finding(resource: &str, check: Check, status: Status) -> Finding {
-        Finding::new(resource, check, status, format!("{check} {status:?}"))
-    }
+    /// A control as the domain declares them: the plumbing knows none by name.
+    static POLICY_ALARMS: Control = Control {
+        id: "scaling_alarms",
+        subject: Subject::ScalingPolicy,
+        severity: |_| checks::Severity::Medium,
+        title: |resource, _| format!("policy {resource}"),
+        recommendation: "give it its alarm",
+    };
+    static A_ROLE: Control = Control {
+        id: "ecs_role",
+        subject: Subject::IamRole,
+        severity: |_| checks::Severity::High,
+        title: |resource, _| format!("role {resource}"),
+        recommendation: "make the role",
+    };
 
     const ROLE: &str =
         "arn:aws:iam::111122223333:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS";
     const POLICY: &str = "arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:0a1b:resource/ecs/service/prod/web:policyName/cpu-out";
 
     #[test]
-    fn checks_of_one_control_on_one_resource_become_one_evaluation_at_their_worst() {
-        let findings = [
-            finding(ROLE, Check::Exists, Status::Compliant),
-            finding(ROLE, Check::Trust, Status::WouldRepair),
-            finding(POLICY, Check::StepAlarm, Status::Created),
-            finding("eu-west-1", Check::Cloudtrail, Status::Compliant),
-            finding(ROLE, Check::Drift, Status::Failed),
-            finding(ROLE, Check::Role, Status::Skipped),
-        ];
-        let checked: Vec<Checked<'_>> = findings
-            .iter()
-            .map(|finding| Checked {
-                account: Some("111122223333"),
-                finding,
-            })
-            .collect();
-        let evaluations = evaluate(&checked, "us-east-1", None);
-        assert_eq!(evaluations.len(), 3, "{evaluations:#?}");
-        let role = &evaluations
-            .iter()
-            .find(|e| e.control == Control::EcsRole)
-            .unwrap();
-        assert!(role.failed && !role.changed);
-        assert_eq!(
-            role.region, "us-east-1",
-            "IAM is global: the function's region"
-        );
-        assert!(
-            role.details[0].starts_with("FAILED trust"),
-            "{:?}",
-            role.details
-        );
-        let alarms = evaluations
-            .iter()
-            .find(|e| e.control == Control::ScalingAlarms)
-            .unwrap();
-        assert!(!alarms.failed && alarms.changed);
-        assert_eq!(alarms.region, "eu-west-1");
-        let trail = evaluations
-            .iter()
-            .find(|e| e.control == Control::EventDelivery)
-            .unwrap();
-        assert_eq!(trail.region, "eu-west-1");
-        assert_eq!(trail.resource_id(), "AWS::::Account:111122223333");
-    }
-
-    #[test]
     fn the_id_is_stable_per_account_region_control_and_resource_and_within_the_limit() {
         let one = |account: &str, region: &str, resource: &str| Evaluation {
             account: account.into(),
             region: region.into(),
-            control: Control::ScalingAlarms,
+            control: &POLICY_ALARMS,
             resource: resource.into(),
             failed: true,
             changed: false,
@@ -821,7 +721,7 @@ mod tests {
         let at = |failed: bool, changed: bool| Evaluation {
             account: "111122223333".into(),
             region: "eu-west-1".into(),
-            control: Control::EcsRole,
+            control: &A_ROLE,
             resource: ROLE.into(),
             failed,
             changed,
@@ -866,19 +766,6 @@ mod tests {
             Some("arn:aws:ecs:eu-west-1:111122223333:service/prod/web")
         );
         assert_eq!(service_of_policy(ROLE), None);
-    }
-
-    #[test]
-    fn severity_follows_what_is_at_stake() {
-        assert_eq!(Control::EcsRole.severity(ROLE), SeverityLabel::High);
-        assert_eq!(
-            Control::EcsRole.severity("arn:aws:iam::111122223333:role/ecsAutoscaleRole"),
-            SeverityLabel::Medium
-        );
-        assert_eq!(
-            Control::ScalingAlarms.severity(POLICY),
-            SeverityLabel::Medium
-        );
     }
 
     #[test]

@@ -16,19 +16,19 @@ use ecs_warden::handlers::reconcile::Reconcile;
 use ecs_warden::handlers::role_drift_guard::RoleDriftGuard;
 use ecs_warden::handlers::scaling_guard::ScalingGuard;
 use ecs_warden::handlers::slr_deletion::SlrDeletion;
-use ecs_warden::handlers::{Deps, Handler};
+use ecs_warden::handlers::{Deps, Function};
 use ecs_warden::invocation::error::InvocationError;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
 /// The six handlers as their mains build them, in audit mode, against nothing.
 struct Handlers {
-    ecs_role_guard: EcsRoleGuard,
-    scaling_guard: ScalingGuard,
-    deletion: SlrDeletion,
-    role_drift_guard: RoleDriftGuard,
-    reconcile: Reconcile,
-    access_doctor: AccessDoctor,
+    ecs_role_guard: Function<EcsRoleGuard>,
+    scaling_guard: Function<ScalingGuard>,
+    deletion: Function<SlrDeletion>,
+    role_drift_guard: Function<RoleDriftGuard>,
+    reconcile: Function<Reconcile>,
+    access_doctor: Function<AccessDoctor>,
 }
 
 fn config() -> SdkConfig {
@@ -62,12 +62,12 @@ fn handlers() -> Handlers {
         .expect("the test environment is a valid configuration")
     };
     Handlers {
-        ecs_role_guard: EcsRoleGuard::build(deps()),
-        scaling_guard: ScalingGuard::build(deps()),
-        deletion: SlrDeletion::build(deps()),
-        role_drift_guard: RoleDriftGuard::build(deps()),
-        reconcile: Reconcile::build(deps()),
-        access_doctor: AccessDoctor::build(deps()),
+        ecs_role_guard: Function::build(&deps()).expect("built"),
+        scaling_guard: Function::build(&deps()).expect("built"),
+        deletion: Function::build(&deps()).expect("built"),
+        role_drift_guard: Function::build(&deps()).expect("built"),
+        reconcile: Function::build(&deps()).expect("built"),
+        access_doctor: Function::build(&deps()).expect("built"),
     }
 }
 

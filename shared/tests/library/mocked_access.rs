@@ -8,13 +8,13 @@ use aws_sdk_iam::types::{
 };
 use ecs_warden::aws::mocks::{mock, MockRules, Rule};
 use ecs_warden::handlers::access_doctor::{AccessDoctor, DenySource};
-use ecs_warden::handlers::{Deps, Handler};
+use ecs_warden::handlers::{Deps, Function};
 use ecs_warden::invocation::report::Status;
 use serde_json::json;
 
 const PRINCIPAL: &str = "arn:aws:iam::111122223333:role/PlatformDeployer";
 
-fn doctor(iam: &[&Rule]) -> AccessDoctor {
+fn doctor(iam: &[&Rule]) -> Function<AccessDoctor> {
     let clients = MockRules {
         iam,
         ..MockRules::default()
@@ -24,7 +24,7 @@ fn doctor(iam: &[&Rule]) -> AccessDoctor {
         (name == "WARDEN_REGIONS").then(|| "eu-west-1".into())
     })
     .expect("a valid configuration");
-    AccessDoctor::with_clients(deps, clients)
+    Function::new(AccessDoctor::with_clients(&deps, clients), &deps)
 }
 
 fn result(action: &str, decision: PolicyEvaluationDecisionType) -> EvaluationResult {

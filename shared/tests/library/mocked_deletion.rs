@@ -18,7 +18,7 @@ use ecs_warden::aws::Regional;
 use ecs_warden::handlers::slr_deletion::{
     Answer, DeletionState, Outcome, SlrDeletion, MAX_POLL_SECONDS,
 };
-use ecs_warden::handlers::{Deps, Handler};
+use ecs_warden::handlers::{Deps, Function};
 use ecs_warden::invocation::clock::Clock;
 use ecs_warden::invocation::settings::Mode;
 use serde_json::{json, Value};
@@ -71,7 +71,7 @@ fn ecs_rules(cluster_listings: Vec<bool>) -> Vec<Rule> {
     ]
 }
 
-fn driver(iam: &[&Rule], ecs: &[Rule], mode: Mode, clock: &Clock) -> SlrDeletion {
+fn driver(iam: &[&Rule], ecs: &[Rule], mode: Mode, clock: &Clock) -> Function<SlrDeletion> {
     let caller = mock!(aws_sdk_sts::Client::get_caller_identity)
         .then_output(|| GetCallerIdentityOutput::builder().account(ACCOUNT).build());
     let ecs: Vec<&Rule> = ecs.iter().collect();
@@ -88,21 +88,23 @@ fn driver(iam: &[&Rule], ecs: &[Rule], mode: Mode, clock: &Clock) -> SlrDeletion
         Mode::Audit => "audit",
         Mode::Enforce => "enforce",
     };
-    let deps = Deps::from_lookup(
-        "slr-deletion",
-        SdkConfig::builder().build(),
-        |name| match name {
-            "WARDEN_MODE" => Some(mode.into()),
-            "WARDEN_REGIONS" => Some("eu-west-1,us-east-1".into()),
-            _ => None,
-        },
-    )
-    .expect("a valid configuration");
+    let deps =
+        Deps::from_lookup(
+            "slr-deletion",
+            SdkConfig::builder().build(),
+            move |name| match name {
+                "WARDEN_MODE" => Some(mode.into()),
+                "WARDEN_REGIONS" => Some("eu-west-1,us-east-1".into()),
+                _ => None,
+            },
+        )
+        .expect("a valid configuration");
     let deps = Deps {
         clock: clock.clone(),
         ..deps
     };
-    SlrDeletion::with_clients(deps, clients.clone(), Regional::fixed(clients))
+    let handler = SlrDeletion::with_clients(&deps, clients.clone(), Regional::fixed(clients));
+    Function::new(handler, &deps)
 }
 
 fn submitted(task: &'static str) -> Rule {
@@ -140,7 +142,7 @@ fn failed_in_use(resources: &[&str]) -> GetServiceLinkedRoleDeletionStatusOutput
 
 /// Runs to the end from `start`, through JSON between steps, on a clock that advances by
 /// each `wait_seconds`; returns the outputs and the clock at the end.
-async fn drive(deletion: &SlrDeletion, start: Value, clock: &Clock) -> Vec<Value> {
+async fn drive(deletion: &Function<SlrDeletion>, start: Value, clock: &Clock) -> Vec<Value> {
     let mut input = start;
     let mut outputs = Vec::new();
     for _ in 0..200 {
@@ -258,7 +260,7 @@ async fn a_task_that_keeps_failing_ends_failed_with_every_resource_reported() {
     assert_eq!(submit.num_calls(), 1);
 }
 
-fn deletion_without_drain(submit: &Rule, poll: &Rule, clock: &Clock) -> SlrDeletion {
+fn deletion_without_drain(submit: &Rule, poll: &Rule, clock: &Clock) -> Function<SlrDeletion> {
     driver(&[submit, poll], &ecs_rules(vec![]), Mode::Enforce, clock)
 }
 

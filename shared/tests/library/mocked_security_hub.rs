@@ -20,8 +20,10 @@ use aws_sdk_securityhub::types::{
 use aws_smithy_mocks::{mock, Rule, RuleMode};
 use ecs_warden::aws::mocks::security_hub_clients;
 use ecs_warden::aws::CallLog;
+use ecs_warden::domain::checks::Check;
+use ecs_warden::invocation::checks::CheckId;
 use ecs_warden::invocation::reach::{AccountClients, Accounts};
-use ecs_warden::invocation::report::{Check, Finding, Report, Status};
+use ecs_warden::invocation::report::{Finding, Report, Status};
 use ecs_warden::invocation::security_hub::{SecurityHub, BATCH};
 use ecs_warden::invocation::settings::Mode;
 
@@ -129,7 +131,7 @@ fn security_hub_failures(report: &Report) -> Vec<&Finding> {
     report
         .findings
         .iter()
-        .filter(|f| f.check == Check::SecurityHub)
+        .filter(|f| f.check == CheckId::SECURITY_HUB)
         .collect()
 }
 

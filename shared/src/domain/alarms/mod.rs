@@ -21,9 +21,10 @@ use aws_sdk_ecs::types::{ClusterField, ServiceField};
 
 use crate::aws::{ids, CallError, Clients};
 use crate::domain::catalog;
+use crate::domain::checks::Check;
 use crate::domain::clusters;
 use crate::invocation::gate::{failure, Gated, Scope};
-use crate::invocation::report::{Check, Finding, Status};
+use crate::invocation::report::{Finding, Status};
 
 mod naming;
 mod settings;

@@ -10,9 +10,10 @@ use serde::Deserialize;
 use super::{bad, check_role_name, SlrDeletion, FUNCTION};
 use crate::aws::{self, ids::is_account_id};
 use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
+use crate::domain::checks::Check;
 use crate::invocation::error::InvocationError;
 use crate::invocation::gate::{failure, Gated, Scope};
-use crate::invocation::report::{Check, Finding, Report, Status};
+use crate::invocation::report::{Finding, Report, Status};
 
 /// A manual edit of the role; seed 004 allows only its description.
 #[derive(Debug, Deserialize)]
@@ -26,9 +27,18 @@ pub(super) struct EditRequest {
     account: Option<String>,
 }
 
-impl SlrDeletion {
+/// An edit request checked before any call: the role, the description, the account.
+#[derive(Debug)]
+pub struct Edit {
+    role_name: String,
+    description: String,
+    account: Option<String>,
+}
+
+impl EditRequest {
     /// Seed 004 allows editing only the description of the ECS service-linked role.
-    pub(super) async fn edit(&self, request: EditRequest) -> Result<Report, InvocationError> {
+    pub(super) fn checked(self) -> Result<Edit, InvocationError> {
+        let request = self;
         check_role_name(&request.role_name, "role_name")?;
         if request.action != "update_description" {
             return bad(
@@ -56,6 +66,18 @@ impl SlrDeletion {
                 format!("{account:?} is not a 12-digit account id"),
             );
         }
+        Ok(Edit {
+            role_name: request.role_name,
+            description,
+            account: request.account,
+        })
+    }
+}
+
+impl SlrDeletion {
+    /// Edits the role's description, in the account the request names.
+    pub(super) async fn edit(&self, request: Edit) -> Report {
+        let description = request.description;
         let partition = aws::ids::partition(
             self.common
                 .settings
@@ -103,7 +125,7 @@ impl SlrDeletion {
         );
         report.account = account;
         report.log();
-        Ok(report)
+        report
     }
 }
 

@@ -44,12 +44,14 @@ use crate::aws::ids::{is_account_id, is_region_name};
 use crate::aws::{self, CallLog, Clients, Regional};
 use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use crate::invocation::clock::Clock;
-use crate::invocation::deadline::Deadline;
+use crate::invocation::context::Invocation;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, parse_api_call};
 use crate::invocation::notice::{Notable, AWAITING_APPROVAL};
 use crate::invocation::reach::AccountClients;
 use crate::invocation::report::{Finding, Report};
+use crate::invocation::settings::SettingsError;
+pub use edit::Edit;
 use edit::EditRequest;
 
 /// The function's name in reports and logs.
@@ -129,27 +131,38 @@ pub struct SlrDeletion {
     clock: Clock,
 }
 
+/// What slr-deletion is asked, validated before any AWS call.
+#[derive(Debug)]
+pub enum Command {
+    /// One step of a deletion: a start, the state the previous step returned, or a
+    /// CloudTrail DeleteServiceLinkedRole event for a deletion begun elsewhere.
+    Step(Box<DeletionState>),
+    /// The request for a person's approval of a hub's drain, with the task token the state
+    /// machine waits on.
+    AskApproval {
+        /// The planned state whose drain needs approval.
+        state: Box<DeletionState>,
+        /// The state machine's task token.
+        token: String,
+    },
+    /// The description edit.
+    Edit(Edit),
+}
+
 impl Handler for SlrDeletion {
     const FUNCTION: &'static str = FUNCTION;
+    type Input = Command;
     type Output = Answer;
 
-    fn build(deps: Deps) -> Self {
+    fn build(deps: &Deps) -> Result<Self, SettingsError> {
         let own = DeletionClients::new(&deps.config, &deps.calls);
-        Self::with_clients(deps, own.clients, own.regional)
+        Ok(Self::with_clients(deps, own.clients, own.regional))
     }
 
-    fn common(&self) -> &Common {
-        &self.common
-    }
-
-    /// Parses a start input, a state, a CloudTrail DeleteServiceLinkedRole event or an edit
-    /// request, and runs one step (or the edit) at the clock's time; a drain step starts no
-    /// new write once `deadline` has passed and leaves the rest to the next step.
-    async fn answer(
-        &self,
-        mut payload: Value,
-        deadline: &Deadline,
-    ) -> Result<Answer, InvocationError> {
+    /// A start input (wrapped by the state machine as `{"start": ...}`, whose claimed
+    /// approval it drops), a state, a request for approval (`task_token` and
+    /// `approval_request`), a CloudTrail DeleteServiceLinkedRole event or an edit request.
+    fn parse(&self, mut payload: Value) -> Result<Command, InvocationError> {
         if let Some(token) = payload.get("task_token").and_then(Value::as_str) {
             let token = token.to_owned();
             let state = payload.get_mut("approval_request").map(Value::take).ok_or(
@@ -158,8 +171,8 @@ impl Handler for SlrDeletion {
                     problem: "missing: the state whose drain needs approval".into(),
                 },
             )?;
-            let state = self.validate(parse_state(state)?)?;
-            return Ok(Answer::Approval(Box::new(self.ask_approval(state, &token))));
+            let state = Box::new(self.validate(parse_state(state)?)?);
+            return Ok(Command::AskApproval { state, token });
         }
         // The state machine's start: whatever it says, no approval comes with it.
         let start = payload.get_mut("start").map(Value::take);
@@ -170,7 +183,7 @@ impl Handler for SlrDeletion {
         } else if payload.get("action").is_some() {
             let request: EditRequest = serde_json::from_value(payload)
                 .map_err(|e| InvocationError::NotAnEvent(format!("an edit request: {e}")))?;
-            return Ok(Answer::Edit(self.edit(request).await?));
+            return Ok(Command::Edit(request.checked()?));
         } else {
             let mut state = parse_state(payload)?;
             if started {
@@ -179,15 +192,35 @@ impl Handler for SlrDeletion {
             }
             self.validate(state)?
         };
-        let step = self.step(state, self.clock.now(), deadline).await;
-        Ok(Answer::Step(Box::new(step)))
+        Ok(Command::Step(Box::new(state)))
+    }
+
+    /// Runs one step (or the edit) at the clock's time; a drain step starts no new write
+    /// once the deadline has passed and leaves the rest to the next step.
+    async fn answer(
+        &self,
+        command: Command,
+        invocation: &Invocation,
+    ) -> Result<Answer, InvocationError> {
+        Ok(match command {
+            Command::AskApproval { state, token } => {
+                Answer::Approval(Box::new(self.ask_approval(*state, &token)))
+            }
+            Command::Edit(edit) => Answer::Edit(self.edit(edit).await),
+            Command::Step(state) => {
+                let step = self
+                    .step(*state, self.clock.now(), invocation.deadline())
+                    .await;
+                Answer::Step(Box::new(step))
+            }
+        })
     }
 }
 
 impl SlrDeletion {
     /// The handler over clients built elsewhere: [`Handler::build`]'s, or mocked ones
     /// (they act in the function's own account; a member account's are built as usual).
-    pub fn with_clients(deps: Deps, clients: Clients, regional: Regional) -> Self {
+    pub fn with_clients(deps: &Deps, clients: Clients, regional: Regional) -> Self {
         let account = aws::account_client(&deps.config, &deps.calls);
         let own = DeletionClients {
             clients,
@@ -210,7 +243,7 @@ impl SlrDeletion {
                 DeletionClients::new,
             ),
             common: deps.common(),
-            clock: deps.clock,
+            clock: deps.clock.clone(),
         }
     }
 

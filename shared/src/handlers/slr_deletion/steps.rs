@@ -14,11 +14,13 @@ use super::{DeletionClients, SlrDeletion, StepOutput, EVENT_SOURCE, FUNCTION};
 use crate::aws::ids::is_region_name;
 use crate::aws::{self, CallError, CallLog, Clients, Regional};
 use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
+use crate::domain::checks::Check;
 use crate::domain::{clusters, regions};
 use crate::handlers::Common;
+use crate::invocation::checks::CheckId;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::gate::{failure, Gated, Scope};
-use crate::invocation::report::{Check, Finding, Report, Status, CALLS_LISTED};
+use crate::invocation::report::{Finding, Report, Status, CALLS_LISTED};
 use crate::invocation::settings::Mode;
 
 impl SlrDeletion {
@@ -100,7 +102,7 @@ impl SlrDeletion {
             let why = not_allowed(&refused.detail);
             output.report.findings.push(Finding::new(
                 refused.resource.clone(),
-                Check::Approval,
+                CheckId::APPROVAL,
                 Status::Failed,
                 why.clone(),
             ));
@@ -133,7 +135,7 @@ impl SlrDeletion {
         );
         let asked = Finding::new(
             format!("arn:aws:iam::{account}:root"),
-            Check::Approval,
+            CheckId::APPROVAL,
             Status::Skipped,
             detail,
         );
@@ -325,7 +327,7 @@ impl Run<'_> {
             // The state machine asks a person before the first drain write.
             findings.push(Finding::new(
                 self.role_arn(state),
-                Check::Approval,
+                CheckId::APPROVAL,
                 Status::Skipped,
                 "a drain in a member account waits for a person's approval",
             ));
@@ -346,7 +348,7 @@ impl Run<'_> {
             );
             findings.push(Finding::new(
                 role,
-                Check::Approval,
+                CheckId::APPROVAL,
                 Status::Failed,
                 why.clone(),
             ));
@@ -356,7 +358,7 @@ impl Run<'_> {
             Some(approval) => {
                 findings.push(Finding::new(
                     role,
-                    Check::Approval,
+                    CheckId::APPROVAL,
                     Status::Compliant,
                     format!("the drain was approved by {}", approval.approved_by),
                 ));
@@ -364,7 +366,7 @@ impl Run<'_> {
             }
             None => findings.push(Finding::new(
                 role,
-                Check::Approval,
+                CheckId::APPROVAL,
                 Status::Skipped,
                 "waiting for a person's approval before any drain write",
             )),
