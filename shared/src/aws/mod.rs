@@ -177,6 +177,31 @@ impl Clients {
     }
 }
 
+/// What a function that looks across an account's regions acts through: IAM, STS and the
+/// function region's clients, any region's clients, and Account Management for which
+/// regions are enabled (role-drift-guard's search for a deleted role's users,
+/// slr-deletion's inventory).
+#[derive(Debug, Clone)]
+pub struct AccountWide {
+    /// IAM, STS and the function region's clients.
+    pub clients: Clients,
+    /// Any region's clients.
+    pub regional: Regional,
+    /// Account Management: the account's enabled regions.
+    pub account: aws_sdk_account::Client,
+}
+
+impl AccountWide {
+    /// All of them over one configuration, recording into `calls`.
+    pub fn new(config: &SdkConfig, calls: &CallLog) -> Self {
+        Self {
+            clients: Clients::new(config, calls),
+            regional: Regional::new(config, calls),
+            account: account_client(config, calls),
+        }
+    }
+}
+
 /// Clients for any region, built on first use and kept for the container's life: sweeps
 /// and the deletion inventory act in several regions from one function.
 #[derive(Debug, Clone)]

@@ -100,13 +100,13 @@ impl Check {
 
     /// The control it counts toward; `None` for a check that is no state of the account
     /// (an event's scope, a deletion's steps, a diagnosis).
-    pub fn control(self) -> Option<&'static Control> {
+    pub fn control(self) -> Option<&'static EcsControl> {
         match self {
             Self::Exists | Self::Path | Self::Trust | Self::ManagedPolicy | Self::Role => {
-                Some(&ECS_ROLE)
+                Some(&EcsControl::EcsRole)
             }
-            Self::StepAlarm | Self::TargetTrackingAlarms => Some(&SCALING_ALARMS),
-            Self::Cloudtrail => Some(&EVENT_DELIVERY),
+            Self::StepAlarm | Self::TargetTrackingAlarms => Some(&EcsControl::ScalingAlarms),
+            Self::Cloudtrail => Some(&EcsControl::EventDelivery),
             _ => None,
         }
     }
@@ -114,7 +114,8 @@ impl Check {
 
 impl From<Check> for CheckId {
     fn from(check: Check) -> Self {
-        CheckId::new(check.as_str(), check.control())
+        let control = check.control().map(|c| c as &'static dyn Control);
+        CheckId::new(check.as_str(), control)
     }
 }
 
@@ -124,45 +125,64 @@ impl PartialEq<Check> for CheckId {
     }
 }
 
-/// An ECS role exists with the path, trust and managed policy the catalog gives.
-pub static ECS_ROLE: Control = Control {
-    id: "ecs_role",
-    subject: Subject::IamRole,
-    severity: role_at_stake,
-    title: |resource, _| {
-        format!(
-            "IAM role {} should exist as Amazon ECS needs it (path, trust, managed policy)",
-            last_segment(resource)
-        )
-    },
-    recommendation: "Run ecs-warden in enforce mode, or create or repair the role as the description says (the IAM role the ECS documentation names).",
-};
+/// What an account must meet, as one Security Hub finding per resource. The id of each,
+/// derived, keys its findings and must never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
+pub enum EcsControl {
+    /// An ECS role exists with the path, trust and managed policy the catalog gives.
+    EcsRole,
+    /// An ECS scaling policy has the CloudWatch alarms that invoke it.
+    ScalingAlarms,
+    /// CloudTrail delivers the events the functions are triggered by.
+    EventDelivery,
+}
 
-/// An ECS scaling policy has the CloudWatch alarms that invoke it.
-pub static SCALING_ALARMS: Control = Control {
-    id: "scaling_alarms",
-    subject: Subject::ScalingPolicy,
-    severity: |_| Severity::Medium,
-    title: |resource, _| {
-        format!(
-            "ECS scaling policy {} should have the CloudWatch alarms that invoke it",
-            last_segment(resource)
-        )
-    },
-    recommendation: "Run ecs-warden in enforce mode, or give the scaling policy the alarm the description names.",
-};
+impl Control for EcsControl {
+    fn id(&self) -> &'static str {
+        (*self).into()
+    }
 
-/// CloudTrail delivers the events the functions are triggered by.
-pub static EVENT_DELIVERY: Control = Control {
-    id: "event_delivery",
-    subject: Subject::Account,
-    severity: |_| Severity::Medium,
-    title: |_, region| format!("CloudTrail should deliver the events ecs-warden acts on in {region}"),
-    recommendation: "Create a trail that logs the write management events of the services the description names, in this region.",
-};
+    fn subject(&self) -> Subject {
+        match self {
+            Self::EcsRole => Subject::IamRole,
+            Self::ScalingAlarms => Subject::ScalingPolicy,
+            Self::EventDelivery => Subject::Account,
+        }
+    }
 
-/// Every control, in the order their findings are read.
-pub const CONTROLS: [&Control; 3] = [&ECS_ROLE, &SCALING_ALARMS, &EVENT_DELIVERY];
+    fn severity(&self, resource: &str) -> Severity {
+        match self {
+            Self::EcsRole => role_at_stake(resource),
+            Self::ScalingAlarms | Self::EventDelivery => Severity::Medium,
+        }
+    }
+
+    fn title(&self, resource: &str, region: &str) -> String {
+        let name = resource.rsplit('/').next().unwrap_or(resource);
+        match self {
+            Self::EcsRole => format!(
+                "IAM role {name} should exist as Amazon ECS needs it (path, trust, managed policy)"
+            ),
+            Self::ScalingAlarms => {
+                format!(
+                    "ECS scaling policy {name} should have the CloudWatch alarms that invoke it"
+                )
+            }
+            Self::EventDelivery => {
+                format!("CloudTrail should deliver the events ecs-warden acts on in {region}")
+            }
+        }
+    }
+
+    fn recommendation(&self) -> &'static str {
+        match self {
+            Self::EcsRole => "Run ecs-warden in enforce mode, or create or repair the role as the description says (the IAM role the ECS documentation names).",
+            Self::ScalingAlarms => "Run ecs-warden in enforce mode, or give the scaling policy the alarm the description names.",
+            Self::EventDelivery => "Create a trail that logs the write management events of the services the description names, in this region.",
+        }
+    }
+}
 
 /// What is at stake when a role is missing or wrong: a service-linked role of the catalog
 /// stops ECS or its scaling outright; a customer role leaves one service short.
@@ -176,10 +196,6 @@ fn role_at_stake(role_arn: &str) -> Severity {
     } else {
         Severity::Medium
     }
-}
-
-fn last_segment(resource: &str) -> &str {
-    resource.rsplit('/').next().unwrap_or(resource)
 }
 
 #[cfg(test)]
@@ -244,13 +260,14 @@ mod tests {
 
     #[test]
     fn control_ids_key_findings_and_never_change() {
-        let ids: Vec<&str> = CONTROLS.iter().map(|c| c.as_str()).collect();
+        let every = || <EcsControl as strum::IntoEnumIterator>::iter();
+        let ids: Vec<&str> = every().map(|c| c.id()).collect();
         assert_eq!(ids, ["ecs_role", "scaling_alarms", "event_delivery"]);
-        for control in CONTROLS {
+        for control in every() {
             assert!(
-                Check::all().any(|c| c.control() == Some(control)),
+                Check::all().any(|c| c.control() == Some(&control)),
                 "{} has no check",
-                control.id
+                control.id()
             );
         }
     }
@@ -261,14 +278,17 @@ mod tests {
 
     #[test]
     fn severity_follows_what_is_at_stake() {
-        assert_eq!((ECS_ROLE.severity)(ROLE), Severity::High);
+        assert_eq!(EcsControl::EcsRole.severity(ROLE), Severity::High);
         let autoscaling_slr = "arn:aws:iam::111122223333:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService";
-        assert_eq!((ECS_ROLE.severity)(autoscaling_slr), Severity::High);
         assert_eq!(
-            (ECS_ROLE.severity)("arn:aws:iam::111122223333:role/ecsAutoscaleRole"),
+            EcsControl::EcsRole.severity(autoscaling_slr),
+            Severity::High
+        );
+        assert_eq!(
+            EcsControl::EcsRole.severity("arn:aws:iam::111122223333:role/ecsAutoscaleRole"),
             Severity::Medium
         );
-        assert_eq!((SCALING_ALARMS.severity)(POLICY), Severity::Medium);
+        assert_eq!(EcsControl::ScalingAlarms.severity(POLICY), Severity::Medium);
     }
 
     #[test]
@@ -293,7 +313,10 @@ mod tests {
             .collect();
         let evaluations = evaluate(&checked, "us-east-1", None);
         assert_eq!(evaluations.len(), 3, "{evaluations:#?}");
-        let role = evaluations.iter().find(|e| e.control == &ECS_ROLE).unwrap();
+        let role = evaluations
+            .iter()
+            .find(|e| e.control.id() == "ecs_role")
+            .unwrap();
         assert!(role.failed && !role.changed);
         assert_eq!(
             role.region, "us-east-1",
@@ -306,13 +329,13 @@ mod tests {
         );
         let alarms = evaluations
             .iter()
-            .find(|e| e.control == &SCALING_ALARMS)
+            .find(|e| e.control.id() == "scaling_alarms")
             .unwrap();
         assert!(!alarms.failed && alarms.changed);
         assert_eq!(alarms.region, "eu-west-1");
         let trail = evaluations
             .iter()
-            .find(|e| e.control == &EVENT_DELIVERY)
+            .find(|e| e.control.id() == "event_delivery")
             .unwrap();
         assert_eq!(trail.region, "eu-west-1");
         assert_eq!(trail.resource_id(), "AWS::::Account:111122223333");

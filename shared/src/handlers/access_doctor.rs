@@ -157,8 +157,10 @@ impl Handler for AccessDoctor {
     type Output = Diagnosis;
 
     fn build(deps: &Deps) -> Result<Self, SettingsError> {
-        let clients = Clients::new(&deps.config, &deps.calls);
-        Ok(Self::with_clients(deps, clients))
+        Ok(Self::with_clients(
+            deps,
+            Clients::new(&deps.config, &deps.calls),
+        ))
     }
 
     /// A refused call's CloudTrail event, or `{"principal_arn", "intent"}` by hand.

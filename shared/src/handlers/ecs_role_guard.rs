@@ -4,8 +4,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::guard::{self, Planned};
-use super::{Deps, Handler, LookAlikes};
+use super::guard::{self, Guarded, Planned};
+use super::{Deps, Handler};
 use crate::aws;
 use crate::domain::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
 use crate::domain::checks::Check;
@@ -14,10 +14,8 @@ use crate::invocation::context::Invocation;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, ApiCallEvent};
 use crate::invocation::gate::Scope;
-use crate::invocation::reach::AccountClients;
 use crate::invocation::report::{Finding, Report, Status};
-use crate::invocation::settings::{Mode, SettingsError};
-use crate::invocation::verdict_cache::Verdicts;
+use crate::invocation::settings::SettingsError;
 
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "ecs-role-guard";
@@ -52,27 +50,20 @@ pub struct Work {
     refused_for_missing_slr: bool,
 }
 
-/// The handler with what it keeps between invocations of a warm container.
+/// The handler with what it keeps between invocations of a warm container: the IAM client
+/// of each account, and its verdicts.
 #[derive(Debug)]
-pub struct EcsRoleGuard {
-    mode: Mode,
-    look_alikes: LookAlikes,
-    iam: AccountClients<aws_sdk_iam::Client>,
-    verdicts: Verdicts,
-}
+pub struct EcsRoleGuard(Guarded<aws_sdk_iam::Client>);
 
 impl Handler for EcsRoleGuard {
     const FUNCTION: &'static str = FUNCTION;
     type Input = Planned<Work>;
     type Output = Report;
 
+    /// Compliant verdicts are trusted for `WARDEN_VERDICT_TTL_SECONDS`.
     fn build(deps: &Deps) -> Result<Self, SettingsError> {
-        Ok(Self {
-            mode: deps.settings.mode,
-            look_alikes: LookAlikes::from_deps(deps)?,
-            iam: deps.account_clients(aws::iam_client),
-            verdicts: Verdicts::new(deps.settings.verdict_ttl),
-        })
+        let ttl = deps.settings.verdict_ttl;
+        Guarded::new(deps, aws::iam_client, ttl).map(Self)
     }
 
     fn parse(&self, payload: Value) -> Result<Planned<Work>, InvocationError> {
@@ -80,16 +71,9 @@ impl Handler for EcsRoleGuard {
     }
 
     /// Checks, creates and repairs the role the event needs in the event's account.
-    async fn answer(
-        &self,
-        input: Planned<Work>,
-        invocation: &Invocation,
-    ) -> Result<Report, InvocationError> {
-        let Planned { event, work } = &input;
-        guard::in_its_account(FUNCTION, self.mode, &self.iam, event, invocation, |iam| {
-            self.ensure(event, work, iam)
-        })
-        .await
+    async fn answer(&self, input: Planned<Work>, invocation: &Invocation) -> guard::Answer {
+        let ensure = async |event: &ApiCallEvent, work, iam| self.ensure(event, work, iam).await;
+        self.0.answer(FUNCTION, input, invocation, ensure).await
     }
 }
 
@@ -106,7 +90,7 @@ impl EcsRoleGuard {
                 .filter(|r| !r.is_empty()),
         };
         let target = match &named_role {
-            Some(reference) => self.look_alikes.owned(RoleTarget::named(
+            Some(reference) => self.0.watched.owned(RoleTarget::named(
                 &ECS_SERVICE_ROLE,
                 reference,
                 "requestParameters.role",
@@ -122,13 +106,13 @@ impl EcsRoleGuard {
     async fn ensure(
         &self,
         event: &ApiCallEvent,
-        work: &Work,
+        work: Work,
         iam: aws_sdk_iam::Client,
     ) -> Vec<Finding> {
-        let scope = Scope::from_event(self.mode, event);
+        let scope = Scope::from_event(self.0.settings.mode, event);
         let target = &work.target;
         tracing::info!(event_id = %scope.event_id, event = %scope.cause, role = %target.name, "checking");
-        let mut findings = roles::ensure(&iam, &self.verdicts, &scope, target).await;
+        let mut findings = roles::ensure(&iam, &self.0.verdicts, &scope, target).await;
         if work.refused_for_missing_slr {
             explain_retry(&mut findings, &event.detail.event_name);
         }

@@ -161,12 +161,6 @@ impl Deps {
         })
     }
 
-    /// `WARDEN_WATCHED_ROLES`: the roles role-drift-guard watches, and the look-alikes of a
-    /// catalog role the guards may write to.
-    pub fn watched_roles(&self) -> Result<Vec<WatchedRole>, SettingsError> {
-        watched_roles(self.env.get("WARDEN_WATCHED_ROLES").as_deref())
-    }
-
     /// Clients built by `build` for every account the function may act in.
     pub fn account_clients<C: Clone>(
         &self,
@@ -196,15 +190,20 @@ impl Deps {
     }
 }
 
-/// Roles of other names configured (`WARDEN_WATCHED_ROLES`) to look like a catalog role,
-/// which ecs-warden may write to as to the catalog's own.
+/// The roles `WARDEN_WATCHED_ROLES` names: the catalog's, and roles of other names
+/// configured to look like one, which ecs-warden may write to as to the catalog's own.
 #[derive(Debug, Clone, Default)]
-pub struct LookAlikes(Vec<WatchedRole>);
+pub struct Watched(Vec<WatchedRole>);
 
-impl LookAlikes {
-    /// The look-alikes `deps` configures.
+impl Watched {
+    /// The roles `deps` configures (every catalog role when none are named).
     pub fn from_deps(deps: &Deps) -> Result<Self, SettingsError> {
-        deps.watched_roles().map(Self)
+        watched_roles(deps.env.get("WARDEN_WATCHED_ROLES").as_deref()).map(Self)
+    }
+
+    /// The watched role named `name`.
+    pub fn find(&self, name: &str) -> Option<&WatchedRole> {
+        self.0.iter().find(|w| w.name == name)
     }
 
     /// `target`, writable when it is a configured look-alike of its catalog role.
@@ -301,7 +300,7 @@ impl<H: Handler> Function<H> {
         payload: Value,
         deadline: Deadline,
     ) -> Result<H::Output, InvocationError> {
-        self.invoke(payload, Invocation::new(deadline, None, self.calls.clone()))
+        self.invoke(payload, Invocation::new(deadline, self.calls.clone()))
             .await
     }
 
@@ -361,11 +360,8 @@ pub async fn serve<H: Handler>() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let context = event.context;
         function.accounts.learn_home(&context.invoked_function_arn);
-        let invocation = Invocation::new(
-            Deadline::from_epoch_millis(context.deadline),
-            Some(context.request_id),
-            function.calls.clone(),
-        );
+        let deadline = Deadline::from_epoch_millis(context.deadline);
+        let invocation = Invocation::new(deadline, function.calls.clone());
         // Boxed: one allocation per invocation keeps the handler's nested futures out of
         // the runtime's future type, whose layout otherwise outgrows rustc's query depth.
         Box::pin(function.invoke(event.payload, invocation))

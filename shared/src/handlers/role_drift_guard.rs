@@ -9,11 +9,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::guard::{self, Planned};
+use super::guard::{self, Guarded, Planned};
 use super::{Deps, Handler};
-use aws_config::SdkConfig;
 
-use crate::aws::{self, CallLog, Clients, Regional};
+use crate::aws::AccountWide;
 use crate::domain::catalog::{RoleKind, RoleSpec, ROLES};
 use crate::domain::checks::Check;
 use crate::domain::roles::{self, RoleTarget};
@@ -22,10 +21,8 @@ use crate::invocation::context::Invocation;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, ApiCallEvent};
 use crate::invocation::gate::Scope;
-use crate::invocation::reach::AccountClients;
 use crate::invocation::report::{Finding, Report, Status};
-use crate::invocation::settings::{Settings, SettingsError};
-use crate::invocation::verdict_cache::Verdicts;
+use crate::invocation::settings::SettingsError;
 
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "role-drift-guard";
@@ -95,29 +92,6 @@ struct Parameters {
     policy_name: Option<String>,
 }
 
-/// What the guard acts through in one account: IAM, and every region's clients for the
-/// usage search before a deleted role is recreated, and which regions are enabled.
-#[derive(Debug, Clone)]
-pub struct DriftClients {
-    /// IAM and the function region's clients.
-    pub clients: Clients,
-    /// Any region's clients.
-    pub regional: Regional,
-    /// Account Management: the account's enabled regions.
-    pub account: aws_sdk_account::Client,
-}
-
-impl DriftClients {
-    /// All of them, over one configuration, recording into `calls`.
-    pub fn new(config: &SdkConfig, calls: &CallLog) -> Self {
-        Self {
-            clients: Clients::new(config, calls),
-            regional: Regional::new(config, calls),
-            account: aws::account_client(config, calls),
-        }
-    }
-}
-
 /// What one IAM event asks for, decided before any AWS call.
 #[derive(Debug)]
 pub struct Work {
@@ -133,26 +107,18 @@ pub struct Work {
 
 /// The handler with what it keeps between invocations of a warm container.
 #[derive(Debug)]
-pub struct RoleDriftGuard {
-    settings: Settings,
-    clients: AccountClients<DriftClients>,
-    watched: Vec<WatchedRole>,
-    // Each event is a change: never trust an earlier verdict.
-    verdicts: Verdicts,
-}
+pub struct RoleDriftGuard(Guarded<AccountWide>);
 
 impl Handler for RoleDriftGuard {
     const FUNCTION: &'static str = FUNCTION;
     type Input = Planned<Work>;
     type Output = Report;
 
+    /// The roles it watches (`WARDEN_WATCHED_ROLES`), where it looks for a deleted role's
+    /// users (`WARDEN_REGIONS`, else every enabled region), and each account's clients.
     fn build(deps: &Deps) -> Result<Self, SettingsError> {
-        Ok(Self {
-            settings: deps.settings.clone(),
-            clients: deps.account_clients(DriftClients::new),
-            watched: deps.watched_roles()?,
-            verdicts: Verdicts::new(Duration::ZERO),
-        })
+        // Each event is a change: never trust an earlier verdict.
+        Guarded::new(deps, AccountWide::new, Duration::ZERO).map(Self)
     }
 
     fn parse(&self, payload: Value) -> Result<Planned<Work>, InvocationError> {
@@ -160,22 +126,10 @@ impl Handler for RoleDriftGuard {
     }
 
     /// Re-verifies the role the event names and repairs it, in the event's account.
-    async fn answer(
-        &self,
-        input: Planned<Work>,
-        invocation: &Invocation,
-    ) -> Result<Report, InvocationError> {
-        let Planned { event, work } = input;
-        let (event, mode) = (&event, self.settings.mode);
-        guard::in_its_account(
-            FUNCTION,
-            mode,
-            &self.clients,
-            event,
-            invocation,
-            |clients| self.act(event, work, clients),
-        )
-        .await
+    async fn answer(&self, input: Planned<Work>, invocation: &Invocation) -> guard::Answer {
+        let reverify =
+            async |event: &ApiCallEvent, work, clients| self.reverify(event, work, clients).await;
+        self.0.answer(FUNCTION, input, invocation, reverify).await
     }
 }
 
@@ -197,7 +151,7 @@ impl RoleDriftGuard {
                 problem: "missing".into(),
             }
         })?;
-        let watched = self.watched.iter().find(|w| w.name == name);
+        let watched = self.0.watched.find(&name);
         let target = watched
             .map(|w| RoleTarget::named(w.spec, &name, "requestParameters.roleName"))
             .transpose()?
@@ -213,14 +167,19 @@ impl RoleDriftGuard {
     }
 
     /// Re-verifies and repairs through one account's clients.
-    async fn act(&self, event: &ApiCallEvent, work: Work, clients: DriftClients) -> Vec<Finding> {
+    async fn reverify(
+        &self,
+        event: &ApiCallEvent,
+        work: Work,
+        clients: AccountWide,
+    ) -> Vec<Finding> {
         let Work {
             call,
             name,
             target,
             what,
         } = work;
-        let scope = Scope::from_event(self.settings.mode, event);
+        let scope = Scope::from_event(self.0.settings.mode, event);
         tracing::info!(event_id = %scope.event_id, event = %scope.cause, role = %name, "checking");
         match (target, &event.detail.error_code) {
             (None, _) => vec![Finding::new(
@@ -240,7 +199,7 @@ impl RoleDriftGuard {
             }
             (Some(target), None) => {
                 tracing::info!(event_id = %scope.event_id, drift = %what, "re-verifying");
-                roles::ensure(&clients.clients.iam, &self.verdicts, &scope, &target).await
+                roles::ensure(&clients.clients.iam, &self.0.verdicts, &scope, &target).await
             }
         }
     }
@@ -249,7 +208,7 @@ impl RoleDriftGuard {
     /// (`WARDEN_REGIONS`), or, when none are named, in every region enabled for the account.
     async fn deleted(
         &self,
-        clients: &DriftClients,
+        clients: &AccountWide,
         scope: &Scope,
         target: RoleTarget,
     ) -> Vec<Finding> {
@@ -262,7 +221,7 @@ impl RoleDriftGuard {
                 "a service-linked role is deleted through DeleteServiceLinkedRole (slr-deletion), not recreated here",
             )];
         }
-        let settings = &self.settings;
+        let settings = &self.0.settings;
         let regions = if settings.regions_named {
             settings.regions.clone()
         } else {
@@ -326,7 +285,8 @@ impl RoleDriftGuard {
                 }
             ),
         )];
-        findings.extend(roles::ensure(&clients.clients.iam, &self.verdicts, scope, &target).await);
+        findings
+            .extend(roles::ensure(&clients.clients.iam, &self.0.verdicts, scope, &target).await);
         findings
     }
 }

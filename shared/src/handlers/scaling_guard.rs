@@ -13,8 +13,8 @@ use aws_sdk_applicationautoscaling::types::{PolicyType, ScalingPolicy};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::guard::{self, Planned};
-use super::{Deps, Handler, LookAlikes};
+use super::guard::{self, Guarded, Planned};
+use super::{Deps, Handler};
 use crate::aws::Clients;
 use crate::domain::alarm_history::{self, DeletedAlarms};
 use crate::domain::alarms::{self, AlarmIndex, AlarmSettings, ServiceTarget};
@@ -26,10 +26,8 @@ use crate::invocation::context::Invocation;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{accept, ApiCallEvent, APPLICATION_AUTO_SCALING};
 use crate::invocation::gate::Scope;
-use crate::invocation::reach::AccountClients;
 use crate::invocation::report::{Finding, Report, Status};
-use crate::invocation::settings::{Mode, SettingsError};
-use crate::invocation::verdict_cache::Verdicts;
+use crate::invocation::settings::SettingsError;
 
 /// The function's name in reports and logs.
 pub const FUNCTION: &str = "scaling-guard";
@@ -96,11 +94,8 @@ struct DeleteAlarmsParameters {
 /// The handler with what it keeps between invocations of a warm container.
 #[derive(Debug)]
 pub struct ScalingGuard {
-    mode: Mode,
-    look_alikes: LookAlikes,
-    clients: AccountClients<Clients>,
+    guarded: Guarded<Clients>,
     alarm_defaults: AlarmSettings,
-    verdicts: Verdicts,
 }
 
 impl Handler for ScalingGuard {
@@ -108,13 +103,14 @@ impl Handler for ScalingGuard {
     type Input = Planned<Work>;
     type Output = Report;
 
+    /// Reads the alarm defaults (`WARDEN_ALARM_*`, `WARDEN_SCALE_*_THRESHOLD`); compliant
+    /// verdicts are trusted for `WARDEN_VERDICT_TTL_SECONDS`.
     fn build(deps: &Deps) -> Result<Self, SettingsError> {
+        let alarm_defaults = AlarmSettings::from_lookup(|name| deps.env.get(name))?;
+        let guarded = Guarded::new(deps, Clients::new, deps.settings.verdict_ttl)?;
         Ok(Self {
-            mode: deps.settings.mode,
-            look_alikes: LookAlikes::from_deps(deps)?,
-            clients: deps.account_clients(Clients::new),
-            alarm_defaults: AlarmSettings::from_lookup(|name| deps.env.get(name))?,
-            verdicts: Verdicts::new(deps.settings.verdict_ttl),
+            guarded,
+            alarm_defaults,
         })
     }
 
@@ -123,22 +119,10 @@ impl Handler for ScalingGuard {
     }
 
     /// Checks, creates and repairs what the event calls for in the event's account.
-    async fn answer(
-        &self,
-        input: Planned<Work>,
-        invocation: &Invocation,
-    ) -> Result<Report, InvocationError> {
-        let Planned { event, work } = input;
-        let event = &event;
-        guard::in_its_account(
-            FUNCTION,
-            self.mode,
-            &self.clients,
-            event,
-            invocation,
-            |clients| self.act(event, work, clients),
-        )
-        .await
+    async fn answer(&self, input: Planned<Work>, invocation: &Invocation) -> guard::Answer {
+        let guarded = &self.guarded;
+        let act = async |event: &ApiCallEvent, work, clients| self.act(event, work, clients).await;
+        guarded.answer(FUNCTION, input, invocation, act).await
     }
 }
 
@@ -146,7 +130,7 @@ impl ScalingGuard {
     /// Does the planned work through one account's clients.
     async fn act(&self, event: &ApiCallEvent, work: Work, clients: Clients) -> Vec<Finding> {
         let clients = &clients;
-        let scope = Scope::from_event(self.mode, event);
+        let scope = Scope::from_event(self.guarded.settings.mode, event);
         tracing::info!(event_id = %scope.event_id, event = %scope.cause, "checking");
         match work {
             Work::OutOfScope(why) => vec![Finding::new(
@@ -156,8 +140,8 @@ impl ScalingGuard {
                 why,
             )],
             Work::Role(target) => {
-                let target = self.look_alikes.owned(target);
-                roles::ensure(&clients.iam, &self.verdicts, &scope, &target).await
+                let target = self.guarded.watched.owned(target);
+                roles::ensure(&clients.iam, &self.guarded.verdicts, &scope, &target).await
             }
             Work::PolicyPut(target, name) => vec![match self.region_of(clients, event, &target) {
                 Ok(region) => {

@@ -13,16 +13,16 @@ use serde::{Serialize, Serializer};
 
 /// What a finding checked: its name in the JSON report, and the control it counts toward
 /// when it is a state of the account. Two checks are the same when their names are.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CheckId {
     name: &'static str,
-    control: Option<&'static Control>,
+    control: Option<&'static dyn Control>,
 }
 
 impl CheckId {
     /// A check named `name` (snake_case, as reports have always named it), counting toward
     /// `control` when it is a state of the account.
-    pub const fn new(name: &'static str, control: Option<&'static Control>) -> Self {
+    pub const fn new(name: &'static str, control: Option<&'static dyn Control>) -> Self {
         Self { name, control }
     }
 
@@ -48,34 +48,8 @@ impl CheckId {
     }
 
     /// The control it counts toward, when it is a state of the account.
-    pub fn control(self) -> Option<&'static Control> {
+    pub fn control(self) -> Option<&'static dyn Control> {
         self.control
-    }
-}
-
-impl PartialEq for CheckId {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
-    }
-}
-
-impl Eq for CheckId {}
-
-impl PartialOrd for CheckId {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for CheckId {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.name.cmp(other.name)
-    }
-}
-
-impl Hash for CheckId {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
     }
 }
 
@@ -131,44 +105,49 @@ pub enum Subject {
 }
 
 /// What an account must meet, as one Security Hub finding per resource: declared by the
-/// domain, turned into findings by the plumbing.
-#[derive(Debug)]
-pub struct Control {
+/// domain, turned into findings by the plumbing, which knows a control only through this.
+pub trait Control: Sync {
     /// Its name in finding and generator ids (which must never change: it keys findings).
-    pub id: &'static str,
+    fn id(&self) -> &'static str;
     /// What the finding is about.
-    pub subject: Subject,
+    fn subject(&self) -> Subject;
     /// How much a failure on `resource` matters.
-    pub severity: fn(resource: &str) -> Severity,
+    fn severity(&self, resource: &str) -> Severity;
     /// The finding's title for `resource` in `region`.
-    pub title: fn(resource: &str, region: &str) -> String,
+    fn title(&self, resource: &str, region: &str) -> String;
     /// What to do about a failure.
-    pub recommendation: &'static str,
+    fn recommendation(&self) -> &'static str;
 }
 
-impl Control {
-    /// Its name in finding and generator ids.
-    pub fn as_str(&self) -> &'static str {
-        self.id
-    }
-}
-
-impl PartialEq for Control {
+// Controls are one per id: compared, ordered and hashed by it.
+impl PartialEq for dyn Control {
     fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
+        self.id() == other.id()
     }
 }
 
-impl Eq for Control {}
+impl Eq for dyn Control {}
 
-impl PartialOrd for Control {
+impl PartialOrd for dyn Control {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Control {
+impl Ord for dyn Control {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.id.cmp(other.id)
+        self.id().cmp(other.id())
+    }
+}
+
+impl Hash for dyn Control {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
+impl fmt::Debug for dyn Control {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
     }
 }

@@ -1,7 +1,7 @@
 //! One invocation's context: what belongs to a single call of the function rather than to
 //! the container that serves it. The container keeps its clients, caches and
-//! configuration between invocations; the deadline, the request id and the log of AWS
-//! calls are this invocation's own, so invocations a container runs at once (Lambda's
+//! configuration between invocations; the deadline and the log of AWS calls are this
+//! invocation's own, so invocations a container runs at once (Lambda's
 //! concurrent runtime, the tests) never mix them. The event id and the account come with
 //! the event, in the [`Scope`](crate::invocation::gate::Scope) a handler makes from it.
 
@@ -11,33 +11,23 @@ use crate::aws::CallLog;
 use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 
-/// One invocation: its deadline, Lambda's request id, and its own log of AWS calls.
+/// One invocation: its deadline and its own log of AWS calls.
 #[derive(Debug, Clone)]
 pub struct Invocation {
     deadline: Deadline,
-    request_id: Option<String>,
     calls: CallLog,
 }
 
 impl Invocation {
     /// An invocation that must answer by `deadline`, recording its calls through `calls`.
     /// Its calls are its own only while it runs inside [`Invocation::run`].
-    pub fn new(deadline: Deadline, request_id: Option<String>, calls: CallLog) -> Self {
-        Self {
-            deadline,
-            request_id,
-            calls,
-        }
+    pub fn new(deadline: Deadline, calls: CallLog) -> Self {
+        Self { deadline, calls }
     }
 
     /// When it must answer by.
     pub fn deadline(&self) -> &Deadline {
         &self.deadline
-    }
-
-    /// Lambda's id of the request, when the runtime gave one.
-    pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
     }
 
     /// Takes the AWS calls this invocation has made so far, for its report.

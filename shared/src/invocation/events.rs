@@ -10,8 +10,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aws::ids::{is_account_id, is_region_name};
-use crate::aws::CallLog;
-use crate::invocation::deadline::Deadline;
 use crate::invocation::error::InvocationError;
 
 /// The `detail-type` EventBridge gives CloudTrail management events.
@@ -236,30 +234,6 @@ fn malformed(base: &str, path: &serde_path_to_error::Path, problem: String) -> I
         (base, path) => format!("{base}.{path}"),
     };
     InvocationError::MalformedDetail { path, problem }
-}
-
-/// Parses an invocation payload and hands the event to `handle`.
-pub async fn dispatch<T, F, Fut>(payload: Value, handle: F) -> Result<T, InvocationError>
-where
-    F: FnOnce(ApiCallEvent) -> Fut,
-    Fut: std::future::Future<Output = Result<T, InvocationError>>,
-{
-    handle(parse_api_call(payload)?).await
-}
-
-/// As [`dispatch`], stopped at `deadline`: the work's answer, or
-/// [`InvocationError::OutOfTime`] naming the calls `calls` recorded.
-pub async fn dispatch_within<T, F, Fut>(
-    payload: Value,
-    deadline: &Deadline,
-    calls: &CallLog,
-    handle: F,
-) -> Result<T, InvocationError>
-where
-    F: FnOnce(ApiCallEvent) -> Fut,
-    Fut: std::future::Future<Output = Result<T, InvocationError>>,
-{
-    deadline.within(calls, || dispatch(payload, handle)).await
 }
 
 /// The two envelope fields that say what kind of event arrived.

@@ -103,7 +103,7 @@ pub struct Evaluation {
     /// The region the finding is imported in.
     pub region: String,
     /// What the account must meet.
-    pub control: &'static Control,
+    pub control: &'static dyn Control,
     /// The resource, as the report names it (an ARN, or the region for event delivery).
     pub resource: String,
     /// Whether the account does not meet the control after the invocation.
@@ -144,7 +144,7 @@ impl Evaluation {
             "{PREFIX}{}/{}/{}/{}",
             self.account,
             self.region,
-            self.control.as_str(),
+            self.control.id(),
             self.resource_id()
         );
         // Past ASFF's limit (a policy ARN with long cluster, service and policy names):
@@ -154,7 +154,7 @@ impl Evaluation {
 
     /// The Security Hub resource the finding is about, as its `Id`.
     pub fn resource_id(&self) -> String {
-        match self.control.subject {
+        match self.control.subject() {
             Subject::Account => account_resource(&self.account),
             Subject::IamRole | Subject::ScalingPolicy => self.resource.clone(),
         }
@@ -193,7 +193,7 @@ fn account_of(checked: &Checked<'_>, home: Option<&str>) -> Option<String> {
 /// The evaluations an invocation's checks come to, in account, region, control and
 /// resource order; skipped checks and checks of no control are left out.
 pub fn evaluate(checked: &[Checked<'_>], own_region: &str, home: Option<&str>) -> Vec<Evaluation> {
-    let mut merged: BTreeMap<(String, String, &'static Control, String), Evaluation> =
+    let mut merged: BTreeMap<(String, String, &'static dyn Control, String), Evaluation> =
         BTreeMap::new();
     for one in checked {
         let finding = one.finding;
@@ -277,7 +277,7 @@ pub fn asff(evaluation: &Evaluation, origin: &Origin<'_>, created_at: &str) -> A
     let partition = ids::partition(region);
     let control = evaluation.control;
     let (status, label) = if evaluation.failed {
-        let label = match (control.severity)(&evaluation.resource) {
+        let label = match control.severity(&evaluation.resource) {
             checks::Severity::High => SeverityLabel::High,
             checks::Severity::Medium => SeverityLabel::Medium,
         };
@@ -290,7 +290,7 @@ pub fn asff(evaluation: &Evaluation, origin: &Origin<'_>, created_at: &str) -> A
         .schema_version(SCHEMA_VERSION)
         .id(evaluation.id())
         .product_arn(product_arn(partition, region, account))
-        .generator_id(format!("{PREFIX}{}/{}", origin.function, control.as_str()))
+        .generator_id(format!("{PREFIX}{}/{}", origin.function, control.id()))
         .aws_account_id(account)
         .region(region)
         .types(FINDING_TYPE)
@@ -306,7 +306,7 @@ pub fn asff(evaluation: &Evaluation, origin: &Origin<'_>, created_at: &str) -> A
                 .build(),
         )
         .title(ids::cut(
-            &(control.title)(&evaluation.resource, region),
+            &control.title(&evaluation.resource, region),
             MAX_TITLE,
         ))
         .description(ids::cut(&evaluation.details.join("; "), MAX_DESCRIPTION))
@@ -314,7 +314,7 @@ pub fn asff(evaluation: &Evaluation, origin: &Origin<'_>, created_at: &str) -> A
             Remediation::builder()
                 .recommendation(
                     Recommendation::builder()
-                        .text(control.recommendation)
+                        .text(control.recommendation())
                         .build(),
                 )
                 .build(),
@@ -346,7 +346,7 @@ fn resources(evaluation: &Evaluation, partition: &str) -> Vec<Resource> {
             .region(&evaluation.region)
             .build()
     };
-    match evaluation.control.subject {
+    match evaluation.control.subject() {
         Subject::IamRole => vec![resource("AwsIamRole", evaluation.resource.clone())],
         Subject::Account => vec![resource("AwsAccount", evaluation.resource_id())],
         // The service the policy scales is what teams know; the policy has no ASFF type.
@@ -658,21 +658,35 @@ fn millis(timestamp: &str) -> u64 {
 mod tests {
     use super::*;
 
-    /// A control as the domain declares them: the plumbing knows none by name.
-    static POLICY_ALARMS: Control = Control {
-        id: "scaling_alarms",
-        subject: Subject::ScalingPolicy,
-        severity: |_| checks::Severity::Medium,
-        title: |resource, _| format!("policy {resource}"),
-        recommendation: "give it its alarm",
-    };
-    static A_ROLE: Control = Control {
-        id: "ecs_role",
-        subject: Subject::IamRole,
-        severity: |_| checks::Severity::High,
-        title: |resource, _| format!("role {resource}"),
-        recommendation: "make the role",
-    };
+    /// Controls as the domain declares them: the plumbing knows none by name.
+    enum Declared {
+        PolicyAlarms,
+        Role,
+    }
+
+    impl Control for Declared {
+        fn id(&self) -> &'static str {
+            match self {
+                Self::PolicyAlarms => "scaling_alarms",
+                Self::Role => "ecs_role",
+            }
+        }
+        fn subject(&self) -> Subject {
+            match self {
+                Self::PolicyAlarms => Subject::ScalingPolicy,
+                Self::Role => Subject::IamRole,
+            }
+        }
+        fn severity(&self, _: &str) -> checks::Severity {
+            checks::Severity::Medium
+        }
+        fn title(&self, resource: &str, _: &str) -> String {
+            format!("{} {resource}", self.id())
+        }
+        fn recommendation(&self) -> &'static str {
+            "fix it"
+        }
+    }
 
     const ROLE: &str =
         "arn:aws:iam::111122223333:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS";
@@ -683,7 +697,7 @@ mod tests {
         let one = |account: &str, region: &str, resource: &str| Evaluation {
             account: account.into(),
             region: region.into(),
-            control: &POLICY_ALARMS,
+            control: &Declared::PolicyAlarms,
             resource: resource.into(),
             failed: true,
             changed: false,
@@ -721,7 +735,7 @@ mod tests {
         let at = |failed: bool, changed: bool| Evaluation {
             account: "111122223333".into(),
             region: "eu-west-1".into(),
-            control: &A_ROLE,
+            control: &Declared::Role,
             resource: ROLE.into(),
             failed,
             changed,

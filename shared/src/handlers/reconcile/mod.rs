@@ -23,7 +23,7 @@ use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Common, Deps, Handler, LookAlikes};
+use super::{Common, Deps, Handler, Watched};
 use crate::aws::{self, CallLog, Clients, Regional, TrailClients};
 use crate::domain::alarms::AlarmSettings;
 use crate::invocation::context::Invocation;
@@ -197,7 +197,7 @@ pub struct Unreached {
 #[derive(Debug)]
 pub struct Reconcile {
     common: Common,
-    look_alikes: LookAlikes,
+    look_alikes: Watched,
     clients: AccountClients<SweepClients>,
     alarm_defaults: AlarmSettings,
 }
@@ -210,7 +210,7 @@ impl Handler for Reconcile {
     fn build(deps: &Deps) -> Result<Self, SettingsError> {
         Ok(Self {
             common: deps.common(),
-            look_alikes: LookAlikes::from_deps(deps)?,
+            look_alikes: Watched::from_deps(deps)?,
             clients: deps.account_clients(SweepClients::new),
             alarm_defaults: AlarmSettings::from_lookup(|name| deps.env.get(name))?,
         })

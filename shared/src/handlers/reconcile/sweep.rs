@@ -26,7 +26,7 @@ use crate::domain::clusters::{self, RegionInventory};
 use crate::domain::roles::{self, RoleTarget};
 use crate::domain::scaling::{self, ScalableService};
 use crate::domain::trails::{self, Need};
-use crate::handlers::LookAlikes;
+use crate::handlers::Watched;
 use crate::handlers::{
     access_doctor, ecs_role_guard, role_drift_guard, scaling_guard, slr_deletion,
 };
@@ -101,7 +101,7 @@ async fn roles_in_use(
     iam: &aws_sdk_iam::Client,
     scope: &Scope,
     read: &[(String, RegionFacts)],
-    look_alikes: &LookAlikes,
+    look_alikes: &Watched,
 ) -> Vec<Finding> {
     let (targets, mut findings) = roles_needed(read, &scope.account);
     let verdicts = Verdicts::new(Duration::ZERO);

@@ -37,11 +37,9 @@ pub use state::{
 
 use std::sync::Arc;
 
-use aws_config::SdkConfig;
-
 use super::{Common, Deps, Handler};
 use crate::aws::ids::{is_account_id, is_region_name};
-use crate::aws::{self, CallLog, Clients, Regional};
+use crate::aws::{self, AccountWide, Clients, Regional};
 use crate::domain::catalog::ECS_SERVICE_LINKED_ROLE;
 use crate::invocation::clock::Clock;
 use crate::invocation::context::Invocation;
@@ -99,27 +97,9 @@ impl Notable for Answer {
     }
 }
 
-/// What a deletion acts through in one account.
-#[derive(Debug, Clone)]
-pub struct DeletionClients {
-    /// IAM, STS and the function region's clients.
-    pub clients: Clients,
-    /// Each inventoried region's clients.
-    pub regional: Regional,
-    /// Account Management: the account's enabled regions, for a plan that names none.
-    pub account: aws_sdk_account::Client,
-}
-
-impl DeletionClients {
-    /// All of them over one configuration, recording into `calls`.
-    pub fn new(config: &SdkConfig, calls: &CallLog) -> Self {
-        Self {
-            clients: Clients::new(config, calls),
-            regional: Regional::new(config, calls),
-            account: aws::account_client(config, calls),
-        }
-    }
-}
+/// What a deletion acts through in one account: its regions' clients, and which are
+/// enabled, for a plan that names none.
+pub type DeletionClients = AccountWide;
 
 /// The handler with the clients it keeps between invocations of a warm container.
 #[derive(Debug)]
@@ -154,6 +134,8 @@ impl Handler for SlrDeletion {
     type Input = Command;
     type Output = Answer;
 
+    /// Its clients in each account, the drain's own member role in a member account
+    /// (`WARDEN_MEMBER_ROLE-slr-drain`), and the clock its steps run on.
     fn build(deps: &Deps) -> Result<Self, SettingsError> {
         let own = DeletionClients::new(&deps.config, &deps.calls);
         Ok(Self::with_clients(deps, own.clients, own.regional))

@@ -375,9 +375,8 @@ impl Run<'_> {
 
     fn ready_to_submit(&self, state: &mut DeletionState, findings: &mut Vec<Finding>) {
         if self.common.settings.mode == Mode::Audit {
-            findings.push(Finding::new(
+            findings.push(on_deletion(
                 self.role_arn(state),
-                Check::Deletion,
                 Status::WouldRepair,
                 "audit mode; would call DeleteServiceLinkedRole and poll the task",
             ));
@@ -551,9 +550,8 @@ impl Run<'_> {
                 ));
             }
             Gated::Failed(failed) if failed.error.is_not_found() => {
-                findings.push(Finding::new(
+                findings.push(on_deletion(
                     arn,
-                    Check::Deletion,
                     Status::Compliant,
                     "the role does not exist; nothing to delete",
                 ));
@@ -595,15 +593,14 @@ impl Run<'_> {
                 }
                 let detail = err.explain("iam:GetServiceLinkedRoleDeletionStatus", &task);
                 if clusters::is_transient(&err) {
-                    findings.push(Finding::new(
+                    findings.push(on_deletion(
                         &arn,
-                        Check::Deletion,
                         Status::Failed,
                         format!("{detail}; polled again next step"),
                     ));
                     return self.keep_polling(state, findings, &arn, elapsed);
                 }
-                findings.push(Finding::new(arn, Check::Deletion, Status::Failed, detail));
+                findings.push(on_deletion(arn, Status::Failed, detail));
                 return state.progress.finish(Outcome::Failed);
             }
         };
@@ -611,9 +608,8 @@ impl Run<'_> {
         state.progress.task_status = Some(status.clone());
         match status.as_str() {
             "SUCCEEDED" => {
-                findings.push(Finding::new(
+                findings.push(on_deletion(
                     arn,
-                    Check::Deletion,
                     Status::Repaired,
                     format!("task {task} SUCCEEDED: the role is deleted"),
                 ));
@@ -631,12 +627,7 @@ impl Run<'_> {
                         resources: u.resources().to_vec(),
                     })
                     .collect();
-                findings.push(Finding::new(
-                    &arn,
-                    Check::Deletion,
-                    Status::Failed,
-                    failure_words(state),
-                ));
+                findings.push(on_deletion(&arn, Status::Failed, failure_words(state)));
                 self.after_failure(state);
             }
             _ => self.keep_polling(state, findings, &arn, elapsed),
@@ -697,50 +688,47 @@ impl Run<'_> {
         findings: &mut Vec<Finding>,
         arn: &str,
     ) {
-        match self
+        let role = self
             .clients
             .iam
             .get_role()
             .role_name(&state.request.role_name)
             .send()
-            .await
-        {
-            Err(e) if CallError::from_sdk(&e).is_not_found() => {
-                findings.push(Finding::new(
-                    arn,
-                    Check::Deletion,
-                    Status::Repaired,
-                    "the task is gone and so is the role: deleted",
-                ));
-                state.progress.finish(Outcome::Deleted);
-            }
-            Err(e) => {
-                findings.push(Finding::new(
-                    arn,
-                    Check::Deletion,
-                    Status::Failed,
-                    CallError::from_sdk(&e).explain("iam:GetRole", arn),
-                ));
-                state.progress.finish(Outcome::Failed);
-            }
-            Ok(_) if state.progress.attempts < state.request.max_attempts => {
-                findings.push(Finding::new(
-                    arn,
-                    Check::Deletion,
-                    Status::Failed,
-                    "IAM no longer knows the task but the role still exists; submitting again",
-                ));
-                state.progress.go(Stage::Submit);
-            }
-            Ok(_) => {
-                findings.push(Finding::new(
-                    arn,
-                    Check::Deletion,
-                    Status::Failed,
-                    "IAM no longer knows the task but the role still exists",
-                ));
-                state.progress.finish(Outcome::Failed);
-            }
+            .await;
+        /// Where the deletion goes: on to a stage, or done with an outcome.
+        enum Next {
+            Go(Stage),
+            Finish(Outcome),
+        }
+        let again = state.progress.attempts < state.request.max_attempts;
+        let (status, detail, next) = match role {
+            Err(e) if CallError::from_sdk(&e).is_not_found() => (
+                Status::Repaired,
+                "the task is gone and so is the role: deleted".to_owned(),
+                Next::Finish(Outcome::Deleted),
+            ),
+            Err(e) => (
+                Status::Failed,
+                CallError::from_sdk(&e).explain("iam:GetRole", arn),
+                Next::Finish(Outcome::Failed),
+            ),
+            Ok(_) => (
+                Status::Failed,
+                format!(
+                    "IAM no longer knows the task but the role still exists{}",
+                    if again { "; submitting again" } else { "" }
+                ),
+                if again {
+                    Next::Go(Stage::Submit)
+                } else {
+                    Next::Finish(Outcome::Failed)
+                },
+            ),
+        };
+        findings.push(on_deletion(arn, status, detail));
+        match next {
+            Next::Go(stage) => state.progress.go(stage),
+            Next::Finish(outcome) => state.progress.finish(outcome),
         }
     }
 
@@ -799,4 +787,9 @@ fn failure_words(state: &DeletionState) -> String {
             format!("; still in use in {}", usage.join("; "))
         }
     )
+}
+
+/// A finding on the deletion as a whole.
+fn on_deletion(arn: impl Into<String>, status: Status, detail: impl Into<String>) -> Finding {
+    Finding::new(arn, Check::Deletion, status, detail)
 }
