@@ -54,8 +54,6 @@ cargo-test: venv
 
 ## A short libFuzzer run over every parser (fuzz/fuzz_targets/parsers.rs), from the corpus
 ## in fuzz/corpus/parsers (the sample events); cargo fuzz on stable, without a sanitizer.
-## cargo fuzz builds each crate as one codegen unit unless told otherwise; 16 lets the
-## library's optimization use both cores, for somewhat fewer executions a second.
 ROUNDS ?= 3
 FUZZ_SECONDS ?= 60
 fuzz:
@@ -63,7 +61,7 @@ fuzz:
 	mkdir -p target/reliability target/fuzz-corpus
 	# New inputs go to target/fuzz-corpus (libFuzzer writes to the first directory), so a
 	# run reads the kept corpus without growing it.
-	cd fuzz && cargo fuzz run -s none --codegen-units 16 parsers ../target/fuzz-corpus corpus/parsers -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	cd fuzz && cargo fuzz run -s none parsers ../target/fuzz-corpus corpus/parsers -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		2>&1 | tee ../target/reliability/fuzz.log | grep -E "^(Done|stat::|==|SUMMARY)" || true
 	@grep -q "^Done" target/reliability/fuzz.log || { tail -40 target/reliability/fuzz.log; exit 1; }
 
@@ -76,12 +74,15 @@ build-check: build
 	$(VENV)/bin/python scripts/check_build.py
 
 # What `make test` (so CI) checks of the deploy build: the same sources, target, tools and
-# template built by sam build, without the release profile's whole-program optimization.
-# Fat LTO over one codegen unit is what the shipped binaries are built with (`make build`,
-# its sizes in docs/deploy.md); it changes how the code is optimized, not what is built or
-# packaged, and it was 8 of the build's 12 minutes on a 2-core machine.
+# template built by sam build into an arm64 bootstrap per function, without the release
+# profile's optimization. How the shipped binaries are optimized (`opt-level = "s"`, fat
+# LTO over one codegen unit: `make build`, their sizes in docs/deploy.md, their cold
+# starts in `make bench`) changes how the code runs, not whether it builds and packages,
+# and it was 12 of CI's 30 minutes on a 2-core machine: the six LTO links, and every
+# dependency optimized for arm64.
 deploy-check: export CARGO_PROFILE_RELEASE_LTO = off
 deploy-check: export CARGO_PROFILE_RELEASE_CODEGEN_UNITS = 16
+deploy-check: export CARGO_PROFILE_RELEASE_OPT_LEVEL = 0
 deploy-check: build
 	$(VENV)/bin/python scripts/check_build.py
 
