@@ -161,6 +161,14 @@ impl Deps {
         })
     }
 
+    /// The part of these dependencies a handler keeps.
+    pub fn common(&self) -> Common {
+        Common {
+            settings: self.settings.clone(),
+            calls: self.calls.clone(),
+        }
+    }
+
     /// Clients built by `build` for every account the function may act in.
     pub fn account_clients<C: Clone>(
         &self,
@@ -178,16 +186,6 @@ pub struct Common {
     pub settings: Settings,
     /// The log of AWS calls its clients record in; `take` gives the current invocation's.
     pub calls: CallLog,
-}
-
-impl Deps {
-    /// The part of these dependencies a handler keeps.
-    pub fn common(&self) -> Common {
-        Common {
-            settings: self.settings.clone(),
-            calls: self.calls.clone(),
-        }
-    }
 }
 
 /// The roles `WARDEN_WATCHED_ROLES` names: the catalog's, and roles of other names

@@ -95,8 +95,8 @@ struct Parameters {
 /// What one IAM event asks for, decided before any AWS call.
 #[derive(Debug)]
 pub struct Work {
-    /// The IAM call, one of the five the function handles.
-    call: &'static str,
+    /// Whether the call deleted the role (the others change its policies or trust).
+    deleted: bool,
     /// The role the event names.
     name: String,
     /// The role as ecs-warden may write it, when it is watched.
@@ -137,10 +137,6 @@ impl RoleDriftGuard {
     /// The role an accepted event names, validated, and whether it is watched.
     fn plan(&self, event: &ApiCallEvent) -> Result<Work, InvocationError> {
         let call = accept(event, SOURCE, EVENT_NAMES)?;
-        let call = EVENT_NAMES
-            .iter()
-            .find(|name| **name == call)
-            .expect("accept returns one of EVENT_NAMES");
         let params = event
             .detail
             .request::<Option<Parameters>>()?
@@ -159,7 +155,7 @@ impl RoleDriftGuard {
             .map(RoleTarget::look_alike);
         let what = drift_words(call, &params.policy_arn, &params.policy_name);
         Ok(Work {
-            call,
+            deleted: call == "DeleteRole",
             name,
             target,
             what,
@@ -174,7 +170,7 @@ impl RoleDriftGuard {
         clients: AccountWide,
     ) -> Vec<Finding> {
         let Work {
-            call,
+            deleted,
             name,
             target,
             what,
@@ -194,9 +190,7 @@ impl RoleDriftGuard {
                 Status::Skipped,
                 format!("{what} failed ({code}): nothing changed, nothing checked"),
             )],
-            (Some(target), None) if call == "DeleteRole" => {
-                self.deleted(&clients, &scope, target).await
-            }
+            (Some(target), None) if deleted => self.deleted(&clients, &scope, target).await,
             (Some(target), None) => {
                 tracing::info!(event_id = %scope.event_id, drift = %what, "re-verifying");
                 roles::ensure(&clients.clients.iam, &self.0.verdicts, &scope, &target).await

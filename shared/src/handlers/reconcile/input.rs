@@ -24,7 +24,7 @@ pub enum Request {
     },
 }
 
-/// The schedule's event: EventBridge Scheduler's, as the template's rule sends it.
+/// The schedule's event, as the template's scheduled EventBridge rule sends it.
 #[derive(Debug, Deserialize)]
 struct ScheduledEvent {
     #[serde(rename = "detail-type")]
@@ -39,7 +39,7 @@ struct ScheduledEvent {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlanRequest {
-    plan: Value,
+    plan: serde_json::Map<String, Value>,
 }
 
 impl Request {
@@ -56,23 +56,14 @@ impl Request {
                     source_name: event.source,
                 });
             }
-            let input = Continuation {
-                regions: regions.to_vec(),
-                ..Continuation::default()
-            };
             return Ok(Self::Sweep {
-                input: validated(input, regions)?,
+                input: validated(Continuation::default(), regions)?,
                 event_id: event.id,
             });
         }
-        if let Ok(PlanRequest {
-            plan: Value::Object(planned),
-        }) = PlanRequest::deserialize(&payload)
-        {
-            return Ok(Self::Plan(validated(
-                continuation(Value::Object(planned))?,
-                regions,
-            )?));
+        if let Ok(PlanRequest { plan }) = PlanRequest::deserialize(&payload) {
+            let input = continuation(Value::Object(plan))?;
+            return Ok(Self::Plan(validated(input, regions)?));
         }
         Ok(Self::Sweep {
             input: validated(continuation(payload)?, regions)?,

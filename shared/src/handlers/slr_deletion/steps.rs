@@ -695,40 +695,28 @@ impl Run<'_> {
             .role_name(&state.request.role_name)
             .send()
             .await;
-        /// Where the deletion goes: on to a stage, or done with an outcome.
-        enum Next {
-            Go(Stage),
-            Finish(Outcome),
-        }
-        let again = state.progress.attempts < state.request.max_attempts;
-        let (status, detail, next) = match role {
-            Err(e) if CallError::from_sdk(&e).is_not_found() => (
-                Status::Repaired,
-                "the task is gone and so is the role: deleted".to_owned(),
-                Next::Finish(Outcome::Deleted),
-            ),
-            Err(e) => (
-                Status::Failed,
-                CallError::from_sdk(&e).explain("iam:GetRole", arn),
-                Next::Finish(Outcome::Failed),
-            ),
-            Ok(_) => (
-                Status::Failed,
-                format!(
-                    "IAM no longer knows the task but the role still exists{}",
-                    if again { "; submitting again" } else { "" }
-                ),
-                if again {
-                    Next::Go(Stage::Submit)
-                } else {
-                    Next::Finish(Outcome::Failed)
-                },
-            ),
-        };
-        findings.push(on_deletion(arn, status, detail));
-        match next {
-            Next::Go(stage) => state.progress.go(stage),
-            Next::Finish(outcome) => state.progress.finish(outcome),
+        match role {
+            Err(e) if CallError::from_sdk(&e).is_not_found() => {
+                let gone = "the task is gone and so is the role: deleted";
+                findings.push(on_deletion(arn, Status::Repaired, gone));
+                state.progress.finish(Outcome::Deleted);
+            }
+            Err(e) => {
+                let failed = CallError::from_sdk(&e).explain("iam:GetRole", arn);
+                findings.push(on_deletion(arn, Status::Failed, failed));
+                state.progress.finish(Outcome::Failed);
+            }
+            Ok(_) if state.progress.attempts < state.request.max_attempts => {
+                let again =
+                    "IAM no longer knows the task but the role still exists; submitting again";
+                findings.push(on_deletion(arn, Status::Failed, again));
+                state.progress.go(Stage::Submit);
+            }
+            Ok(_) => {
+                let stuck = "IAM no longer knows the task but the role still exists";
+                findings.push(on_deletion(arn, Status::Failed, stuck));
+                state.progress.finish(Outcome::Failed);
+            }
         }
     }
 
