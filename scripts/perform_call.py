@@ -35,6 +35,11 @@ def create_service(cluster_service, tags):
     print(f"   made ECS service {cluster}/{service}" + (f" tagged {' '.join(tags)}" if tags else ""))
 
 
+# An Amazon Linux 2 image that moto holds in every region (moto ignores DescribeImages'
+# MaxResults: a look-up answers its whole catalogue, seconds of the emulator's time).
+IMAGE = "ami-04681a1dbd79675a5"
+
+
 def create_fleet(region, cluster, rest):
     *services, instances = rest
     ecs = boto3.client("ecs", region_name=region)
@@ -44,8 +49,7 @@ def create_fleet(region, cluster, rest):
         ecs.create_service(cluster=cluster, serviceName=name, desiredCount=int(desired))
     ec2 = boto3.client("ec2", region_name=region)
     if int(instances):
-        image = ec2.describe_images(Owners=["amazon"], MaxResults=5)["Images"][0]["ImageId"]
-        started = ec2.run_instances(ImageId=image, MinCount=int(instances), MaxCount=int(instances))
+        started = ec2.run_instances(ImageId=IMAGE, MinCount=int(instances), MaxCount=int(instances))
         for instance in started["Instances"]:
             ecs.register_container_instance(
                 cluster=cluster,

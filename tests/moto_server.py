@@ -130,6 +130,51 @@ def create_service_linked_role(self, service_name, description, suffix):
 iam_models.IAMBackend.create_service_linked_role = create_service_linked_role
 
 
+# Speed, not behaviour: moto builds an account's IAM backend for every partition the first
+# time any request's access key is looked up (it scans each account's backends, creating
+# those that do not exist yet), and each backend parses moto's 4.7 MB of AWS managed
+# policies again. That was half of the emulator's CPU in the tests, which give each test
+# accounts of its own. A backend that does not exist holds no access key, so the lookup
+# scans only those that do; the policies are parsed once, each backend still getting
+# policy objects of its own (their attachment counts are per account).
+def get_account_id_from(access_key):
+    for account_id, account in list(iam_models.iam_backends.items()):
+        for backend in list(dict.values(account)):
+            if access_key in backend.access_keys:
+                return account_id
+    return iam_models.DEFAULT_ACCOUNT_ID
+
+
+iam_models.get_account_id_from = get_account_id_from
+_MANAGED_POLICIES = []
+
+
+def _init_aws_policies(self):
+    if not iam_models.load_iam_aws_managed_policies():
+        return []
+    if not _MANAGED_POLICIES:
+        parsed = json.loads(iam_models.aws_managed_policies_data)
+        _MANAGED_POLICIES.extend(
+            (name, {**data, "Document": json.dumps(data.get("Document"))}) for name, data in parsed.items()
+        )
+    return [
+        iam_models.AWSManagedPolicy(
+            name,
+            account_id=self.account_id,
+            region=self.region_name,
+            default_version_id=data.get("DefaultVersionId"),
+            path=data.get("Path"),
+            document=data["Document"],
+            create_date=iam_models.datetime.fromisoformat(data["CreateDate"]),
+            update_date=iam_models.datetime.fromisoformat(data["UpdateDate"]),
+        )
+        for name, data in _MANAGED_POLICIES
+    ]
+
+
+iam_models.IAMBackend._init_aws_policies = _init_aws_policies
+
+
 def _context(response):
     """The request's ContextEntries as {key: [values]} (keys compared case-insensitively,
     as IAM does)."""

@@ -68,7 +68,8 @@ impl FaultCounts {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// Whether a stall proxy has held its request.
+    /// Whether the proxy has held a request unanswered: a stall proxy its operation, a cut
+    /// proxy the first request past its cut.
     pub fn stalled(&self) -> bool {
         self.stalled.load(Ordering::SeqCst)
     }
@@ -135,7 +136,8 @@ impl FaultProxy {
 
     /// Starts a proxy that passes requests through until `writes` writes have reached
     /// moto, then answers nothing more: the caller is cut off right after that write, as
-    /// a function is by a timeout or a crash.
+    /// a function is by a timeout or a crash. [`FaultCounts::stalled`] says when the cut
+    /// has happened.
     pub fn cut_after(upstream: &str, writes: usize) -> Self {
         Self::spawn(upstream, 0, Some(writes))
     }
@@ -317,6 +319,7 @@ fn serve(shared: &Shared, conn: TcpStream) {
         if let Some(limit) = shared.cut_after {
             if shared.writes.load(Ordering::SeqCst) >= limit {
                 // Cut off: hold the connection unanswered until the caller gives up.
+                shared.counts.stalled.store(true, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_secs(120));
                 return;
             }

@@ -534,15 +534,19 @@ async fn a_drain_step_cut_off_between_its_writes_ends_deleted_when_run_again() {
             .account
             .through(&proxy)
             .slr_deletion_at(Mode::Enforce, &clock);
-        let stopped = tokio::time::timeout(
-            std::time::Duration::from_secs(2),
-            cut_off.handle_payload(planned.clone()),
-        )
-        .await;
-        assert!(
-            stopped.is_err(),
-            "cut after {cut} writes, the step still answered"
-        );
+        // The step is abandoned once the proxy holds its first request past the cut: it
+        // cannot answer while that request is unanswered, and it must not answer before.
+        let cut_reached = async {
+            while !proxy.counts().stalled() {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        };
+        tokio::select! {
+            _ = cut_off.handle_payload(planned.clone()) => {
+                panic!("cut after {cut} writes, the step still answered")
+            }
+            () = cut_reached => {}
+        }
         // The state machine runs the step again from the same input.
         let outputs = drive(&deletion, &clock, planned).await;
         assert_ended_deleted(&world, &outputs, &format!("cut after {cut}")).await;
