@@ -4,7 +4,7 @@
 VENV ?= .venv
 export SAM_CLI_TELEMETRY = 0
 
-.PHONY: demo test build build-check deploy-check venv fmt-check lint cargo-test member template-check checkov asl-check policy-check fuzz reliability-report fault-tuning bench bench-reconcile
+.PHONY: demo test build build-check deploy-check venv checkov-venv fmt-check lint workspace-build cargo-test member template-check checkov asl-check policy-check fuzz reliability-report fault-tuning bench bench-reconcile
 
 ## Run the product locally end to end on moto: replay events/ through the real functions.
 demo:
@@ -12,7 +12,11 @@ demo:
 
 ## Every check CI runs: formatting, clippy, all tests (unit, moto, built binary), template,
 ## state machine definitions, least privilege, and the deploy build.
-test: venv fmt-check lint cargo-test template-check checkov asl-check policy-check deploy-check fuzz reliability-report
+# The two Python environments install (mostly downloads) beside the workspace's build, which
+# is clippy's check as well (workspace-build).
+test: fmt-check
+	$(MAKE) -j3 venv checkov-venv workspace-build
+	$(MAKE) cargo-test template-check checkov asl-check policy-check deploy-check fuzz reliability-report
 
 ## sam build: every function as a release arm64 bootstrap, through cargo-lambda and zig.
 ## One cargo-lambda build of all the binaries first, so their LTO links run in parallel and
@@ -34,20 +38,31 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 # One build for everything: `--all-targets` resolves the features `cargo test` does, so the
-# function binaries the slow tests run are built with the tests' SDK, not a second one. The
-# harness leaves each function's AWS calls in target/aws-calls for policy-check, and the
-# bad-input tests their tallies in target/reliability.
+# function binaries the slow tests run are built with the tests' SDK, not a second one.
 #
-# Then the unit and library tests, and the integration tests in two processes side by side
+# The same build is clippy's check: clippy's driver compiles the workspace's own crates, as
+# `cargo clippy` has it do (RUSTC_WORKSPACE_WRAPPER, and its arguments in CLIPPY_ARGS), so
+# its lints run on exactly what `make lint` checks, every warning an error, while the AWS
+# SDK is compiled once rather than checked once more for clippy alone (3 minutes on a
+# 2-core machine). cargo-test builds with the same two variables, or it would compile the
+# workspace's crates again.
+CLIPPY_DRIVER = $(shell command -v clippy-driver)
+workspace-build cargo-test: export RUSTC_WORKSPACE_WRAPPER = $(CLIPPY_DRIVER)
+workspace-build cargo-test: export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+workspace-build:
+	@test -n "$(CLIPPY_DRIVER)" || { echo "clippy-driver not found: rustup component add clippy" >&2; exit 1; }
+	cargo build --workspace --all-targets
+
+# The unit and library tests, and the integration tests in two processes side by side
 # (scripts/integration_tests.sh), the first taking the modules in IT_FIRST: about half of
-# the suite's time each.
+# the suite's time each. The harness leaves each function's AWS calls in target/aws-calls
+# for policy-check, and the bad-input tests their tallies in target/reliability.
 IT_FIRST = access_doctor:: built_binary:: concurrency:: contract:: deadlines:: ecs_role_guard:: faults:: notifications:: organization:: reconcile:: role_drift_guard::
 cargo-test: export WARDEN_SLOW_TESTS = 1
 cargo-test: export WARDEN_CALLS_DIR = $(CURDIR)/target/aws-calls
 cargo-test: export WARDEN_RELIABILITY_DIR = $(CURDIR)/target/reliability
-cargo-test: venv
+cargo-test: venv workspace-build
 	rm -rf target/aws-calls target/reliability
-	cargo build --workspace --all-targets
 	cargo test --workspace --lib --test library
 	cargo test --workspace --doc
 	scripts/integration_tests.sh $(IT_FIRST)
@@ -100,10 +115,12 @@ template-check: venv
 	$(VENV)/bin/python scripts/member_template.py --check
 	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/sam validate --lint --region us-east-1
 
+checkov-venv:
+	scripts/venv.sh .venv-checkov scripts/checkov-requirements.txt
+
 ## checkov's security checks on the template; the skips and their reasons are in
 ## scripts/checkov.yaml.
-checkov:
-	scripts/venv.sh .venv-checkov scripts/checkov-requirements.txt
+checkov: checkov-venv
 	.venv-checkov/bin/checkov -f template.yaml -f member.yaml --config-file scripts/checkov.yaml
 
 # cfn-lint does not read a DefinitionUri's ASL: a real validator (npm asl-validator, pinned
