@@ -17,5 +17,6 @@ pub mod regions;
 pub mod role_users;
 pub mod roles;
 pub mod scaling;
+pub mod task_failure;
 pub mod trails;
 pub mod trust_policy;

@@ -13,3 +13,4 @@ mod mocked_iam;
 mod mocked_reach;
 mod mocked_security_hub;
 mod mocked_trails;
+mod stopped_reasons;
