@@ -12,6 +12,7 @@ pub mod alarms;
 pub mod catalog;
 pub mod checks;
 pub mod clusters;
+pub mod execution_role;
 pub mod permissions;
 pub mod regions;
 pub mod role_users;

@@ -32,7 +32,7 @@ pub enum Cause {
 }
 
 /// What the task was doing when it failed, as the words name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// Reading a Secrets Manager secret.

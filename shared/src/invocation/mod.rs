@@ -13,6 +13,7 @@ pub mod checks;
 pub mod clock;
 pub mod context;
 pub mod deadline;
+pub mod ecs_events;
 pub mod error;
 pub mod events;
 pub mod gate;

@@ -109,3 +109,38 @@ fn every_real_message_is_read_as_what_it_reports() {
         }
     }
 }
+
+#[test]
+fn the_real_ecs_events_parse_and_none_of_them_failed_to_start() {
+    use ecs_warden::invocation::ecs_events::{parse_ecs_event, EcsEvent};
+    let dir = Path::new(STOPPED_REASONS).parent().expect("its directory");
+    if !dir.exists() {
+        println!("skipped: {} is not there", dir.display());
+        return;
+    }
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).expect("the directory reads") {
+        let path = entry.expect("an entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("task-state-change") || name.starts_with("service-action")) {
+            continue;
+        }
+        let event: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect("JSON");
+        match parse_ecs_event(event).unwrap_or_else(|e| panic!("{name}: {e}")) {
+            // The real stopped tasks exited, were stopped by a user or by the scheduler.
+            EcsEvent::Task(task) => assert!(!task.detail.failed_to_start(), "{name}"),
+            EcsEvent::Service(action) => {
+                assert_ne!(
+                    action.detail.event_name,
+                    "SERVICE_TASK_CONFIGURATION_FAILURE"
+                )
+            }
+        }
+        seen += 1;
+    }
+    assert_eq!(
+        seen, 6,
+        "three task state changes and three service actions"
+    );
+}
