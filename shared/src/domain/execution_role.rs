@@ -8,11 +8,12 @@
 //! KMS key (which only the secret or parameter can say; [`Need::decrypt`] is added once it
 //! is known). Data and pure functions: the handler reads the definition and the keys.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+use serde_json::{json, Value};
 
-use crate::domain::task_failure::Stage;
+use crate::domain::task_failure::{Cause, Denial, Reading, Says, Stage};
 
 /// The role name ECS's documentation gives the execution role, which task-doctor may
 /// create; a role of any other name is explained, never created.
@@ -22,25 +23,35 @@ pub const DOCUMENTED_NAME: &str = "ecsTaskExecutionRole";
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Need {
     /// `service:Action`.
-    pub action: &'static str,
+    pub action: String,
     /// The resource's ARN (or `*` where the action has no resource).
     pub resource: String,
     /// What in the task definition needs it, e.g. `container web: secret DB_PASSWORD`.
     #[serde(skip)]
     pub why: String,
-    /// What the task does with it.
+    /// What the task does with it, when known.
     #[serde(skip)]
-    pub stage: Stage,
+    pub stage: Option<Stage>,
 }
 
 impl Need {
-    fn new(action: &'static str, resource: String, stage: Stage, why: &str) -> Self {
+    fn new(action: &str, resource: String, stage: Stage, why: &str) -> Self {
         Self {
-            action,
+            action: action.to_owned(),
             resource,
             why: why.to_owned(),
-            stage,
+            stage: Some(stage),
         }
+    }
+
+    /// The refusal ECS's words name, when they name both its action and its resource.
+    pub fn refused(denial: &Denial, stage: Option<Stage>) -> Option<Self> {
+        Some(Self {
+            action: denial.action.clone()?,
+            resource: denial.resource.clone()?,
+            why: "the refusal ECS reported".to_owned(),
+            stage,
+        })
     }
 
     /// `kms:Decrypt` on a customer-managed key that protects a secret or a parameter.
@@ -305,8 +316,133 @@ fn dedup(needs: BTreeSet<Need>) -> Vec<Need> {
     let mut seen = BTreeSet::new();
     needs
         .into_iter()
-        .filter(|n| seen.insert((n.action, n.resource.clone())))
+        .filter(|n| seen.insert((n.action.clone(), n.resource.clone())))
         .collect()
+}
+
+/// What IAM says of the execution role a task uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleState {
+    /// The task definition names none.
+    Unnamed,
+    /// It names one that does not exist.
+    Missing,
+    /// It exists, but its trust policy does not let `ecs-tasks.amazonaws.com` assume it.
+    Untrusted,
+    /// It exists and ECS may assume it.
+    Trusted,
+}
+
+/// task-doctor's conclusion: the cause, and what the role lacks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conclusion {
+    /// One of the six causes.
+    pub cause: Cause,
+    /// What the role lacks: the needs IAM's simulation denies, or, when it denies none,
+    /// the refusal the words name.
+    pub missing: Vec<Need>,
+    /// Why, in a sentence a person reads.
+    pub because: String,
+}
+
+/// Concludes from what ECS said (`reading`), the role's state (`None` when IAM was not
+/// asked: a network failure needs no IAM answer) and the needs IAM's simulation denies.
+/// The words alone never make a cause IAM's: a denial IAM does not confirm is explained as
+/// a policy other than the role's own (a key or secret policy, a boundary, an SCP), and
+/// words that name no denial are not read as one.
+pub fn conclude(reading: &Reading, role: Option<RoleState>, denied: Vec<Need>) -> Conclusion {
+    let conclusion = |cause, missing, because: &str| Conclusion {
+        cause,
+        missing,
+        because: because.to_owned(),
+    };
+    if reading.says == Says::Network {
+        return conclusion(
+            Cause::Network,
+            Vec::new(),
+            "a connection from the task timed out or failed: no IAM change fixes it; the task's subnets must reach the endpoints below",
+        );
+    }
+    match role {
+        Some(RoleState::Unnamed) => {
+            return conclusion(
+                Cause::MissingRole,
+                denied,
+                "the task definition names no execution role, and what it uses needs one",
+            )
+        }
+        Some(RoleState::Missing) => {
+            return conclusion(
+                Cause::MissingRole,
+                denied,
+                "the execution role the task names does not exist",
+            )
+        }
+        Some(RoleState::Untrusted) => return conclusion(
+            Cause::Trust,
+            denied,
+            "the execution role does not trust ecs-tasks.amazonaws.com, so ECS cannot assume it",
+        ),
+        Some(RoleState::Trusted) | None => {}
+    }
+    if !denied.is_empty() {
+        return conclusion(
+            Cause::Permissions,
+            denied,
+            "the execution role's policies do not allow what the task definition needs",
+        );
+    }
+    match &reading.says {
+        Says::Denied(_) if reading.stage == Some(Stage::ImagePull) => conclusion(
+            Cause::Image,
+            Vec::new(),
+            "the role may pull from the repository, so the image or its tag is likely not there",
+        ),
+        Says::Denied(denial) => conclusion(
+            Cause::Permissions,
+            Need::refused(denial, reading.stage).into_iter().collect(),
+            "the role's own policies allow every need, so the refusal comes from a policy beside them: the key's or the secret's resource policy, a permissions boundary or an SCP",
+        ),
+        Says::Image => conclusion(
+            Cause::Image,
+            Vec::new(),
+            "the image could not be pulled, and not for want of a permission",
+        ),
+        _ => conclusion(
+            Cause::Other,
+            Vec::new(),
+            "the execution role exists, is trusted and lacks nothing the task definition needs",
+        ),
+    }
+}
+
+/// The smallest identity policy that grants `missing`: one statement per set of actions,
+/// over every resource that needs exactly that set; `None` when nothing is missing.
+pub fn minimal_policy(missing: &[Need]) -> Option<Value> {
+    if missing.is_empty() {
+        return None;
+    }
+    let mut by_resource: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for need in missing {
+        by_resource
+            .entry(&need.resource)
+            .or_default()
+            .insert(&need.action);
+    }
+    let mut by_actions: BTreeMap<Vec<&str>, Vec<&str>> = BTreeMap::new();
+    for (resource, actions) in by_resource {
+        by_actions
+            .entry(actions.into_iter().collect())
+            .or_default()
+            .push(resource);
+    }
+    let statements: Vec<Value> = by_actions
+        .into_iter()
+        .map(|(actions, resources)| {
+            json!({"Effect": "Allow", "Action": actions, "Resource": resources})
+        })
+        .collect();
+    Some(json!({"Version": "2012-10-17", "Statement": statements}))
 }
 
 #[cfg(test)]
@@ -322,7 +458,7 @@ mod tests {
     fn pairs(needs: &[Need]) -> Vec<(&str, &str)> {
         needs
             .iter()
-            .map(|n| (n.action, n.resource.as_str()))
+            .map(|n| (n.action.as_str(), n.resource.as_str()))
             .collect()
     }
 
@@ -425,5 +561,76 @@ mod tests {
         let mut got = pairs(&needs);
         got.sort();
         assert_eq!(got, expected);
+    }
+
+    fn secret_need() -> Need {
+        Need::new(
+            "secretsmanager:GetSecretValue",
+            "arn:aws:secretsmanager:eu-west-1:111122223333:secret:db-AbCdEf".into(),
+            Stage::SecretsManager,
+            "container web: secret DB",
+        )
+    }
+
+    #[test]
+    fn the_network_is_concluded_without_iam_and_a_role_before_its_permissions() {
+        let timeout = Reading::of("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secrets from ssm: service call has been retried 5 time(s): RequestCanceled: request context canceled caused by: context deadline exceeded. Please check your task network configuration.");
+        assert_eq!(conclude(&timeout, None, Vec::new()).cause, Cause::Network);
+        let unclear = Reading::of("CannotStartContainerError: something else");
+        for (state, cause) in [
+            (RoleState::Unnamed, Cause::MissingRole),
+            (RoleState::Missing, Cause::MissingRole),
+            (RoleState::Untrusted, Cause::Trust),
+        ] {
+            let conclusion = conclude(&unclear, Some(state), vec![secret_need()]);
+            assert_eq!(conclusion.cause, cause, "{state:?}");
+        }
+        let trusted = conclude(&unclear, Some(RoleState::Trusted), vec![secret_need()]);
+        assert_eq!(trusted.cause, Cause::Permissions);
+        assert_eq!(trusted.missing, vec![secret_need()]);
+        let nothing = conclude(&unclear, Some(RoleState::Trusted), Vec::new());
+        assert_eq!(nothing.cause, Cause::Other, "words that name no denial");
+    }
+
+    #[test]
+    fn a_denial_iam_does_not_confirm_is_another_policy_or_the_image() {
+        let kms = Reading::of("Fetching secret data from SSM Parameter Store in eu-west-1: AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/exec/1 is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:eu-west-1:111122223333:key/1234 status code: 400");
+        let conclusion = conclude(&kms, Some(RoleState::Trusted), Vec::new());
+        assert_eq!(conclusion.cause, Cause::Permissions);
+        assert_eq!(conclusion.missing.len(), 1);
+        assert_eq!(conclusion.missing[0].action, "kms:Decrypt");
+        assert!(conclusion.because.contains("resource policy"));
+        let pull = Reading::of("CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref 111122223333.dkr.ecr.eu-west-1.amazonaws.com/web:9: pulling from host 111122223333.dkr.ecr.eu-west-1.amazonaws.com failed with status code [manifests 9]: 403 Forbidden");
+        let conclusion = conclude(&pull, Some(RoleState::Trusted), Vec::new());
+        assert_eq!(conclusion.cause, Cause::Image);
+    }
+
+    #[test]
+    fn the_smallest_policy_groups_resources_by_the_actions_they_need() {
+        let (needs, _) = needs(
+            &TaskDefinition {
+                containers: vec![Container {
+                    name: "web".into(),
+                    image: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/web:7".into(),
+                    secrets: vec![("DB".into(), "/app/db".into())],
+                    ..Container::default()
+                }],
+                ..TaskDefinition::default()
+            },
+            PLACE,
+        );
+        let policy = minimal_policy(&needs).expect("something to grant");
+        assert_eq!(
+            policy,
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow",
+                 "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                 "Resource": ["arn:aws:ecr:eu-west-1:111122223333:repository/web"]},
+                {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": ["*"]},
+                {"Effect": "Allow", "Action": ["ssm:GetParameters"],
+                 "Resource": ["arn:aws:ssm:eu-west-1:111122223333:parameter/app/db"]}
+            ]})
+        );
+        assert_eq!(minimal_policy(&[]), None);
     }
 }
