@@ -31,8 +31,27 @@ pub struct RoleSpec {
     pub trust_policy: &'static str,
     /// The AWS managed policy that must be attached, as its path and name.
     pub managed_policy: Option<ManagedPolicy>,
-    /// The seed document the entry comes from.
-    pub seed: &'static str,
+    /// The document the entry comes from.
+    pub source: Source,
+}
+
+/// The AWS document a catalog entry comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// One of the seed documents the product implements, by number.
+    Seed(&'static str),
+    /// The ECS Developer Guide's page on the task execution IAM role.
+    EcsGuide,
+}
+
+impl std::fmt::Display for Source {
+    /// Reads after "the": `seed 003`, `ECS Developer Guide's`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Seed(number) => write!(f, "seed {number}"),
+            Self::EcsGuide => f.write_str("ECS Developer Guide's"),
+        }
+    }
 }
 
 /// An AWS managed policy, named without a partition so its ARN fits any partition.
@@ -71,7 +90,7 @@ pub const ECS_SERVICE_LINKED_ROLE: RoleSpec = RoleSpec {
     principal: "ecs.amazonaws.com",
     trust_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
     managed_policy: None,
-    seed: "004",
+    source: Source::Seed("004"),
 };
 
 /// The service-linked role Application Auto Scaling uses for ECS services (seed 000).
@@ -84,7 +103,7 @@ pub const ECS_AUTOSCALING_SERVICE_LINKED_ROLE: RoleSpec = RoleSpec {
     principal: "ecs.application-autoscaling.amazonaws.com",
     trust_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs.application-autoscaling.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
     managed_policy: None,
-    seed: "000",
+    source: Source::Seed("000"),
 };
 
 /// The legacy Service Auto Scaling role (seed 001).
@@ -109,7 +128,7 @@ pub const ECS_AUTOSCALE_ROLE: RoleSpec = RoleSpec {
         path: "/service-role/",
         name: "AmazonEC2ContainerServiceAutoscaleRole",
     }),
-    seed: "001",
+    source: Source::Seed("001"),
 };
 
 /// The legacy ECS service scheduler role for load balancers (seed 003).
@@ -135,7 +154,24 @@ pub const ECS_SERVICE_ROLE: RoleSpec = RoleSpec {
         path: "/service-role/",
         name: "AmazonEC2ContainerServiceRole",
     }),
-    seed: "003",
+    source: Source::Seed("003"),
+};
+
+/// The task execution role under the name ECS's documentation gives it: ECS's agent
+/// assumes it to pull images and read secrets and log configuration before a task starts.
+/// Not in [`ROLES`]: no account needs it unless its tasks name it, so only task-doctor
+/// ensures it, for a task that names it.
+pub const ECS_TASK_EXECUTION_ROLE: RoleSpec = RoleSpec {
+    name: "ecsTaskExecutionRole",
+    kind: RoleKind::Service,
+    path: "/",
+    principal: "ecs-tasks.amazonaws.com",
+    trust_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+    managed_policy: Some(ManagedPolicy {
+        path: "/service-role/",
+        name: "AmazonECSTaskExecutionRolePolicy",
+    }),
+    source: Source::EcsGuide,
 };
 
 /// Every required role, in the order reports list them.
@@ -184,7 +220,7 @@ mod tests {
 
     #[test]
     fn every_trust_document_parses_and_grants_its_own_principal() {
-        for spec in ROLES {
+        for spec in ROLES.into_iter().chain([&ECS_TASK_EXECUTION_ROLE]) {
             let doc = TrustPolicy::parse(spec.trust_policy).unwrap();
             assert!(doc.grants(spec.principal), "{}", spec.name);
         }

@@ -389,16 +389,13 @@ async fn check_trust(
             arn,
             Check::Trust,
             Status::WouldRepair,
-            format!(
-                "{missing}; would add the seed {} statement{extra}",
-                spec.seed
-            ),
+            format!("{missing}; would add the {} statement{extra}", spec.source),
         ),
         Gated::Done(_) => Finding::new(
             arn,
             Check::Trust,
             Status::Repaired,
-            format!("{missing}; added the seed {} statement{extra}", spec.seed),
+            format!("{missing}; added the {} statement{extra}", spec.source),
         ),
         Gated::Failed(failed) => failure(&failed, Check::Trust, &missing),
     }
@@ -588,9 +585,9 @@ async fn create_service_role(iam: &Client, scope: &Scope, named: &RoleTarget) ->
                 Check::Exists,
                 Status::WouldCreate,
                 format!(
-                    "missing; would create it under {} with the seed {} trust policy{attach_words}{}",
+                    "missing; would create it under {} with the {} trust policy{attach_words}{}",
                     target.path,
-                    spec.seed,
+                    spec.source,
                     moved.clone().unwrap_or_default()
                 ),
             )]
@@ -601,8 +598,8 @@ async fn create_service_role(iam: &Client, scope: &Scope, named: &RoleTarget) ->
                 Check::Exists,
                 Status::Created,
                 format!(
-                    "was missing; created with the seed {} trust policy{}",
-                    spec.seed,
+                    "was missing; created with the {} trust policy{}",
+                    spec.source,
                     moved.clone().unwrap_or_default()
                 ),
             )];
