@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::invocation::error::InvocationError;
+use crate::invocation::events;
 
 /// The `detail-type` of a task's state change.
 pub const TASK_STATE_CHANGE: &str = "ECS Task State Change";
@@ -119,11 +120,9 @@ pub fn parse_ecs_event(payload: Value) -> Result<EcsEvent, InvocationError> {
             expected: "aws.ecs",
         });
     }
-    let malformed =
-        |e: serde_path_to_error::Error<serde_json::Error>| InvocationError::MalformedDetail {
-            path: e.path().to_string(),
-            problem: e.inner().to_string(),
-        };
+    let malformed = |e: serde_path_to_error::Error<serde_json::Error>| {
+        events::malformed("", e.path(), e.inner().to_string())
+    };
     match detail_type.as_str() {
         TASK_STATE_CHANGE => Ok(EcsEvent::Task(Box::new(
             serde_path_to_error::deserialize(payload).map_err(malformed)?,

@@ -225,7 +225,11 @@ pub fn parse_api_call(payload: Value) -> Result<ApiCallEvent, InvocationError> {
 }
 
 /// A [`InvocationError::MalformedDetail`] at `path` under `base`.
-fn malformed(base: &str, path: &serde_path_to_error::Path, problem: String) -> InvocationError {
+pub(crate) fn malformed(
+    base: &str,
+    path: &serde_path_to_error::Path,
+    problem: String,
+) -> InvocationError {
     let path = path.to_string();
     let path = match (base, path.as_str()) {
         ("", ".") => "the event".to_owned(),
