@@ -110,14 +110,16 @@ SOURCE_IDENTITY = (
 NOT_EXERCISED = {
     **{(f, "sts:SetSourceIdentity"): SOURCE_IDENTITY
        for f in ("access-doctor", "ecs-role-guard", "reconcile", "role-drift-guard",
-                 "scaling-guard", "slr-deletion")},
+                 "scaling-guard", "slr-deletion", "task-doctor")},
     **{(f, "iam:TagRole"): TAGGED_ROLES
-       for f in ("ecs-role-guard", "scaling-guard", "role-drift-guard", "reconcile")},
+       for f in ("ecs-role-guard", "scaling-guard", "role-drift-guard", "reconcile", "task-doctor")},
     ("role-drift-guard", "securityhub:BatchImportFindings"): IMPORTED_SHARED,
     ("role-drift-guard", "securityhub:GetFindings"): IMPORTED_SHARED,
     **{(f, "organizations:ListAccounts"): LISTED_BY_REACH
-       for f in ("access-doctor", "reconcile", "role-drift-guard", "scaling-guard", "slr-deletion")},
+       for f in ("access-doctor", "reconcile", "role-drift-guard", "scaling-guard", "slr-deletion",
+                 "task-doctor")},
     ("access-doctor", "sns:Publish"): PUBLISH_SHARED,
+    ("task-doctor", "sns:Publish"): PUBLISH_SHARED,
     ("reconcile", "sns:Publish"): PUBLISH_SHARED,
     ("role-drift-guard", "sns:Publish"): PUBLISH_SHARED,
     ("scaling-guard", "sns:Publish"): PUBLISH_SHARED,
@@ -283,7 +285,7 @@ HUB_REGIONS = 17
 # A hub's function roles as CloudFormation names them: stack name, logical id, 12 random
 # characters, cut at IAM's 64.
 HUB_FUNCTIONS_US_EAST_1 = ["RoleDriftGuardRole", "EcsRoleGuardRole", "ScalingGuardRole",
-                           "SlrDeletionRole", "ReconcileRole", "AccessDoctorRole"]
+                           "SlrDeletionRole", "ReconcileRole", "AccessDoctorRole", "TaskDoctorRole"]
 
 
 def hub_parameter(name, parameter, regions):

@@ -12,6 +12,7 @@ use ecs_warden::handlers::reconcile::Reconcile;
 use ecs_warden::handlers::role_drift_guard::RoleDriftGuard;
 use ecs_warden::handlers::scaling_guard::ScalingGuard;
 use ecs_warden::handlers::slr_deletion::SlrDeletion;
+use ecs_warden::handlers::task_doctor::TaskDoctor;
 pub use ecs_warden::handlers::{Deps, Environment, Function, Handler};
 use ecs_warden::invocation::clock::Clock;
 use ecs_warden::invocation::reach::Accounts;
@@ -22,13 +23,14 @@ use ecs_warden::invocation::settings::{MemberAccounts, MemberRole, Mode, Reach, 
 pub const MEMBER_ROLE: &str = "ecs-warden-member";
 
 /// The functions that act in member accounts, each through its own member role.
-pub const MEMBER_FUNCTIONS: [&str; 6] = [
+pub const MEMBER_FUNCTIONS: [&str; 7] = [
     "ecs-role-guard",
     "scaling-guard",
     "slr-deletion",
     "role-drift-guard",
     "reconcile",
     "access-doctor",
+    "task-doctor",
 ];
 
 use crate::*;
@@ -245,6 +247,16 @@ impl Account {
     /// An `access-doctor` as a fresh container would build it, with its call log.
     pub fn access_doctor(&self) -> (Function<AccessDoctor>, SeenCalls) {
         self.handler(settings(Mode::Enforce, Duration::ZERO), &[])
+    }
+
+    /// A `task-doctor` as a fresh container would build it, remembering its diagnoses for
+    /// `verdict_ttl`, with its call log.
+    pub fn task_doctor(
+        &self,
+        mode: Mode,
+        verdict_ttl: Duration,
+    ) -> (Function<TaskDoctor>, SeenCalls) {
+        self.handler(settings(mode, verdict_ttl), &[])
     }
 
     /// A `reconcile` sweeping `regions`, with the default alarm settings.

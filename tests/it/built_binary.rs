@@ -250,6 +250,18 @@ async fn the_binaries_serve_sample_events_under_cargo_lambda() {
         "{diagnosis:#}"
     );
 
+    // A task a user stopped is none of task-doctor's business: no call, nothing published.
+    let (_, stopped) = invoke_sample(
+        port,
+        &account,
+        "task-doctor",
+        "ignored-ecs-task-stopped-by-user.json",
+    );
+    assert_eq!(stopped["function"], "task-doctor", "{stopped:#}");
+    assert_eq!(stopped["findings"][0]["check"], "scope", "{stopped:#}");
+    assert_eq!(stopped["diagnosis"], Value::Null);
+    assert_eq!(stopped["aws_calls"], serde_json::json!([]));
+
     // What created or failed something was published, once per invocation; the rest not.
     let published: Vec<String> = account
         .notifications(SAMPLE_REGION, &queue)

@@ -61,6 +61,14 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("ecs-create-service-role-arn.json", &["ecs-role-guard"]),
     ("ecs-create-service.json", &["ecs-role-guard"]),
     ("ecs-update-service.json", &["ecs-role-guard"]),
+    // ECS's own events, not CloudTrail's: a task that never started, a service that could
+    // not start one, and a task a user stopped, which no rule takes.
+    (
+        "ecs-service-task-configuration-failure.json",
+        &["task-doctor"],
+    ),
+    ("ecs-task-failed-network.json", &["task-doctor"]),
+    ("ecs-task-failed-secret.json", &["task-doctor"]),
     ("iam-delete-role-policy.json", &["role-drift-guard"]),
     ("iam-delete-role.json", &["role-drift-guard"]),
     ("iam-delete-service-linked-role.json", &["slr-deletion"]),
@@ -84,6 +92,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("ignored-iam-delete-service-linked-role-in-member.json", &[]),
     ("ignored-dynamodb-put-scaling-policy.json", &[]),
     ("ignored-ec2-create-auto-scaling-group.json", &[]),
+    ("ignored-ecs-task-stopped-by-user.json", &[]),
 ];
 
 /// The rules `tests/routes.py` read from `template`, by name.
@@ -155,6 +164,7 @@ async fn every_sample_reaches_its_function_and_no_other() {
         "role-drift-guard",
         "slr-deletion",
         "access-doctor",
+        "task-doctor",
     ] {
         assert!(
             rules

@@ -20,3 +20,4 @@ mod scaling_guard;
 mod security_hub;
 mod slr_deletion;
 mod statemachines;
+mod task_doctor;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 pub use aws_smithy_mocks::{mock, Rule, RuleMode};
 
-use super::{Clients, SecurityHubClients, TrailClients};
+use super::{Clients, SecurityHubClients, TaskClients, TrailClients};
 
 /// A mocked client of `$sdk` answering from `$rules` in `$mode`, retrying `$attempts`
 /// times a millisecond apart when given (the functions' retries without their waits).
@@ -41,6 +41,12 @@ pub struct MockRules<'a> {
     pub ecs: &'a [&'a Rule],
     /// STS's.
     pub sts: &'a [&'a Rule],
+    /// Secrets Manager's.
+    pub secrets: &'a [&'a Rule],
+    /// Systems Manager's.
+    pub ssm: &'a [&'a Rule],
+    /// KMS's.
+    pub kms: &'a [&'a Rule],
     /// How the rules are matched: in order, or any that matches.
     pub mode: RuleMode,
     /// Attempts per call, when retries are part of what the test checks.
@@ -55,6 +61,9 @@ impl Default for MockRules<'_> {
             cloudwatch: &[],
             ecs: &[],
             sts: &[],
+            secrets: &[],
+            ssm: &[],
+            kms: &[],
             mode: RuleMode::MatchAny,
             attempts: None,
         }
@@ -80,6 +89,26 @@ impl MockRules<'_> {
             ),
             ecs: mocked!(aws_sdk_ecs, self.mode, self.ecs, self.attempts),
             sts: mocked!(aws_sdk_sts, self.mode, self.sts, self.attempts),
+        }
+    }
+
+    /// task-doctor's clients, answering from these rules, in `region` (task-doctor reads
+    /// its region from them and diagnoses only that region's tasks).
+    pub fn task_clients(&self, region: &'static str) -> TaskClients {
+        let region = aws_config::Region::from_static(region);
+        macro_rules! regional {
+            ($sdk:ident, $rules:expr) => {
+                aws_smithy_mocks::mock_client!($sdk, self.mode, $rules, |conf| {
+                    conf.region(region.clone())
+                })
+            };
+        }
+        TaskClients {
+            iam: self.iam(),
+            ecs: regional!(aws_sdk_ecs, self.ecs),
+            secrets: regional!(aws_sdk_secretsmanager, self.secrets),
+            ssm: regional!(aws_sdk_ssm, self.ssm),
+            kms: regional!(aws_sdk_kms, self.kms),
         }
     }
 

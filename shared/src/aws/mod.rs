@@ -139,6 +139,21 @@ recorded_client!(
     aws_sdk_sns
 );
 recorded_client!(
+    /// A KMS client that records its calls in `calls`.
+    kms_client,
+    aws_sdk_kms
+);
+recorded_client!(
+    /// A Secrets Manager client that records its calls in `calls`.
+    secretsmanager_client,
+    aws_sdk_secretsmanager
+);
+recorded_client!(
+    /// A Systems Manager client that records its calls in `calls`.
+    ssm_client,
+    aws_sdk_ssm
+);
+recorded_client!(
     /// An STS client that records its calls in `calls`.
     sts_client,
     aws_sdk_sts
@@ -174,6 +189,41 @@ impl Clients {
     /// The region the regional clients act in.
     pub fn region(&self) -> Option<&str> {
         self.cloudwatch.config().region().map(|r| r.as_ref())
+    }
+}
+
+/// What task-doctor acts through in one account: IAM, ECS, and what tells it the KMS key
+/// of a secret or a parameter (Secrets Manager, Systems Manager, KMS). Apart from
+/// [`Clients`]: no other function reads secrets' metadata.
+#[derive(Debug, Clone)]
+pub struct TaskClients {
+    /// IAM (global).
+    pub iam: aws_sdk_iam::Client,
+    /// ECS: the task definition, the service's events.
+    pub ecs: aws_sdk_ecs::Client,
+    /// Secrets Manager: a secret's key (DescribeSecret).
+    pub secrets: aws_sdk_secretsmanager::Client,
+    /// Systems Manager: a parameter's key (DescribeParameters).
+    pub ssm: aws_sdk_ssm::Client,
+    /// KMS: whether a key is customer-managed, and its ARN (DescribeKey).
+    pub kms: aws_sdk_kms::Client,
+}
+
+impl TaskClients {
+    /// Every client, over one configuration, recording into one log.
+    pub fn new(config: &SdkConfig, calls: &CallLog) -> Self {
+        Self {
+            iam: iam_client(config, calls),
+            ecs: ecs_client(config, calls),
+            secrets: secretsmanager_client(config, calls),
+            ssm: ssm_client(config, calls),
+            kms: kms_client(config, calls),
+        }
+    }
+
+    /// The region the regional clients act in.
+    pub fn region(&self) -> Option<&str> {
+        self.ecs.config().region().map(|r| r.as_ref())
     }
 }
 
@@ -430,11 +480,12 @@ impl Intercept for CallLog {
 }
 
 /// The IAM action prefix of an SDK service name, so the report's calls read like the
-/// permissions they need (`application-autoscaling:PutScalingPolicy`).
+/// permissions they need (`application-autoscaling:PutScalingPolicy`,
+/// `secretsmanager:DescribeSecret`).
 fn action_prefix(service: &str) -> String {
     match service {
         "Application Auto Scaling" => "application-autoscaling".to_owned(),
-        other => other.to_ascii_lowercase(),
+        other => other.replace(' ', "").to_ascii_lowercase(),
     }
 }
 
@@ -603,6 +654,18 @@ impl CallError {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn calls_are_named_by_their_iam_action_prefix() {
+        let prefix = super::action_prefix;
+        assert_eq!(
+            prefix("Application Auto Scaling"),
+            "application-autoscaling"
+        );
+        assert_eq!(prefix("Secrets Manager"), "secretsmanager");
+        assert_eq!(prefix("SSM"), "ssm");
+        assert_eq!(prefix("KMS"), "kms");
+    }
+
     use super::*;
 
     fn err(code: &str, message: &str) -> CallError {

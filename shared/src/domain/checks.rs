@@ -85,6 +85,10 @@ pub enum Check {
     DeregisterInstance,
     /// An ECS cluster deleted by the drain.
     DeleteCluster,
+    /// Whether a task definition's execution role lets its tasks start (task-doctor).
+    TaskStart,
+    /// The KMS key of a secret or parameter a task reads, when it could not be learnt.
+    SecretKey,
 }
 
 impl Check {
@@ -107,6 +111,7 @@ impl Check {
             }
             Self::StepAlarm | Self::TargetTrackingAlarms => Some(&EcsControl::ScalingAlarms),
             Self::Cloudtrail => Some(&EcsControl::EventDelivery),
+            Self::TaskStart => Some(&EcsControl::TaskStart),
             _ => None,
         }
     }
@@ -136,6 +141,9 @@ pub enum EcsControl {
     ScalingAlarms,
     /// CloudTrail delivers the events the functions are triggered by.
     EventDelivery,
+    /// A task definition's execution role exists, trusts ECS's tasks and grants what the
+    /// definition needs to start.
+    TaskStart,
 }
 
 impl Control for EcsControl {
@@ -148,6 +156,7 @@ impl Control for EcsControl {
             Self::EcsRole => Subject::IamRole,
             Self::ScalingAlarms => Subject::ScalingPolicy,
             Self::EventDelivery => Subject::Account,
+            Self::TaskStart => Subject::TaskDefinition,
         }
     }
 
@@ -155,6 +164,8 @@ impl Control for EcsControl {
         match self {
             Self::EcsRole => role_at_stake(resource),
             Self::ScalingAlarms | Self::EventDelivery => Severity::Medium,
+            // Its tasks do not start at all.
+            Self::TaskStart => Severity::High,
         }
     }
 
@@ -172,6 +183,9 @@ impl Control for EcsControl {
             Self::EventDelivery => {
                 format!("CloudTrail should deliver the events ecs-warden acts on in {region}")
             }
+            Self::TaskStart => format!(
+                "ECS task definition {name} should have an execution role that lets its tasks start"
+            ),
         }
     }
 
@@ -180,6 +194,7 @@ impl Control for EcsControl {
             Self::EcsRole => "Run ecs-warden in enforce mode, or create or repair the role as the description says (the IAM role the ECS documentation names).",
             Self::ScalingAlarms => "Run ecs-warden in enforce mode, or give the scaling policy the alarm the description names.",
             Self::EventDelivery => "Create a trail that logs the write management events of the services the description names, in this region.",
+            Self::TaskStart => "Grant the execution role what the description names (task-doctor's answer carries the smallest policy), or give the task definition an execution role ECS may assume.",
         }
     }
 }
@@ -262,7 +277,10 @@ mod tests {
     fn control_ids_key_findings_and_never_change() {
         let every = || <EcsControl as strum::IntoEnumIterator>::iter();
         let ids: Vec<&str> = every().map(|c| c.id()).collect();
-        assert_eq!(ids, ["ecs_role", "scaling_alarms", "event_delivery"]);
+        assert_eq!(
+            ids,
+            ["ecs_role", "scaling_alarms", "event_delivery", "task_start"]
+        );
         for control in every() {
             assert!(
                 Check::all().any(|c| c.control() == Some(&control)),

@@ -42,6 +42,7 @@ pub mod reconcile;
 pub mod role_drift_guard;
 pub mod scaling_guard;
 pub mod slr_deletion;
+pub mod task_doctor;
 
 use role_drift_guard::{watched_roles, WatchedRole};
 

@@ -102,6 +102,8 @@ pub enum Subject {
     Account,
     /// The ECS service a scaling policy scales (`AwsEcsService`), and the policy itself.
     ScalingPolicy,
+    /// An ECS task definition revision (`AwsEcsTaskDefinition`).
+    TaskDefinition,
 }
 
 /// What an account must meet, as one Security Hub finding per resource: declared by the

@@ -156,7 +156,9 @@ impl Evaluation {
     pub fn resource_id(&self) -> String {
         match self.control.subject() {
             Subject::Account => account_resource(&self.account),
-            Subject::IamRole | Subject::ScalingPolicy => self.resource.clone(),
+            Subject::IamRole | Subject::ScalingPolicy | Subject::TaskDefinition => {
+                self.resource.clone()
+            }
         }
     }
 }
@@ -348,6 +350,10 @@ fn resources(evaluation: &Evaluation, partition: &str) -> Vec<Resource> {
     };
     match evaluation.control.subject() {
         Subject::IamRole => vec![resource("AwsIamRole", evaluation.resource.clone())],
+        Subject::TaskDefinition => vec![resource(
+            "AwsEcsTaskDefinition",
+            evaluation.resource.clone(),
+        )],
         Subject::Account => vec![resource("AwsAccount", evaluation.resource_id())],
         // The service the policy scales is what teams know; the policy has no ASFF type.
         Subject::ScalingPolicy => service_of_policy(&evaluation.resource)

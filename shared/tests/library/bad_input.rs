@@ -1,5 +1,5 @@
 //! Bad input, generated: arbitrary bytes, arbitrary JSON, and the sample events of
-//! `events/` truncated and mutated, handed to all six handlers. None may panic, and every
+//! `events/` truncated and mutated, handed to all seven handlers. None may panic, and every
 //! rejection must say what was wrong. The clients point at a closed port, so an input that
 //! gets past parsing ends in failed calls, never at a real account.
 
@@ -16,12 +16,13 @@ use ecs_warden::handlers::reconcile::Reconcile;
 use ecs_warden::handlers::role_drift_guard::RoleDriftGuard;
 use ecs_warden::handlers::scaling_guard::ScalingGuard;
 use ecs_warden::handlers::slr_deletion::SlrDeletion;
+use ecs_warden::handlers::task_doctor::TaskDoctor;
 use ecs_warden::handlers::{Deps, Function};
 use ecs_warden::invocation::error::InvocationError;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
-/// The six handlers as their mains build them, in audit mode, against nothing.
+/// The seven handlers as their mains build them, in audit mode, against nothing.
 struct Handlers {
     ecs_role_guard: Function<EcsRoleGuard>,
     scaling_guard: Function<ScalingGuard>,
@@ -29,6 +30,7 @@ struct Handlers {
     role_drift_guard: Function<RoleDriftGuard>,
     reconcile: Function<Reconcile>,
     access_doctor: Function<AccessDoctor>,
+    task_doctor: Function<TaskDoctor>,
 }
 
 fn config() -> SdkConfig {
@@ -68,6 +70,7 @@ fn handlers() -> Handlers {
         role_drift_guard: Function::build(&deps()).expect("built"),
         reconcile: Function::build(&deps()).expect("built"),
         access_doctor: Function::build(&deps()).expect("built"),
+        task_doctor: Function::build(&deps()).expect("built"),
     }
 }
 
@@ -209,6 +212,11 @@ fn feed(input: &Value) {
             "access-doctor",
             input,
             json(h.access_doctor.handle_payload(input.clone()).await),
+        );
+        check(
+            "task-doctor",
+            input,
+            json(h.task_doctor.handle_payload(input.clone()).await),
         );
     });
 }
@@ -368,7 +376,7 @@ fn every_sample_is_answered_or_rejected_by_every_handler() {
         feed(&serde_json::from_str(text).expect("samples are JSON"));
     }
     let seen = ANSWERED.with(Cell::get) + REJECTED.with(Cell::get);
-    assert_eq!(seen, 6 * samples().len() as u64);
+    assert_eq!(seen, 7 * samples().len() as u64);
 }
 
 /// Published CloudTrail records from real accounts, beside the checkout (`../shared`).
@@ -515,6 +523,10 @@ fn real_records_are_accepted_by_their_function_and_refused_as_foreign_by_the_oth
                     "access-doctor",
                     json(h.access_doctor.handle_payload(event.clone()).await),
                 ),
+                (
+                    "task-doctor",
+                    json(h.task_doctor.handle_payload(event.clone()).await),
+                ),
             ]
         }) {
             let handles = ours.contains(&function);
@@ -588,7 +600,7 @@ fn real_records_are_accepted_by_their_function_and_refused_as_foreign_by_the_oth
         }
     }
     println!(
-        "real records: {} records through 6 handlers: {accepted} answers, {foreign} refused as another function's, {stand_ins} refusals of a publisher's stand-in account or region",
+        "real records: {} records through 7 handlers: {accepted} answers, {foreign} refused as another function's, {stand_ins} refusals of a publisher's stand-in account or region",
         paths.len()
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));

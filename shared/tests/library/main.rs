@@ -12,5 +12,6 @@ mod mocked_deletion;
 mod mocked_iam;
 mod mocked_reach;
 mod mocked_security_hub;
+mod mocked_task_doctor;
 mod mocked_trails;
 mod stopped_reasons;
