@@ -31,7 +31,8 @@ from tls_terminator import TlsTerminator  # noqa: E402
 
 ACCOUNT = "111122223333"  # the account the sample events are written for
 REGION = "eu-west-1"
-FUNCTIONS = ["ecs-role-guard", "scaling-guard", "slr-deletion", "role-drift-guard", "reconcile", "access-doctor"]
+FUNCTIONS = ["ecs-role-guard", "scaling-guard", "slr-deletion", "role-drift-guard", "reconcile", "access-doctor",
+             "task-doctor"]
 WARM = int(os.environ.get("BENCH_WARM_EVENTS", "200"))
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "5"))
 VENV_BIN = os.path.join(ROOT, os.environ.get("WARDEN_VENV", ".venv"), "bin")
@@ -250,6 +251,14 @@ def setup_scaling(moto):
         perform_call.create_service("payments/web", [])
         perform_call.perform(os.path.join(ROOT, "events", "autoscaling-register-scalable-target.json"))
         perform_call.perform(os.path.join(ROOT, "events", "autoscaling-put-step-policy.json"))
+
+
+def setup_failing_task(moto):
+    """The task definition, execution role, secret and key the task-doctor sample names."""
+    os.environ.update(aws_env(moto))
+    import perform_call
+    with contextlib.redirect_stdout(sys.stderr):
+        perform_call.create_failing_task(with_role=True)
 
 
 SWEEP_REGIONS = ["eu-west-1", "us-east-1", "ap-southeast-2"]
@@ -508,6 +517,16 @@ def bench(moto):
     finally:
         scaling.close()
 
+    setup_failing_task(moto)
+    doctor = Function("task-doctor", binary("task-doctor"), env)
+    try:
+        failed = event("ecs-task-failed-secret.json")
+        # The execution role lacks the secret and its key: one diagnosis, the same both times.
+        out["calls"].append(("task-doctor", "a secret behind a customer key (Task State Change)",
+                             calls_of(moto, doctor, failed), calls_of(moto, doctor, failed)))
+    finally:
+        doctor.close()
+
     log(f"== latency and memory: {COLD_RUNS} cold starts, 1 first event, {WARM} warm events each")
     rust_env = dict(env, WARDEN_VERDICT_TTL_SECONDS="0")
     cases = {
@@ -517,6 +536,7 @@ def bench(moto):
         "role-drift-guard": (event("iam-detach-role-policy.json"),) * 2,
         "reconcile": ({"regions": [REGION]},) * 2,
         "access-doctor": (event("access-doctor-manual.json"),) * 2,
+        "task-doctor": (event("ecs-task-failed-secret.json"),) * 2,
     }
     for name, (first, warm) in cases.items():
         log(f"   {name}")

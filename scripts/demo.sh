@@ -64,6 +64,7 @@ wait_port "$LAMBDA_PORT"
 
 function_for() {
   case "$(basename "$1")" in
+    ecs-task-* | ecs-service-task-*) echo task-doctor ;;
     ecs-*) echo ecs-role-guard ;;
     autoscaling-*) echo scaling-guard ;;
     slr-* | iam-delete-service-linked-role.json) echo slr-deletion ;;
@@ -103,6 +104,8 @@ echo "== replaying events/ (the ECS calls)"
 for event in events/*.json; do
   case "$(basename "$event")" in ecs-*) ;; *) continue ;; esac
   fn=$(function_for "$event") || { echo "-- $event: no function handles it yet, skipped"; continue; }
+  # ECS's own events, for task-doctor, are replayed below, once their tasks exist.
+  [ "$fn" = task-doctor ] && continue
   echo "-- $event -> $fn"
   invoke "$fn" "$event"
 done
@@ -278,9 +281,19 @@ iam.create_user(UserName="bob")
 print("   PlatformDeployer may use application-autoscaling:*, autoscaling:*, ecs:*; bob may do nothing")
 EOF
 for name in access-denied-put-scaling-policy access-denied-describe-scaling-policies \
-  access-denied-create-auto-scaling-group access-denied-create-service-linked-role access-doctor-manual; do
+  access-denied-create-auto-scaling-group access-denied-create-service-linked-role \
+  access-denied-register-task-definition-pass-role access-doctor-manual; do
   echo "-- events/$name.json -> access-doctor"
   invoke access-doctor "events/$name.json"
+done
+
+echo
+echo "== task-doctor: why tasks did not start (ECS's own events; no trail needed)"
+"$PY" scripts/perform_call.py --failing-task
+for name in ecs-service-task-configuration-failure ecs-task-failed-secret ecs-task-failed-network \
+  ignored-ecs-task-stopped-by-user; do
+  echo "-- events/$name.json -> task-doctor"
+  invoke task-doctor "events/$name.json"
 done
 
 echo

@@ -27,3 +27,15 @@ if report.get("minimal_policy"):
     print("   minimal policy:")
     for line in json.dumps(report["minimal_policy"], indent=2).splitlines():
         print(f"      {line}")
+diagnosis = report.get("diagnosis")
+if diagnosis:
+    print(f"   cause: {diagnosis['cause']}: {diagnosis['because']}")
+    print(f"   task definition: {diagnosis['task_definition']}; execution role: {diagnosis['execution_role']}")
+    for m in diagnosis.get("missing", []):
+        print(f"   missing: {m['action']} on {m['resource']}")
+    for e in diagnosis.get("endpoints", []):
+        print(f"   must reach: {e}")
+    if diagnosis.get("policy"):
+        print("   policy to add to the execution role:")
+        for line in json.dumps(diagnosis["policy"], indent=2).splitlines():
+            print(f"      {line}")

@@ -298,3 +298,97 @@ async fn the_seed_statement_for_deleting_the_ecs_role_grants_nothing_and_says_wh
     assert!(diagnosis.missing.is_empty(), "{:?}", diagnosis.missing);
     assert!(diagnosis.minimal_policy.is_none());
 }
+
+/// Grants the sample's deployer `action` on `*` under `condition`, beside what it has.
+async fn grant_under(account: &Account, action: &str, condition: Value) {
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": action, "Resource": "*", "Condition": condition}]});
+    account
+        .iam
+        .put_role_policy()
+        .role_name("PlatformDeployer")
+        .policy_name("conditioned")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .expect("grant under a condition");
+}
+
+#[tokio::test]
+async fn a_refused_pass_role_of_an_execution_role_is_the_role_passed_to_ecs_tasks() {
+    let account = Account::new().await;
+    account.deployer(&["ecs:*"]).await;
+    let sample = "access-denied-register-task-definition-pass-role.json";
+    let d = diagnose(&account, account.event(sample)).await;
+    assert_eq!(
+        d.intents,
+        ["pass-task-roles"],
+        "the refusal's own intent only"
+    );
+    let role = format!("arn:aws:iam::{}:role/ecsTaskExecutionRole", account.id);
+    assert_eq!(missing(&d), ["iam:PassRole"]);
+    assert_eq!(d.missing[0].resource, role);
+    assert_eq!(d.missing[0].seed, "ecs-developer-guide");
+    let policy = d.minimal_policy.expect("a policy");
+    assert_eq!(
+        policy["Statement"][0]["Condition"],
+        json!({"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}})
+    );
+    assert_eq!(policy["Statement"][0]["Resource"], json!(role));
+    assert_lints_clean(&policy);
+
+    // Granted as the ECS Developer Guide grants it: to ECS's tasks only. IAM supplies the
+    // service the role is passed to, and so does the simulation.
+    grant_under(
+        &account,
+        "iam:PassRole",
+        json!({"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}),
+    )
+    .await;
+    let d = diagnose(&account, account.event(sample)).await;
+    assert!(d.missing.is_empty(), "{:?}", d.missing);
+}
+
+#[tokio::test]
+async fn a_refused_tag_on_create_is_tag_resource_on_the_new_service() {
+    let account = Account::new().await;
+    account
+        .deployer(&[
+            "ecs:CreateService",
+            "application-autoscaling:*",
+            "cloudwatch:*",
+        ])
+        .await;
+    let sample = "access-denied-create-service-tag-resource.json";
+    let d = diagnose(&account, account.event(sample)).await;
+    assert!(
+        d.intents.contains(&"tag-ecs-resources-on-create")
+            && !d.intents.contains(&"pass-service-roles"),
+        "{:?}",
+        d.intents
+    );
+    let tag = d
+        .missing
+        .iter()
+        .find(|m| m.action == "ecs:TagResource")
+        .expect("ecs:TagResource is missing");
+    assert_eq!(
+        tag.resource,
+        format!("arn:aws:ecs:eu-west-1:{}:service/payments/api", account.id)
+    );
+
+    // Granted for CreateService's tags only: ECS supplies ecs:CreateAction, and so does
+    // the simulation, so the grant is seen.
+    grant_under(
+        &account,
+        "ecs:TagResource",
+        json!({"StringEquals": {"ecs:CreateAction": "CreateService"}}),
+    )
+    .await;
+    let d = diagnose(&account, account.event(sample)).await;
+    assert!(
+        !d.missing.iter().any(|m| m.action == "ecs:TagResource"),
+        "{:?}",
+        d.missing
+    );
+}

@@ -35,6 +35,16 @@ const ROUTES: &[(&str, &[&str])] = &[
         &["access-doctor"],
     ),
     ("access-denied-put-scaling-policy.json", &["access-doctor"]),
+    // A refused CreateService is ecs-role-guard's too: it may have failed for want of the
+    // service-linked role.
+    (
+        "access-denied-create-service-tag-resource.json",
+        &["access-doctor", "ecs-role-guard"],
+    ),
+    (
+        "access-denied-register-task-definition-pass-role.json",
+        &["access-doctor"],
+    ),
     ("autoscaling-delete-scaling-policy.json", &["scaling-guard"]),
     ("autoscaling-put-step-policy-mixed.json", &["scaling-guard"]),
     (

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::domain::catalog;
+use crate::domain::task_failure::{Denial, Reading, Says};
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::ApiCallEvent;
 
@@ -35,6 +36,9 @@ pub enum When {
     VpcLattice,
     /// The service-linked role named here does not exist yet.
     RoleMissing(&'static str),
+    /// The refusal's message names this requirement's action (the refused call's
+    /// CloudTrail `errorMessage`).
+    Refused,
 }
 
 impl When {
@@ -50,6 +54,7 @@ impl When {
             When::LaunchTemplate => "only when a launch template is given",
             When::VpcLattice => "only for a VPC Lattice target group",
             When::RoleMissing(_) => "only while the service-linked role does not exist",
+            When::Refused => "only when the refusal names this action",
         }
     }
 }
@@ -61,13 +66,16 @@ pub enum Resource {
     Any,
     /// `role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS*` (seed 004).
     EcsServiceLinkedRole,
+    /// The resource the refusal's message names (a role passed, a resource being tagged);
+    /// `*` when it names none.
+    Refused,
 }
 
 impl Resource {
     /// The ARN pattern in `partition` and `account`.
     pub fn arn(self, partition: &str, account: &str) -> String {
         match self {
-            Resource::Any => "*".to_owned(),
+            Resource::Any | Resource::Refused => "*".to_owned(),
             Resource::EcsServiceLinkedRole => format!(
                 "arn:{partition}:iam::{account}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS*"
             ),
@@ -171,6 +179,41 @@ const fn on_ecs_role(action: &'static str, why: &'static str) -> Requirement {
 }
 
 const PASS_ROLE: &str = "iam:PassRole";
+
+/// What the ECS Developer Guide's pages on passing roles and on tagging give, rather than
+/// a seed: the intents of the calls around tasks.
+pub const ECS_GUIDE: &str = "ecs-developer-guide";
+
+/// The key IAM supplies with `iam:PassRole`: the service the role is passed to.
+pub const PASSED_TO_SERVICE_KEY: &str = "iam:PassedToService";
+
+/// The key ECS supplies with `ecs:TagResource` when tags come with a create call: the
+/// call's name (ECS Developer Guide, "Grant permission to tag resources on creation").
+pub const CREATE_ACTION_KEY: &str = "ecs:CreateAction";
+
+/// `iam:PassRole` granted only for passing the role to `service`.
+const fn passed_to(service: &'static str) -> Condition {
+    Condition {
+        operator: "StringEquals",
+        key: PASSED_TO_SERVICE_KEY,
+        value: service,
+    }
+}
+
+/// A permission the refusal names, on the resource it names.
+const fn refused(
+    action: &'static str,
+    condition: Option<Condition>,
+    why: &'static str,
+) -> Requirement {
+    Requirement {
+        action,
+        resource: Resource::Refused,
+        condition,
+        when: When::Refused,
+        why,
+    }
+}
 
 /// The intent to use ECS Service Auto Scaling: scalable targets, scaling policies and their alarms.
 pub const ECS_SERVICE_AUTO_SCALING: Intent = Intent {
@@ -349,6 +392,47 @@ pub const DELETE_ECS_SERVICE_LINKED_ROLE: Intent = Intent {
     ],
 };
 
+/// The intent to pass a task's execution role or task role to ECS (RegisterTaskDefinition,
+/// RunTask, StartTask): `iam:PassRole` on that role, passed to `ecs-tasks.amazonaws.com`.
+pub const PASS_TASK_ROLES: Intent = Intent {
+    name: "pass-task-roles",
+    describes: "pass a task's execution role or task role to ECS's tasks",
+    seed: ECS_GUIDE,
+    requirements: &[refused(
+        PASS_ROLE,
+        Some(passed_to("ecs-tasks.amazonaws.com")),
+        "pass the role the task definition or the task's overrides name",
+    )],
+};
+
+/// The intent to pass a service's roles to ECS (CreateService, UpdateService,
+/// CreateTaskSet): the infrastructure role of a volume, Service Connect or VPC Lattice, or
+/// a load balancer's role, passed to `ecs.amazonaws.com`.
+pub const PASS_SERVICE_ROLES: Intent = Intent {
+    name: "pass-service-roles",
+    describes: "pass a service's infrastructure or load-balancer role to ECS",
+    seed: ECS_GUIDE,
+    requirements: &[refused(
+        PASS_ROLE,
+        Some(passed_to("ecs.amazonaws.com")),
+        "pass the role the service's configuration names",
+    )],
+};
+
+/// The intent to tag an ECS resource as it is created: ECS authorizes the tags of a create
+/// call (RegisterTaskDefinition, RunTask, StartTask, CreateService, CreateTaskSet) as
+/// `ecs:TagResource` on the new resource, with `ecs:CreateAction` the call's name.
+pub const TAG_ON_CREATE: Intent = Intent {
+    name: "tag-ecs-resources-on-create",
+    describes: "tag an ECS resource in the call that creates it",
+    seed: ECS_GUIDE,
+    requirements: &[refused(
+        "ecs:TagResource",
+        None,
+        "tag the resource the call creates (ECS authorizes a create call's tags as ecs:TagResource)",
+    )],
+};
+
 /// Every intent access-doctor explains, each once.
 pub static INTENTS: &[&Intent] = &[
     &ECS_SERVICE_AUTO_SCALING,
@@ -360,11 +444,51 @@ pub static INTENTS: &[&Intent] = &[
     &CREATE_ECS_SERVICE_LINKED_ROLE,
     &EDIT_ECS_SERVICE_LINKED_ROLE,
     &DELETE_ECS_SERVICE_LINKED_ROLE,
+    &PASS_TASK_ROLES,
+    &PASS_SERVICE_ROLES,
+    &TAG_ON_CREATE,
 ];
+
+impl Intent {
+    /// Where its requirements come from, as a finding names it: `seed 000`, or the ECS
+    /// Developer Guide.
+    pub fn source(&self) -> String {
+        if self.seed == ECS_GUIDE {
+            "the ECS Developer Guide".to_owned()
+        } else {
+            format!("seed {}", self.seed)
+        }
+    }
+}
 
 /// The intent called `name`.
 pub fn intent(name: &str) -> Option<&'static Intent> {
     INTENTS.iter().find(|i| i.name == name).copied()
+}
+
+/// The refusal a refused call's CloudTrail `errorMessage` names (IAM's words: "User: P is
+/// not authorized to perform: ACTION on resource: R ..."), when it names one.
+pub fn refusal(event: &ApiCallEvent) -> Option<Denial> {
+    let message = event.detail.error_message.as_deref()?;
+    match Reading::of(message).says {
+        Says::Denied(denial) => Some(denial),
+        _ => None,
+    }
+}
+
+/// The create calls whose tags ECS authorizes as `ecs:TagResource`, each the value of
+/// `ecs:CreateAction` it supplies.
+const CREATE_ACTIONS: [&str; 5] = [
+    "CreateService",
+    "CreateTaskSet",
+    "RegisterTaskDefinition",
+    "RunTask",
+    "StartTask",
+];
+
+/// The `ecs:CreateAction` ECS supplies for a call's tags, when the call creates something.
+pub fn create_action(event_name: &str) -> Option<&'static str> {
+    CREATE_ACTIONS.iter().find(|a| **a == event_name).copied()
 }
 
 /// One permission the principal lacks.
@@ -438,10 +562,17 @@ pub fn intents_for(event: &ApiCallEvent) -> Result<Vec<&'static Intent>, Invocat
             .to_owned()
     };
     let intents: &[&'static Intent] = match (event.source.as_str(), detail.event_name.as_str()) {
-        ("aws.ecs", "CreateService") => {
-            &[&ECS_SERVICE_AUTO_SCALING, &CREATE_ECS_SERVICE_LINKED_ROLE]
+        ("aws.ecs", "CreateService") => &[
+            &ECS_SERVICE_AUTO_SCALING,
+            &CREATE_ECS_SERVICE_LINKED_ROLE,
+            &PASS_SERVICE_ROLES,
+            &TAG_ON_CREATE,
+        ],
+        ("aws.ecs", "UpdateService") => &[&ECS_SERVICE_AUTO_SCALING, &PASS_SERVICE_ROLES],
+        ("aws.ecs", "CreateTaskSet") => &[&PASS_SERVICE_ROLES, &TAG_ON_CREATE],
+        ("aws.ecs", "RegisterTaskDefinition" | "RunTask" | "StartTask") => {
+            &[&PASS_TASK_ROLES, &TAG_ON_CREATE]
         }
-        ("aws.ecs", "UpdateService") => &[&ECS_SERVICE_AUTO_SCALING],
         // Application Auto Scaling's calls share EC2 Auto Scaling's source; only
         // additionalEventData.service tells them apart.
         ("aws.autoscaling", _) if detail.is_application_auto_scaling() => {
@@ -479,7 +610,22 @@ pub fn intents_for(event: &ApiCallEvent) -> Result<Vec<&'static Intent>, Invocat
             })
         }
     };
-    Ok(intents.to_vec())
+    // An intent of the calls around tasks is the refusal's only when its message names
+    // the intent's action: a CreateService refused for Service Auto Scaling passed no role.
+    let named = refusal(event).and_then(|d| d.action);
+    Ok(intents
+        .iter()
+        .filter(|intent| {
+            let refused: Vec<_> = intent
+                .requirements
+                .iter()
+                .filter(|r| r.when == When::Refused)
+                .collect();
+            refused.len() < intent.requirements.len()
+                || refused.iter().any(|r| Some(r.action) == named.as_deref())
+        })
+        .copied()
+        .collect())
 }
 
 /// A statement of the minimal policy: its Sid, resource and condition.

@@ -15,6 +15,7 @@ use crate::aws::{self, ids, CallError, Clients};
 use crate::domain::checks::Check;
 use crate::domain::permissions::{self, intents_for, Condition, Intent, Requirement, When};
 pub use crate::domain::permissions::{minimal_policy, DenySource, EvalDecision, Missing};
+use crate::domain::task_failure::Denial;
 use crate::invocation::context::Invocation;
 use crate::invocation::error::InvocationError;
 use crate::invocation::events::{owner, parse_api_call, ApiCallEvent};
@@ -86,6 +87,11 @@ struct Facts<'a> {
     /// The request parameters; `None` when asked by hand without them (every conditional
     /// requirement is then shown, marked with its condition).
     params: Option<&'a Value>,
+    /// The refusal the call's `errorMessage` names, for the requirements that are the
+    /// refused action on the refused resource.
+    refused: Option<Denial>,
+    /// The `ecs:CreateAction` ECS supplies with the call's tags.
+    create_action: Option<&'static str>,
 }
 
 /// What access-doctor is asked, parsed and validated before any AWS call.
@@ -191,6 +197,8 @@ impl Handler for AccessDoctor {
                             intents: &[intent],
                             facts: Facts {
                                 params: request_parameters.as_ref(),
+                                refused: None,
+                                create_action: None,
                             },
                         };
                         Ok(self
@@ -264,6 +272,8 @@ impl AccessDoctor {
         };
         let facts = Facts {
             params: detail.request_parameters.as_ref(),
+            refused: permissions::refusal(event),
+            create_action: permissions::create_action(&detail.event_name),
         };
         // Simulated in the account of the refused call, where the caller's policies are.
         let account = owner(event)?;
@@ -324,8 +334,17 @@ impl AccessDoctor {
                 // CreateServiceLinkedRole alone), so a grant that depends on a key a real
                 // request lacks is simulated as the refusal it is.
                 let actions: Vec<&str> = items.iter().map(|(r, _)| r.action).collect();
-                let context: Vec<Condition> =
+                let mut context: Vec<Condition> =
                     items.iter().filter_map(|(r, _)| r.condition).collect();
+                if let Some(call) = case.facts.create_action {
+                    if actions.contains(&"ecs:TagResource") {
+                        context.push(Condition {
+                            operator: "StringEquals",
+                            key: permissions::CREATE_ACTION_KEY,
+                            value: call,
+                        });
+                    }
+                }
                 let decisions = match self
                     .simulate(iam, &arn, &actions, &resource, &context)
                     .await
@@ -391,6 +410,22 @@ impl AccessDoctor {
         let mut by_resource: BTreeMap<String, Vec<Need>> = BTreeMap::new();
         let mut skipped = Vec::new();
         for requirement in intent.requirements {
+            if requirement.when == When::Refused {
+                // The refused action on the resource the refusal names, or nothing.
+                let Some(denial) = facts
+                    .refused
+                    .as_ref()
+                    .filter(|d| d.action.as_deref() == Some(requirement.action))
+                else {
+                    continue;
+                };
+                let resource = denial.resource.clone().unwrap_or_else(|| "*".into());
+                by_resource
+                    .entry(resource)
+                    .or_default()
+                    .push((requirement, None));
+                continue;
+            }
             let only_when = match self.applies(iam, requirement.when, facts).await {
                 Applies::Yes => None,
                 Applies::Maybe => Some(requirement.when.words()),
@@ -400,10 +435,10 @@ impl AccessDoctor {
                         Check::Permission,
                         Status::Skipped,
                         format!(
-                            "{} not needed for this call: {} (seed {})",
+                            "{} not needed for this call: {} ({})",
                             requirement.action,
                             requirement.when.words(),
-                            intent.seed
+                            intent.source()
                         ),
                     ));
                     continue;
@@ -509,6 +544,8 @@ impl AccessDoctor {
                     }
                 }
             }
+            // Decided by the refusal in `needs`, before any condition is read.
+            When::Refused => false,
         };
         if yes {
             Applies::Yes
@@ -718,12 +755,12 @@ impl Verdict<'_> {
             .map(|w| format!(" ({w})"))
             .unwrap_or_default();
         let what = format!(
-            "{} on {}{note}: {}{} (seed {}: {})",
+            "{} on {}{note}: {}{} ({}: {})",
             requirement.action,
             self.resource,
             self.decision,
             self.advice(),
-            self.intent.seed,
+            self.intent.source(),
             requirement.why
         );
         let status = if self.decision.is_allowed() {
