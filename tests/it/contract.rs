@@ -67,6 +67,10 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("ecs-create-cluster-failed.json", &["ecs-role-guard"]),
     ("ecs-create-cluster.json", &["ecs-role-guard"]),
     ("ecs-create-service-failed-slr.json", &["ecs-role-guard"]),
+    (
+        "ecs-create-service-infrastructure-role.json",
+        &["ecs-role-guard"],
+    ),
     ("ecs-create-service-legacy-role.json", &["ecs-role-guard"]),
     ("ecs-create-service-role-arn.json", &["ecs-role-guard"]),
     ("ecs-create-service.json", &["ecs-role-guard"]),

@@ -565,3 +565,81 @@ async fn malformed_and_foreign_events_are_named_errors_without_any_aws_call() {
         .roles()
         .is_empty());
 }
+
+const INFRASTRUCTURE_EVENT: &str = "ecs-create-service-infrastructure-role.json";
+const VOLUMES_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AmazonECSInfrastructureRolePolicyForVolumes";
+const EC2_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+#[tokio::test]
+async fn an_infrastructure_role_ecs_could_not_assume_gets_its_trust_and_the_volumes_policy() {
+    let account = Account::new().await;
+    make_role(&account, "ecsInfrastructureRole", EC2_TRUST, &[]).await;
+
+    let audited = run(&account, Mode::Audit, INFRASTRUCTURE_EVENT).await;
+    assert!(
+        writes(&audited.aws_calls).is_empty(),
+        "{:?}",
+        audited.aws_calls
+    );
+    let seen = statuses(&audited);
+    assert!(seen.contains(&("trust", Status::WouldRepair)), "{seen:?}");
+    assert!(
+        seen.contains(&("managed_policy", Status::WouldRepair)),
+        "{seen:?}"
+    );
+    assert!(!account
+        .trust("ecsInfrastructureRole")
+        .await
+        .grants("ecs.amazonaws.com"));
+
+    let enforced = run(&account, Mode::Enforce, INFRASTRUCTURE_EVENT).await;
+    let seen = statuses(&enforced);
+    assert!(seen.contains(&("trust", Status::Repaired)), "{seen:?}");
+    assert!(
+        seen.contains(&("managed_policy", Status::Repaired)),
+        "{seen:?}"
+    );
+    let trust = account.trust("ecsInfrastructureRole").await;
+    assert!(trust.grants("ecs.amazonaws.com"));
+    assert!(trust.grants("ec2.amazonaws.com"), "repairs are additive");
+    assert_eq!(
+        account.attached("ecsInfrastructureRole").await,
+        [VOLUMES_POLICY]
+    );
+}
+
+#[tokio::test]
+async fn an_infrastructure_role_of_another_name_is_explained_and_not_created() {
+    let account = Account::new().await;
+    let mut event = account.event(INFRASTRUCTURE_EVENT);
+    let role = format!("arn:aws:iam::{}:role/ledger-volumes", account.id);
+    event["detail"]["errorMessage"] = json!(format!(
+        "ECS was unable to assume the configured ECS Infrastructure Role '{role}'. Please verify that the role being passed has the proper trust relationship with Amazon ECS."
+    ));
+    event["detail"]["requestParameters"]["volumeConfigurations"][0]["managedEBSVolume"]
+        ["roleArn"] = json!(role);
+    let (guard, _) = account.role_guard(Mode::Enforce, NO_MEMORY);
+    let report = guard.handle_payload(event).await.expect("accepted");
+    let exists = report
+        .findings
+        .iter()
+        .find(|f| f.resource.ends_with("role/ledger-volumes"))
+        .expect("a finding on the role");
+    assert!(
+        exists.detail.contains("ledger-volumes"),
+        "{}",
+        exists.detail
+    );
+    assert!(
+        account.role("ledger-volumes").await.is_none(),
+        "never created"
+    );
+    assert!(
+        !writes(&report.aws_calls)
+            .iter()
+            .any(|c| c.as_str() != "iam:CreateServiceLinkedRole"),
+        "only the service-linked role may be written: {:?}",
+        report.aws_calls
+    );
+}

@@ -343,6 +343,10 @@ async fn a_missing_documented_role_is_created_in_enforce_and_reported_in_audit()
     );
     assert!(statuses(&enforced.report).contains(&("exists", Status::Created)));
     assert!(statuses(&enforced.report).contains(&("task_start", Status::Repaired)));
+    assert!(
+        enforced.diagnosis.as_ref().unwrap().missing.is_empty(),
+        "the created role's managed policy grants the logs, simulated again after the write"
+    );
     assert!(account.role("ecsTaskExecutionRole").await.is_some());
     assert!(account
         .trust("ecsTaskExecutionRole")
@@ -586,6 +590,10 @@ async fn the_task_start_control_fails_in_audit_and_passes_once_the_role_is_creat
 
     let enforced = diagnose(&account, Mode::Enforce, sample).await;
     assert!(statuses(&enforced.report).contains(&("task_start", Status::Repaired)));
+    assert!(
+        enforced.diagnosis.as_ref().unwrap().missing.is_empty(),
+        "the created role's managed policy grants the logs, simulated again after the write"
+    );
     let held = account.security_hub_findings(SAMPLE_REGION).await;
     let again = task_start(&held);
     assert_eq!(again.id(), finding.id(), "the same finding");

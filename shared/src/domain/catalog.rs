@@ -40,7 +40,7 @@ pub struct RoleSpec {
 pub enum Source {
     /// One of the seed documents the product implements, by number.
     Seed(&'static str),
-    /// The ECS Developer Guide's page on the task execution IAM role.
+    /// The ECS Developer Guide's pages on the task execution and infrastructure IAM roles.
     EcsGuide,
 }
 
@@ -174,6 +174,40 @@ pub const ECS_TASK_EXECUTION_ROLE: RoleSpec = RoleSpec {
     source: Source::EcsGuide,
 };
 
+/// The infrastructure role under the name ECS's documentation gives it, for the feature
+/// whose managed policy it must have: ECS assumes it (as `ecs.amazonaws.com`) to manage a
+/// task's EBS volumes, Service Connect's TLS, or VPC Lattice target groups. Not in
+/// [`ROLES`]: only ecs-role-guard ensures it, after ECS could not assume it.
+const fn infrastructure_role(policy: ManagedPolicy) -> RoleSpec {
+    RoleSpec {
+        name: "ecsInfrastructureRole",
+        kind: RoleKind::Service,
+        path: "/",
+        principal: "ecs.amazonaws.com",
+        trust_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        managed_policy: Some(policy),
+        source: Source::EcsGuide,
+    }
+}
+
+/// The infrastructure role of a service's EBS volumes.
+pub const ECS_INFRASTRUCTURE_ROLE_FOR_VOLUMES: RoleSpec = infrastructure_role(ManagedPolicy {
+    path: "/service-role/",
+    name: "AmazonECSInfrastructureRolePolicyForVolumes",
+});
+
+/// The infrastructure role of Service Connect's TLS.
+pub const ECS_INFRASTRUCTURE_ROLE_FOR_TLS: RoleSpec = infrastructure_role(ManagedPolicy {
+    path: "/service-role/",
+    name: "AmazonECSInfrastructureRolePolicyForServiceConnectTransportLayerSecurity",
+});
+
+/// The infrastructure role of VPC Lattice target groups (its policy sits at the root path).
+pub const ECS_INFRASTRUCTURE_ROLE_FOR_VPC_LATTICE: RoleSpec = infrastructure_role(ManagedPolicy {
+    path: "/",
+    name: "AmazonECSInfrastructureRolePolicyForVpcLattice",
+});
+
 /// Every required role, in the order reports list them.
 pub const ROLES: [&RoleSpec; 4] = [
     &ECS_SERVICE_LINKED_ROLE,
@@ -220,7 +254,12 @@ mod tests {
 
     #[test]
     fn every_trust_document_parses_and_grants_its_own_principal() {
-        for spec in ROLES.into_iter().chain([&ECS_TASK_EXECUTION_ROLE]) {
+        for spec in ROLES.into_iter().chain([
+            &ECS_TASK_EXECUTION_ROLE,
+            &ECS_INFRASTRUCTURE_ROLE_FOR_VOLUMES,
+            &ECS_INFRASTRUCTURE_ROLE_FOR_TLS,
+            &ECS_INFRASTRUCTURE_ROLE_FOR_VPC_LATTICE,
+        ]) {
             let doc = TrustPolicy::parse(spec.trust_policy).unwrap();
             assert!(doc.grants(spec.principal), "{}", spec.name);
         }

@@ -1,5 +1,8 @@
 //! The `ecs-role-guard` function: after ECS CreateCluster, CreateService and UpdateService
-//! calls, make sure the roles ECS needs are there and right.
+//! calls, make sure the roles ECS needs are there and right; and when ECS could not assume
+//! a service's infrastructure role (EBS volumes, Service Connect TLS, VPC Lattice), check
+//! that role's trust and, under the name ECS's documentation gives it, the managed policy
+//! of the feature the request used.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -7,7 +10,10 @@ use serde_json::Value;
 use super::guard::{self, Guarded, Planned};
 use super::{Deps, Handler};
 use crate::aws;
-use crate::domain::catalog::{ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE};
+use crate::domain::catalog::{
+    RoleSpec, ECS_INFRASTRUCTURE_ROLE_FOR_TLS, ECS_INFRASTRUCTURE_ROLE_FOR_VOLUMES,
+    ECS_INFRASTRUCTURE_ROLE_FOR_VPC_LATTICE, ECS_SERVICE_LINKED_ROLE, ECS_SERVICE_ROLE,
+};
 use crate::domain::checks::Check;
 use crate::domain::roles::{self, RoleTarget};
 use crate::invocation::context::Invocation;
@@ -24,6 +30,10 @@ const SOURCE: &str = "aws.ecs";
 const EVENT_NAMES: &[&str] = &["CreateCluster", "CreateService", "UpdateService"];
 /// How ECS words a call refused because its service-linked role does not exist yet.
 const MISSING_SLR_MESSAGE: &str = "unable to assume the service linked role";
+/// How ECS words a call refused because it could not assume the infrastructure role the
+/// request names ("ECS was unable to assume the configured ECS Infrastructure Role 'ARN'.
+/// Please verify that the role being passed has the proper trust relationship ...").
+const INFRASTRUCTURE_ROLE_MESSAGE: &str = "unable to assume the configured ecs infrastructure role";
 
 /// The ECS calls this function reacts to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,12 +43,57 @@ enum Call {
     UpdateService,
 }
 
-/// The one parameter of CreateService/UpdateService that matters here.
+/// The parameters of CreateService/UpdateService that name roles.
 #[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ServiceParameters {
     /// The legacy load-balancer role: a name or an ARN.
     #[serde(default)]
     role: Option<String>,
+    /// The EBS volumes ECS manages for the service's tasks, each with its role.
+    #[serde(default)]
+    volume_configurations: Vec<Value>,
+    /// Service Connect, whose services may have TLS with a role.
+    #[serde(default)]
+    service_connect_configuration: Option<Value>,
+    /// VPC Lattice target groups, each with its role.
+    #[serde(default)]
+    vpc_lattice_configurations: Vec<Value>,
+}
+
+impl ServiceParameters {
+    /// Each infrastructure role the request names, with the catalog entry of its feature.
+    fn infrastructure_roles(&self) -> Vec<(String, &'static RoleSpec)> {
+        let at = |value: &Value, pointer: &str| {
+            value
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let mut roles = Vec::new();
+        for volume in &self.volume_configurations {
+            if let Some(role) = at(volume, "/managedEBSVolume/roleArn") {
+                roles.push((role, &ECS_INFRASTRUCTURE_ROLE_FOR_VOLUMES));
+            }
+        }
+        let connect = self.service_connect_configuration.as_ref();
+        for service in connect
+            .and_then(|c| c.get("services"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(role) = at(service, "/tls/roleArn") {
+                roles.push((role, &ECS_INFRASTRUCTURE_ROLE_FOR_TLS));
+            }
+        }
+        for lattice in &self.vpc_lattice_configurations {
+            if let Some(role) = at(lattice, "/roleArn") {
+                roles.push((role, &ECS_INFRASTRUCTURE_ROLE_FOR_VPC_LATTICE));
+            }
+        }
+        roles
+    }
 }
 
 /// What one event asks for, decided before any AWS call.
@@ -48,6 +103,9 @@ pub struct Work {
     target: RoleTarget,
     /// Whether the call failed for want of the service-linked role.
     refused_for_missing_slr: bool,
+    /// The infrastructure role ECS could not assume, shaped for the feature that used it,
+    /// or why it cannot be checked.
+    infrastructure: Option<Result<RoleTarget, String>>,
 }
 
 /// The handler with what it keeps between invocations of a warm container: the IAM client
@@ -81,14 +139,17 @@ impl EcsRoleGuard {
     /// The role an accepted event needs, its name validated.
     fn plan(&self, event: &ApiCallEvent) -> Result<Work, InvocationError> {
         let call = route(event)?;
-        let named_role = match call {
+        let parameters = match call {
             Call::CreateCluster => None,
-            Call::CreateService | Call::UpdateService => event
-                .detail
-                .request::<Option<ServiceParameters>>()?
-                .and_then(|p| p.role)
-                .filter(|r| !r.is_empty()),
+            Call::CreateService | Call::UpdateService => {
+                event.detail.request::<Option<ServiceParameters>>()?
+            }
         };
+        let parameters = parameters.unwrap_or_default();
+        let named_role = parameters.role.clone().filter(|r| !r.is_empty());
+        let infrastructure = refused_infrastructure_role(event)
+            .map(|quoted| self.infrastructure_target(&parameters, &quoted))
+            .transpose()?;
         let target = match &named_role {
             Some(reference) => self.0.watched.owned(RoleTarget::named(
                 &ECS_SERVICE_ROLE,
@@ -100,7 +161,29 @@ impl EcsRoleGuard {
         Ok(Work {
             target,
             refused_for_missing_slr: refused_for_missing_slr(event),
+            infrastructure,
         })
+    }
+
+    /// The infrastructure role ECS quoted, shaped like the catalog entry of the feature
+    /// whose configuration names it; `Err` says why it cannot be checked.
+    fn infrastructure_target(
+        &self,
+        parameters: &ServiceParameters,
+        quoted: &str,
+    ) -> Result<Result<RoleTarget, String>, InvocationError> {
+        let named = parameters.infrastructure_roles();
+        let Some((reference, spec)) = named
+            .iter()
+            .find(|(role, _)| role == quoted)
+            .or(named.first())
+        else {
+            return Ok(Err(format!(
+                "ECS could not assume the infrastructure role {quoted}, but no volume, Service Connect TLS or VPC Lattice configuration of the request names a role, so its feature is unknown"
+            )));
+        };
+        let target = RoleTarget::named(spec, reference, "requestParameters (infrastructure role)")?;
+        Ok(Ok(self.0.watched.owned(target)))
     }
 
     async fn ensure(
@@ -115,6 +198,22 @@ impl EcsRoleGuard {
         let mut findings = roles::ensure(&iam, &self.0.verdicts, &scope, target).await;
         if work.refused_for_missing_slr {
             explain_retry(&mut findings, &event.detail.event_name);
+        }
+        match work.infrastructure {
+            Some(Ok(infrastructure)) => {
+                tracing::info!(event_id = %scope.event_id, role = %infrastructure.name, "checking the infrastructure role");
+                let mut checked =
+                    roles::ensure(&iam, &self.0.verdicts, &scope, &infrastructure).await;
+                explain_retry(&mut checked, &event.detail.event_name);
+                findings.extend(checked);
+            }
+            Some(Err(why)) => findings.push(Finding::new(
+                &event.detail.event_name,
+                Check::Role,
+                Status::Skipped,
+                why,
+            )),
+            None => {}
         }
         findings
     }
@@ -136,6 +235,20 @@ fn refused_for_missing_slr(event: &ApiCallEvent) -> bool {
             .error_message
             .as_deref()
             .is_some_and(|m| m.to_ascii_lowercase().contains(MISSING_SLR_MESSAGE))
+}
+
+/// The infrastructure role ECS quotes when it could not assume it, for a refused call.
+fn refused_infrastructure_role(event: &ApiCallEvent) -> Option<String> {
+    let detail = &event.detail;
+    detail.error_code.as_ref()?;
+    let message = detail.error_message.as_deref()?;
+    let at = message
+        .to_ascii_lowercase()
+        .find(INFRASTRUCTURE_ROLE_MESSAGE)?;
+    let rest = &message[at + INFRASTRUCTURE_ROLE_MESSAGE.len()..];
+    let quoted = rest.trim_start().strip_prefix('\'')?;
+    let role = quoted.split('\'').next()?;
+    (!role.is_empty()).then(|| role.to_owned())
 }
 
 /// Tells the caller, on the role finding, whether their refused call can be retried now.

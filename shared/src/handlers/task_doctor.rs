@@ -426,7 +426,7 @@ impl TaskDoctor {
             };
             (Some(state), denied)
         };
-        let conclusion = conclude(&case.reading, state, denied);
+        let mut conclusion = conclude(&case.reading, state, denied);
         let role_findings = match (&case.role, state) {
             (Some(role), Some(state)) if should_ensure(role, state) => {
                 match RoleTarget::named(&ECS_TASK_EXECUTION_ROLE, role, "executionRoleArn") {
@@ -444,6 +444,26 @@ impl TaskDoctor {
             }
             _ => Vec::new(),
         };
+        // A role just created or repaired has the managed policy now: what it still lacks
+        // is what IAM's simulation says of it, not everything a missing role lacked.
+        let changed = role_findings
+            .iter()
+            .any(|f| matches!(f.status, Status::Created | Status::Repaired));
+        if let Some(arn) = case
+            .role
+            .as_deref()
+            .filter(|r| changed && r.starts_with("arn:"))
+        {
+            match simulate(&clients.iam, arn, &needed).await {
+                Ok(still) => conclusion.missing = still,
+                Err(e) => findings.push(Finding::new(
+                    arn,
+                    Check::Permission,
+                    Status::Failed,
+                    e.explain("iam:SimulatePrincipalPolicy", arn),
+                )),
+            }
+        }
         let role_label = case
             .role
             .clone()
@@ -916,28 +936,36 @@ async fn customer_key(kms: &aws_sdk_kms::Client, key: &str) -> Result<Option<Str
     ))
 }
 
-/// The needs IAM's simulation of `role` does not allow. Each action is simulated over its
-/// resources in batches; IAM answers either one result per action and resource or one
-/// per action with a result per resource, and both are read.
+/// The needs IAM's simulation of `role` does not allow. Resources that need the same
+/// actions are simulated together, in batches, every action over every resource of its
+/// batch; IAM answers either one result per action and resource or one per action with a
+/// result per resource, and both are read.
 async fn simulate(
     iam: &aws_sdk_iam::Client,
     role: &str,
     needed: &[Need],
 ) -> Result<Vec<Need>, CallError> {
-    let mut by_action: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut by_resource: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for need in needed {
-        by_action
-            .entry(&need.action)
+        by_resource
+            .entry(simulated(&need.resource))
             .or_default()
-            .push(simulated(&need.resource));
+            .insert(&need.action);
+    }
+    let mut by_actions: BTreeMap<Vec<&str>, Vec<&str>> = BTreeMap::new();
+    for (resource, actions) in by_resource {
+        by_actions
+            .entry(actions.into_iter().collect())
+            .or_default()
+            .push(resource);
     }
     let mut allowed: BTreeSet<(String, String)> = BTreeSet::new();
-    for (action, resources) in by_action {
+    for (actions, resources) in by_actions {
         for batch in resources.chunks(RESOURCES_PER_SIMULATION) {
             let mut request = iam
                 .simulate_principal_policy()
                 .policy_source_arn(role)
-                .action_names(action);
+                .set_action_names(Some(actions.iter().map(|a| a.to_string()).collect()));
             for resource in batch.iter().filter(|r| **r != "*") {
                 request = request.resource_arns(*resource);
             }
