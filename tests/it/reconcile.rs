@@ -445,3 +445,91 @@ async fn bench_reconcile_3_regions_20_clusters_10_services() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_services_execution_role_is_checked_each_revision_read_once() {
+    let account = Account::new().await;
+    let ecs = aws_sdk_ecs::Client::new(&account.config);
+    let trust_ec2 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    account
+        .iam
+        .create_role()
+        .role_name("api-exec")
+        .assume_role_policy_document(trust_ec2)
+        .send()
+        .await
+        .unwrap();
+    let register = |family: &'static str, role: String| {
+        let ecs = ecs.clone();
+        async move {
+            ecs.register_task_definition()
+                .family(family)
+                .execution_role_arn(role)
+                .container_definitions(
+                    aws_sdk_ecs::types::ContainerDefinition::builder()
+                        .name(family)
+                        .image("public.ecr.aws/nginx/nginx:1.27")
+                        .memory(256)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    register(
+        "web",
+        format!("arn:aws:iam::{}:role/ecsTaskExecutionRole", account.id),
+    )
+    .await;
+    register("api", format!("arn:aws:iam::{}:role/api-exec", account.id)).await;
+    ecs.create_cluster()
+        .cluster_name("shop")
+        .send()
+        .await
+        .unwrap();
+    for (service, revision) in [("web-a", "web:1"), ("web-b", "web:1"), ("api", "api:1")] {
+        ecs.create_service()
+            .cluster("shop")
+            .service_name(service)
+            .task_definition(revision)
+            .desired_count(1)
+            .send()
+            .await
+            .unwrap();
+    }
+    let (reconcile, _) = account.reconcile(Mode::Enforce, &["eu-west-1"]);
+    let report = reconcile.handle_payload(json!({})).await.unwrap();
+    let described = report
+        .report
+        .aws_calls
+        .iter()
+        .filter(|c| c.as_str() == "ecs:DescribeTaskDefinition")
+        .count();
+    assert_eq!(described, 2, "three services, two revisions");
+    // The documented name is created with its managed policy, where ECS expects it.
+    assert!(role_exists(&account, "ecsTaskExecutionRole").await);
+    assert_eq!(
+        account.attached("ecsTaskExecutionRole").await,
+        ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"]
+    );
+    // Another name: its trust is reported, never written.
+    assert!(!account
+        .trust("api-exec")
+        .await
+        .grants("ecs-tasks.amazonaws.com"));
+    let api = report
+        .report
+        .findings
+        .iter()
+        .find(|f| f.resource.ends_with("role/api-exec") && f.check == "trust")
+        .expect("the custom role's trust finding");
+    assert_ne!(api.status, Status::Repaired, "{api:?}");
+    assert!(
+        !writes(&report.report.aws_calls)
+            .iter()
+            .any(|c| c.as_str() == "iam:UpdateAssumeRolePolicy"),
+        "{:?}",
+        report.report.aws_calls
+    );
+}

@@ -174,6 +174,14 @@ pub const ECS_TASK_EXECUTION_ROLE: RoleSpec = RoleSpec {
     source: Source::EcsGuide,
 };
 
+/// A task execution role of another name, as a sweep checks it: it must exist and trust
+/// ECS's tasks; what it may do is its owner's choice (task-doctor simulates it when a task
+/// fails), so no managed policy is required of it, and it is never written.
+pub const ECS_TASK_EXECUTION_ROLE_OF_ANY_NAME: RoleSpec = RoleSpec {
+    managed_policy: None,
+    ..ECS_TASK_EXECUTION_ROLE
+};
+
 /// The infrastructure role under the name ECS's documentation gives it, for the feature
 /// whose managed policy it must have: ECS assumes it (as `ecs.amazonaws.com`) to manage a
 /// task's EBS volumes, Service Connect's TLS, or VPC Lattice target groups. Not in

@@ -38,6 +38,10 @@ pub struct ServiceInventory {
     /// The legacy load-balancer role the service names, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
+    /// The task definition revision it runs. Not carried in a deletion's state (which
+    /// has a size bound and no use for it): reconcile reads it within one invocation.
+    #[serde(skip)]
+    pub task_definition: Option<String>,
 }
 
 /// One cluster and what runs in it.
@@ -202,6 +206,7 @@ async fn cluster_inventory(
                     desired_count: s.desired_count(),
                     running_count: s.running_count(),
                     role_arn: s.role_arn().map(String::from),
+                    task_definition: s.task_definition().map(String::from),
                 }),
         );
     }

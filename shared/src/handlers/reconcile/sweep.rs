@@ -19,10 +19,11 @@ use crate::aws::{self, CallError, CallLog, Clients, FailedCall};
 use crate::domain::alarms::{self, AlarmIndex, AlarmSettings, ServiceTarget};
 use crate::domain::catalog::{
     ECS_AUTOSCALE_ROLE, ECS_AUTOSCALING_SERVICE_LINKED_ROLE, ECS_SERVICE_LINKED_ROLE,
-    ECS_SERVICE_ROLE,
+    ECS_SERVICE_ROLE, ECS_TASK_EXECUTION_ROLE, ECS_TASK_EXECUTION_ROLE_OF_ANY_NAME,
 };
 use crate::domain::checks::Check;
 use crate::domain::clusters::{self, RegionInventory};
+use crate::domain::execution_role::DOCUMENTED_NAME;
 use crate::domain::roles::{self, RoleTarget};
 use crate::domain::scaling::{self, ScalableService};
 use crate::domain::trails::{self, Need};
@@ -69,10 +70,12 @@ const REGIONAL_EVENTS: (&[&str], &[&str]) = (
     ],
 );
 
-/// What a region's sweep read that names roles: its clusters' services and its
-/// scalable targets.
+/// What a region's sweep read that names roles: its clusters' services, the execution
+/// role of each task definition revision they run, and its scalable targets.
 struct RegionFacts {
     inventory: RegionInventory,
+    /// Each execution role, with a revision that names it.
+    execution_roles: BTreeMap<String, String>,
     targets: Vec<ScalableService>,
 }
 
@@ -244,6 +247,23 @@ fn roles_needed(read: &[(String, RegionFacts)], account: &str) -> (Vec<RoleTarge
                 )),
             }
         }
+        for (role, revision) in &facts.execution_roles {
+            // ECS's documented name is checked whole; another name for its trust alone.
+            let spec = if role.rsplit('/').next() == Some(DOCUMENTED_NAME) {
+                &ECS_TASK_EXECUTION_ROLE
+            } else {
+                &ECS_TASK_EXECUTION_ROLE_OF_ANY_NAME
+            };
+            match RoleTarget::named(spec, role, "executionRoleArn") {
+                Ok(target) => add(target.used_at_its_path()),
+                Err(e) => findings.push(Finding::new(
+                    role,
+                    Check::Role,
+                    Status::Skipped,
+                    format!("{region} {revision}: {e}"),
+                )),
+            }
+        }
         for target in &facts.targets {
             // No RoleARN: Application Auto Scaling uses its service-linked role.
             if target.role_arn.is_empty() {
@@ -267,6 +287,60 @@ fn roles_needed(read: &[(String, RegionFacts)], account: &str) -> (Vec<RoleTarge
         }
     }
     (targets, findings)
+}
+
+/// The execution role of every task definition revision the region's services run, each
+/// revision read once however many services run it; a revision that cannot be read, or is
+/// not reached before the deadline, is a finding (the next sweep reads it).
+async fn execution_roles(
+    ecs: &aws_sdk_ecs::Client,
+    inventory: &RegionInventory,
+    deadline: &Deadline,
+) -> (BTreeMap<String, String>, Vec<Finding>) {
+    let revisions: BTreeSet<&str> = inventory
+        .clusters
+        .iter()
+        .flat_map(|c| &c.services)
+        .filter_map(|s| s.task_definition.as_deref())
+        .collect();
+    let mut roles = BTreeMap::new();
+    let mut findings = Vec::new();
+    let total = revisions.len();
+    for (read, revision) in revisions.into_iter().enumerate() {
+        if deadline.passed() {
+            findings.push(Finding::new(
+                &inventory.region,
+                Check::Role,
+                Status::Skipped,
+                format!(
+                    "{} of {total} task definition revisions not read before the deadline; their execution roles are checked by the next sweep",
+                    total - read
+                ),
+            ));
+            break;
+        }
+        match ecs
+            .describe_task_definition()
+            .task_definition(revision)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                if let Some(role) = out.task_definition().and_then(|d| d.execution_role_arn()) {
+                    roles
+                        .entry(role.to_owned())
+                        .or_insert_with(|| revision.to_owned());
+                }
+            }
+            Err(e) => findings.push(Finding::new(
+                revision,
+                Check::Role,
+                Status::Failed,
+                CallError::from_sdk(&e).explain("ecs:DescribeTaskDefinition", revision),
+            )),
+        }
+    }
+    (roles, findings)
 }
 
 /// What a region's sweep read, checked and left for the next invocation.
@@ -332,6 +406,7 @@ async fn sweep_region(
                 region: region.to_owned(),
                 clusters: Vec::new(),
             },
+            execution_roles: BTreeMap::new(),
             targets: Vec::new(),
         },
         findings: Vec::new(),
@@ -348,6 +423,9 @@ async fn sweep_region(
         if run.resume.is_some() {
             return Ok(run);
         }
+        let (roles, findings) = execution_roles(&clients.ecs, &run.facts.inventory, deadline).await;
+        run.facts.execution_roles = roles;
+        run.findings.extend(findings);
     }
     run.facts.targets = scaling::scalable_targets(&clients.autoscaling)
         .await
@@ -587,6 +665,7 @@ mod tests {
                     desired_count: 1,
                     running_count: 1,
                     role_arn: role.map(String::from),
+                    task_definition: None,
                 })
                 .collect(),
             container_instances: Vec::new(),
@@ -601,6 +680,7 @@ mod tests {
                     vec![cluster]
                 },
             },
+            execution_roles: BTreeMap::new(),
             targets: targets
                 .iter()
                 .map(|role| ScalableService {
@@ -670,6 +750,49 @@ mod tests {
         assert_eq!(findings.len(), 1, "{findings:?}");
         assert_eq!(findings[0].status, Status::Skipped);
         assert!(findings[0].resource.ends_with("user/bob"));
+    }
+
+    #[test]
+    fn an_execution_role_is_checked_whole_under_its_documented_name_and_for_trust_otherwise() {
+        let mut region = facts(&[None], &[]);
+        region.execution_roles = [
+            (
+                "arn:aws:iam::111122223333:role/ecsTaskExecutionRole",
+                "web:3",
+            ),
+            ("arn:aws:iam::111122223333:role/team/web-exec", "api:9"),
+            ("arn:aws:iam::111122223333:user/bob", "odd:1"),
+        ]
+        .iter()
+        .map(|(role, revision)| ((*role).to_owned(), (*revision).to_owned()))
+        .collect();
+        let (targets, findings) = roles_needed(&[("eu-west-1".into(), region)], OWN);
+        let checked: Vec<(&str, bool, bool)> = targets
+            .iter()
+            .map(|t| {
+                (
+                    t.name.as_str(),
+                    t.spec.managed_policy.is_some(),
+                    t.withheld.is_none(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            checked,
+            [
+                ("AWSServiceRoleForECS", false, true),
+                // The documented name: its managed policy too, and writable.
+                ("ecsTaskExecutionRole", true, true),
+                // Another name: its trust only, and never written.
+                ("web-exec", false, false),
+            ]
+        );
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(
+            findings[0].detail.contains("odd:1"),
+            "{}",
+            findings[0].detail
+        );
     }
 
     #[test]
