@@ -509,12 +509,12 @@ async fn a_service_that_cannot_start_tasks_is_read_from_its_task_definition() {
         .send()
         .await
         .expect("create the service");
-    let answer = diagnose(
-        &account,
-        Mode::Audit,
-        account.event("ecs-service-task-configuration-failure.json"),
-    )
-    .await;
+    let (doctor, _) = account.task_doctor(Mode::Audit, Duration::from_secs(300));
+    let sample = account.event("ecs-service-task-configuration-failure.json");
+    let answer = doctor
+        .handle_payload(sample.clone())
+        .await
+        .expect("accepted");
     let d = answer.diagnosis.clone().expect("a diagnosis");
     assert_eq!(d.cause, Cause::MissingRole, "{d:#?}");
     assert_eq!(d.task, None);
@@ -529,6 +529,14 @@ async fn a_service_that_cannot_start_tasks_is_read_from_its_task_definition() {
         )
     );
     assert_eq!(d.task_definition, definition);
+    // The service's next event is the same failure of the same revision: its description
+    // is read again (a new deployment would name another revision), the rest is not.
+    let again = doctor.handle_payload(sample).await.expect("accepted");
+    assert_eq!(again.report.aws_calls, ["ecs:DescribeServices"]);
+    assert_eq!(
+        again.diagnosis.expect("a diagnosis").cause,
+        Cause::MissingRole
+    );
 }
 
 #[tokio::test]

@@ -279,6 +279,45 @@ impl Failure {
     }
 }
 
+/// What failed, as far as it is known before the task definition is read: from the event
+/// for a task, from the service's own description (one call) for a service.
+struct Seen {
+    task: Option<String>,
+    service: Option<String>,
+    task_definition: String,
+    /// The role the task was started with in place of the definition's, or the one ECS
+    /// quotes as the role it could not assume.
+    role: Option<String>,
+    reading: Reading,
+    reason: Option<String>,
+}
+
+impl Seen {
+    /// The memory's key: the same words about the same revision and role in one account,
+    /// whichever task of a retrying service reported them (the words' task ids, in the
+    /// refused session's name, are left out).
+    fn memory_key(&self, account: &str) -> String {
+        let says = match &self.reading.says {
+            Says::CouldNotAssume { role } => format!("assume:{}", role.as_deref().unwrap_or("")),
+            Says::Denied(d) => format!(
+                "denied:{}:{}",
+                d.action.as_deref().unwrap_or(""),
+                d.resource.as_deref().unwrap_or("")
+            ),
+            Says::Network => "network".into(),
+            Says::Image => "image".into(),
+            Says::Unclear => "unclear".into(),
+        };
+        format!(
+            "{account}/{}/{}/{}/{says}/{:?}",
+            self.service.as_deref().unwrap_or(""),
+            self.task_definition,
+            self.role.as_deref().unwrap_or(""),
+            self.reading.stage
+        )
+    }
+}
+
 /// A task definition as read, with where its tasks run.
 struct Case {
     task: Option<String>,
@@ -357,16 +396,17 @@ impl TaskDoctor {
         failure: &Failure,
         clients: &TaskClients,
     ) -> (Vec<Finding>, Option<Diagnosis>) {
-        // Before any read: a retrying service's next failure is this one again.
-        let key = memory_key(failure);
+        let seen = match self.seen(failure, clients).await {
+            Ok(seen) => seen,
+            Err(finding) => return (vec![finding], None),
+        };
+        // Before the task definition is read: a retrying service's next failure of the same
+        // revision is this one again.
+        let key = seen.memory_key(&failure.account);
         if let Some((age, remembered)) = self.recent.get(&key) {
-            let (task, reason) = match &failure.what {
-                Failed::Task { task, reason, .. } => (Some(task.clone()), reason.clone()),
-                _ => (None, remembered.diagnosis.reason.clone()),
-            };
             let diagnosis = Diagnosis {
-                task,
-                reason,
+                task: seen.task,
+                reason: seen.reason,
                 ..remembered.diagnosis
             };
             let finding = Finding::new(
@@ -374,14 +414,14 @@ impl TaskDoctor {
                 Check::Diagnosis,
                 Status::Skipped,
                 format!(
-                    "the same failure of this task definition revision was diagnosed {}s ago in this container ({}); answered from that diagnosis with no AWS call",
+                    "the same failure of this task definition revision was diagnosed {}s ago in this container ({}); answered from that diagnosis without reading it again",
                     age.as_secs(),
                     remembered.summary
                 ),
             );
             return (vec![finding], Some(diagnosis));
         }
-        let case = match self.case(failure, clients).await {
+        let case = match self.case(seen, clients).await {
             Ok(case) => case,
             Err(failed) => return (vec![failed], None),
         };
@@ -508,36 +548,28 @@ impl TaskDoctor {
         (findings, Some(diagnosis))
     }
 
-    /// The task definition and what ECS said, read for a task or a service.
-    async fn case(&self, failure: &Failure, clients: &TaskClients) -> Result<Case, Finding> {
+    /// What failed: from the event for a task, from the service's description for a
+    /// service (its task definition, and the newest event that quotes a role ECS could not
+    /// assume).
+    async fn seen(&self, failure: &Failure, clients: &TaskClients) -> Result<Seen, Finding> {
         match &failure.what {
             Failed::Task {
                 task,
                 task_definition,
                 overridden_role,
                 reason,
-            } => {
-                let definition = describe_task_definition(&clients.ecs, task_definition).await?;
-                Ok(Case {
-                    task: Some(task.clone()),
-                    service: None,
-                    role: overridden_role
-                        .clone()
-                        .or_else(|| definition.execution_role.clone()),
-                    definition,
-                    reading: reason
-                        .as_deref()
-                        .map_or_else(|| Reading::of(""), Reading::of),
-                    reason: reason.clone(),
-                })
-            }
+            } => Ok(Seen {
+                task: Some(task.clone()),
+                service: None,
+                task_definition: task_definition.clone(),
+                role: overridden_role.clone(),
+                reading: Reading::of(reason.as_deref().unwrap_or_default()),
+                reason: reason.clone(),
+            }),
             Failed::Service { service, cluster } => {
                 let (task_definition, message) =
                     describe_service(&clients.ecs, cluster, service).await?;
-                let definition = describe_task_definition(&clients.ecs, &task_definition).await?;
-                let reading = message
-                    .as_deref()
-                    .map_or_else(|| Reading::of(""), Reading::of);
+                let reading = Reading::of(message.as_deref().unwrap_or_default());
                 // The role ECS quotes is the one it could not assume: the execution role or
                 // the task role. A quoted `role/null` is a template's missing value.
                 let quoted = match &reading.says {
@@ -546,17 +578,36 @@ impl TaskDoctor {
                     }
                     _ => None,
                 };
-                Ok(Case {
+                Ok(Seen {
                     task: None,
                     service: Some(service.clone()),
-                    role: quoted.or_else(|| definition.execution_role.clone()),
-                    definition,
+                    task_definition,
+                    role: quoted,
                     reading,
                     reason: message,
                 })
             }
-            Failed::Ignored(_) => unreachable!("answered before any read"),
+            Failed::Ignored(why) => Err(Finding::new(
+                &failure.cause,
+                Check::Scope,
+                Status::Skipped,
+                why,
+            )),
         }
+    }
+
+    /// The task definition read, and the role the task ran with: the one the event or the
+    /// service named, else the definition's.
+    async fn case(&self, seen: Seen, clients: &TaskClients) -> Result<Case, Finding> {
+        let definition = describe_task_definition(&clients.ecs, &seen.task_definition).await?;
+        Ok(Case {
+            task: seen.task,
+            service: seen.service,
+            role: seen.role.or_else(|| definition.execution_role.clone()),
+            definition,
+            reading: seen.reading,
+            reason: seen.reason,
+        })
     }
 
     /// Adds `kms:Decrypt` on the customer-managed key of each secret and parameter the task
@@ -658,43 +709,6 @@ impl TaskDoctor {
 fn should_ensure(role: &str, state: RoleState) -> bool {
     let name = role.rsplit('/').next().unwrap_or(role);
     name == DOCUMENTED_NAME || matches!(state, RoleState::Missing | RoleState::Untrusted)
-}
-
-/// The memory's key, from the event alone: the same words about the same revision and
-/// role in one account (whichever task of a retrying service reported them; the words'
-/// own task ids are left out), or the same service's configuration failure.
-fn memory_key(failure: &Failure) -> String {
-    match &failure.what {
-        Failed::Task {
-            task_definition,
-            overridden_role,
-            reason,
-            ..
-        } => {
-            let reading = Reading::of(reason.as_deref().unwrap_or_default());
-            let says = match &reading.says {
-                Says::CouldNotAssume { role } => {
-                    format!("assume:{}", role.as_deref().unwrap_or(""))
-                }
-                Says::Denied(d) => format!(
-                    "denied:{}:{}",
-                    d.action.as_deref().unwrap_or(""),
-                    d.resource.as_deref().unwrap_or("")
-                ),
-                Says::Network => "network".into(),
-                Says::Image => "image".into(),
-                Says::Unclear => "unclear".into(),
-            };
-            format!(
-                "{}/{task_definition}/{}/{says}/{:?}",
-                failure.account,
-                overridden_role.as_deref().unwrap_or(""),
-                reading.stage
-            )
-        }
-        Failed::Service { service, .. } => format!("{}/{service}", failure.account),
-        Failed::Ignored(why) => why.clone(),
-    }
 }
 
 /// The task definition's finding, toward the `task_start` control.
