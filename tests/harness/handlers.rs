@@ -142,6 +142,7 @@ impl Account {
             role: MemberRole {
                 path: "/".into(),
                 name: MEMBER_ROLE.into(),
+                shared: false,
             },
             accounts,
         };
@@ -186,6 +187,7 @@ impl Account {
             security_hub: self.imports_to_security_hub(),
             clock,
             accounts: Arc::new(accounts),
+            metrics: true,
         }
     }
 

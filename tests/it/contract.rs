@@ -265,3 +265,30 @@ async fn a_member_account_forwards_to_the_hub_exactly_what_the_hub_handles() {
         "the samples are forwarded: {member:?}"
     );
 }
+
+/// `ecs-warden replay` routes with the library's router (`handlers::routes`, the rules as
+/// `scripts/rule_table.py` copied them from the template): for every sample it must answer
+/// what EventBridge's matcher answers above.
+#[test]
+fn the_replay_router_routes_every_sample_as_eventbridge_does() {
+    let expected: BTreeMap<&str, &[&str]> = ROUTES.iter().copied().collect();
+    let mut problems = Vec::new();
+    for (file, want) in &expected {
+        let text = std::fs::read_to_string(warden_tests::root().join("events").join(file))
+            .unwrap_or_else(|e| panic!("read events/{file}: {e}"));
+        let event: serde_json::Value = serde_json::from_str(&text).expect("a sample is JSON");
+        // reconcile's schedule reaches it through the state machine, which no pattern says.
+        let want: Vec<&str> = if *file == "reconcile-scheduled.json" {
+            Vec::new()
+        } else {
+            want.to_vec()
+        };
+        let routed = ecs_warden::handlers::routes::functions_for(&event);
+        if routed != want {
+            problems.push(format!(
+                "{file}: the router says {routed:?}, EventBridge {want:?}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

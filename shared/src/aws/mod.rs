@@ -71,12 +71,17 @@ pub fn timeout_config() -> TimeoutConfig {
 /// Loads the shared SDK configuration from the standard sources (`AWS_REGION`,
 /// `AWS_ENDPOINT_URL`, credentials), so the functions run unchanged against an emulator.
 pub async fn sdk_config() -> SdkConfig {
+    config_loader().load().await
+}
+
+/// The loader [`sdk_config`] uses: the standard sources with ecs-warden's HTTPS client,
+/// retries and timeouts, for a caller (the command-line program) to name a profile or
+/// region before loading.
+pub fn config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
         .retry_config(retry_config())
         .timeout_config(timeout_config())
-        .load()
-        .await
 }
 
 // Each SDK crate has its own config builder type with an inherent `interceptor` method, so

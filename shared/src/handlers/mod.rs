@@ -40,6 +40,7 @@ pub mod ecs_role_guard;
 pub mod guard;
 pub mod reconcile;
 pub mod role_drift_guard;
+pub mod routes;
 pub mod scaling_guard;
 pub mod slr_deletion;
 pub mod task_doctor;
@@ -113,7 +114,14 @@ pub struct Deps {
     pub clock: Clock,
     /// `WARDEN_MEMBER_ROLE`, `WARDEN_ACCOUNTS`: the accounts the function may act in.
     pub accounts: Arc<Accounts>,
+    /// `WARDEN_METRICS` (default `on`): whether every invocation writes its Embedded
+    /// Metric Format line to standard output, as a function's log. The command-line
+    /// program, whose standard output is its answer, turns it `off`.
+    pub metrics: bool,
 }
+
+/// `WARDEN_METRICS`: `on` (the default) or `off`.
+pub const METRICS_ENV: &str = "WARDEN_METRICS";
 
 impl Deps {
     /// Reads the process environment and builds the SDK configuration: what a Lambda
@@ -150,7 +158,19 @@ impl Deps {
         let security_hub = security_hub::enabled(lookup(security_hub::ENV).as_deref())?;
         let home = lookup(HOME_ACCOUNT_ENV).map(|h| h.trim().to_owned());
         let accounts = Accounts::new(Reach::from_lookup(lookup)?, &config, &calls, home, function);
+        let metrics = match lookup(METRICS_ENV).as_deref().map(str::trim) {
+            None | Some("" | "on") => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(SettingsError {
+                    name: METRICS_ENV,
+                    value: other.to_owned(),
+                    problem: "expected on or off",
+                })
+            }
+        };
         Ok(Self {
+            metrics,
             config,
             calls,
             settings,
@@ -261,6 +281,8 @@ pub struct Function<H> {
     accounts: Arc<Accounts>,
     /// The function's own region, the metrics' `region` dimension.
     region: String,
+    /// Whether the metrics line is written.
+    metrics: bool,
 }
 
 impl<H: Handler> Function<H> {
@@ -282,6 +304,7 @@ impl<H: Handler> Function<H> {
                 SecurityHub::off()
             },
             accounts: deps.accounts.clone(),
+            metrics: deps.metrics,
             region: deps
                 .config
                 .region()
@@ -332,7 +355,9 @@ impl<H: Handler> Function<H> {
                 }
                 let result = self.notifier.finish(result).await;
                 let report = result.as_ref().ok().map(Notable::report);
-                metrics::emit(H::FUNCTION, &self.region, report, started.elapsed());
+                if self.metrics {
+                    metrics::emit(H::FUNCTION, &self.region, report, started.elapsed());
+                }
                 result
             })
             .await

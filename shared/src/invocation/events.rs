@@ -248,6 +248,45 @@ struct Envelope {
     source: String,
 }
 
+/// A CloudTrail record (as a trail's log file or CloudTrail's event history holds it) in
+/// the envelope EventBridge delivers it in: `source` is `aws.` and the service of its
+/// `eventSource` (`ecs.amazonaws.com` → `aws.ecs`), `account` its `recipientAccountId`,
+/// `region` its `awsRegion`, `id` its `eventID`, `detail` the record itself. That is how
+/// the functions' rules see it (EventBridge User Guide, "Events from AWS services" via
+/// CloudTrail).
+pub fn envelope_of_record(record: Value) -> Result<Value, InvocationError> {
+    let text = |key: &str| -> Result<String, InvocationError> {
+        record
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                InvocationError::NotAnEvent(format!(
+                    "a CloudTrail record has an {key:?} string; this one has none"
+                ))
+            })
+    };
+    let source = text("eventSource")?;
+    let service = source.strip_suffix(".amazonaws.com").unwrap_or(&source);
+    let account = record
+        .get("recipientAccountId")
+        .or_else(|| record.pointer("/userIdentity/accountId"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    Ok(serde_json::json!({
+        "version": "0",
+        "id": text("eventID")?,
+        "detail-type": API_CALL_DETAIL_TYPE,
+        "source": format!("aws.{service}"),
+        "account": account,
+        "time": text("eventTime")?,
+        "region": text("awsRegion")?,
+        "resources": [],
+        "detail": record,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,5 +380,21 @@ mod tests {
             let err = parse_api_call(payload).unwrap_err();
             assert!(matches!(err, InvocationError::NotAnEvent(_)), "{err}");
         }
+    }
+
+    #[test]
+    fn a_record_gets_the_envelope_eventbridge_gives_it() {
+        let record = serde_json::json!({
+            "eventVersion": "1.08", "eventTime": "2026-11-20T10:00:00Z",
+            "eventSource": "ecs.amazonaws.com", "eventName": "CreateService",
+            "awsRegion": "eu-west-1", "eventID": "e1", "recipientAccountId": "111122223333",
+            "errorCode": "AccessDeniedException"
+        });
+        let event = envelope_of_record(record.clone()).unwrap();
+        assert_eq!(event["source"], "aws.ecs");
+        assert_eq!(event["account"], "111122223333");
+        assert_eq!(event["detail"], record);
+        assert!(parse_api_call(event).is_ok());
+        assert!(envelope_of_record(serde_json::json!({"eventName": "x"})).is_err());
     }
 }

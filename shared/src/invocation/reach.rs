@@ -431,6 +431,7 @@ mod tests {
             role: MemberRole {
                 path: "/".into(),
                 name: "ecs-warden-member".into(),
+                shared: false,
             },
             accounts: MemberAccounts::Listed(listed.iter().map(|a| a.to_string()).collect()),
         };

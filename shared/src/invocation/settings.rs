@@ -105,6 +105,8 @@ impl Settings {
 /// `WARDEN_MEMBER_ROLE`, the variable naming the member roles a hub assumes in member
 /// accounts: each function assumes its own, this name followed by `-<function>`.
 pub const MEMBER_ROLE_ENV: &str = "WARDEN_MEMBER_ROLE";
+/// `WARDEN_MEMBER_ROLE_SHARED`: `true` when every duty assumes `WARDEN_MEMBER_ROLE` itself.
+pub const MEMBER_ROLE_SHARED_ENV: &str = "WARDEN_MEMBER_ROLE_SHARED";
 /// `WARDEN_ACCOUNTS`, the variable naming the accounts a hub may act in.
 pub const ACCOUNTS_ENV: &str = "WARDEN_ACCOUNTS";
 
@@ -130,6 +132,10 @@ pub struct MemberRole {
     pub path: String,
     /// The role's name.
     pub name: String,
+    /// `WARDEN_MEMBER_ROLE_SHARED=true`: every duty assumes this one role, as the
+    /// command-line program does with a role of the person's own (such as
+    /// `OrganizationAccountAccessRole`); otherwise each duty has its own (`name-<duty>`).
+    pub shared: bool,
 }
 
 impl MemberRole {
@@ -142,9 +148,13 @@ impl MemberRole {
     /// one. member.yaml makes one per function (the duty is the function's name) and, where
     /// the account allows drains, `-slr-drain`; each trusts only its own hub function.
     pub fn of(&self, duty: &str) -> Self {
+        if self.shared {
+            return self.clone();
+        }
         Self {
             path: self.path.clone(),
             name: format!("{}-{duty}", self.name),
+            shared: false,
         }
     }
 }
@@ -185,8 +195,22 @@ impl Reach {
                 })
             }
         };
+        let shared = match read(MEMBER_ROLE_SHARED_ENV).as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(SettingsError {
+                    name: MEMBER_ROLE_SHARED_ENV,
+                    value: other.to_owned(),
+                    problem: "expected true or false",
+                })
+            }
+        };
         Ok(Self::Hub {
-            role: member_role(&role)?,
+            role: MemberRole {
+                shared,
+                ..member_role(&role)?
+            },
             accounts: member_accounts(&accounts)?,
         })
     }
@@ -218,6 +242,7 @@ fn member_role(raw: &str) -> Result<MemberRole, SettingsError> {
     Ok(MemberRole {
         path,
         name: name.to_owned(),
+        shared: false,
     })
 }
 
@@ -307,6 +332,31 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_member_role_is_every_dutys_own() {
+        let hub = reach(&[
+            (MEMBER_ROLE_ENV, "OrganizationAccountAccessRole"),
+            (MEMBER_ROLE_SHARED_ENV, "true"),
+            (ACCOUNTS_ENV, "111122223333"),
+        ])
+        .unwrap();
+        let Reach::Hub { role, .. } = hub else {
+            panic!("a hub")
+        };
+        assert_eq!(role.of("reconcile").name, "OrganizationAccountAccessRole");
+        let own = reach(&[(MEMBER_ROLE_ENV, "m"), (ACCOUNTS_ENV, "111122223333")]).unwrap();
+        let Reach::Hub { role, .. } = own else {
+            panic!("a hub")
+        };
+        assert_eq!(role.of("reconcile").name, "m-reconcile");
+        assert!(reach(&[
+            (MEMBER_ROLE_ENV, "m"),
+            (MEMBER_ROLE_SHARED_ENV, "yes"),
+            (ACCOUNTS_ENV, "111122223333")
+        ])
+        .is_err());
+    }
+
+    #[test]
     fn a_hub_reads_its_role_with_path_and_its_accounts() {
         let hub = reach(&[
             (MEMBER_ROLE_ENV, "platform/ecs-warden-member"),
@@ -331,7 +381,8 @@ mod tests {
             Reach::Hub {
                 role: MemberRole {
                     path: "/".into(),
-                    name: "ecs-warden-member".into()
+                    name: "ecs-warden-member".into(),
+                    shared: false,
                 },
                 accounts: MemberAccounts::Organization
             }

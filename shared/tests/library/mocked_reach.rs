@@ -23,6 +23,7 @@ fn reach(accounts: MemberAccounts) -> Reach {
         role: MemberRole {
             path: "/".into(),
             name: "ecs-warden-member".into(),
+            shared: false,
         },
         accounts,
     }
