@@ -37,6 +37,18 @@ def run_instances(region, count):
     print(json.dumps([i["InstanceId"] for i in out["Instances"]]))
 
 
+def default_subnet(region):
+    """A subnet of the region's default VPC and its default security group, for a task in
+    awsvpc mode."""
+    ec2 = boto3.client("ec2", region_name=region)
+    subnet = ec2.describe_subnets(
+        Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"][0]
+    group = ec2.describe_security_groups(Filters=[
+        {"Name": "vpc-id", "Values": [subnet["VpcId"]]},
+        {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"][0]
+    print(json.dumps({"subnet": subnet["SubnetId"], "security_group": group["GroupId"]}))
+
+
 def topic_with_queue(region, name):
     sns = boto3.client("sns", region_name=region)
     sqs = boto3.client("sqs", region_name=region)
@@ -100,6 +112,8 @@ def start_logging(region, arn):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["run-instances"] and len(sys.argv) == 4:
         run_instances(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1:2] == ["default-subnet"] and len(sys.argv) == 3:
+        default_subnet(sys.argv[2])
     elif sys.argv[1:2] == ["topic-with-queue"] and len(sys.argv) == 4:
         topic_with_queue(sys.argv[2], sys.argv[3])
     elif sys.argv[1:2] == ["receive"] and len(sys.argv) == 4:

@@ -42,6 +42,10 @@ Usage: python moto_server.py PORT [--exit-with-stdin]
   `WARDEN_TEST_ANSWERS` when they are set. moto would run a Lambda only in
   Docker. An invocation by ARN acts on the function in the ARN's account and region, as
   Lambda does; moto looks the name up in the caller's account.
+- ECS: a stopped task carries `stopCode` and `stoppedAt` (StopTask's `UserInitiated`),
+  which moto leaves out; and RunTask of a task definition whose Secrets Manager secret
+  does not exist gives a task stopped with `TaskFailedToStart`, as Fargate stops it,
+  where moto would run it.
 - With --exit-with-stdin the server exits when its standard input closes, so a test
   process that dies never leaves an emulator behind (nor a function process).
 """
@@ -593,6 +597,63 @@ def stop_functions():
             native.stop()
         except Exception:  # noqa: BLE001 - best effort on the way out
             pass
+
+
+# ECS: a stopped task says why and when (stopCode, stoppedAt), which moto leaves out; StopTask
+# gives UserInitiated, as AWS does. And a task ECS cannot start: moto runs every task, where
+# Fargate stops one whose secret (a Secrets Manager ARN in a container's `secrets`) does not
+# exist before it starts, with stopCode TaskFailedToStart and a ResourceInitializationError
+# (ECS Developer Guide, "Amazon ECS stopped tasks errors"). The tests' task that fails to
+# start is made that way, by RunTask, as on AWS.
+from moto.ecs.models import EC2ContainerServiceBackend  # noqa: E402
+from moto.secretsmanager.models import secretsmanager_backends  # noqa: E402
+from moto.core.utils import utcnow  # noqa: E402
+
+_run_task = EC2ContainerServiceBackend.run_task
+_stop_task = EC2ContainerServiceBackend.stop_task
+
+
+def _missing_secret(backend, task):
+    definition = backend.describe_task_definition(task.task_definition_arn)
+    secrets = secretsmanager_backends[backend.account_id][backend.region_name].secrets
+    for container in definition.container_definitions:
+        for secret in container.get("secrets") or []:
+            source = secret.get("valueFrom", "")
+            if ":secretsmanager:" in source:
+                name = source.split(":secret:", 1)[-1]
+                arn = ":".join(source.split(":")[:7])
+                if arn not in secrets and name not in secrets:
+                    return source
+    return None
+
+
+def run_task(self, *args, **kwargs):
+    tasks = _run_task(self, *args, **kwargs)
+    for task in tasks:
+        missing = _missing_secret(self, task)
+        if missing:
+            task.last_status = "STOPPED"
+            task.desired_status = "STOPPED"
+            task.stop_code = "TaskFailedToStart"
+            task.stopped_at = utcnow()
+            task.stopped_reason = (
+                "ResourceInitializationError: unable to pull secrets or registry auth: "
+                "execution resource retrieval failed: unable to retrieve secret from asm: "
+                f"failed to fetch secret {missing} from secrets manager: "
+                "ResourceNotFoundException: Secrets Manager can't find the specified secret."
+            )[:255]
+    return tasks
+
+
+def stop_task(self, cluster_str, task_str, reason):
+    task = _stop_task(self, cluster_str, task_str, reason)
+    task.stop_code = "UserInitiated"
+    task.stopped_at = utcnow()
+    return task
+
+
+EC2ContainerServiceBackend.run_task = run_task
+EC2ContainerServiceBackend.stop_task = stop_task
 
 
 def exit_when_parent_goes():

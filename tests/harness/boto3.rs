@@ -15,6 +15,14 @@ impl Account {
         serde_json::from_value(ids).expect("instance ids")
     }
 
+    /// A subnet of `region`'s default VPC (moto makes one per availability zone) and the
+    /// VPC's default security group: `(subnet, security group)`.
+    pub fn default_subnet(&self, region: &str) -> (String, String) {
+        let out = self.arrange(&["default-subnet", region]);
+        let field = |k: &str| out[k].as_str().expect("subnet and group").to_owned();
+        (field("subnet"), field("security_group"))
+    }
+
     /// An SNS topic in `region` with an SQS queue subscribed to it, to read notifications
     /// back: `(topic ARN, queue URL)`.
     pub fn topic_with_queue(&self, region: &str, name: &str) -> (String, String) {

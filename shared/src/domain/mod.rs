@@ -14,6 +14,7 @@ pub mod checks;
 pub mod clusters;
 pub mod execution_role;
 pub mod permissions;
+pub mod recent;
 pub mod regions;
 pub mod role_users;
 pub mod roles;
