@@ -96,13 +96,23 @@ pub fn built_functions() -> PathBuf {
     CHECKED
         .get_or_init(|| {
             let dir = root().join("target/debug");
-            let newest_source = ["shared/src", "functions", "Cargo.lock"]
-                .iter()
-                .map(|p| newest_modified(&root().join(p)))
-                .max()
-                .flatten();
-            for function in crate::handlers::MEMBER_FUNCTIONS {
-                let binary = dir.join(function);
+            let newest = |paths: &[&str]| {
+                paths
+                    .iter()
+                    .map(|p| newest_modified(&root().join(p)))
+                    .max()
+                    .flatten()
+            };
+            let library = ["shared/src", "functions", "Cargo.lock"];
+            let functions = newest(&library);
+            let program = newest(&[&library[..], &["cli/src"]].concat());
+            // The functions, and the command-line program, each against what it is built from.
+            let programs = crate::handlers::MEMBER_FUNCTIONS
+                .into_iter()
+                .map(|f| (f, functions))
+                .chain([("ecs-warden", program)]);
+            for (name, newest_source) in programs {
+                let binary = dir.join(name);
                 let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
                 let fresh = matches!((built, newest_source), (Some(b), Some(s)) if b >= s);
                 assert!(

@@ -7,6 +7,7 @@
 
 mod access_doctor;
 mod built_binary;
+mod cli;
 mod concurrency;
 mod contract;
 mod deadlines;
