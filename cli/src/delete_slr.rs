@@ -51,11 +51,11 @@ pub async fn run(global: &Global, args: DeleteSlrArgs) -> Result<Verdict, Cannot
         let (_, state) = session::answer(&function, payload).await?;
         let phase = state["phase"].as_str().unwrap_or_default().to_owned();
         for line in step_lines(&state) {
-            progress.note(&line);
+            progress.print(&line);
         }
         if !shown_inventory && state["inventory"].as_array().is_some_and(|i| !i.is_empty()) {
             shown_inventory = true;
-            progress.note(&inventory_text(&state));
+            progress.print(&inventory_text(&state));
             if phase == "drain" && !args.yes && std::io::stdin().is_terminal() {
                 progress.done();
                 if !confirmed(&session.account)? {
@@ -131,21 +131,19 @@ fn confirmed(account: &str) -> Result<bool, CannotRun> {
 
 fn outcome(state: &Value) -> Verdict {
     let outcome = state["outcome"].as_str().unwrap_or("unknown");
-    let said = match outcome {
-        "deleted" => "deleted: AWSServiceRoleForECS is gone.".to_owned(),
-        "blocked" => format!(
-            "blocked: {}",
-            state["reason"]
-                .as_str()
-                .unwrap_or("something still uses the role; add --drain to remove it")
-        ),
-        other => format!(
-            "{other}: {}",
-            state["reason"]
-                .as_str()
-                .unwrap_or("the findings above say why")
-        ),
+    let reason = |fallback: &'static str| {
+        state["reason"]
+            .as_str()
+            .map_or(fallback.to_owned(), str::to_owned)
     };
-    println!("{}", present::bold(&format!("Deletion {said}")));
+    let said = match outcome {
+        "deleted" => "AWSServiceRoleForECS is deleted.".to_owned(),
+        "blocked" => format!(
+            "Deletion blocked: {}",
+            reason("something still uses the role; --drain removes it")
+        ),
+        other => format!("Deletion {other}: {}", reason("the findings above say why")),
+    };
+    println!("{}", present::bold(&said));
     Verdict::from_needs(outcome != "deleted")
 }

@@ -132,6 +132,11 @@ impl Progress {
         }
     }
 
+    /// Lines of the answer, on standard output, the spinner set aside while they print.
+    pub fn print(&self, text: &str) {
+        self.0.suspend(|| println!("{text}"));
+    }
+
     /// Removes it.
     pub fn done(&self) {
         self.0.finish_and_clear();

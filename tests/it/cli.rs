@@ -607,3 +607,85 @@ async fn the_table_fits_an_80_column_terminal() {
         "a drawn table:\n{screen}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_slr_is_blocked_by_a_cluster_and_drains_only_the_confirmed_account() {
+    if skip_slow_test() {
+        return;
+    }
+    let account = Account::new().await;
+    account.create_ecs_role().await;
+    let eu = RegionClients::new(&account.config_in(SAMPLE_REGION));
+    eu.service("shop", "cart", None, &[]).await;
+    let slr = || async { account.role("AWSServiceRoleForECS").await.is_some() };
+    let clusters = || async {
+        let listed = eu.ecs.list_clusters().send().await.unwrap();
+        let arns = listed.cluster_arns().to_vec();
+        let described = eu
+            .ecs
+            .describe_clusters()
+            .set_clusters(Some(arns))
+            .send()
+            .await
+            .unwrap();
+        described
+            .clusters()
+            .iter()
+            .filter(|c| c.status() != Some("INACTIVE"))
+            .count()
+    };
+
+    let blocked = run(&account, &["delete-slr", "--regions", SAMPLE_REGION]);
+    assert_eq!(blocked.code, 2, "{}\n{}", blocked.stdout, blocked.stderr);
+    assert!(
+        blocked.stdout.contains("What uses the role"),
+        "{}",
+        blocked.stdout
+    );
+    assert!(
+        blocked.stdout.contains("Deletion blocked"),
+        "{}",
+        blocked.stdout
+    );
+    assert!(slr().await && clusters().await == 1, "nothing deleted");
+
+    let wrong = run(
+        &account,
+        &[
+            "delete-slr",
+            "--regions",
+            SAMPLE_REGION,
+            "--drain",
+            "--confirm-account",
+            "444455556666",
+        ],
+    );
+    assert_eq!(wrong.code, 1, "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("nothing was deleted"),
+        "{}",
+        wrong.stderr
+    );
+    assert!(slr().await && clusters().await == 1, "nothing deleted");
+
+    // Standard input is no terminal here: --confirm-account is the whole consent.
+    let gone = run(
+        &account,
+        &[
+            "delete-slr",
+            "--regions",
+            SAMPLE_REGION,
+            "--drain",
+            "--confirm-account",
+            &account.id,
+        ],
+    );
+    assert_eq!(gone.code, 0, "{}\n{}", gone.stdout, gone.stderr);
+    assert!(
+        gone.stdout.contains("AWSServiceRoleForECS is deleted."),
+        "{}",
+        gone.stdout
+    );
+    assert!(!slr().await, "the role is gone from moto");
+    assert_eq!(clusters().await, 0, "the cluster was drained");
+}
