@@ -282,8 +282,11 @@ fn print_answer(answer: &Value, markdown: bool) {
             println!("{}", code(&answer["minimal_policy"]));
         }
     }
+    // The findings say again what `Missing` listed; they are shown when it says nothing
+    // (a call that could not be simulated, a failure with nothing to grant).
+    let listed = |m: &Value| m.as_array().is_some_and(|m| !m.is_empty());
     let rows = present::rows_of(answer);
-    if !rows.is_empty() {
+    if !rows.is_empty() && !listed(&answer["missing"]) && !listed(&answer["diagnosis"]["missing"]) {
         if markdown {
             println!("{}", present::markdown_table(&rows));
         } else {
