@@ -21,7 +21,7 @@ wait_port() {
   return 1
 }
 
-echo "== building the functions"
+echo "== building the functions and the command-line program"
 cargo build --quiet --bins
 
 MOTO_PORT=$(free_port)
@@ -83,6 +83,33 @@ invoke() { # FUNCTION DATA-FILE
     echo "   rejected: $(tr -s " \n" " " <<<"$out")"
   fi
 }
+
+# The command-line program on the demo account, as a person runs it from a laptop
+# (read-only); exit status 2 says something needs doing.
+warden_check() {
+  local status=0
+  target/debug/ecs-warden check --regions eu-west-1,us-east-1 || status=$?
+  echo "   (ecs-warden exit status $status)"
+}
+
+echo
+echo "== ecs-warden check, before the functions run: the account as the events will find it"
+echo "   (a cluster whose service names the legacy ecsServiceRole, which does not exist)"
+"$PY" -c '
+import boto3
+ecs = boto3.client("ecs")
+ecs.create_cluster(clusterName="demo-before")
+ecs.register_task_definition(family="web", containerDefinitions=[{"name": "web", "image": "nginx", "memory": 128}])
+ecs.create_service(cluster="demo-before", serviceName="web", taskDefinition="web", desiredCount=0, role="ecsServiceRole")
+'
+warden_check
+echo "-- the cluster and its service removed again: the replays below start from an empty account"
+"$PY" -c '
+import boto3
+ecs = boto3.client("ecs")
+ecs.delete_service(cluster="demo-before", service="web", force=True)
+ecs.delete_cluster(cluster="demo-before")
+'
 
 echo
 echo "== where the template's rules send each sample (EventBridge's TestEventPattern on moto;"
@@ -322,6 +349,11 @@ echo
 echo "== Security Hub: what the functions imported (FAILED and ACTIVE while the account does"
 echo "   not meet a control, the same finding PASSED and ARCHIVED, out of the open view, once it does)"
 "$PY" scripts/show_findings.py eu-west-1 us-east-1
+
+echo
+echo "== ecs-warden check, after the functions ran: what they made is compliant; the scale-in"
+echo "   alarm deleted for the audit replays above is missing, and the check changes nothing"
+warden_check
 
 echo
 echo "== deleting AWSServiceRoleForECS: slr-deletion driven step by step as the state machine"
