@@ -41,7 +41,7 @@ def main(directory):
                 faults[key] = faults.get(key, 0) + int(value)
     if len(fault_files) < 6:
         sys.exit(f"reliability: {len(fault_files)} fault tallies in {directory}, expected one per function")
-    print(f"reliability: {inputs} generated inputs through all 6 handlers ({answered} answers, "
+    print(f"reliability: {inputs} generated inputs through every handler ({answered} answers, "
           f"{rejected} rejections, each naming its problem); {runs[1]} fuzz executions in "
           f"{runs[2]} s over every parser"
           + (f" ({corpus[2]} corpus entries, {corpus[0]} coverage points)" if corpus else "")
