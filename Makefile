@@ -4,7 +4,7 @@
 VENV ?= .venv
 export SAM_CLI_TELEMETRY = 0
 
-.PHONY: demo test build build-check deploy-check venv checkov-venv fmt-check lint workspace-build cargo-test member template-check checkov asl-check policy-check fuzz reliability-report fault-tuning bench bench-reconcile
+.PHONY: demo test build build-check deploy-check release release-check rules venv checkov-venv fmt-check lint workspace-build cargo-test member template-check checkov asl-check policy-check fuzz reliability-report fault-tuning bench bench-reconcile
 
 ## Run the product locally end to end on moto: replay events/ through the real functions.
 demo:
@@ -16,13 +16,16 @@ demo:
 # is clippy's check as well (workspace-build).
 test: fmt-check
 	$(MAKE) -j3 venv checkov-venv workspace-build
-	$(MAKE) cargo-test template-check checkov asl-check policy-check deploy-check fuzz reliability-report
+	$(MAKE) cargo-test template-check checkov asl-check policy-check release-check fuzz reliability-report
 
 ## sam build: every function as a release arm64 bootstrap, through cargo-lambda and zig.
 ## One cargo-lambda build of all the binaries first, so their LTO links run in parallel and
 ## sam's per-function builds (same tool, same flags) find them up to date.
+# The command-line program is left out: its features (SSO credentials) are a person's, not
+# a function's, and a build of both together would give them to the functions too.
+FUNCTION_BUILD = cargo lambda build --release --arm64 --workspace --exclude ecs-warden-cli --bins --locked
 build: venv
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --workspace --bins --locked
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(FUNCTION_BUILD)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam build
 
 venv:
@@ -101,10 +104,42 @@ deploy-check: export CARGO_PROFILE_RELEASE_OPT_LEVEL = 0
 deploy-check: build
 	$(VENV)/bin/python scripts/check_build.py
 
+VERSION = $(shell python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml", "rb"))["workspace"]["package"]["version"])')
+
+## A release in dist/<version>/ (the version is Cargo.toml's workspace.package.version):
+## the functions' arm64 zips and a template that deploys them with no build
+## (sam deploy --template-file dist/<version>/template.yaml --resolve-s3), member.yaml, the
+## command-line program for Linux x86_64 and aarch64, SHA256SUMS; then checked. cargo lambda
+## builds the program too (with zig, for either architecture), each into a directory of its
+## own: it names every binary `bootstrap`.
+release: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(FUNCTION_BUILD) --output-format zip
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 -p ecs-warden-cli --locked --lambda-dir target/programs/aarch64
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --x86-64 -p ecs-warden-cli --locked --lambda-dir target/programs/x86_64
+	$(VENV)/bin/python scripts/release.py assemble --programs
+	$(VENV)/bin/python scripts/release.py check dist/$(VERSION)
+
+# What CI checks of a release: the deploy check's arm64 build (above: the same sources and
+# tools, unoptimized) zipped and assembled as make release assembles it, without the
+# command-line programs (their cross builds are make release's alone), then the same
+# check: the template names only files of the release, sam validate --lint accepts it,
+# every zip holds an arm64 bootstrap, SHA256SUMS holds.
+release-check: export CARGO_PROFILE_RELEASE_LTO = off
+release-check: export CARGO_PROFILE_RELEASE_CODEGEN_UNITS = 16
+release-check: export CARGO_PROFILE_RELEASE_OPT_LEVEL = 0
+release-check: deploy-check
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(FUNCTION_BUILD) --output-format zip
+	$(VENV)/bin/python scripts/release.py assemble
+	$(VENV)/bin/python scripts/release.py check dist/$(VERSION)
+
 ## parliament on every inline policy, ecs-warden's own least-privilege rules, and each
 ## function's calls in the tests against what its policy grants.
 policy-check: venv cargo-test
 	$(VENV)/bin/python scripts/check_policies.py --calls target/aws-calls
+
+## shared/src/handlers/rules.json, the template's rules as ecs-warden replay routes by them.
+rules: venv
+	$(VENV)/bin/python scripts/rule_table.py
 
 ## member.yaml, the spoke of a hub deployment, generated from template.yaml.
 member: venv
@@ -113,6 +148,8 @@ member: venv
 template-check: venv
 	$(VENV)/bin/cfn-lint template.yaml member.yaml
 	$(VENV)/bin/python scripts/member_template.py --check
+	$(VENV)/bin/python scripts/rule_table.py --check
+	$(VENV)/bin/python scripts/release.py --check-version
 	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/sam validate --lint --region us-east-1
 
 checkov-venv:
