@@ -66,7 +66,7 @@ cargo-test: export WARDEN_CALLS_DIR = $(CURDIR)/target/aws-calls
 cargo-test: export WARDEN_RELIABILITY_DIR = $(CURDIR)/target/reliability
 cargo-test: venv workspace-build
 	rm -rf target/aws-calls target/reliability
-	cargo test --workspace --lib --test library
+	cargo test --workspace --lib --bin ecs-warden --test library
 	cargo test --workspace --doc
 	scripts/integration_tests.sh $(IT_FIRST)
 

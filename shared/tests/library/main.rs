@@ -11,6 +11,7 @@ mod mocked_alarms;
 mod mocked_deletion;
 mod mocked_iam;
 mod mocked_reach;
+mod mocked_recent;
 mod mocked_security_hub;
 mod mocked_task_doctor;
 mod mocked_trails;
