@@ -3,6 +3,13 @@
 import json
 import sys
 
+
+def print_policy(title, policy):
+    print(f"   {title}:")
+    for line in json.dumps(policy, indent=2).splitlines():
+        print(f"      {line}")
+
+
 raw = sys.stdin.read()
 try:
     report = json.loads(raw)
@@ -24,9 +31,7 @@ if report.get("principal"):
 for m in report.get("missing", []):
     print(f"   missing: {m['action']} on {m['resource']} ({m['decision']}, seed {m['seed']}: {m['why']})")
 if report.get("minimal_policy"):
-    print("   minimal policy:")
-    for line in json.dumps(report["minimal_policy"], indent=2).splitlines():
-        print(f"      {line}")
+    print_policy("minimal policy", report["minimal_policy"])
 diagnosis = report.get("diagnosis")
 if diagnosis:
     print(f"   cause: {diagnosis['cause']}: {diagnosis['because']}")
@@ -36,6 +41,4 @@ if diagnosis:
     for e in diagnosis.get("endpoints", []):
         print(f"   must reach: {e}")
     if diagnosis.get("policy"):
-        print("   policy to add to the execution role:")
-        for line in json.dumps(diagnosis["policy"], indent=2).splitlines():
-            print(f"      {line}")
+        print_policy("policy to add to the execution role", diagnosis["policy"])

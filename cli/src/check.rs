@@ -34,28 +34,22 @@ pub async fn run(global: &Global, args: CheckArgs) -> Result<Verdict, CannotRun>
     let mut vars = vec![("WARDEN_REGIONS", regions.join(","))];
     let own = args.accounts.is_empty()
         || (args.accounts.len() == 1 && args.accounts[0] == session.account);
-    match (&args.member_role, own) {
-        (Some(role), _) => {
-            let accounts = if args.accounts.is_empty() {
-                return Err(CannotRun(
-                    "--member-role needs --accounts: account ids, comma-separated, or organization"
-                        .into(),
-                ));
-            } else {
-                args.accounts.join(",")
-            };
-            vars.push((MEMBER_ROLE_ENV, role.clone()));
-            vars.push((MEMBER_ROLE_SHARED_ENV, "true".into()));
-            vars.push((ACCOUNTS_ENV, accounts));
+    if let Some(role) = &args.member_role {
+        if args.accounts.is_empty() {
+            return Err(CannotRun(
+                "--member-role needs --accounts: account ids, comma-separated, or organization"
+                    .into(),
+            ));
         }
-        (None, false) => {
-            return Err(CannotRun(format!(
-                "--accounts names accounts other than yours ({}): add --member-role, the role \
-                 to assume in each (e.g. OrganizationAccountAccessRole)",
-                session.account
-            )))
-        }
-        (None, true) => {}
+        vars.push((MEMBER_ROLE_ENV, role.clone()));
+        vars.push((MEMBER_ROLE_SHARED_ENV, "true".into()));
+        vars.push((ACCOUNTS_ENV, args.accounts.join(",")));
+    } else if !own {
+        return Err(CannotRun(format!(
+            "--accounts names accounts other than yours ({}): add --member-role, the role \
+             to assume in each (e.g. OrganizationAccountAccessRole)",
+            session.account
+        )));
     }
     let mode = if args.fix { Mode::Enforce } else { Mode::Audit };
     let function = session.function::<Reconcile>(mode, &vars)?;

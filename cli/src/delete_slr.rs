@@ -31,12 +31,9 @@ pub async fn run(global: &Global, args: DeleteSlrArgs) -> Result<Verdict, Cannot
     } else {
         Mode::Enforce
     };
-    let vars: Vec<(&str, String)> = if args.regions.is_empty() {
-        Vec::new()
-    } else {
-        vec![("WARDEN_REGIONS", args.regions.join(","))]
-    };
-    let function = session.function::<SlrDeletion>(mode, &vars)?;
+    // The regions, when named, go in the request; without them the plan looks in every
+    // region enabled for the account, as the function does with no WARDEN_REGIONS.
+    let function = session.function::<SlrDeletion>(mode, &[])?;
     let mut request = json!({ "role_name": args.role_name, "drain": args.drain });
     if !args.regions.is_empty() {
         request["regions"] = json!(args.regions);

@@ -6,7 +6,7 @@
 use ecs_warden::domain::recent;
 use ecs_warden::handlers::access_doctor::AccessDoctor;
 use ecs_warden::handlers::task_doctor::TaskDoctor;
-use ecs_warden::handlers::Function;
+use ecs_warden::handlers::{Function, Handler};
 use ecs_warden::invocation::ecs_events::{SERVICE_ACTION, TASK_STATE_CHANGE};
 use ecs_warden::invocation::events::{envelope_of_record, API_CALL_DETAIL_TYPE};
 use ecs_warden::invocation::settings::Mode;
@@ -99,8 +99,8 @@ impl Doctors {
             Ok(json) => json,
             Err(rejected) => serde_json::json!({
                 "function": match doctor {
-                    Doctor::Access => "access-doctor",
-                    Doctor::Task => "task-doctor",
+                    Doctor::Access => AccessDoctor::FUNCTION,
+                    Doctor::Task => TaskDoctor::FUNCTION,
                 },
                 "rejected": rejected.0,
             }),

@@ -50,12 +50,6 @@ impl fmt::Display for CannotRun {
     }
 }
 
-impl<E: std::error::Error> From<E> for CannotRun {
-    fn from(e: E) -> Self {
-        Self(e.to_string())
-    }
-}
-
 /// Prints why the program could not run and answers exit status 1.
 pub fn cannot_run(message: &str) -> ExitCode {
     let prefix = if colour(std::io::stderr().is_terminal()) {

@@ -8,7 +8,6 @@ use aws_config::{Region, SdkConfig};
 use ecs_warden::aws::{self, CallLog};
 use ecs_warden::handlers::{Deps, Environment, Function, Handler};
 use ecs_warden::invocation::settings::Mode;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::present::CannotRun;
@@ -140,10 +139,7 @@ impl Session {
 pub async fn answer<H: Handler>(
     function: &Function<H>,
     payload: Value,
-) -> Result<(H::Output, Value), CannotRun>
-where
-    H::Output: Serialize,
-{
+) -> Result<(H::Output, Value), CannotRun> {
     let output = function
         .handle_payload(payload)
         .await

@@ -416,16 +416,17 @@ pub fn conclude(reading: &Reading, role: Option<RoleState>, denied: Vec<Need>) -
     }
 }
 
-/// The smallest identity policy that grants `missing`: one statement per set of actions,
-/// over every resource that needs exactly that set; `None` when nothing is missing.
-pub fn minimal_policy(missing: &[Need]) -> Option<Value> {
-    if missing.is_empty() {
-        return None;
-    }
+/// The resources of `needs` (as `resource` names each) grouped by the set of actions each
+/// needs: action set → resources, both sorted. A policy statement, or one simulation, per
+/// group covers every need.
+pub fn by_action_set<'a>(
+    needs: &'a [Need],
+    resource: impl Fn(&'a Need) -> &'a str,
+) -> BTreeMap<Vec<&'a str>, Vec<&'a str>> {
     let mut by_resource: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for need in missing {
+    for need in needs {
         by_resource
-            .entry(&need.resource)
+            .entry(resource(need))
             .or_default()
             .insert(&need.action);
     }
@@ -436,7 +437,16 @@ pub fn minimal_policy(missing: &[Need]) -> Option<Value> {
             .or_default()
             .push(resource);
     }
-    let statements: Vec<Value> = by_actions
+    by_actions
+}
+
+/// The smallest identity policy that grants `missing`: one statement per set of actions,
+/// over every resource that needs exactly that set; `None` when nothing is missing.
+pub fn minimal_policy(missing: &[Need]) -> Option<Value> {
+    if missing.is_empty() {
+        return None;
+    }
+    let statements: Vec<Value> = by_action_set(missing, |need| &need.resource)
         .into_iter()
         .map(|(actions, resources)| {
             json!({"Effect": "Allow", "Action": actions, "Resource": resources})

@@ -549,6 +549,15 @@ pub enum DenySource {
     PermissionsBoundary,
 }
 
+/// The error codes CloudTrail records for a refused call: what access-doctor explains and
+/// `ecs-warden explain --recent` looks for.
+pub const REFUSED: [&str; 4] = [
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "Client.UnauthorizedOperation",
+];
+
 /// The intents a refused call belongs to.
 pub fn intents_for(event: &ApiCallEvent) -> Result<Vec<&'static Intent>, InvocationError> {
     let detail = &event.detail;

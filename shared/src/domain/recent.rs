@@ -20,6 +20,7 @@ use aws_sdk_ecs::types::{DesiredStatus, Task};
 use serde_json::{json, Value};
 
 use crate::aws::{CallError, FailedCall};
+use crate::domain::permissions::REFUSED;
 use crate::invocation::ecs_events::{
     ContainerState, TaskOverrides, TaskStateChange, TASK_FAILED_TO_START, TASK_STATE_CHANGE,
 };
@@ -31,14 +32,6 @@ pub const REFUSAL_SOURCES: [&str; 3] = [
     "ecs.amazonaws.com",
     "autoscaling.amazonaws.com",
     "monitoring.amazonaws.com",
-];
-
-/// The error codes of a refused call, as CloudTrail records them.
-const REFUSED: [&str; 4] = [
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnauthorizedOperation",
-    "Client.UnauthorizedOperation",
 ];
 
 /// LookupEvents' quota: two requests a second per account and region.

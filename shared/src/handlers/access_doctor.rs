@@ -28,12 +28,7 @@ use crate::invocation::settings::{Mode, SettingsError};
 pub const FUNCTION: &str = "access-doctor";
 
 /// The error codes of a refused call.
-pub const DENIED: [&str; 4] = [
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnauthorizedOperation",
-    "Client.UnauthorizedOperation",
-];
+pub use crate::domain::permissions::REFUSED as DENIED;
 
 /// A question asked by hand.
 #[derive(Debug, Deserialize)]

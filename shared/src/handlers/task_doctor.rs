@@ -29,8 +29,8 @@ use crate::aws::{ids, CallError, TaskClients};
 use crate::domain::catalog::ECS_TASK_EXECUTION_ROLE;
 use crate::domain::checks::Check;
 use crate::domain::execution_role::{
-    conclude, minimal_policy, needs, AwsLogs, Container, Need, Place, RoleState, TaskDefinition,
-    DOCUMENTED_NAME,
+    by_action_set, conclude, minimal_policy, needs, AwsLogs, Container, Need, Place, RoleState,
+    TaskDefinition, DOCUMENTED_NAME,
 };
 use crate::domain::roles::{self, RoleTarget};
 use crate::domain::task_failure::{Cause, Reading, Says, Stage};
@@ -959,20 +959,7 @@ async fn simulate(
     role: &str,
     needed: &[Need],
 ) -> Result<Vec<Need>, CallError> {
-    let mut by_resource: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for need in needed {
-        by_resource
-            .entry(simulated(&need.resource))
-            .or_default()
-            .insert(&need.action);
-    }
-    let mut by_actions: BTreeMap<Vec<&str>, Vec<&str>> = BTreeMap::new();
-    for (resource, actions) in by_resource {
-        by_actions
-            .entry(actions.into_iter().collect())
-            .or_default()
-            .push(resource);
-    }
+    let by_actions = by_action_set(needed, |need| simulated(&need.resource));
     let mut allowed: BTreeSet<(String, String)> = BTreeSet::new();
     for (actions, resources) in by_actions {
         for batch in resources.chunks(RESOURCES_PER_SIMULATION) {
